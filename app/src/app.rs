@@ -1,0 +1,63 @@
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::shell::pages::{PatientPortal, PlatformAdmin, StaffDashboard};
+use crate::shell::NotFound;
+use crate::site::current_site;
+use crate::tenancy::pages::{Home, SignIn};
+
+/// The HTML document. Server-only in practice: the browser hydrates [`App`] inside it.
+/// The tenant's colors go into the head here, so there is no flash of default theme.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let site = current_site();
+    let branding_css = site.tenant.as_ref().map(|t| t.branding.css_variables());
+    let language = site.language().to_owned();
+    let site_json = site.to_embedded_json();
+    view! {
+        <!DOCTYPE html>
+        <html lang=language>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" href="/pkg/medisync.css"/>
+                {branding_css.map(|css| view! { <style id="tenant-branding" inner_html=css></style> })}
+                <script
+                    type="application/json"
+                    id=crate::tenancy::SITE_INFO_ELEMENT_ID
+                    inner_html=site_json
+                ></script>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: the same routes serve the platform and every tenant; each page
+/// reads the resolved site from context.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // The server strips `/t/{slug}` before routing; the browser still shows it.
+    let base = if cfg!(feature = "ssr") {
+        String::new()
+    } else {
+        current_site().base
+    };
+    view! {
+        <Router base>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=Home/>
+                <Route path=path!("/signin") view=SignIn/>
+                <Route path=path!("/staff") view=StaffDashboard/>
+                <Route path=path!("/portal") view=PatientPortal/>
+                <Route path=path!("/admin") view=PlatformAdmin/>
+            </Routes>
+        </Router>
+    }
+}

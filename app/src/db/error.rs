@@ -1,0 +1,29 @@
+/// Errors from the data layer. Callers map them to user messages; the database's own
+/// text may name columns and values, so it is logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("record not found")]
+    NotFound,
+    #[error("a record with the same {0} already exists")]
+    Conflict(&'static str),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl DbError {
+    /// Turns a unique-constraint violation into [`DbError::Conflict`] naming `what`.
+    pub fn conflict_on(what: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
+        move |e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict(what),
+            _ => DbError::Sqlx(e),
+        }
+    }
+}

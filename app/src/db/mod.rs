@@ -1,0 +1,320 @@
+//! The data layer: one set of queries over SQLite and PostgreSQL.
+//!
+//! Tenant-owned tables are reachable only through a [`TenantTx`], which carries the
+//! tenant id and binds it into every statement. On PostgreSQL the same transaction
+//! also sets `app.tenant_id` so row-level security is a second, independent wall.
+//! Platform tables (tenants, accounts) go through a [`PlatformTx`].
+
+mod error;
+pub mod postgres;
+
+pub use error::DbError;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::tenancy::TenantId;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(DbError::Config(format!(
+                "database url must start with sqlite:// or postgres://, got {:?}",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+}
+
+/// A connection pool for either backend. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open transaction on either backend. Only this module can create one.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs one query body against whichever backend a [`Tx`] holds.
+///
+/// The body is compiled once per backend, so the same SQL text and binds serve both;
+/// inside it `$conn` is a `&mut SqliteConnection` or `&mut PgConnection`.
+macro_rules! on_conn {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::db::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_conn;
+
+impl Tx {
+    async fn commit(self) -> Result<(), DbError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A transaction scoped to one tenant: the only door to tenant-owned tables.
+pub struct TenantTx {
+    tenant: TenantId,
+    tx: Tx,
+}
+
+impl TenantTx {
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The tenant id to bind and the connection to run on.
+    pub(crate) fn scoped(&mut self) -> (uuid::Uuid, &mut Tx) {
+        (self.tenant.into_uuid(), &mut self.tx)
+    }
+
+    pub async fn commit(self) -> Result<(), DbError> {
+        self.tx.commit().await
+    }
+}
+
+/// A transaction over platform tables (tenants, accounts). On PostgreSQL it carries
+/// no tenant setting, so row-level security hides every tenant-owned row from it.
+pub struct PlatformTx {
+    tx: Tx,
+}
+
+impl PlatformTx {
+    pub(crate) fn conn(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), DbError> {
+        self.tx.commit().await
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// Connection settings for [`Db::connect`].
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl DbOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Db {
+    /// Opens a pool. SQLite files (and their folder) are created when missing.
+    pub async fn connect(options: &DbOptions) -> Result<Self, DbError> {
+        let pool = match Backend::from_url(&options.url)? {
+            Backend::Sqlite => Pool::Sqlite(connect_sqlite(options).await?),
+            Backend::Postgres => Pool::Postgres(connect_postgres(options).await?),
+        };
+        Ok(Self { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations. On PostgreSQL, call this on a pool connected as
+    /// the schema owner, never as the application role.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => {
+                postgres::ensure_app_role_exists(p).await?;
+                POSTGRES_MIGRATIONS.run(p).await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a PostgreSQL role that could read past row-level security.
+    pub async fn check_app_role(&self) -> Result<(), DbError> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(()),
+            Pool::Postgres(p) => postgres::check_app_role(p).await,
+        }
+    }
+
+    /// Starts a read-write transaction that can reach exactly one tenant's rows.
+    pub async fn begin_for(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
+        self.begin_tenant(tenant, Access::ReadWrite).await
+    }
+
+    /// Like [`Db::begin_for`], for reads: on SQLite it does not queue behind writers.
+    pub async fn begin_for_read(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
+        self.begin_tenant(tenant, Access::ReadOnly).await
+    }
+
+    /// Starts a read-write transaction over platform tables only.
+    pub async fn begin_platform(&self) -> Result<PlatformTx, DbError> {
+        Ok(PlatformTx {
+            tx: self.begin(Access::ReadWrite).await?,
+        })
+    }
+
+    /// Starts a read-only transaction over platform tables only.
+    pub async fn begin_platform_read(&self) -> Result<PlatformTx, DbError> {
+        Ok(PlatformTx {
+            tx: self.begin(Access::ReadOnly).await?,
+        })
+    }
+
+    async fn begin_tenant(&self, tenant: TenantId, access: Access) -> Result<TenantTx, DbError> {
+        let mut tx = self.begin(access).await?;
+        if let Tx::Postgres(pg) = &mut tx {
+            // Transaction-local (`true`): the pooled connection forgets it at commit.
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind(tenant.to_string())
+                .execute(&mut **pg)
+                .await?;
+        }
+        Ok(TenantTx { tenant, tx })
+    }
+
+    async fn begin(&self, access: Access) -> Result<Tx, DbError> {
+        // SQLite: take the write lock up front so a writer never fails mid-way on
+        // lock upgrade; readers use a deferred transaction and see a WAL snapshot.
+        let statement = match (&self.pool, access) {
+            (Pool::Sqlite(_), Access::ReadWrite) => "BEGIN IMMEDIATE",
+            (Pool::Sqlite(_), Access::ReadOnly) => "BEGIN",
+            (Pool::Postgres(_), Access::ReadWrite) => "BEGIN",
+            (Pool::Postgres(_), Access::ReadOnly) => "BEGIN READ ONLY",
+        };
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with(statement).await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin_with(statement).await?),
+        })
+    }
+
+    /// A cheap liveness probe for health checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+        }
+        Ok(())
+    }
+
+    /// What `app.tenant_id` reads on a fresh use of a pooled connection, outside any
+    /// transaction. Tests use it to prove no setting leaks between requests.
+    #[doc(hidden)]
+    pub async fn pooled_tenant_setting(&self) -> Result<Option<String>, DbError> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(None),
+            Pool::Postgres(p) => Ok(sqlx::query_scalar::<_, Option<String>>(
+                "SELECT nullif(current_setting('app.tenant_id', true), '')",
+            )
+            .fetch_one(p)
+            .await?),
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// A statement addressed by tenant and id touched exactly one row, or the row is not
+/// this tenant's to touch.
+pub(crate) fn one_row(affected: u64) -> Result<(), DbError> {
+    if affected == 1 {
+        Ok(())
+    } else {
+        Err(DbError::NotFound)
+    }
+}
+
+async fn connect_sqlite(options: &DbOptions) -> Result<SqlitePool, DbError> {
+    let connect = SqliteConnectOptions::from_str(&options.url)
+        .map_err(|e| DbError::Config(format!("invalid sqlite url: {e}")))?;
+    if let Some(dir) = connect.get_filename().parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DbError::Config(format!(
+                    "cannot create database folder {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+    }
+    let connect = connect
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    Ok(SqlitePoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await?)
+}
+
+async fn connect_postgres(options: &DbOptions) -> Result<PgPool, DbError> {
+    let connect = PgConnectOptions::from_str(&options.url)
+        .map_err(|e| DbError::Config(format!("invalid postgres url: {e}")))?;
+    Ok(PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await?)
+}

@@ -1,0 +1,206 @@
+//! Demo data: two differently branded tenants with staff and patients, plus one
+//! suspended tenant. Names and records are fictional.
+
+use chrono::NaiveDate;
+
+use crate::db::{Db, DbError};
+use crate::identity::{self, Email, Role};
+use crate::patients::{self, Mrn, NewPatient, Sex};
+use crate::tenancy::{
+    self, Branding, HexColor, NewTenant, Slug, TenantKind, TenantSettings, TenantStatus,
+};
+
+struct DemoTenant {
+    slug: &'static str,
+    name: &'static str,
+    kind: TenantKind,
+    status: TenantStatus,
+    primary: &'static str,
+    accent: &'static str,
+    headline: &'static str,
+    welcome: &'static str,
+    settings: (&'static str, &'static str, &'static str, &'static str),
+    staff: &'static [(&'static str, &'static str, Role)],
+    patients: &'static [(
+        &'static str,
+        &'static str,
+        &'static str,
+        (i32, u32, u32),
+        Sex,
+    )],
+}
+
+const TENANTS: &[DemoTenant] = &[
+    DemoTenant {
+        slug: "acme",
+        name: "Acme Family Clinic",
+        kind: TenantKind::Clinic,
+        status: TenantStatus::Active,
+        primary: "#0f766e",
+        accent: "#b45309",
+        headline: "Welcome to Acme Family Clinic",
+        welcome: "Book visits, see your results and message your care team.",
+        settings: ("America/New_York", "USD", "en", "%m/%d/%Y"),
+        staff: &[
+            ("olivia.owner@acme.example", "Olivia Owens", Role::Owner),
+            (
+                "amara.okafor@medisync.example",
+                "Dr. Amara Okafor",
+                Role::Doctor,
+            ),
+            ("nate.ng@acme.example", "Nate Ng", Role::Nurse),
+            ("rita.reyes@acme.example", "Rita Reyes", Role::Receptionist),
+            ("ben.baker@acme.example", "Ben Baker", Role::Billing),
+        ],
+        patients: &[
+            ("ACM-0001", "Maria", "Lopez", (1984, 3, 12), Sex::Female),
+            ("ACM-0002", "James", "Carter", (1972, 11, 2), Sex::Male),
+            ("ACM-0003", "Aiko", "Tanaka", (1999, 7, 21), Sex::Female),
+            ("ACM-0004", "Samuel", "Osei", (2015, 1, 30), Sex::Male),
+            ("ACM-0005", "Priya", "Nair", (1990, 9, 9), Sex::Female),
+        ],
+    },
+    DemoTenant {
+        slug: "northwind",
+        name: "Northwind General Hospital",
+        kind: TenantKind::Hospital,
+        status: TenantStatus::Active,
+        primary: "#1e3a8a",
+        accent: "#c2410c",
+        headline: "Northwind staff and patient sign-in",
+        welcome: "Access your hospital workspace or your patient record securely.",
+        settings: ("Europe/London", "GBP", "en-GB", "%d/%m/%Y"),
+        staff: &[
+            (
+                "hannah.hughes@northwind.example",
+                "Hannah Hughes",
+                Role::Owner,
+            ),
+            (
+                "ian.ibbotson@northwind.example",
+                "Ian Ibbotson",
+                Role::Admin,
+            ),
+            (
+                "amara.okafor@medisync.example",
+                "Dr. Amara Okafor",
+                Role::Doctor,
+            ),
+            (
+                "lena.lund@northwind.example",
+                "Lena Lund",
+                Role::LabTechnician,
+            ),
+            (
+                "pavel.petrov@northwind.example",
+                "Pavel Petrov",
+                Role::Pharmacist,
+            ),
+            ("mia.moore@northwind.example", "Mia Moore", Role::Manager),
+        ],
+        patients: &[
+            ("NW-100001", "Oliver", "Smith", (1958, 5, 14), Sex::Male),
+            ("NW-100002", "Grace", "Evans", (1967, 12, 1), Sex::Female),
+            ("NW-100003", "Noah", "Williams", (2001, 4, 18), Sex::Male),
+            ("NW-100004", "Amelia", "Brown", (1979, 8, 27), Sex::Female),
+            ("NW-100005", "Alex", "Taylor", (1993, 2, 3), Sex::Other),
+            ("NW-100006", "Harry", "Jones", (1948, 10, 10), Sex::Male),
+        ],
+    },
+    DemoTenant {
+        slug: "harbor",
+        name: "Harbor Street Practice",
+        kind: TenantKind::Practice,
+        status: TenantStatus::Suspended,
+        primary: "#6d28d9",
+        accent: "#be123c",
+        headline: "Harbor Street Practice",
+        welcome: "Family medicine on Harbor Street.",
+        settings: ("America/Chicago", "USD", "en", "%m/%d/%Y"),
+        staff: &[("hal.harper@harbor.example", "Hal Harper", Role::Owner)],
+        patients: &[("HSP-1", "Iris", "Ibarra", (1988, 6, 6), Sex::Female)],
+    },
+];
+
+/// What `seed-demo` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SeedOutcome {
+    Seeded { tenants: usize },
+    SkippedNotEmpty,
+}
+
+/// Creates the demo tenants. With `only_if_empty`, does nothing when any tenant exists.
+pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> {
+    let mut platform = db.begin_platform().await?;
+    if only_if_empty && tenancy::db::count(&mut platform).await? > 0 {
+        return Ok(SeedOutcome::SkippedNotEmpty);
+    }
+    let mut created = Vec::new();
+    for demo in TENANTS {
+        let tenant = tenancy::db::create(&mut platform, &new_tenant(demo)?).await?;
+        let mut accounts = Vec::new();
+        for (email, name, role) in demo.staff {
+            let email = Email::parse(email).map_err(DbError::Invalid)?;
+            let account = match identity::db::find_account_by_email(&mut platform, &email).await? {
+                Some(existing) => existing,
+                None => identity::db::create_account(&mut platform, &email, name).await?,
+            };
+            accounts.push((account, *role));
+        }
+        created.push((tenant.id, demo, accounts));
+    }
+    platform.commit().await?;
+
+    for (tenant_id, demo, accounts) in &created {
+        let mut tx = db.begin_for(*tenant_id).await?;
+        let mut doctor = None;
+        for (account, role) in accounts {
+            let member = identity::db::add_staff(&mut tx, account, *role).await?;
+            if *role == Role::Doctor {
+                doctor = Some(member.id);
+            }
+        }
+        for (mrn, given, family, (y, m, d), sex) in demo.patients {
+            let patient = NewPatient {
+                mrn: Mrn::parse(mrn).map_err(DbError::Invalid)?,
+                given_name: (*given).into(),
+                family_name: (*family).into(),
+                birth_date: NaiveDate::from_ymd_opt(*y, *m, *d)
+                    .ok_or_else(|| DbError::Invalid(format!("bad demo date for {mrn}")))?,
+                sex: *sex,
+                email: None,
+                phone: None,
+                primary_staff_id: doctor,
+            };
+            patients::db::create(&mut tx, &patient).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(SeedOutcome::Seeded {
+        tenants: created.len(),
+    })
+}
+
+fn new_tenant(demo: &DemoTenant) -> Result<NewTenant, DbError> {
+    let color = |c: &str| HexColor::parse(c).map_err(DbError::Invalid);
+    let (timezone, currency, language, date_format) = demo.settings;
+    Ok(NewTenant {
+        slug: Slug::parse(demo.slug).map_err(|e| DbError::Invalid(e.to_string()))?,
+        name: demo.name.into(),
+        kind: demo.kind,
+        status: demo.status,
+        branding: Branding {
+            logo_url: None,
+            primary_color: color(demo.primary)?,
+            accent_color: color(demo.accent)?,
+            sign_in_headline: demo.headline.into(),
+            welcome_text: demo.welcome.into(),
+        },
+        settings: TenantSettings {
+            timezone: timezone.into(),
+            currency: currency.into(),
+            language: language.into(),
+            date_format: date_format.into(),
+        },
+    })
+}

@@ -1,0 +1,81 @@
+//! The error server functions return. Each variant maps to one HTTP status and one
+//! message a clinic's user can act on; internal detail is logged, never sent.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Input that failed validation; the message says what to fix.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("we could not find that")]
+    NotFound,
+    #[error("please sign in to continue")]
+    Unauthenticated,
+    #[error("you do not have permission to do that")]
+    Forbidden,
+    #[error("that conflicts with something that already exists: {0}")]
+    Conflict(String),
+    #[error("something went wrong on our side; please try again")]
+    Internal,
+    /// The request never reached the function (network, decoding).
+    #[error("could not reach MediSync: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid(_) => 422,
+            Self::NotFound => 404,
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::Conflict(_) => 409,
+            Self::Internal => 500,
+            Self::Transport(_) => 400,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use crate::db::DbError;
+
+    impl From<DbError> for AppError {
+        fn from(e: DbError) -> Self {
+            match e {
+                DbError::NotFound => AppError::NotFound,
+                DbError::Invalid(msg) => AppError::Invalid(msg),
+                DbError::Conflict(what) => AppError::Conflict(what.to_owned()),
+                other => {
+                    tracing::error!(error = %other, "database error");
+                    AppError::Internal
+                }
+            }
+        }
+    }
+
+    impl AppError {
+        /// Sets the response status for this error, so a refused request is a 4xx
+        /// and never a generic 500.
+        pub fn respond(self) -> Self {
+            if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                if let Ok(code) = http::StatusCode::from_u16(self.status()) {
+                    res.set_status(code);
+                }
+            }
+            self
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! MediSync's application crate: domain types, server functions, queries and pages,
+//! compiled for the server (`ssr`) and for the browser (`hydrate`).
+
+pub mod app;
+pub mod error;
+pub mod identity;
+pub mod patients;
+pub mod shell;
+pub mod site;
+pub mod tenancy;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod demo;
+
+pub use app::{shell, App};
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    use leptos::prelude::*;
+
+    let site = site::embedded_site();
+    if !site.base.is_empty() {
+        // Server functions of a path-addressed tenant go to /t/{slug}/api/...
+        let base: &'static str = Box::leak(site.base.clone().into_boxed_str());
+        let _ = leptos::server_fn::client::try_set_server_url(base);
+    }
+    leptos::mount::hydrate_body(move || {
+        provide_context(site);
+        view! { <App/> }
+    });
+}

@@ -1,0 +1,122 @@
+//! The three application shells (staff, patient portal, platform admin) and the
+//! pieces every page shares.
+
+pub mod pages;
+
+use leptos::prelude::*;
+
+/// One entry of a shell's navigation. Entries whose page has not been built yet are
+/// shown, marked "soon", and are not links.
+#[derive(Clone)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: Option<String>,
+}
+
+/// A header in the tenant's colors, a navigation that collapses below `md`, and
+/// the page content.
+#[component]
+pub fn AppShell(
+    /// Name shown in the header: the clinic's, or "MediSync" on the platform.
+    brand: String,
+    /// Which area this is ("Staff", "Patient portal", "Platform admin").
+    area: &'static str,
+    nav: Vec<NavItem>,
+    #[prop(into)] testid: String,
+    children: Children,
+) -> impl IntoView {
+    let nav_open = RwSignal::new(false);
+    let nav_class = move || {
+        if nav_open.get() {
+            "block border-b border-slate-200 bg-white md:block md:border-b-0 md:border-r md:w-56"
+        } else {
+            "hidden border-b border-slate-200 bg-white md:block md:border-b-0 md:border-r md:w-56"
+        }
+    };
+    view! {
+        <div data-testid=testid class="min-h-screen flex flex-col bg-slate-50 text-slate-900">
+            <header
+                data-testid="brand-header"
+                class="bg-brand text-on-brand flex items-center justify-between gap-3 px-4 py-3"
+            >
+                <div class="min-w-0">
+                    <p class="truncate font-semibold">{brand}</p>
+                    <p class="text-xs opacity-90">{area}</p>
+                </div>
+                <button
+                    type="button"
+                    data-testid="nav-toggle"
+                    class="md:hidden rounded border border-current px-3 py-1 text-sm focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
+                    aria-controls="app-nav"
+                    aria-expanded=move || nav_open.get().to_string()
+                    on:click=move |_| nav_open.update(|open| *open = !*open)
+                >
+                    "Menu"
+                </button>
+            </header>
+            <div class="flex flex-1 flex-col md:flex-row">
+                <nav id="app-nav" data-testid="app-nav" aria-label=area class=nav_class>
+                    <ul class="p-2">
+                        {nav
+                            .into_iter()
+                            .map(|item| view! { <li>{nav_entry(item)}</li> })
+                            .collect_view()}
+                    </ul>
+                </nav>
+                <main class="flex-1 min-w-0 p-4 md:p-8">{children()}</main>
+            </div>
+        </div>
+    }
+}
+
+fn nav_entry(item: NavItem) -> AnyView {
+    let row = "flex items-center justify-between rounded px-3 py-2 text-sm";
+    match item.href {
+        Some(href) => view! {
+            <a
+                href=href
+                class=format!("{row} font-medium text-slate-800 hover:bg-slate-100 focus-visible:outline focus-visible:outline-2 focus-visible:outline-brand")
+            >
+                {item.label}
+            </a>
+        }
+        .into_any(),
+        None => view! {
+            <span class=format!("{row} text-slate-500") aria-disabled="true">
+                {item.label}
+                <span class="ml-2 rounded bg-slate-100 px-1.5 text-xs text-slate-600">"soon"</span>
+            </span>
+        }
+        .into_any(),
+    }
+}
+
+/// A card with a heading, used for dashboard panels.
+#[component]
+pub fn Panel(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <section class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+            <h2 class="mb-2 font-semibold text-slate-900">{title}</h2>
+            <div class="text-sm text-slate-700">{children()}</div>
+        </section>
+    }
+}
+
+/// The in-app "page not found", answered with status 404.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    let site = crate::site::current_site();
+    view! {
+        <main data-testid="not-found" class="mx-auto max-w-md p-8 text-center">
+            <h1 class="text-2xl font-semibold">"Page not found"</h1>
+            <p class="mt-2 text-slate-600">"There is nothing at this address."</p>
+            <a class="mt-4 inline-block text-brand underline" href=site.href("/")>
+                "Go to the start page"
+            </a>
+        </main>
+    }
+}

@@ -1,0 +1,182 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Identifies a tenant. Wrapping the uuid keeps a patient id from being passed where
+/// a tenant id belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(Uuid);
+
+impl TenantId {
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn into_uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for TenantId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A tenant's address: `acme` in `acme.medisync.example` and `/t/acme`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slug(String);
+
+/// Why a slug was refused, in words a clinic owner understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlugError {
+    #[error("the address must be 3 to 40 characters long")]
+    Length,
+    #[error("the address may contain only lowercase letters, digits and hyphens")]
+    Characters,
+    #[error("the address cannot start or end with a hyphen")]
+    EdgeHyphen,
+    #[error("\"{0}\" is reserved; please choose another address")]
+    Reserved(String),
+}
+
+/// Names that belong to the platform itself or would confuse people and mail servers.
+const RESERVED_SLUGS: &[&str] = &[
+    "www",
+    "api",
+    "admin",
+    "app",
+    "static",
+    "mail",
+    "smtp",
+    "imap",
+    "pop",
+    "ftp",
+    "assets",
+    "cdn",
+    "pkg",
+    "auth",
+    "login",
+    "signin",
+    "signup",
+    "support",
+    "help",
+    "status",
+    "docs",
+    "blog",
+    "billing",
+    "platform",
+    "medisync",
+    "root",
+    "system",
+    "dev",
+    "test",
+    "staging",
+    "portal",
+    "dashboard",
+    "account",
+    "accounts",
+    "security",
+    "localhost",
+    "webmail",
+    "ns1",
+    "ns2",
+];
+
+impl Slug {
+    pub fn parse(raw: &str) -> Result<Self, SlugError> {
+        let len = raw.chars().count();
+        if !(3..=40).contains(&len) {
+            return Err(SlugError::Length);
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(SlugError::Characters);
+        }
+        if raw.starts_with('-') || raw.ends_with('-') {
+            return Err(SlugError::EdgeHyphen);
+        }
+        if RESERVED_SLUGS.contains(&raw) {
+            return Err(SlugError::Reserved(raw.to_owned()));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Slug {
+    type Err = SlugError;
+    fn from_str(s: &str) -> Result<Self, SlugError> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = SlugError;
+    fn try_from(s: String) -> Result<Self, SlugError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Slug> for String {
+    fn from(s: Slug) -> String {
+        s.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_lowercase_letters_digits_and_inner_hyphens() {
+        for ok in ["acme", "st-marys-2", "a1b", &"x".repeat(40)] {
+            assert!(Slug::parse(ok).is_ok(), "{ok} should be valid");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_length_characters_edges_and_reserved_words() {
+        assert_eq!(Slug::parse("ab"), Err(SlugError::Length));
+        assert_eq!(Slug::parse(&"x".repeat(41)), Err(SlugError::Length));
+        assert_eq!(Slug::parse("Acme"), Err(SlugError::Characters));
+        assert_eq!(Slug::parse("acme clinic"), Err(SlugError::Characters));
+        assert_eq!(Slug::parse("acmé"), Err(SlugError::Characters));
+        assert_eq!(Slug::parse("-acme"), Err(SlugError::EdgeHyphen));
+        assert_eq!(Slug::parse("acme-"), Err(SlugError::EdgeHyphen));
+        for word in ["www", "api", "admin", "app", "static", "mail"] {
+            assert_eq!(Slug::parse(word), Err(SlugError::Reserved(word.into())));
+        }
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        assert!(serde_json::from_str::<Slug>("\"ok-slug\"").is_ok());
+        assert!(serde_json::from_str::<Slug>("\"NO\"").is_err());
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build and run MediSync locally (README command #1).
+#
+#   bash scripts/run.sh
+#
+# Installs/checks the toolchain (scripts/setup.sh), builds the release site
+# with cargo-leptos, seeds the demo tenants into an empty database and serves
+# http://127.0.0.1:3000 (try http://acme.localhost:3000/signin).
+#
+# Runtime configuration comes from ./Leptos.toml; MEDISYNC_* / DATABASE_URL
+# environment variables override it (default DB: sqlite ./data/medisync.db).
+#
+#   MEDISYNC_SKIP_BUILD=1   reuse the existing release build
+#   MEDISYNC_SKIP_SETUP=1   skip scripts/setup.sh (only PATH is set up)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+say() { printf '\033[1;34m[run]\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m[run] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+
+if [ "${MEDISYNC_SKIP_SETUP:-0}" = "1" ]; then
+  export PATH="$REPO/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+  if [ -n "${MEDISYNC_CARGO_TARGET_DIR:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
+    export CARGO_TARGET_DIR="$MEDISYNC_CARGO_TARGET_DIR"
+  fi
+else
+  say "checking the toolchain (scripts/setup.sh)"
+  # shellcheck source=scripts/setup.sh
+  source "$REPO/scripts/setup.sh"
+fi
+
+BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/medisync"
+
+if [ "${MEDISYNC_SKIP_BUILD:-0}" = "1" ]; then
+  say "MEDISYNC_SKIP_BUILD=1: skipping the build"
+else
+  say "building the release site (cargo leptos build --release)"
+  cargo leptos build --release
+fi
+
+[ -x "$BIN" ] || die "server binary not found at $BIN (build it with: cargo leptos build --release)"
+[ -d "$REPO/target/site" ] || die "site assets not found at target/site (build with: cargo leptos build --release)"
+
+mkdir -p data
+
+say "seeding demo data if the database is empty"
+"$BIN" seed-demo --if-empty
+
+say "starting MediSync (Ctrl-C to stop)"
+exec "$BIN" serve

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# MediSync development/CI environment setup.
+#
+#   bash scripts/setup.sh        # install/check everything
+#   source scripts/setup.sh      # same, and keep PATH etc. in your shell
+#
+# Idempotent and fast on a second run: every step is skipped when the tool is
+# already present at the required version. Nothing here downloads binaries
+# directly; everything comes from apt, rustup, crates.io (cargo install) or npm.
+#
+# Installs / checks:
+#   * apt: chromium (e2e browser), binaryen (wasm-opt)      -- only as root
+#   * rustup target wasm32-unknown-unknown
+#   * cargo-leptos 0.3.6
+#   * wasm-bindgen-cli at the exact wasm-bindgen version in Cargo.lock
+#   * npm ci (tailwindcss v4 CLI + playwright-core) when needed
+#
+# Environment knobs:
+#   MEDISYNC_SKIP_APT=1     never call apt-get (just report what is missing)
+#   MEDISYNC_CARGO_TARGET_DIR  if set (and CARGO_TARGET_DIR is not), exported
+#                           as CARGO_TARGET_DIR (cargo build cache outside the clone)
+#   LEPTOS_WASM_OPT_FEATURES  passed through to cargo-leptos (a default is set)
+
+_medisync_setup_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Prepend a directory to PATH unless it is already there.
+_medisync_path_prepend() {
+  case ":${PATH}:" in
+    *":$1:"*) ;;
+    *) PATH="$1${PATH:+:${PATH}}" ;;
+  esac
+}
+
+_medisync_setup_env() {
+  _medisync_path_prepend "${CARGO_HOME:-$HOME/.cargo}/bin"
+  # Must win over any global tailwindcss: cargo-leptos runs `tailwindcss` from PATH.
+  _medisync_path_prepend "${_medisync_setup_repo}/node_modules/.bin"
+  export PATH
+  export MEDISYNC_REPO="${_medisync_setup_repo}"
+  # Optional cargo target cache outside the clone (used by CI).
+  if [ -n "${MEDISYNC_CARGO_TARGET_DIR:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
+    export CARGO_TARGET_DIR="${MEDISYNC_CARGO_TARGET_DIR}"
+  fi
+  # cargo-leptos runs wasm-opt with only bulk-memory + nontrapping-fptoint
+  # enabled by default; rustc >= 1.82 emits reference-types / multivalue /
+  # sign-ext for wasm32 and wasm-bindgen then uses externref, which an older
+  # wasm-opt (Debian 12 ships binaryen 108) rejects unless told to accept them.
+  export LEPTOS_WASM_OPT_FEATURES="${LEPTOS_WASM_OPT_FEATURES:--Oz,--enable-bulk-memory,--enable-nontrapping-float-to-int,--enable-sign-ext,--enable-mutable-globals,--enable-reference-types,--enable-multivalue}"
+}
+
+_medisync_setup_main() {
+  set -euo pipefail
+  local repo="${_medisync_setup_repo}"
+  cd "$repo"
+
+  local LEPTOS_VERSION="0.3.6"
+  local missing_apt=()
+
+  say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+  ok() { printf '\033[1;32m[setup]\033[0m %s\n' "$*"; }
+  warn() { printf '\033[1;33m[setup] WARNING:\033[0m %s\n' "$*" >&2; }
+  die() { printf '\033[1;31m[setup] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+
+  # ---------------------------------------------------------------- apt ----
+  if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then
+    ok "chromium: $(command -v chromium || echo /usr/bin/chromium)"
+  else
+    missing_apt+=(chromium)
+  fi
+  if command -v wasm-opt >/dev/null 2>&1; then
+    ok "wasm-opt: $(wasm-opt --version 2>/dev/null | head -n1)"
+  else
+    missing_apt+=(binaryen)
+  fi
+  if [ "${#missing_apt[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = "0" ] && [ "${MEDISYNC_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing apt packages: ${missing_apt[*]}"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_apt[@]}"
+      ok "apt packages installed: ${missing_apt[*]}"
+    else
+      warn "missing system packages: ${missing_apt[*]}"
+      warn "install them with:  sudo apt-get install -y ${missing_apt[*]}"
+    fi
+  fi
+
+  # --------------------------------------------------------------- rust ----
+  command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust via rustup (https://rustup.rs)"
+  command -v rustup >/dev/null 2>&1 || die "rustup not found; the wasm32 target is installed through rustup"
+  # rust-toolchain.toml pins the toolchain; make sure it exists.
+  if ! rustc --version >/dev/null 2>&1; then
+    say "installing the toolchain pinned in rust-toolchain.toml"
+    rustup toolchain install "$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)" --profile minimal -c rustfmt -c clippy
+  fi
+  if rustup target list --installed 2>/dev/null | grep -qx 'wasm32-unknown-unknown'; then
+    ok "rust target wasm32-unknown-unknown ($(rustc --version))"
+  else
+    say "adding rust target wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+
+  # -------------------------------------------------------- cargo-leptos ----
+  local have_leptos=""
+  have_leptos="$(cargo leptos --version 2>/dev/null | awk '{print $NF}' || true)"
+  if [ "$have_leptos" = "$LEPTOS_VERSION" ]; then
+    ok "cargo-leptos $have_leptos"
+  else
+    say "installing cargo-leptos $LEPTOS_VERSION (found: ${have_leptos:-none}); this takes a while"
+    cargo install cargo-leptos --version "$LEPTOS_VERSION" --locked
+  fi
+
+  # ---------------------------------------------------- wasm-bindgen-cli ----
+  local want_wb=""
+  want_wb="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/^version = "|"$/, ""); print; exit }' Cargo.lock)"
+  [ -n "$want_wb" ] || die "could not find the wasm-bindgen version in Cargo.lock"
+  local have_wb=""
+  have_wb="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+  if [ "$have_wb" = "$want_wb" ]; then
+    ok "wasm-bindgen-cli $have_wb"
+  else
+    say "installing wasm-bindgen-cli $want_wb to match Cargo.lock (found: ${have_wb:-none})"
+    cargo install wasm-bindgen-cli --version "$want_wb"
+  fi
+
+  # ----------------------------------------------------------------- npm ----
+  command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 20"
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+    || [ package.json -nt node_modules/.package-lock.json ]; then
+    say "npm ci (tailwindcss, playwright-core)"
+    npm ci --no-audit --no-fund
+  else
+    ok "node_modules up to date"
+  fi
+  [ -x node_modules/.bin/tailwindcss ] || die "node_modules/.bin/tailwindcss missing after npm ci"
+  ok "tailwindcss: $(node_modules/.bin/tailwindcss --help 2>/dev/null | sed -n 's/^[^a-z]*\(tailwindcss v[0-9.]*\).*/\1/p' | head -n1)"
+  ok "node $(node --version)"
+
+  if [ "${#missing_apt[@]}" -gt 0 ] && ! { command -v chromium >/dev/null 2>&1 && command -v wasm-opt >/dev/null 2>&1; }; then
+    warn "setup finished, but system packages are still missing: ${missing_apt[*]}"
+  else
+    ok "environment ready"
+  fi
+}
+
+_medisync_setup_env
+
+if (return 0 2>/dev/null); then
+  # Sourced: run in a subshell so `set -e` / `exit` cannot kill the caller's
+  # shell, but keep the exported environment in the caller.
+  if ( _medisync_setup_main ); then
+    :
+  else
+    _medisync_setup_rc=$?
+    printf '\033[1;31m[setup] failed (exit %s)\033[0m\n' "$_medisync_setup_rc" >&2
+    return "$_medisync_setup_rc"
+  fi
+else
+  set -euo pipefail
+  _medisync_setup_main "$@"
+fi

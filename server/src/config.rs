@@ -1,0 +1,418 @@
+//! Runtime configuration: built-in defaults (this repository's Leptos.toml), then the
+//! Leptos.toml file next to the server, then environment variables.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use app::db::Backend;
+
+const DEFAULTS: &str = include_str!("../../Leptos.toml");
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub site_addr: SocketAddr,
+    pub base_domain: String,
+    pub site_root: PathBuf,
+    pub environment: Environment,
+    pub database_url: String,
+    pub database_owner_url: Option<String>,
+    pub database_max_connections: u32,
+    pub cookie_secure: bool,
+    pub idle_timeout_minutes: u32,
+    pub absolute_timeout_hours: u32,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub storage_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A configuration problem, naming the key and where its value came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("unknown configuration key {key} in {path}")]
+    UnknownKey { key: String, path: String },
+    #[error("invalid configuration value for {key} (from {origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: String,
+        message: String,
+    },
+}
+
+/// One raw value and where it came from.
+#[derive(Debug, Clone)]
+struct Raw {
+    value: toml::Value,
+    origin: String,
+}
+
+/// Loads the configuration from `path` (if the file exists) and `env`.
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let mut values = flatten(DEFAULTS, "built-in defaults")?;
+    if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let origin = path.display().to_string();
+        for (key, raw) in flatten(&text, &origin)? {
+            if !values.contains_key(&key) {
+                return Err(ConfigError::UnknownKey { key, path: origin });
+            }
+            values.insert(key, raw);
+        }
+    }
+    apply_env(&mut values, env)?;
+    Config::from_values(&values)
+}
+
+/// Loads from `path` and the process environment.
+pub fn load_from_env(path: &Path) -> Result<Config, ConfigError> {
+    load(path, &|name| std::env::var(name).ok())
+}
+
+fn flatten(text: &str, origin: &str) -> Result<BTreeMap<String, Raw>, ConfigError> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: origin.to_owned(),
+            message: e.message().to_owned(),
+        })?;
+    let mut out = BTreeMap::new();
+    for (section, body) in table {
+        let toml::Value::Table(body) = body else {
+            return Err(ConfigError::UnknownKey {
+                key: section,
+                path: origin.to_owned(),
+            });
+        };
+        for (key, value) in body {
+            let raw = Raw {
+                value,
+                origin: origin.to_owned(),
+            };
+            out.insert(format!("{section}.{key}"), raw);
+        }
+    }
+    Ok(out)
+}
+
+/// The environment variable that overrides `section.key`.
+pub fn env_name(key: &str) -> String {
+    format!("MEDISYNC_{}", key.replace('.', "_").to_uppercase())
+}
+
+/// Variables set by convention elsewhere that we honour too (lower precedence).
+const ALIASES: &[(&str, &str)] = &[
+    ("database.url", "DATABASE_URL"),
+    ("server.site_addr", "LEPTOS_SITE_ADDR"),
+    ("server.site_root", "LEPTOS_SITE_ROOT"),
+];
+
+fn apply_env(
+    values: &mut BTreeMap<String, Raw>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for (key, raw) in values.iter_mut() {
+        let alias = ALIASES
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, name)| *name);
+        let primary = env_name(key);
+        let found = env(&primary)
+            .map(|v| (primary.clone(), v))
+            .or_else(|| alias.and_then(|name| env(name).map(|v| (name.to_owned(), v))));
+        let Some((name, text)) = found else { continue };
+        let origin = format!("environment variable {name}");
+        let invalid = |message: &str| ConfigError::Invalid {
+            key: key.clone(),
+            origin: origin.clone(),
+            message: message.to_owned(),
+        };
+        let value = match &raw.value {
+            toml::Value::Integer(_) => toml::Value::Integer(
+                text.trim()
+                    .parse()
+                    .map_err(|_| invalid("expected a whole number"))?,
+            ),
+            toml::Value::Boolean(_) => toml::Value::Boolean(match text.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(invalid("expected true or false")),
+            }),
+            _ => toml::Value::String(text),
+        };
+        *raw = Raw { value, origin };
+    }
+    Ok(())
+}
+
+struct Reader<'a> {
+    values: &'a BTreeMap<String, Raw>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, key: &str) -> Result<&Raw, ConfigError> {
+        self.values.get(key).ok_or_else(|| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: "built-in defaults".into(),
+            message: "missing".into(),
+        })
+    }
+
+    fn fail<T>(&self, key: &str, message: impl Into<String>) -> Result<T, ConfigError> {
+        let origin = self.raw(key).map(|r| r.origin.clone()).unwrap_or_default();
+        Err(ConfigError::Invalid {
+            key: key.to_owned(),
+            origin,
+            message: message.into(),
+        })
+    }
+
+    fn string(&self, key: &str) -> Result<String, ConfigError> {
+        match &self.raw(key)?.value {
+            toml::Value::String(s) => Ok(s.trim().to_owned()),
+            _ => self.fail(key, "expected text in quotes"),
+        }
+    }
+
+    fn optional(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        Ok(Some(self.string(key)?).filter(|s| !s.is_empty()))
+    }
+
+    fn number(&self, key: &str, range: std::ops::RangeInclusive<i64>) -> Result<u32, ConfigError> {
+        match self.raw(key)?.value {
+            toml::Value::Integer(n) if range.contains(&n) => {
+                u32::try_from(n).or_else(|_| self.fail(key, "out of range"))
+            }
+            toml::Value::Integer(_) => self.fail(
+                key,
+                format!("must be between {} and {}", range.start(), range.end()),
+            ),
+            _ => self.fail(key, "expected a whole number"),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<bool, ConfigError> {
+        match self.raw(key)?.value {
+            toml::Value::Boolean(b) => Ok(b),
+            _ => self.fail(key, "expected true or false"),
+        }
+    }
+}
+
+impl Config {
+    fn from_values(values: &BTreeMap<String, Raw>) -> Result<Self, ConfigError> {
+        let r = Reader { values };
+        let site_addr = r.string("server.site_addr")?.parse().or_else(|_| {
+            r.fail(
+                "server.site_addr",
+                "expected an address such as 127.0.0.1:3000",
+            )
+        })?;
+        let base_domain = r.string("server.base_domain")?.to_lowercase();
+        if !is_host_name(&base_domain) {
+            return r.fail(
+                "server.base_domain",
+                "expected a host name such as medisync.example",
+            );
+        }
+        let environment = match r.string("server.environment")?.as_str() {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            _ => return r.fail("server.environment", "expected development or production"),
+        };
+        let database_url = r.string("database.url")?;
+        if let Err(e) = Backend::from_url(&database_url) {
+            return r.fail("database.url", e.to_string());
+        }
+        let database_owner_url = r.optional("database.owner_url")?;
+        if let Some(owner) = &database_owner_url {
+            if Backend::from_url(owner).ok() != Some(Backend::Postgres) {
+                return r.fail(
+                    "database.owner_url",
+                    "expected a postgres:// URL (or empty)",
+                );
+            }
+        }
+        let smtp_url = r.optional("mail.smtp_url")?;
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return r.fail(
+                    "mail.smtp_url",
+                    "expected smtp://... or smtps://... (or empty)",
+                );
+            }
+        }
+        let mail_from = r.string("mail.from")?;
+        if !mail_from.contains('@') {
+            return r.fail(
+                "mail.from",
+                "expected a sender such as MediSync <no-reply@example.com>",
+            );
+        }
+        let site_root = PathBuf::from(r.string("server.site_root")?);
+        let storage_path = PathBuf::from(r.string("storage.path")?);
+        if storage_path.as_os_str().is_empty() {
+            return r.fail("storage.path", "expected a folder path");
+        }
+        Ok(Self {
+            site_addr,
+            base_domain,
+            site_root,
+            environment,
+            database_url,
+            database_owner_url,
+            database_max_connections: r.number("database.max_connections", 1..=500)?,
+            cookie_secure: r.boolean("session.cookie_secure")?,
+            idle_timeout_minutes: r.number("session.idle_timeout_minutes", 1..=24 * 60)?,
+            absolute_timeout_hours: r.number("session.absolute_timeout_hours", 1..=24 * 30)?,
+            smtp_url,
+            mail_from,
+            storage_path,
+        })
+    }
+}
+
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn load_with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load(Path::new("/nonexistent/Leptos.toml"), &env_of(pairs))
+    }
+
+    #[test]
+    fn defaults_are_valid_and_use_embedded_sqlite() {
+        let config = load_with(&[]).expect("defaults load");
+        assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite://data/medisync.db");
+        assert_eq!(config.base_domain, "localhost");
+        assert_eq!(config.environment, Environment::Development);
+    }
+
+    #[test]
+    fn environment_overrides_every_kind_of_key() {
+        let config = load_with(&[
+            ("MEDISYNC_SERVER_SITE_ADDR", "0.0.0.0:8080"),
+            ("DATABASE_URL", "postgres://app@db/medisync"),
+            ("MEDISYNC_DATABASE_MAX_CONNECTIONS", "25"),
+            ("MEDISYNC_SESSION_COOKIE_SECURE", "true"),
+            ("MEDISYNC_SERVER_BASE_DOMAIN", "Medisync.Example"),
+        ])
+        .expect("valid overrides");
+        assert_eq!(config.site_addr.port(), 8080);
+        assert_eq!(config.database_url, "postgres://app@db/medisync");
+        assert_eq!(config.database_max_connections, 25);
+        assert!(config.cookie_secure);
+        assert_eq!(config.base_domain, "medisync.example");
+    }
+
+    #[test]
+    fn the_medisync_variable_wins_over_its_alias() {
+        let config = load_with(&[
+            ("DATABASE_URL", "postgres://alias@db/x"),
+            ("MEDISYNC_DATABASE_URL", "sqlite://other.db"),
+        ])
+        .expect("valid");
+        assert_eq!(config.database_url, "sqlite://other.db");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_the_variable() {
+        let cases = [
+            (
+                "MEDISYNC_SERVER_SITE_ADDR",
+                "not-an-address",
+                "server.site_addr",
+            ),
+            ("DATABASE_URL", "mysql://x", "database.url"),
+            (
+                "MEDISYNC_DATABASE_MAX_CONNECTIONS",
+                "many",
+                "database.max_connections",
+            ),
+            (
+                "MEDISYNC_DATABASE_MAX_CONNECTIONS",
+                "0",
+                "database.max_connections",
+            ),
+            (
+                "MEDISYNC_SESSION_COOKIE_SECURE",
+                "perhaps",
+                "session.cookie_secure",
+            ),
+            (
+                "MEDISYNC_SERVER_ENVIRONMENT",
+                "staging",
+                "server.environment",
+            ),
+            (
+                "MEDISYNC_SERVER_BASE_DOMAIN",
+                "bad domain",
+                "server.base_domain",
+            ),
+            ("MEDISYNC_MAIL_SMTP_URL", "http://mail", "mail.smtp_url"),
+        ];
+        for (var, value, key) in cases {
+            let err = load_with(&[(var, value)]).expect_err(var).to_string();
+            assert!(err.contains(key), "{err} should name {key}");
+            assert!(err.contains(var), "{err} should name {var}");
+        }
+    }
+
+    #[test]
+    fn a_config_file_overrides_defaults_and_rejects_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("medisync-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("Leptos.toml");
+        std::fs::write(&file, "[server]\nbase_domain = \"clinics.example\"\n").expect("write");
+        let config = load(&file, &env_of(&[])).expect("valid file");
+        assert_eq!(config.base_domain, "clinics.example");
+
+        std::fs::write(&file, "[server]\nbase_domian = \"typo.example\"\n").expect("write");
+        let err = load(&file, &env_of(&[])).expect_err("typo").to_string();
+        assert!(err.contains("server.base_domian"), "{err}");
+
+        std::fs::write(&file, "[server\n").expect("write");
+        assert!(matches!(
+            load(&file, &env_of(&[])),
+            Err(ConfigError::Syntax { .. })
+        ));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,141 @@
+//! `medisync`: the server binary and its operator commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use app::db::{Db, DbOptions};
+use server::{config, AppState};
+
+#[derive(Parser)]
+#[command(
+    name = "medisync",
+    version,
+    about = "MediSync clinic management server"
+)]
+struct Cli {
+    /// Runtime configuration file; every key can be overridden by MEDISYNC_* variables.
+    #[arg(
+        long,
+        global = true,
+        env = "MEDISYNC_CONFIG",
+        default_value = "Leptos.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve HTTP (the default).
+    Serve,
+    /// Apply pending migrations (on PostgreSQL, connect as the schema owner).
+    Migrate,
+    /// Create the demo clinics, staff and patients.
+    SeedDemo {
+        /// Do nothing when the database already has tenants.
+        #[arg(long)]
+        if_empty: bool,
+    },
+    /// Print the SQL that creates the PostgreSQL owner and application roles.
+    PgRoles {
+        #[arg(long, default_value = "medisync_owner")]
+        owner: String,
+        #[arg(long, default_value = "medisync_web")]
+        app_login: String,
+        #[arg(long, env = "MEDISYNC_APP_DB_PASSWORD")]
+        app_password: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("medisync: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::PgRoles {
+        owner,
+        app_login,
+        app_password,
+    } = &command
+    {
+        let sql = app::db::postgres::roles_sql(owner, app_login, app_password)
+            .map_err(|e| e.to_string())?;
+        print!("{sql}");
+        return Ok(());
+    }
+    let config = config::load_from_env(&cli.config).map_err(|e| e.to_string())?;
+    match command {
+        Command::Serve => {
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let state = AppState {
+                db,
+                leptos: server::leptos_options(&config),
+                config: Arc::new(config),
+            };
+            server::serve(state)
+                .await
+                .map_err(|e| format!("server stopped: {e}"))
+        }
+        Command::Migrate => {
+            let url = config
+                .database_owner_url
+                .as_deref()
+                .unwrap_or(&config.database_url);
+            let db = Db::connect(&DbOptions::new(url))
+                .await
+                .map_err(|e| e.to_string())?;
+            db.migrate().await.map_err(|e| e.to_string())?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::SeedDemo { if_empty } => {
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            match app::demo::seed(&db, if_empty)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                app::demo::SeedOutcome::Seeded { tenants } => {
+                    println!("demo data created: {tenants} tenants");
+                    println!(
+                        "  http://acme.{0}:{1}/  or  http://{0}:{1}/t/acme/",
+                        config.base_domain,
+                        config.site_addr.port()
+                    );
+                    println!(
+                        "  http://northwind.{0}:{1}/  or  http://{0}:{1}/t/northwind/",
+                        config.base_domain,
+                        config.site_addr.port()
+                    );
+                }
+                app::demo::SeedOutcome::SkippedNotEmpty => {
+                    println!("database already has tenants; demo data not added")
+                }
+            }
+            Ok(())
+        }
+        Command::PgRoles { .. } => Ok(()),
+    }
+}

@@ -1,0 +1,264 @@
+//! Tenant resolution: which site a request is for.
+//!
+//! Order: custom domain → subdomain of the base domain → `/t/{slug}` path prefix.
+//! A tenant found by path has the prefix stripped before routing, so every route and
+//! server function works the same under all three; [`SiteInfo::base`] keeps the
+//! prefix for links.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{header, Uri};
+
+use app::site::SiteInfo;
+use app::tenancy::{self, Slug, Tenant, TenantPublic};
+
+use crate::status_pages;
+use crate::AppState;
+
+/// How the request named its tenant, before any lookup.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Addressed {
+    /// The bare platform domain (or an address we do not serve tenants on).
+    Platform,
+    /// `{slug}.{base_domain}`; the label is not yet validated.
+    Subdomain(String),
+    /// Some other host: maybe a tenant's custom domain.
+    OtherHost(String),
+}
+
+/// Classifies a request by its Host header (without port, lower-cased).
+pub fn classify_host(host: Option<&str>, base_domain: &str) -> Addressed {
+    let Some(host) = host.map(host_without_port) else {
+        return Addressed::Platform;
+    };
+    if host == base_domain || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return Addressed::Platform;
+    }
+    match host
+        .strip_suffix(base_domain)
+        .and_then(|h| h.strip_suffix('.'))
+    {
+        Some("www") => Addressed::Platform,
+        Some(label) => Addressed::Subdomain(label.to_owned()),
+        None if host == "localhost" => Addressed::Platform,
+        None => Addressed::OtherHost(host),
+    }
+}
+
+fn host_without_port(host: &str) -> String {
+    let host = host.trim().to_ascii_lowercase();
+    if host.starts_with('[') {
+        // IPv6 literal: keep the brackets, drop a port after them.
+        return host
+            .split_once(']')
+            .map_or(host.clone(), |(h, _)| format!("{h}]"));
+    }
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host.clone(), |(h, _)| h.to_owned())
+}
+
+/// Splits `/t/{slug}/rest` into the slug text and `/rest`.
+pub fn split_path_prefix(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/t/")?;
+    match rest.find('/') {
+        Some(i) => Some((&rest[..i], &rest[i..])),
+        None => Some((rest, "/")),
+    }
+}
+
+/// Paths that never belong to a tenant and need no lookup.
+fn is_platform_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/healthz" || path == "/favicon.ico"
+}
+
+/// The middleware: resolves the site, or answers 404/403/503 itself.
+pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if is_platform_asset(req.uri().path()) {
+        req.extensions_mut().insert(SiteInfo::platform());
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().host().map(str::to_owned));
+    let addressed = classify_host(host.as_deref(), &state.config.base_domain);
+    match resolve_tenant(&state, addressed, req.uri()).await {
+        Ok(Resolution::Platform) => {
+            req.extensions_mut().insert(SiteInfo::platform());
+            next.run(req).await
+        }
+        Ok(Resolution::Tenant { tenant, path_base }) => {
+            if !tenant.status.is_served() {
+                return status_pages::suspended(&tenant.name, tenant.status);
+            }
+            if let Some(base) = &path_base {
+                match strip_base(req.uri(), base) {
+                    Some(uri) => *req.uri_mut() = uri,
+                    None => return status_pages::not_found(),
+                }
+            }
+            req.extensions_mut().insert(site_info(tenant, path_base));
+            next.run(req).await
+        }
+        Ok(Resolution::UnknownTenant) => status_pages::not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "tenant lookup failed");
+            status_pages::unavailable()
+        }
+    }
+}
+
+enum Resolution {
+    Platform,
+    Tenant {
+        tenant: Tenant,
+        path_base: Option<String>,
+    },
+    UnknownTenant,
+}
+
+async fn resolve_tenant(
+    state: &AppState,
+    addressed: Addressed,
+    uri: &Uri,
+) -> Result<Resolution, app::db::DbError> {
+    let mut tx = state.db.begin_platform_read().await?;
+    let by_host = match &addressed {
+        Addressed::Subdomain(label) => {
+            let Ok(slug) = Slug::parse(label) else {
+                return Ok(Resolution::UnknownTenant);
+            };
+            match tenancy::db::find_by_slug(&mut tx, &slug).await? {
+                Some(tenant) => Some(tenant),
+                None => return Ok(Resolution::UnknownTenant),
+            }
+        }
+        Addressed::OtherHost(host) => tenancy::db::find_by_domain(&mut tx, host).await?,
+        Addressed::Platform => None,
+    };
+    if let Some(tenant) = by_host {
+        return Ok(Resolution::Tenant {
+            tenant,
+            path_base: None,
+        });
+    }
+    let Some((label, _)) = split_path_prefix(uri.path()) else {
+        return Ok(Resolution::Platform);
+    };
+    let Ok(slug) = Slug::parse(label) else {
+        return Ok(Resolution::UnknownTenant);
+    };
+    Ok(match tenancy::db::find_by_slug(&mut tx, &slug).await? {
+        Some(tenant) => Resolution::Tenant {
+            path_base: Some(format!("/t/{}", tenant.slug)),
+            tenant,
+        },
+        None => Resolution::UnknownTenant,
+    })
+}
+
+/// `/t/acme/staff?x=1` → `/staff?x=1`.
+fn strip_base(uri: &Uri, base: &str) -> Option<Uri> {
+    let path = uri.path().strip_prefix(base)?;
+    let path = if path.is_empty() { "/" } else { path };
+    if !path.starts_with('/') {
+        return None;
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    path_and_query.parse().ok()
+}
+
+fn site_info(tenant: Tenant, path_base: Option<String>) -> SiteInfo {
+    SiteInfo {
+        tenant: Some(TenantPublic {
+            id: tenant.id,
+            slug: tenant.slug,
+            name: tenant.name,
+            kind: tenant.kind,
+            branding: tenant.branding,
+            settings: tenant.settings,
+        }),
+        base: path_base.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_hosts_against_the_base_domain() {
+        let base = "medisync.example";
+        assert_eq!(
+            classify_host(Some("medisync.example"), base),
+            Addressed::Platform
+        );
+        assert_eq!(
+            classify_host(Some("www.medisync.example"), base),
+            Addressed::Platform
+        );
+        assert_eq!(
+            classify_host(Some("MediSync.Example:443"), base),
+            Addressed::Platform
+        );
+        assert_eq!(classify_host(None, base), Addressed::Platform);
+        assert_eq!(
+            classify_host(Some("127.0.0.1:3000"), base),
+            Addressed::Platform
+        );
+        assert_eq!(classify_host(Some("[::1]:3000"), base), Addressed::Platform);
+        assert_eq!(
+            classify_host(Some("acme.medisync.example"), base),
+            Addressed::Subdomain("acme".into())
+        );
+        assert_eq!(
+            classify_host(Some("a.b.medisync.example"), base),
+            Addressed::Subdomain("a.b".into())
+        );
+        assert_eq!(
+            classify_host(Some("portal.acme-clinic.com"), base),
+            Addressed::OtherHost("portal.acme-clinic.com".into())
+        );
+        // A host merely ending in the base domain's text is not a subdomain.
+        assert_eq!(
+            classify_host(Some("evilmedisync.example"), base),
+            Addressed::OtherHost("evilmedisync.example".into())
+        );
+        assert_eq!(
+            classify_host(Some("acme.localhost:3000"), "localhost"),
+            Addressed::Subdomain("acme".into())
+        );
+        assert_eq!(
+            classify_host(Some("localhost:3000"), "localhost"),
+            Addressed::Platform
+        );
+    }
+
+    #[test]
+    fn splits_the_path_prefix() {
+        assert_eq!(split_path_prefix("/t/acme/staff"), Some(("acme", "/staff")));
+        assert_eq!(split_path_prefix("/t/acme"), Some(("acme", "/")));
+        assert_eq!(split_path_prefix("/staff"), None);
+        assert_eq!(split_path_prefix("/tenants"), None);
+    }
+
+    #[test]
+    fn strips_the_base_and_keeps_the_query() {
+        let uri: Uri = "/t/acme/api/fn?x=1".parse().expect("uri");
+        assert_eq!(
+            strip_base(&uri, "/t/acme").expect("stripped"),
+            "/api/fn?x=1"
+        );
+        let uri: Uri = "/t/acme".parse().expect("uri");
+        assert_eq!(strip_base(&uri, "/t/acme").expect("stripped"), "/");
+        let uri: Uri = "/t/acmex/staff".parse().expect("uri");
+        assert_eq!(strip_base(&uri, "/t/acme"), None);
+    }
+}

@@ -1,0 +1,54 @@
+//! Pages the server answers itself, before any tenant data is served.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::{header, StatusCode};
+
+use app::tenancy::TenantStatus;
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(status: StatusCode, testid: &str, title: &str, message: &str) -> Response {
+    let (title, message) = (escape(title), escape(message));
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/medisync.css\"></head>\
+         <body class=\"bg-slate-50 text-slate-900\"><main data-testid=\"{testid}\" class=\"mx-auto max-w-md p-8 text-center\">\
+         <h1 class=\"text-2xl font-semibold\">{title}</h1><p class=\"mt-2 text-slate-700\">{message}</p>\
+         </main></body></html>"
+    );
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+}
+
+pub fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Clinic not found",
+        "There is no clinic at this address. Check the link you were given.",
+    )
+}
+
+/// A tenant that may not be served: its name, and nothing of its data.
+pub fn suspended(name: &str, status: TenantStatus) -> Response {
+    let message = match status {
+        TenantStatus::Cancelled => "This clinic's MediSync account has been closed.",
+        _ => "This clinic's MediSync account is suspended. Please contact the clinic directly.",
+    };
+    page(StatusCode::FORBIDDEN, "suspended", name, message)
+}
+
+pub fn unavailable() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Temporarily unavailable",
+        "MediSync cannot reach its database right now. Please try again in a minute.",
+    )
+}
