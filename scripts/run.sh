@@ -17,8 +17,14 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-say() { printf '\033[1;34m[run]\033[0m %s\n' "$*"; }
-die() { printf '\033[1;31m[run] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  _c_blue=$'\033[1;34m' _c_green=$'\033[1;32m' _c_yellow=$'\033[1;33m'
+  _c_red=$'\033[1;31m' _c_magenta=$'\033[1;35m' _c_off=$'\033[0m'
+else
+  _c_blue='' _c_green='' _c_yellow='' _c_red='' _c_magenta='' _c_off=''
+fi
+say() { printf '%s[run]%s %s\n' "$_c_blue" "$_c_off" "$*"; }
+die() { printf '%s[run] ERROR:%s %s\n' "$_c_red" "$_c_off" "$*" >&2; exit 1; }
 
 if [ "${MEDISYNC_SKIP_SETUP:-0}" = "1" ]; then
   export PATH="$REPO/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"

@@ -19,7 +19,6 @@
 #   MEDISYNC_SKIP_APT=1     never call apt-get (just report what is missing)
 #   MEDISYNC_CARGO_TARGET_DIR  if set (and CARGO_TARGET_DIR is not), exported
 #                           as CARGO_TARGET_DIR (cargo build cache outside the clone)
-#   LEPTOS_WASM_OPT_FEATURES  passed through to cargo-leptos (a default is set)
 
 _medisync_setup_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -37,15 +36,14 @@ _medisync_setup_env() {
   _medisync_path_prepend "${_medisync_setup_repo}/node_modules/.bin"
   export PATH
   export MEDISYNC_REPO="${_medisync_setup_repo}"
+  # The server package is `server` but its binary is `medisync`; cargo-leptos
+  # looks for target/<profile>/<package name> unless told the executable name
+  # (same as `bin-exe-name = "medisync"` in [[workspace.metadata.leptos]]).
+  export LEPTOS_BIN_EXE_NAME="${LEPTOS_BIN_EXE_NAME:-medisync}"
   # Optional cargo target cache outside the clone (used by CI).
   if [ -n "${MEDISYNC_CARGO_TARGET_DIR:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
     export CARGO_TARGET_DIR="${MEDISYNC_CARGO_TARGET_DIR}"
   fi
-  # cargo-leptos runs wasm-opt with only bulk-memory + nontrapping-fptoint
-  # enabled by default; rustc >= 1.82 emits reference-types / multivalue /
-  # sign-ext for wasm32 and wasm-bindgen then uses externref, which an older
-  # wasm-opt (Debian 12 ships binaryen 108) rejects unless told to accept them.
-  export LEPTOS_WASM_OPT_FEATURES="${LEPTOS_WASM_OPT_FEATURES:--Oz,--enable-bulk-memory,--enable-nontrapping-float-to-int,--enable-sign-ext,--enable-mutable-globals,--enable-reference-types,--enable-multivalue}"
 }
 
 _medisync_setup_main() {
@@ -56,10 +54,15 @@ _medisync_setup_main() {
   local LEPTOS_VERSION="0.3.6"
   local missing_apt=()
 
-  say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
-  ok() { printf '\033[1;32m[setup]\033[0m %s\n' "$*"; }
-  warn() { printf '\033[1;33m[setup] WARNING:\033[0m %s\n' "$*" >&2; }
-  die() { printf '\033[1;31m[setup] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+  local _c_blue='' _c_green='' _c_yellow='' _c_red='' _c_off=''
+  if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    _c_blue=$'\033[1;34m' _c_green=$'\033[1;32m' _c_yellow=$'\033[1;33m'
+    _c_red=$'\033[1;31m' _c_off=$'\033[0m'
+  fi
+  say() { printf '%s[setup]%s %s\n' "$_c_blue" "$_c_off" "$*"; }
+  ok() { printf '%s[setup]%s %s\n' "$_c_green" "$_c_off" "$*"; }
+  warn() { printf '%s[setup] WARNING:%s %s\n' "$_c_yellow" "$_c_off" "$*" >&2; }
+  die() { printf '%s[setup] ERROR:%s %s\n' "$_c_red" "$_c_off" "$*" >&2; exit 1; }
 
   # ---------------------------------------------------------------- apt ----
   if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then
@@ -151,7 +154,7 @@ if (return 0 2>/dev/null); then
     :
   else
     _medisync_setup_rc=$?
-    printf '\033[1;31m[setup] failed (exit %s)\033[0m\n' "$_medisync_setup_rc" >&2
+    printf '[setup] failed (exit %s)\n' "$_medisync_setup_rc" >&2
     return "$_medisync_setup_rc"
   fi
 else

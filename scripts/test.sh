@@ -23,9 +23,15 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-say() { printf '\n\033[1;34m[test]\033[0m %s\n' "$*"; }
-good() { printf '\033[1;32m[test]\033[0m %s\n' "$*"; }
-bad() { printf '\033[1;31m[test] FAILED:\033[0m %s\n' "$*" >&2; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  _c_blue=$'\033[1;34m' _c_green=$'\033[1;32m' _c_yellow=$'\033[1;33m'
+  _c_red=$'\033[1;31m' _c_magenta=$'\033[1;35m' _c_off=$'\033[0m'
+else
+  _c_blue='' _c_green='' _c_yellow='' _c_red='' _c_magenta='' _c_off=''
+fi
+say() { printf '\n%s[test]%s %s\n' "$_c_blue" "$_c_off" "$*"; }
+good() { printf '%s[test]%s %s\n' "$_c_green" "$_c_off" "$*"; }
+bad() { printf '%s[test] FAILED:%s %s\n' "$_c_red" "$_c_off" "$*" >&2; }
 
 say "checking the toolchain (scripts/setup.sh)"
 # shellcheck source=scripts/setup.sh
@@ -133,7 +139,6 @@ run_e2e() {
   export LEPTOS_SITE_ADDR="127.0.0.1:$port"
   export DATABASE_URL="sqlite://$E2E_TMP/e2e.db"
   export MEDISYNC_SERVER_BASE_DOMAIN="localhost"
-  export RUST_LOG="${RUST_LOG:-info}"
 
   say "seeding the e2e database ($DATABASE_URL)"
   if ! "$BIN" seed-demo --if-empty >"$ARTIFACTS/seed.log" 2>&1; then

@@ -76,9 +76,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*fn_name}", any(server_fn))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .route_service(
-            "/favicon.ico",
-            ServeFile::new(site_root.join("favicon.ico")),
+            "/favicon.svg",
+            ServeFile::new(site_root.join("favicon.svg")),
         )
+        .route_service("/robots.txt", ServeFile::new(site_root.join("robots.txt")))
         .fallback(page)
         .with_state(state.clone());
     // Resolution wraps the router (not a route layer) because it may rewrite the

@@ -70,7 +70,7 @@ pub fn split_path_prefix(path: &str) -> Option<(&str, &str)> {
 
 /// Paths that never belong to a tenant and need no lookup.
 fn is_platform_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/healthz" || path == "/favicon.ico"
+    path.starts_with("/pkg/") || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")
 }
 
 /// The middleware: resolves the site, or answers 404/403/503 itself.

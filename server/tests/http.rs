@@ -1,0 +1,279 @@
+//! The running server, over real HTTP: tenant resolution, branded pages, status
+//! pages and server functions under every addressing mode.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use support::TestDb;
+
+use app::tenancy;
+use server::{config, AppState};
+
+struct Server {
+    addr: SocketAddr,
+    client: reqwest::Client,
+    t: TestDb,
+}
+
+impl Server {
+    /// Starts the app on a free port over a fresh, demo-seeded database.
+    async fn start(t: TestDb) -> Server {
+        app::demo::seed(&t.db, false).await.expect("seed demo");
+        let mut config =
+            config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
+        config.site_addr = "127.0.0.1:0".parse().expect("addr");
+        let state = AppState {
+            db: t.db.clone(),
+            leptos: server::leptos_options(&config),
+            config: Arc::new(config),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, server::app(state)).await });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Server { addr, client, t }
+    }
+
+    /// GET `path` as if the browser had asked for `host` (with the server's port).
+    async fn get(&self, host: &str, path: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(format!("http://{}{path}", self.addr))
+            .header("host", format!("{host}:{}", self.addr.port()))
+            .send()
+            .await
+            .expect("request");
+        (res.status(), res.text().await.expect("body"))
+    }
+
+    async fn call(&self, host: &str, path: &str) -> (StatusCode, serde_json::Value) {
+        let res = self
+            .client
+            .post(format!("http://{}{path}", self.addr))
+            .header("host", format!("{host}:{}", self.addr.port()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+}
+
+fn branded_with(body: &str, color: &str) -> bool {
+    body.contains(r#"<style id="tenant-branding">"#)
+        && body.contains(&format!("--brand-primary:{color}"))
+}
+
+#[tokio::test]
+async fn the_bare_domain_serves_the_platform_landing_page() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    let (status, body) = s.get("localhost", "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(r#"data-testid="landing""#));
+    assert!(
+        !body.contains("tenant-branding"),
+        "the platform has no tenant branding"
+    );
+    let (status, body) = s.get("localhost", "/healthz").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    s.t.cleanup().await;
+}
+
+#[tokio::test]
+async fn subdomain_and_path_prefix_serve_the_same_branded_sign_in_page() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    for (host, path) in [
+        ("acme.localhost", "/signin"),
+        ("localhost", "/t/acme/signin"),
+        ("acme.localhost", "/"),
+    ] {
+        let (status, body) = s.get(host, path).await;
+        assert_eq!(status, StatusCode::OK, "{host}{path}");
+        assert!(body.contains("Acme Family Clinic"), "{host}{path}");
+        assert!(
+            branded_with(&body, "#0f766e"),
+            "{host}{path} has acme's colors in the head"
+        );
+        let head = body.split("</head>").next().unwrap_or_default();
+        assert!(
+            head.contains("--brand-primary"),
+            "branding is in the head, before first paint"
+        );
+        assert!(
+            !body.contains("Northwind"),
+            "{host}{path} shows nothing of the other tenant"
+        );
+    }
+    for (host, path) in [
+        ("northwind.localhost", "/signin"),
+        ("localhost", "/t/northwind/signin"),
+    ] {
+        let (status, body) = s.get(host, path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("Northwind General Hospital"));
+        assert!(branded_with(&body, "#1e3a8a"));
+        assert!(
+            body.contains(r#"lang="en-GB""#),
+            "the document language follows the tenant"
+        );
+    }
+    s.t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_custom_domain_resolves_to_its_tenant() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    let mut tx = s.t.db.begin_platform().await.expect("begin");
+    let slug = tenancy::Slug::parse("northwind").expect("slug");
+    let northwind = tenancy::db::find_by_slug(&mut tx, &slug)
+        .await
+        .expect("find")
+        .expect("exists");
+    tenancy::db::set_custom_domain(&mut tx, northwind.id, Some("care.northwind-hospital.test"))
+        .await
+        .expect("set domain");
+    tx.commit().await.expect("commit");
+    let (status, body) = s.get("care.northwind-hospital.test", "/signin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Northwind General Hospital") && branded_with(&body, "#1e3a8a"));
+    // An unknown host is not a tenant.
+    let (_, body) = s.get("unknown-host.test", "/").await;
+    assert!(body.contains(r#"data-testid="landing""#));
+    s.t.cleanup().await;
+}
+
+#[tokio::test]
+async fn unknown_tenants_get_a_404_page() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    for (host, path) in [
+        ("localhost", "/t/nosuchclinic/signin"),
+        ("localhost", "/t/nosuchclinic"),
+        ("localhost", "/t/Not_A_Slug/signin"),
+        ("nosuchclinic.localhost", "/"),
+        ("a.b.localhost", "/"),
+        ("www-.localhost", "/signin"),
+    ] {
+        let (status, body) = s.get(host, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{host}{path}");
+        assert!(body.contains(r#"data-testid="not-found""#), "{host}{path}");
+    }
+    // Unknown pages inside a known tenant are 404s too.
+    let (status, body) = s.get("acme.localhost", "/no-such-page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains(r#"data-testid="not-found""#));
+    s.t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_gets_the_suspended_page_and_no_data() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    for (host, path) in [
+        ("harbor.localhost", "/signin"),
+        ("localhost", "/t/harbor/signin"),
+        ("localhost", "/t/harbor/staff"),
+    ] {
+        let (status, body) = s.get(host, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{host}{path}");
+        assert!(body.contains(r#"data-testid="suspended""#) && body.contains("suspended"));
+        assert!(!body.contains("Password"), "no sign-in form");
+        assert!(!body.contains("site-info"), "no tenant data embedded");
+    }
+    let (status, _) = s.call("localhost", "/t/harbor/api/tenant_profile").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "server functions are refused too"
+    );
+    s.t.cleanup().await;
+}
+
+#[tokio::test]
+async fn server_functions_act_on_the_tenant_of_the_address() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    let (status, body) = s.call("localhost", "/t/acme/api/tenant_profile").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["slug"], "acme");
+    let (status, body) = s.call("northwind.localhost", "/api/tenant_profile").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["slug"], "northwind");
+    // A subdomain tenant cannot be switched by a path prefix.
+    let (status, _) = s
+        .call("acme.localhost", "/t/northwind/api/tenant_profile")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // On the platform there is no tenant: a 404, not a 500.
+    let (status, _) = s.call("localhost", "/api/tenant_profile").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    s.t.cleanup().await;
+}
+
+#[tokio::test]
+async fn each_area_has_its_shell_only_where_it_belongs() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    let cases = [
+        ("localhost", "/t/acme/staff", StatusCode::OK, "staff-shell"),
+        ("acme.localhost", "/portal", StatusCode::OK, "portal-shell"),
+        ("localhost", "/admin", StatusCode::OK, "admin-shell"),
+        (
+            "localhost",
+            "/t/acme/admin",
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+        ("localhost", "/staff", StatusCode::NOT_FOUND, "not-found"),
+    ];
+    for (host, path, expected, testid) in cases {
+        let (status, body) = s.get(host, path).await;
+        assert_eq!(status, expected, "{host}{path}");
+        assert!(
+            body.contains(&format!(r#"data-testid="{testid}""#)),
+            "{host}{path}"
+        );
+    }
+    let (_, body) = s.get("localhost", "/t/acme/staff").await;
+    assert!(
+        body.contains(r#"href="/t/acme/staff""#),
+        "links keep the path prefix"
+    );
+    let res = s
+        .client
+        .post(format!("http://{}/t/acme/signin", s.addr))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    s.t.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_server_works_the_same_on_postgres() {
+    let Some(t) = TestDb::postgres().await else {
+        return;
+    };
+    let s = Server::start(t).await;
+    let (status, body) = s.get("localhost", "/t/northwind/signin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(branded_with(&body, "#1e3a8a"));
+    let (status, _) = s.get("harbor.localhost", "/").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = s.call("acme.localhost", "/api/tenant_profile").await;
+    assert_eq!(
+        (status, body["slug"].as_str()),
+        (StatusCode::OK, Some("acme"))
+    );
+    s.t.cleanup().await;
+}
