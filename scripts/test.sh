@@ -141,14 +141,14 @@ run_e2e() {
   export MEDISYNC_SERVER_BASE_DOMAIN="localhost"
 
   say "seeding the e2e database ($DATABASE_URL)"
-  if ! "$BIN" seed-demo --if-empty >"$ARTIFACTS/seed.log" 2>&1; then
+  if ! NO_COLOR=1 "$BIN" seed-demo --if-empty >"$ARTIFACTS/seed.log" 2>&1; then
     cat "$ARTIFACTS/seed.log" >&2
     bad "medisync seed-demo --if-empty (log: end2end/artifacts/seed.log)"
     return 1
   fi
 
   say "starting the server on 127.0.0.1:$port (log: end2end/artifacts/server.log)"
-  "$BIN" serve >"$ARTIFACTS/server.log" 2>&1 &
+  NO_COLOR=1 "$BIN" serve >"$ARTIFACTS/server.log" 2>&1 &
   SERVER_PID=$!
 
   local deadline=$((SECONDS + 60)) status="000"

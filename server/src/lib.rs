@@ -70,6 +70,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// The whole HTTP application, tenant resolution included.
 pub fn app(state: AppState) -> Router {
+    // Leptos spawns rendering tasks on a global executor; a second call is a no-op.
+    let _ = any_spawner::Executor::init_tokio();
     let site_root = state.config.site_root.clone();
     let routes = Router::new()
         .route("/healthz", get(health))
