@@ -10,6 +10,15 @@ use crate::tenancy::{
     self, Branding, HexColor, NewTenant, Slug, TenantKind, TenantSettings, TenantStatus,
 };
 
+/// MRN, given name, family name, date of birth (y, m, d), sex.
+type DemoPatient = (
+    &'static str,
+    &'static str,
+    &'static str,
+    (i32, u32, u32),
+    Sex,
+);
+
 struct DemoTenant {
     slug: &'static str,
     name: &'static str,
@@ -21,13 +30,7 @@ struct DemoTenant {
     welcome: &'static str,
     settings: (&'static str, &'static str, &'static str, &'static str),
     staff: &'static [(&'static str, &'static str, Role)],
-    patients: &'static [(
-        &'static str,
-        &'static str,
-        &'static str,
-        (i32, u32, u32),
-        Sex,
-    )],
+    patients: &'static [DemoPatient],
 }
 
 const TENANTS: &[DemoTenant] = &[

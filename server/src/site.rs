@@ -101,7 +101,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
                     None => return status_pages::not_found(),
                 }
             }
-            req.extensions_mut().insert(site_info(tenant, path_base));
+            req.extensions_mut().insert(site_info(*tenant, path_base));
             next.run(req).await
         }
         Ok(Resolution::UnknownTenant) => status_pages::not_found(),
@@ -115,7 +115,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
 enum Resolution {
     Platform,
     Tenant {
-        tenant: Tenant,
+        tenant: Box<Tenant>,
         path_base: Option<String>,
     },
     UnknownTenant,
@@ -142,7 +142,7 @@ async fn resolve_tenant(
     };
     if let Some(tenant) = by_host {
         return Ok(Resolution::Tenant {
-            tenant,
+            tenant: Box::new(tenant),
             path_base: None,
         });
     }
@@ -155,7 +155,7 @@ async fn resolve_tenant(
     Ok(match tenancy::db::find_by_slug(&mut tx, &slug).await? {
         Some(tenant) => Resolution::Tenant {
             path_base: Some(format!("/t/{}", tenant.slug)),
-            tenant,
+            tenant: Box::new(tenant),
         },
         None => Resolution::UnknownTenant,
     })
