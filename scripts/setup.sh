@@ -9,11 +9,12 @@
 # directly; everything comes from apt, rustup, crates.io (cargo install) or npm.
 #
 # Installs / checks:
-#   * apt: chromium (e2e browser), binaryen (wasm-opt)      -- only as root
+#   * apt: chromium (e2e browser)                           -- only as root
 #   * rustup target wasm32-unknown-unknown
 #   * cargo-leptos 0.3.6
 #   * wasm-bindgen-cli at the exact wasm-bindgen version in Cargo.lock
-#   * npm ci (tailwindcss v4 CLI + playwright-core) when needed
+#   * npm ci when needed: tailwindcss v4 CLI and wasm-opt (npm `binaryen`),
+#     both used by cargo-leptos from PATH, and playwright-core for the e2e tests
 #
 # Environment knobs:
 #   MEDISYNC_SKIP_APT=1     never call apt-get (just report what is missing)
@@ -70,11 +71,6 @@ _medisync_setup_main() {
   else
     missing_apt+=(chromium)
   fi
-  if command -v wasm-opt >/dev/null 2>&1; then
-    ok "wasm-opt: $(wasm-opt --version 2>/dev/null | head -n1)"
-  else
-    missing_apt+=(binaryen)
-  fi
   if [ "${#missing_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && [ "${MEDISYNC_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then
       say "installing apt packages: ${missing_apt[*]}"
@@ -129,16 +125,24 @@ _medisync_setup_main() {
   command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 20"
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
     || [ package.json -nt node_modules/.package-lock.json ]; then
-    say "npm ci (tailwindcss, playwright-core)"
+    say "npm ci (tailwindcss, binaryen/wasm-opt, playwright-core)"
     npm ci --no-audit --no-fund
   else
     ok "node_modules up to date"
   fi
   [ -x node_modules/.bin/tailwindcss ] || die "node_modules/.bin/tailwindcss missing after npm ci"
   ok "tailwindcss: $(node_modules/.bin/tailwindcss --help 2>/dev/null | sed -n 's/^[^a-z]*\(tailwindcss v[0-9.]*\).*/\1/p' | head -n1)"
+  # wasm-opt must be the npm `binaryen` one: Debian 12's binaryen 108 corrupts
+  # the externref table wasm-bindgen 0.2.1xx emits (the page then fails with
+  # "WebAssembly.Table.set(): Argument 1 is invalid for table" and never hydrates).
+  [ -x node_modules/.bin/wasm-opt ] || die "node_modules/.bin/wasm-opt missing after npm ci (binaryen devDependency)"
+  if [ "$(command -v wasm-opt)" != "$repo/node_modules/.bin/wasm-opt" ]; then
+    die "wasm-opt on PATH is $(command -v wasm-opt), expected $repo/node_modules/.bin/wasm-opt"
+  fi
+  ok "wasm-opt: $(wasm-opt --version 2>/dev/null | head -n1) (npm binaryen)"
   ok "node $(node --version)"
 
-  if [ "${#missing_apt[@]}" -gt 0 ] && ! { command -v chromium >/dev/null 2>&1 && command -v wasm-opt >/dev/null 2>&1; }; then
+  if [ "${#missing_apt[@]}" -gt 0 ] && ! { [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; }; then
     warn "setup finished, but system packages are still missing: ${missing_apt[*]}"
   else
     ok "environment ready"

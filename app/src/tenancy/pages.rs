@@ -48,7 +48,7 @@ fn Landing() -> impl IntoView {
         <main data-testid="landing" class="min-h-screen bg-slate-50 text-slate-900">
             <header class="bg-brand text-on-brand">
                 <div class="mx-auto max-w-5xl px-4 py-12 sm:py-20">
-                    <p class="text-sm font-semibold uppercase tracking-wide opacity-90">"MediSync"</p>
+                    <p class="text-sm font-semibold tracking-wide opacity-90">"MediSync"</p>
                     <h1 class="mt-2 text-3xl font-bold sm:text-5xl">
                         "Run your clinic, hospital or practice in one place."
                     </h1>
