@@ -4,7 +4,7 @@
 #   bash scripts/test.sh
 #
 #  1. scripts/setup.sh            toolchain, wasm target, cargo-leptos, npm deps
-#  2. cargo test --workspace      Rust unit + integration tests (SQLite and
+#  2. cargo test -p app -p server Rust unit + integration tests (SQLite and
 #                                 PostgreSQL at 127.0.0.1:5432, user postgres)
 #  3. cargo leptos build --release
 #  4. end-to-end: seed a throw-away SQLite DB, start the release server on a
@@ -76,8 +76,8 @@ summary() {
 if [ "${MEDISYNC_SKIP_CARGO_TEST:-0}" = "1" ]; then
   say "MEDISYNC_SKIP_CARGO_TEST=1: skipping cargo test"
 else
-  say "cargo test --workspace --locked"
-  if cargo test --workspace --locked; then
+  say "cargo test -p app -p server --locked"
+  if cargo test -p app -p server --locked; then
     good "cargo test passed"
   else
     bad "cargo test"

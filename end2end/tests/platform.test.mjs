@@ -39,7 +39,7 @@ describe('platform', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       const landing = page.locator('[data-testid=landing]');
       assert.equal(await landing.count(), 1, 'expected exactly one [data-testid=landing]');
       assert.ok(await landing.isVisible(), '[data-testid=landing] is not visible');
-      const text = await page.locator('body').innerText();
+      const text = (await page.locator('body').textContent()) ?? '';
       assert.match(text, /MediSync/, 'landing page text does not mention MediSync');
       assert.deepEqual(pageErrors, [], 'uncaught errors on the landing page');
     });

@@ -126,6 +126,10 @@ async fn resolve_tenant(
     addressed: Addressed,
     uri: &Uri,
 ) -> Result<Resolution, app::db::DbError> {
+    let prefix = split_path_prefix(uri.path());
+    if addressed == Addressed::Platform && prefix.is_none() {
+        return Ok(Resolution::Platform); // the platform's own pages need no lookup
+    }
     let mut tx = state.db.begin_platform_read().await?;
     let by_host = match &addressed {
         Addressed::Subdomain(label) => {
@@ -146,7 +150,7 @@ async fn resolve_tenant(
             path_base: None,
         });
     }
-    let Some((label, _)) = split_path_prefix(uri.path()) else {
+    let Some((label, _)) = prefix else {
         return Ok(Resolution::Platform);
     };
     let Ok(slug) = Slug::parse(label) else {
