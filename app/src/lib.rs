@@ -8,6 +8,7 @@ pub mod patients;
 pub mod shell;
 pub mod site;
 pub mod tenancy;
+mod text;
 
 #[cfg(feature = "ssr")]
 pub mod db;

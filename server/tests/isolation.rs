@@ -127,6 +127,21 @@ async fn tenant_tables(pool: &sqlx::PgPool) -> Vec<String> {
     .expect("catalog")
 }
 
+/// A raw transaction as the application role with `app.tenant_id` set, as the
+/// repository layer would set it, but with no tenant filter in the statements.
+async fn begin_as(
+    raw: &sqlx::PgPool,
+    tenant: uuid::Uuid,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = raw.begin().await.expect("begin");
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await
+        .expect("set tenant");
+    tx
+}
+
 async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
     assert_eq!(t.backend, Backend::Postgres);
     let a = clinic(&t.db, "clinic-a", "doc@a.example").await;
@@ -140,12 +155,7 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
     let (a_id, b_id) = (a.tenant.id.into_uuid(), b.tenant.id.into_uuid());
 
     for table in &tables {
-        let mut tx = raw.begin().await.expect("begin");
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(a_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .expect("set tenant A");
+        let mut tx = begin_as(&raw, a_id).await;
         let unscoped: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&mut *tx)
             .await
@@ -193,12 +203,7 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
         );
         tx.rollback().await.expect("rollback");
 
-        let mut tx = raw.begin().await.expect("begin");
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(a_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .expect("set tenant A");
+        let mut tx = begin_as(&raw, a_id).await;
         let moved = sqlx::query(&format!("UPDATE {table} SET tenant_id = $1"))
             .bind(b_id)
             .execute(&mut *tx)
@@ -217,12 +222,7 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
 
     // Deletes run last, after every other check, and from patients first.
     for table in tables.iter().rev() {
-        let mut tx = raw.begin().await.expect("begin");
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(a_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .expect("set tenant A");
+        let mut tx = begin_as(&raw, a_id).await;
         let deleted = sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
             .bind(b_id)
             .execute(&mut *tx)

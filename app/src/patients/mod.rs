@@ -4,13 +4,11 @@
 #[cfg(feature = "ssr")]
 pub mod db;
 
-use std::fmt;
-
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::tenancy::text_enum;
+use crate::text::text_enum;
 
 /// A medical record number: unique within a tenant, 1 to 20 characters of
 /// uppercase letters, digits and hyphens.
@@ -30,30 +28,9 @@ impl Mrn {
             Err("a record number has 1 to 20 letters, digits or hyphens".into())
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Mrn {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Mrn> for String {
-    fn from(m: Mrn) -> String {
-        m.0
-    }
-}
-
-impl fmt::Display for Mrn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::text::text_newtype!(Mrn, String);
 
 /// Administrative sex as recorded for the patient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

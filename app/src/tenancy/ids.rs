@@ -117,35 +117,14 @@ impl Slug {
         }
         Ok(Self(raw.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+crate::text::text_newtype!(Slug, SlugError);
 
 impl FromStr for Slug {
     type Err = SlugError;
     fn from_str(s: &str) -> Result<Self, SlugError> {
         Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for Slug {
-    type Error = SlugError;
-    fn try_from(s: String) -> Result<Self, SlugError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Slug> for String {
-    fn from(s: Slug) -> String {
-        s.0
-    }
-}
-
-impl fmt::Display for Slug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

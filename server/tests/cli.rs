@@ -1,0 +1,92 @@
+//! The `medisync` binary as an operator meets it.
+
+mod support;
+
+use std::process::Command;
+
+use support::TestDb;
+
+fn medisync() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_medisync"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MEDISYNC_CONFIG", "/nonexistent/Leptos.toml");
+    cmd
+}
+
+#[test]
+fn the_server_refuses_to_start_on_an_invalid_value_and_names_it() {
+    let out = medisync()
+        .env("MEDISYNC_SERVER_SITE_ADDR", "localhost-3000")
+        .arg("serve")
+        .output()
+        .expect("run medisync");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.site_addr"), "{stderr}");
+    assert!(stderr.contains("MEDISYNC_SERVER_SITE_ADDR"), "{stderr}");
+
+    let out = medisync()
+        .env("DATABASE_URL", "mysql://db/medisync")
+        .arg("migrate")
+        .output()
+        .expect("run medisync");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database.url"));
+}
+
+#[test]
+fn pg_roles_prints_the_role_sql_and_refuses_unsafe_input() {
+    let out = medisync()
+        .args(["pg-roles", "--app-password", "a-long-enough-password"])
+        .output()
+        .expect("run medisync");
+    assert!(out.status.success());
+    let sql = String::from_utf8_lossy(&out.stdout);
+    assert!(sql.contains("CREATE ROLE medisync_owner LOGIN NOSUPERUSER NOBYPASSRLS"));
+    assert!(sql.contains("IN ROLE medisync_app"));
+
+    let out = medisync()
+        .args(["pg-roles", "--app-password", "short'; DROP ROLE x; --"])
+        .output()
+        .expect("run medisync");
+    assert!(!out.status.success(), "a quote in the password is refused");
+    let out = medisync()
+        .args([
+            "pg-roles",
+            "--app-login",
+            "Robert'); --",
+            "--app-password",
+            "a-long-enough-password",
+        ])
+        .output()
+        .expect("run medisync");
+    assert!(!out.status.success(), "odd role names are refused");
+}
+
+#[tokio::test]
+async fn seed_demo_if_empty_seeds_once() {
+    let t = TestDb::sqlite().await;
+    let run = || {
+        medisync()
+            .env("DATABASE_URL", &t.app_url)
+            .args(["seed-demo", "--if-empty"])
+            .output()
+            .expect("run medisync")
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("demo data created: 3 tenants"));
+    let second = run();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already has tenants"));
+
+    let mut tx = t.db.begin_platform_read().await.expect("begin");
+    assert_eq!(app::tenancy::db::count(&mut tx).await.expect("count"), 3);
+    drop(tx);
+    t.cleanup().await;
+}
