@@ -143,7 +143,7 @@ async fn a_custom_domain_resolves_to_its_tenant() {
         .await
         .expect("find")
         .expect("exists");
-    tenancy::db::set_custom_domain(&mut tx, northwind.id, Some("care.northwind-hospital.test"))
+    tenancy::db::set_custom_domain(&mut tx, northwind.id, Some("Care.Northwind-Hospital.test"))
         .await
         .expect("set domain");
     tx.commit().await.expect("commit");

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod permissions;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

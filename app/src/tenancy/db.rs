@@ -123,7 +123,8 @@ pub async fn set_status(
     one_row(done)
 }
 
-/// Points a custom domain (lowercase host name) at a tenant, or clears it.
+/// Points a custom domain at a tenant, or clears it. Stored lower-case, as request
+/// hosts are compared lower-case.
 #[tracing::instrument(skip_all)]
 pub async fn set_custom_domain(
     tx: &mut PlatformTx,
@@ -132,7 +133,7 @@ pub async fn set_custom_domain(
 ) -> Result<(), DbError> {
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query("UPDATE tenants SET custom_domain = $1, updated_at = $2 WHERE id = $3")
-            .bind(domain)
+            .bind(domain.map(str::to_ascii_lowercase))
             .bind(Utc::now())
             .bind(id.into_uuid())
             .execute(c)
