@@ -64,6 +64,20 @@ text_enum!(Role {
     Pharmacist => "pharmacist",
 });
 
+impl Role {
+    pub const ALL: &'static [Role] = &[
+        Role::Owner,
+        Role::Admin,
+        Role::Manager,
+        Role::Doctor,
+        Role::Nurse,
+        Role::Receptionist,
+        Role::Billing,
+        Role::LabTechnician,
+        Role::Pharmacist,
+    ];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberStatus {

@@ -59,20 +59,7 @@ const MATRIX: &[(Permission, &[Role])] = &[
             R::Receptionist,
         ],
     ),
-    (
-        P::PatientsRead,
-        &[
-            R::Owner,
-            R::Admin,
-            R::Manager,
-            R::Doctor,
-            R::Nurse,
-            R::Receptionist,
-            R::Billing,
-            R::LabTechnician,
-            R::Pharmacist,
-        ],
-    ),
+    (P::PatientsRead, Role::ALL),
     (
         P::PatientsUpdate,
         &[
@@ -175,17 +162,7 @@ impl PlatformRole {
 mod tests {
     use super::*;
 
-    const ROLES: [Role; 9] = [
-        R::Owner,
-        R::Admin,
-        R::Manager,
-        R::Doctor,
-        R::Nurse,
-        R::Receptionist,
-        R::Billing,
-        R::LabTechnician,
-        R::Pharmacist,
-    ];
+    const ROLES: &[Role] = Role::ALL;
 
     #[test]
     fn every_permission_is_in_the_matrix_exactly_once() {
@@ -212,7 +189,7 @@ mod tests {
 
     #[test]
     fn administration_is_for_owners_and_admins() {
-        for role in ROLES {
+        for &role in ROLES {
             let admin = matches!(role, R::Owner | R::Admin);
             for p in [
                 P::UsersManage,
