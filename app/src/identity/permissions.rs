@@ -46,55 +46,37 @@ text_enum!(Permission {
 use Permission as P;
 use Role as R;
 
+/// Everyone who registers patients and books their visits.
+const PATIENT_FACING: &[Role] = &[
+    R::Owner,
+    R::Admin,
+    R::Manager,
+    R::Doctor,
+    R::Nurse,
+    R::Receptionist,
+];
+/// Who runs the clinic's account: settings, branding, users, audit.
+const ADMINISTRATORS: &[Role] = &[R::Owner, R::Admin];
+
 /// Permission → roles. The single source of truth.
 const MATRIX: &[(Permission, &[Role])] = &[
-    (
-        P::PatientsCreate,
-        &[
-            R::Owner,
-            R::Admin,
-            R::Manager,
-            R::Doctor,
-            R::Nurse,
-            R::Receptionist,
-        ],
-    ),
+    (P::PatientsCreate, PATIENT_FACING),
     (P::PatientsRead, Role::ALL),
-    (
-        P::PatientsUpdate,
-        &[
-            R::Owner,
-            R::Admin,
-            R::Manager,
-            R::Doctor,
-            R::Nurse,
-            R::Receptionist,
-        ],
-    ),
-    (P::PatientsDelete, &[R::Owner, R::Admin]),
+    (P::PatientsUpdate, PATIENT_FACING),
+    (P::PatientsDelete, ADMINISTRATORS),
     (P::ClinicalWrite, &[R::Doctor, R::Nurse]),
     (P::PrescriptionsCreate, &[R::Doctor]),
     (P::PrescriptionsDispense, &[R::Pharmacist]),
-    (
-        P::AppointmentsManage,
-        &[
-            R::Owner,
-            R::Admin,
-            R::Manager,
-            R::Doctor,
-            R::Nurse,
-            R::Receptionist,
-        ],
-    ),
+    (P::AppointmentsManage, PATIENT_FACING),
     (
         P::BillingManage,
         &[R::Owner, R::Admin, R::Manager, R::Billing],
     ),
     (P::ReportsRead, &[R::Owner, R::Admin, R::Manager]),
-    (P::SettingsManage, &[R::Owner, R::Admin]),
-    (P::BrandingManage, &[R::Owner, R::Admin]),
-    (P::UsersManage, &[R::Owner, R::Admin]),
-    (P::AuditRead, &[R::Owner, R::Admin]),
+    (P::SettingsManage, ADMINISTRATORS),
+    (P::BrandingManage, ADMINISTRATORS),
+    (P::UsersManage, ADMINISTRATORS),
+    (P::AuditRead, ADMINISTRATORS),
 ];
 
 /// Every permission, for tests and for listing a role's rights.
