@@ -6,7 +6,11 @@ use leptos_router::path;
 use crate::shell::pages::{PatientPortal, PlatformAdmin, StaffDashboard};
 use crate::shell::NotFound;
 use crate::site::current_site;
-use crate::tenancy::pages::{Home, SignIn};
+use crate::identity::pages::{
+    AcceptInvitationPage, AuditPage, ClinicSecurityPage, ForgotPasswordPage, PatientsPage,
+    ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
+};
+use crate::tenancy::pages::{Home, PortalSignIn, SignIn};
 
 /// The HTML document. Server-only in practice: the browser hydrates [`App`] inside it.
 /// The tenant's colors go into the head here, so there is no flash of default theme.
@@ -55,8 +59,18 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/signin") view=SignIn/>
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
+                <Route path=path!("/reset-password") view=ResetPasswordPage/>
+                <Route path=path!("/invite") view=AcceptInvitationPage/>
+                <Route path=path!("/verify-email") view=VerifyEmailPage/>
+                <Route path=path!("/account/security") view=SecurityPage/>
                 <Route path=path!("/staff") view=StaffDashboard/>
+                <Route path=path!("/staff/users") view=UsersPage/>
+                <Route path=path!("/staff/patients") view=PatientsPage/>
+                <Route path=path!("/staff/audit") view=AuditPage/>
+                <Route path=path!("/staff/security") view=ClinicSecurityPage/>
                 <Route path=path!("/portal") view=PatientPortal/>
+                <Route path=path!("/portal/signin") view=PortalSignIn/>
                 <Route path=path!("/admin") view=PlatformAdmin/>
             </Routes>
         </Router>

@@ -132,11 +132,31 @@ pub enum SeedOutcome {
     SkippedNotEmpty,
 }
 
+/// The password of every demo account (documented in the README; demo data only).
+pub const DEMO_PASSWORD: &str = "correct horse clinic demo";
+/// The demo platform operator (two-factor is set up at first sign-in).
+pub const DEMO_OPERATOR: &str = "operator@medisync.example";
+
 /// Creates the demo tenants. With `only_if_empty`, does nothing when any tenant exists.
 pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> {
+    let password = identity::password::NewPassword::parse(DEMO_PASSWORD).map_err(DbError::Invalid)?;
+    let demo_hash = identity::password::hash(&password).map_err(DbError::Invalid)?;
     let mut platform = db.begin_platform().await?;
     if only_if_empty && tenancy::db::count(&mut platform).await? > 0 {
         return Ok(SeedOutcome::SkippedNotEmpty);
+    }
+    let operator_email = Email::parse(DEMO_OPERATOR).map_err(DbError::Invalid)?;
+    if identity::db::find_account_by_email(&mut platform, &operator_email).await?.is_none() {
+        let operator =
+            identity::db::create_account(&mut platform, &operator_email, "Pat Operator").await?;
+        identity::credentials::set_password_hash(&mut platform, operator.id, &demo_hash).await?;
+        identity::credentials::mark_email_verified(&mut platform, operator.id).await?;
+        identity::credentials::set_platform_role(
+            &mut platform,
+            operator.id,
+            Some(identity::permissions::PlatformRole::SuperAdmin),
+        )
+        .await?;
     }
     let mut created = Vec::new();
     for demo in TENANTS {
@@ -146,7 +166,13 @@ pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> 
             let email = Email::parse(email).map_err(DbError::Invalid)?;
             let account = match identity::db::find_account_by_email(&mut platform, &email).await? {
                 Some(existing) => existing,
-                None => identity::db::create_account(&mut platform, &email, name).await?,
+                None => {
+                    let account = identity::db::create_account(&mut platform, &email, name).await?;
+                    identity::credentials::set_password_hash(&mut platform, account.id, &demo_hash)
+                        .await?;
+                    identity::credentials::mark_email_verified(&mut platform, account.id).await?;
+                    account
+                }
             };
             accounts.push((account, *role));
         }

@@ -10,6 +10,9 @@ pub enum AppError {
     /// Input that failed validation; the message says what to fix.
     #[error("{0}")]
     Invalid(String),
+    /// One form field is wrong: (field name, message).
+    #[error("{1}")]
+    Field(String, String),
     #[error("we could not find that")]
     NotFound,
     #[error("please sign in to continue")]
@@ -26,9 +29,21 @@ pub enum AppError {
 }
 
 impl AppError {
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        Self::Field(name.into(), message.into())
+    }
+
+    /// The message for one form field, when this error is about it.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Field(f, m) if f == name => Some(m.clone()),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
-            Self::Invalid(_) => 422,
+            Self::Invalid(_) | Self::Field(..) => 422,
             Self::NotFound => 404,
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,

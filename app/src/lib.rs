@@ -14,6 +14,8 @@ mod text;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod demo;
+#[cfg(feature = "ssr")]
+pub mod mail;
 
 pub use app::{shell, App};
 

@@ -1,6 +1,10 @@
 //! The MediSync server: configuration, start-up, router and middleware.
 
+pub mod auth;
 pub mod config;
+pub mod mailer;
+pub mod ratelimit;
+pub mod security;
 pub mod site;
 mod status_pages;
 
@@ -27,6 +31,21 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
+    pub limiter: Arc<ratelimit::RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> Self {
+        Self {
+            db,
+            leptos: leptos_options(&config),
+            limiter: Arc::new(ratelimit::RateLimiter::new(
+                config.rate_limit_per_minute,
+                std::time::Duration::from_secs(60),
+            )),
+            config: Arc::new(config),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -73,9 +92,14 @@ pub fn app(state: AppState) -> Router {
     // Leptos spawns rendering tasks on a global executor; a second call is a no-op.
     let _ = any_spawner::Executor::init_tokio();
     let site_root = state.config.site_root.clone();
-    let routes = Router::new()
+    let tls = security::Tls(state.config.cookie_secure);
+    let mut routes = Router::new()
         .route("/healthz", get(health))
-        .route("/api/{*fn_name}", any(server_fn))
+        .route("/api/{*fn_name}", any(server_fn));
+    if state.config.environment == config::Environment::Development {
+        routes = routes.route("/dev/mailbox", get(dev_mailbox));
+    }
+    let routes = routes
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .route_service(
             "/favicon.svg",
@@ -83,6 +107,16 @@ pub fn app(state: AppState) -> Router {
         )
         .route_service("/robots.txt", ServeFile::new(site_root.join("robots.txt")))
         .fallback(page)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_viewer,
+        ))
+        .layer(auth::session_layer(&state))
+        .layer(axum::middleware::from_fn(security::same_origin))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            security::headers(tls, req, next)
+        }))
         .with_state(state.clone());
     // Resolution wraps the router (not a route layer) because it may rewrite the
     // path (`/t/{slug}/...`) that routing then sees.
@@ -107,17 +141,109 @@ fn site_of(req: &Request) -> SiteInfo {
         .unwrap_or_default()
 }
 
+fn meta_of(req: &Request) -> app::identity::audit::RequestMeta {
+    req.extensions()
+        .get::<app::identity::audit::RequestMeta>()
+        .cloned()
+        .unwrap_or_default()
+}
+
 async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Response {
     let site = site_of(&req);
-    handle_server_fns_with_context(
+    let meta = meta_of(&req);
+    let limits = auth::limits(&state);
+    let res = handle_server_fns_with_context(
         move || {
             provide_context(state.db.clone());
             provide_context(site.clone());
+            provide_context(meta.clone());
+            provide_context(limits);
         },
         req,
     )
     .await
-    .into_response()
+    .into_response();
+    status_from_app_error(res).await
+}
+
+/// A server function that returned an [`app::error::AppError`] without setting a
+/// status answers 500 by default; give it the error's own status instead, so bad
+/// input is never a 500.
+async fn status_from_app_error(res: Response) -> Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Development only: every stored email, newest first, with its links clickable.
+async fn dev_mailbox(State(state): State<AppState>) -> Response {
+    let messages = match app::mail::recent(&state.db, 100).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "mailbox");
+            return status_pages::unavailable();
+        }
+    };
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let linkify = |text: &str| {
+        text.split('\n')
+            .map(|line| {
+                let line = line.trim_end();
+                match line.find("http://").or_else(|| line.find("https://")) {
+                    Some(i) => {
+                        let url = &line[i..];
+                        format!(
+                            "{}<a data-testid=\"mail-link\" href=\"{u}\">{u}</a>",
+                            escape(&line[..i]),
+                            u = escape(url)
+                        )
+                    }
+                    None => escape(line),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let items: String = messages
+        .iter()
+        .map(|m| {
+            format!(
+                "<article data-testid=\"mail\" data-to=\"{to}\" class=\"mb-4 rounded border border-slate-200 bg-white p-4\">\
+                 <p class=\"text-sm text-slate-600\">{when} · to {to}</p><h2 class=\"font-semibold\">{subject}</h2>\
+                 <pre class=\"mt-2 whitespace-pre-wrap text-sm\">{body}</pre></article>",
+                when = m.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                to = escape(&m.to_address),
+                subject = escape(&m.subject),
+                body = linkify(&m.text_body),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Dev mailbox</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/medisync.css\"></head><body class=\"bg-slate-50 p-6\">\
+         <h1 class=\"mb-4 text-xl font-semibold\">Development mailbox ({n})</h1>{items}</body></html>",
+        n = messages.len()
+    );
+    (
+        [(http::header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(body),
+    )
+        .into_response()
 }
 
 async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
@@ -125,12 +251,78 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
     let site = site_of(&req);
+    let meta = meta_of(&req);
+    let limits = auth::limits(&state);
+    let nonce = req
+        .extensions()
+        .get::<security::RequestNonce>()
+        .map(|n| n.0.clone());
+    let db = state.db.clone();
     let options = state.leptos.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
-        move || provide_context(site.clone()),
+        move || {
+            provide_context(site.clone());
+            provide_context(meta.clone());
+            provide_context(db.clone());
+            provide_context(limits);
+            if let Some(nonce) = nonce.clone() {
+                provide_context(nonce);
+            }
+        },
         move || app::shell(options.clone()),
     );
     render(req).await.into_response()
+}
+
+/// Makes `email` a platform operator (creating the account when needed) and returns
+/// a one-time link to set its password on the platform domain.
+pub async fn create_admin(
+    db: &Db,
+    config: &Config,
+    email: &str,
+    name: &str,
+    role: &str,
+) -> Result<String, String> {
+    use app::identity::{credentials, db as accounts, permissions::PlatformRole, secrets, Email};
+    let email = Email::parse(email).map_err(|e| format!("--email: {e}"))?;
+    let role: PlatformRole = role
+        .parse()
+        .map_err(|_| "--role must be super_admin or support".to_string())?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err("--name must be 1 to 120 characters".into());
+    }
+    let fail = |e: DbError| e.to_string();
+    let mut tx = db.begin_platform().await.map_err(fail)?;
+    let account = match accounts::find_account_by_email(&mut tx, &email)
+        .await
+        .map_err(fail)?
+    {
+        Some(a) => a,
+        None => accounts::create_account(&mut tx, &email, name)
+            .await
+            .map_err(fail)?,
+    };
+    credentials::set_platform_role(&mut tx, account.id, Some(role))
+        .await
+        .map_err(fail)?;
+    let (token, digest) = secrets::new_token();
+    credentials::issue_token(
+        &mut tx,
+        account.id,
+        credentials::TokenPurpose::ResetPassword,
+        &digest,
+        chrono::Duration::hours(24),
+    )
+    .await
+    .map_err(fail)?;
+    tx.commit().await.map_err(fail)?;
+    let scheme = if config.cookie_secure { "https" } else { "http" };
+    Ok(format!(
+        "{scheme}://{}:{}/reset-password?token={token}",
+        config.base_domain,
+        config.site_addr.port()
+    ))
 }
 
 /// Binds, serves until Ctrl-C or SIGTERM, and drains in-flight requests.
@@ -138,9 +330,33 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let addr = state.config.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("MediSync listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    start_workers(&state).map_err(std::io::Error::other)?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+/// Background work: mail delivery (when SMTP is configured) and removal of
+/// expired sessions.
+pub fn start_workers(state: &AppState) -> Result<(), String> {
+    if let Some(url) = &state.config.smtp_url {
+        mailer::spawn(state.db.clone(), url.clone(), state.config.mail_from.clone())?;
+    } else {
+        tracing::info!("mail.smtp_url is empty: email stays in the outbox table");
+    }
+    let store = app::identity::sessions::DbSessionStore::new(state.db.clone());
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "expired-session clean-up");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        }
+    });
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +38,16 @@ enum Command {
         /// Do nothing when the database already has tenants.
         #[arg(long)]
         if_empty: bool,
+    },
+    /// Make an account a platform operator and print a one-time set-password link.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Platform administrator")]
+        name: String,
+        /// super_admin or support.
+        #[arg(long, default_value = "super_admin")]
+        role: String,
     },
     /// Print the SQL that creates the PostgreSQL owner and application roles.
     PgRoles {
@@ -88,11 +97,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let db = server::open_database(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let state = AppState {
-                db,
-                leptos: server::leptos_options(&config),
-                config: Arc::new(config),
-            };
+            let state = AppState::new(db, config);
             server::serve(state)
                 .await
                 .map_err(|e| format!("server stopped: {e}"))
@@ -134,6 +139,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                     println!("database already has tenants; demo data not added")
                 }
             }
+            Ok(())
+        }
+        Command::CreateAdmin { email, name, role } => {
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let link = server::create_admin(&db, &config, &email, &name, &role).await?;
+            println!("{email} is a platform operator ({role}).");
+            println!("Set the password within 24 hours (the link works once):");
+            println!("  {link}");
+            println!("Two-factor sign-in is set up at the first sign-in.");
             Ok(())
         }
         Command::PgRoles { .. } => Ok(()),

@@ -190,6 +190,7 @@ fn site_info(tenant: Tenant, path_base: Option<String>) -> SiteInfo {
             settings: tenant.settings,
         }),
         base: path_base.unwrap_or_default(),
+        viewer: None,
     }
 }
 

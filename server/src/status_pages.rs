@@ -44,6 +44,15 @@ pub fn suspended(name: &str, status: TenantStatus) -> Response {
     page(StatusCode::FORBIDDEN, "suspended", name, message)
 }
 
+pub fn forbidden() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "Not available to you",
+        "Your role does not include this page. Ask an administrator of your clinic if you need it.",
+    )
+}
+
 pub fn unavailable() -> Response {
     page(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -4,7 +4,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use reqwest::StatusCode;
 use support::TestDb;
@@ -25,16 +24,18 @@ impl Server {
         let mut config =
             config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
         config.site_addr = "127.0.0.1:0".parse().expect("addr");
-        let state = AppState {
-            db: t.db.clone(),
-            leptos: server::leptos_options(&config),
-            config: Arc::new(config),
-        };
+        let state = AppState::new(t.db.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, server::app(state)).await });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

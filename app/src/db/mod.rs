@@ -215,6 +215,19 @@ impl Db {
         })
     }
 
+    /// A read-only transaction that, on PostgreSQL, may see one account's own rows
+    /// in tenant tables (its memberships), through the `own_account` policies.
+    pub async fn begin_for_account(&self, account: uuid::Uuid) -> Result<PlatformTx, DbError> {
+        let mut tx = self.begin(Access::ReadOnly).await?;
+        if let Tx::Postgres(pg) = &mut tx {
+            sqlx::query("SELECT set_config('app.account_id', $1, true)")
+                .bind(account.to_string())
+                .execute(&mut **pg)
+                .await?;
+        }
+        Ok(PlatformTx { tx })
+    }
+
     async fn begin_tenant(&self, tenant: TenantId, access: Access) -> Result<TenantTx, DbError> {
         let mut tx = self.begin(access).await?;
         if let Tx::Postgres(pg) = &mut tx {

@@ -182,3 +182,84 @@ pub async fn set_staff_status(
     });
     one_row(affected)
 }
+
+/// The active staff membership of an account in the transaction's tenant.
+#[tracing::instrument(skip_all)]
+pub async fn active_staff_by_account(
+    tx: &mut TenantTx,
+    account_id: Uuid,
+) -> Result<Option<StaffMember>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let sql = format!(
+        "SELECT {STAFF_COLUMNS} FROM staff_members \
+         WHERE tenant_id = $1 AND account_id = $2 AND status = 'active'"
+    );
+    let row = on_conn!(conn, |c| {
+        sqlx::query_as::<_, StaffRow>(&sql)
+            .bind(tenant)
+            .bind(account_id)
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(StaffMember::try_from).transpose()
+}
+
+/// Adds a membership, or re-activates one with a new role.
+#[tracing::instrument(skip_all)]
+pub async fn upsert_staff(
+    tx: &mut TenantTx,
+    account: &Account,
+    role: Role,
+) -> Result<StaffMember, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let now = Utc::now();
+    let sql = format!(
+        "INSERT INTO staff_members (tenant_id, id, account_id, role, status, display_name, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'active', $5, $6, $6) \
+         ON CONFLICT (tenant_id, account_id) DO UPDATE SET role = excluded.role, status = 'active', \
+         updated_at = excluded.updated_at RETURNING {STAFF_COLUMNS}"
+    );
+    let row = on_conn!(conn, |c| {
+        sqlx::query_as::<_, StaffRow>(&sql)
+            .bind(tenant)
+            .bind(Uuid::now_v7())
+            .bind(account.id)
+            .bind(role.as_str())
+            .bind(&account.display_name)
+            .bind(now)
+            .fetch_one(c)
+            .await?
+    });
+    StaffMember::try_from(row)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn find_account(tx: &mut PlatformTx, id: Uuid) -> Result<Option<Account>, DbError> {
+    let row = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, AccountRow>("SELECT id, email, display_name FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(Account::try_from).transpose()
+}
+
+/// Every tenant (id) where the account is active staff. Uses the account-scoped
+/// read policy on PostgreSQL, so it sees the account's own memberships only.
+#[tracing::instrument(skip_all)]
+pub async fn staff_tenants_of(
+    db: &crate::db::Db,
+    account_id: Uuid,
+) -> Result<Vec<(Uuid, String, String)>, DbError> {
+    let mut tx = db.begin_for_account(account_id).await?;
+    Ok(on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, (Uuid, String, String)>(
+            "SELECT t.id, t.slug, t.name FROM staff_members s JOIN tenants t ON t.id = s.tenant_id \
+             WHERE s.account_id = $1 AND s.status = 'active' AND t.status IN ('trial', 'active') \
+             ORDER BY t.name",
+        )
+        .bind(account_id)
+        .fetch_all(c)
+        .await?
+    }))
+}

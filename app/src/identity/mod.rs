@@ -1,9 +1,30 @@
-//! People who sign in: platform-wide accounts and their memberships in tenants.
-//! (Passwords, sessions and invitations arrive with the identity issue.)
+//! People who sign in: platform-wide accounts, their memberships in tenants, and
+//! everything about proving who they are (passwords, sessions, two-factor,
+//! invitations, resets) and what they may do (the permission matrix, the audit).
 
+pub mod access;
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod credentials;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod invitations;
+pub mod pages;
+pub mod password;
 pub mod permissions;
+#[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
+pub mod sessions;
+#[cfg(feature = "ssr")]
+pub mod totp;
+
+use permissions::{Permission, PlatformPermission, PlatformRole};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -102,6 +123,79 @@ pub struct StaffMember {
     pub role: Role,
     pub status: MemberStatus,
     pub display_name: String,
+}
+
+/// Which door a person signed in through: a tenant's staff app, a tenant's patient
+/// portal, or the platform console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Staff,
+    Patient,
+    Platform,
+}
+
+text_enum!(Audience { Staff => "staff", Patient => "patient", Platform => "platform" });
+
+/// What a signed-in person is, on the site they are looking at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Standing {
+    Staff { member_id: Uuid, role: Role },
+    Patient { patient_id: Uuid },
+    Platform { role: PlatformRole },
+}
+
+/// The signed-in person of the current request. The server derives it from the
+/// session and the database on every request; pages receive a copy to decide what
+/// to show, but every decision that matters is taken again on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub account_id: Uuid,
+    pub email: Email,
+    pub display_name: String,
+    pub standing: Standing,
+    pub totp_enabled: bool,
+    /// Two-factor is required here and not yet set up: only the security page opens.
+    #[serde(default)]
+    pub must_set_up_two_factor: bool,
+}
+
+impl Viewer {
+    pub fn role(&self) -> Option<Role> {
+        match self.standing {
+            Standing::Staff { role, .. } => Some(role),
+            _ => None,
+        }
+    }
+
+    /// Whether this viewer holds a staff permission in the current tenant.
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role().is_some_and(|r| r.can(permission))
+    }
+
+    pub fn can_platform(&self, permission: PlatformPermission) -> bool {
+        matches!(self.standing, Standing::Platform { role } if role.can(permission))
+    }
+
+    pub fn audience(&self) -> Audience {
+        match self.standing {
+            Standing::Staff { .. } => Audience::Staff,
+            Standing::Patient { .. } => Audience::Patient,
+            Standing::Platform { .. } => Audience::Platform,
+        }
+    }
+}
+
+/// One line of a tenant's audit trail, as the audit page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 #[cfg(test)]

@@ -162,3 +162,38 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64, DbError> {
             .await?
     }))
 }
+
+/// The patient record a portal account is linked to in this tenant.
+#[tracing::instrument(skip_all)]
+pub async fn find_by_account(tx: &mut TenantTx, account: Uuid) -> Result<Option<Patient>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let sql = format!("SELECT {COLUMNS} FROM patients WHERE tenant_id = $1 AND account_id = $2");
+    let row = on_conn!(conn, |c| {
+        sqlx::query_as::<_, PatientRow>(&sql)
+            .bind(tenant)
+            .bind(account)
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(Patient::try_from).transpose()
+}
+
+/// Links a portal account to a patient record (one account per record per tenant).
+#[tracing::instrument(skip_all)]
+pub async fn link_account(tx: &mut TenantTx, id: Uuid, account: Uuid) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    let done = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE patients SET account_id = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(account)
+        .bind(Utc::now())
+        .execute(c)
+        .await
+        .map_err(DbError::conflict_on("portal account"))?
+        .rows_affected()
+    });
+    one_row(done)
+}

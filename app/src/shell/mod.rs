@@ -43,6 +43,8 @@ pub fn AppShell(
                     <p class="truncate font-semibold">{brand}</p>
                     <p class="text-xs opacity-90">{area}</p>
                 </div>
+                <div class="flex items-center gap-3">
+                <UserMenu/>
                 <button
                     type="button"
                     data-testid="nav-toggle"
@@ -53,6 +55,7 @@ pub fn AppShell(
                 >
                     "Menu"
                 </button>
+                </div>
             </header>
             <div class="flex flex-1 flex-col md:flex-row">
                 <nav id="app-nav" data-testid="app-nav" aria-label=area class=nav_class>
@@ -66,6 +69,99 @@ pub fn AppShell(
                 <main class="flex-1 min-w-0 p-4 md:p-8">{children()}</main>
             </div>
         </div>
+    }
+}
+
+/// The signed-in person's name, the clinic switcher and sign-out.
+#[component]
+fn UserMenu() -> impl IntoView {
+    use crate::identity::api::{my_clinics, SignOut};
+    let site = crate::site::current_site();
+    let Some(viewer) = site.viewer.clone() else {
+        return ().into_any();
+    };
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = sign_out.value().get() {
+            #[cfg(feature = "hydrate")]
+            {
+                let _ = window().location().set_href(&url);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = url;
+        }
+    });
+    let is_staff = viewer.role().is_some();
+    let clinics = LocalResource::new(move || async move {
+        if is_staff {
+            my_clinics().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    });
+    view! {
+        <span data-testid="viewer-name" class="hidden text-sm sm:inline">{viewer.display_name.clone()}</span>
+        {move || {
+            let others: Vec<_> = clinics.get().unwrap_or_default().into_iter().filter(|c| !c.current).collect();
+            (!others.is_empty()).then(|| view! {
+                <details class="relative text-sm" data-testid="clinic-switcher">
+                    <summary class="cursor-pointer">"Switch clinic"</summary>
+                    <ul class="absolute right-0 z-10 mt-1 w-56 rounded border border-slate-200 bg-white p-1 text-slate-900 shadow">
+                        {others.into_iter().map(|c| view! {
+                            <li><a class="block rounded px-2 py-1 hover:bg-slate-100" href=c.href.clone()>{c.name.clone()}</a></li>
+                        }).collect_view()}
+                    </ul>
+                </details>
+            })
+        }}
+        <a href=site.href("/account/security") class="text-sm underline">"Security"</a>
+        <ActionForm action=sign_out>
+            <button type="submit" data-testid="sign-out" class="rounded border border-current px-3 py-1 text-sm">"Sign out"</button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+/// The area name and navigation for whoever is signed in on `site`. Entries the
+/// viewer's role cannot use are left out (the server refuses them anyway).
+pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) {
+    use crate::identity::permissions::Permission as P;
+    use crate::identity::Standing;
+    let link = |label, path: &str| NavItem {
+        label,
+        href: Some(site.href(path)),
+    };
+    let soon = |label| NavItem { label, href: None };
+    let Some(viewer) = site.viewer.as_ref() else {
+        return ("", Vec::new());
+    };
+    match viewer.standing {
+        Standing::Staff { .. } => {
+            let mut nav = vec![link("Dashboard", "/staff")];
+            let gated: [(P, NavItem); 8] = [
+                (P::PatientsRead, link("Patients", "/staff/patients")),
+                (P::AppointmentsManage, soon("Schedule")),
+                (P::PrescriptionsCreate, soon("Prescriptions")),
+                (P::PrescriptionsDispense, soon("Dispensing")),
+                (P::BillingManage, soon("Billing")),
+                (P::ReportsRead, soon("Reports")),
+                (P::UsersManage, link("Users", "/staff/users")),
+                (P::AuditRead, link("Audit log", "/staff/audit")),
+            ];
+            nav.extend(gated.into_iter().filter(|(p, _)| viewer.can(*p)).map(|(_, item)| item));
+            if viewer.can(P::SettingsManage) {
+                nav.push(link("Clinic security", "/staff/security"));
+            }
+            ("Staff", nav)
+        }
+        Standing::Patient { .. } => (
+            "Patient portal",
+            vec![link("Home", "/portal"), soon("Appointments"), soon("Messages")],
+        ),
+        Standing::Platform { .. } => (
+            "Platform admin",
+            vec![link("Overview", "/admin"), soon("Tenants"), soon("Plans")],
+        ),
     }
 }
 

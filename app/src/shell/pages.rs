@@ -1,101 +1,97 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{AppShell, NavItem, NotFound, Panel};
+use super::{NotFound, Panel};
+use crate::identity::api::{my_record, platform_overview};
+use crate::identity::pages::SignedInShell;
 use crate::site::current_site;
 
-fn soon(label: &'static str) -> NavItem {
-    NavItem { label, href: None }
-}
-
-/// The staff dashboard shell of a tenant.
+/// The staff dashboard of a tenant.
 #[component]
 pub fn StaffDashboard() -> impl IntoView {
     let site = current_site();
-    let Some(tenant) = site.tenant.clone() else {
+    let (Some(tenant), Some(viewer)) = (site.tenant.clone(), site.viewer.clone()) else {
         return view! { <NotFound/> }.into_any();
     };
-    let nav = vec![
-        NavItem {
-            label: "Dashboard",
-            href: Some(site.href("/staff")),
-        },
-        soon("Patients"),
-        soon("Schedule"),
-        soon("Prescriptions"),
-        soon("Billing"),
-        soon("Reports"),
-        soon("Settings"),
-    ];
+    let role = viewer
+        .role()
+        .map(crate::identity::api::role_label)
+        .unwrap_or_default();
     view! {
         <Title text=format!("Dashboard · {}", tenant.name)/>
-        <AppShell brand=tenant.name.clone() area="Staff" nav testid="staff-shell">
+        <SignedInShell testid="staff-shell">
             <h1 class="text-xl font-semibold">"Dashboard"</h1>
+            <p class="mt-1 text-sm text-slate-600" data-testid="signed-in-as">
+                {format!("Signed in as {} ({role})", viewer.display_name)}
+            </p>
             <div class="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 <Panel title="Today">"Appointments will appear here once scheduling is set up."</Panel>
-                <Panel title="Patients">"Find and register patients from the Patients page."</Panel>
+                <Panel title="Patients">"Find patients from the Patients page."</Panel>
                 <Panel title="Tasks">"Nothing needs your attention."</Panel>
             </div>
-        </AppShell>
+        </SignedInShell>
     }
     .into_any()
 }
 
-/// The patient portal shell of a tenant.
+/// The patient portal home: the patient's own record, and nothing else.
 #[component]
 pub fn PatientPortal() -> impl IntoView {
     let site = current_site();
     let Some(tenant) = site.tenant.clone() else {
         return view! { <NotFound/> }.into_any();
     };
-    let nav = vec![
-        NavItem {
-            label: "Home",
-            href: Some(site.href("/portal")),
-        },
-        soon("Appointments"),
-        soon("Messages"),
-        soon("My records"),
-        soon("Forms"),
-    ];
+    let record = Resource::new(|| (), |_| my_record());
     view! {
         <Title text=format!("Patient portal · {}", tenant.name)/>
-        <AppShell brand=tenant.name.clone() area="Patient portal" nav testid="portal-shell">
+        <SignedInShell testid="portal-shell">
             <h1 class="text-xl font-semibold">{format!("Welcome to {}", tenant.name)}</h1>
             <p class="mt-2 text-slate-700">{tenant.branding.welcome_text.clone()}</p>
             <div class="mt-4 grid gap-4 sm:grid-cols-2">
+                <Panel title="Your record">
+                    <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                        {move || record.get().map(|r| match r {
+                            Ok(r) => view! {
+                                <dl data-testid="my-record" class="grid grid-cols-2 gap-1">
+                                    <dt>"Name"</dt><dd data-testid="my-name">{format!("{} {}", r.given_name, r.family_name)}</dd>
+                                    <dt>"Record number"</dt><dd data-testid="my-mrn">{r.mrn.clone()}</dd>
+                                    <dt>"Date of birth"</dt><dd>{r.birth_date.to_string()}</dd>
+                                </dl>
+                            }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        })}
+                    </Suspense>
+                </Panel>
                 <Panel title="Your next appointment">"You have no upcoming appointments."</Panel>
-                <Panel title="Messages">"No new messages from the clinic."</Panel>
             </div>
-        </AppShell>
+        </SignedInShell>
     }
     .into_any()
 }
 
-/// The platform operators' console shell, on the platform domain only.
+/// The platform operators' console, on the platform domain only.
 #[component]
 pub fn PlatformAdmin() -> impl IntoView {
     if current_site().tenant.is_some() {
         return view! { <NotFound/> }.into_any();
     }
-    let nav = vec![
-        NavItem {
-            label: "Overview",
-            href: Some("/admin".into()),
-        },
-        soon("Tenants"),
-        soon("Plans"),
-        soon("Figures"),
-    ];
+    let overview = Resource::new(|| (), |_| platform_overview());
     view! {
         <Title text="Platform admin · MediSync"/>
-        <AppShell brand="MediSync".into() area="Platform admin" nav testid="admin-shell">
+        <SignedInShell testid="admin-shell">
             <h1 class="text-xl font-semibold">"Platform overview"</h1>
             <div class="mt-4 grid gap-4 sm:grid-cols-2">
-                <Panel title="Tenants">"Tenant management opens with the platform console."</Panel>
+                <Panel title="Tenants">
+                    <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                        {move || overview.get().map(|o| match o {
+                            Ok(o) => view! { <p data-testid="tenant-count">{format!("{} tenants", o.tenants)}</p> }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        })}
+                    </Suspense>
+                </Panel>
                 <Panel title="Support">"Support sessions open with the platform console."</Panel>
             </div>
-        </AppShell>
+        </SignedInShell>
     }
     .into_any()
 }

@@ -152,3 +152,51 @@ pub async fn count(tx: &mut PlatformTx) -> Result<i64, DbError> {
             .await?
     }))
 }
+
+pub use super::SecurityPolicy;
+
+#[tracing::instrument(skip_all)]
+pub async fn security_policy(tx: &mut PlatformTx, id: TenantId) -> Result<SecurityPolicy, DbError> {
+    let row: Option<(bool, Option<i64>)> = on_conn!(tx.conn(), |c| {
+        sqlx::query_as(
+            "SELECT require_staff_2fa, CAST(staff_idle_minutes AS BIGINT) FROM tenants WHERE id = $1",
+        )
+        .bind(id.into_uuid())
+        .fetch_optional(c)
+        .await?
+    });
+    let (require_staff_2fa, staff_idle_minutes) = row.ok_or(DbError::NotFound)?;
+    Ok(SecurityPolicy {
+        require_staff_2fa,
+        staff_idle_minutes,
+    })
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_security_policy(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    policy: SecurityPolicy,
+) -> Result<(), DbError> {
+    if policy
+        .staff_idle_minutes
+        .is_some_and(|m| !(1..=720).contains(&m))
+    {
+        return Err(DbError::Invalid(
+            "idle timeout must be between 1 and 720 minutes".into(),
+        ));
+    }
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "UPDATE tenants SET require_staff_2fa = $2, staff_idle_minutes = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id.into_uuid())
+        .bind(policy.require_staff_2fa)
+        .bind(policy.staff_idle_minutes)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(done)
+}

@@ -98,6 +98,14 @@ impl TenantSettings {
     }
 }
 
+/// A tenant's sign-in rules: whether staff must use two-factor, and their idle
+/// timeout (the platform default when unset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SecurityPolicy {
+    pub require_staff_2fa: bool,
+    pub staff_idle_minutes: Option<i64>,
+}
+
 /// A tenant as the platform sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {

@@ -22,6 +22,9 @@ pub struct SiteInfo {
     pub tenant: Option<TenantPublic>,
     /// `/t/{slug}` when the tenant was addressed by path prefix, else empty.
     pub base: String,
+    /// The signed-in person, when their session counts on this site.
+    #[serde(default)]
+    pub viewer: Option<crate::identity::Viewer>,
 }
 
 impl SiteInfo {

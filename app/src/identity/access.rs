@@ -1,0 +1,203 @@
+//! Who may call each server function and open each page: one table, enforced by
+//! the server before anything runs, read by tests that try every rule × every role.
+//!
+//! A server function missing from [`SERVER_FUNCTIONS`] is refused for everyone, so a
+//! new one does nothing until it is given a rule here.
+
+use super::permissions::{Permission, PlatformPermission};
+use super::{Standing, Viewer};
+
+/// Who a rule lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone, signed in or not (sign-in itself, public profiles, reset links).
+    Public,
+    /// Anyone signed in on this site (their own account's settings).
+    SignedIn,
+    /// A staff member of this tenant holding the permission, or any staff member.
+    Staff(Option<Permission>),
+    /// A patient of this tenant, for their own record.
+    Patient,
+    /// A platform operator, on the platform site, holding the permission.
+    Platform(Option<PlatformPermission>),
+}
+
+/// The outcome of checking a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Sign in first (401 / redirect to the sign-in page).
+    SignIn,
+    /// Signed in, but not allowed (403).
+    Deny,
+}
+
+impl Rule {
+    /// The decision for `viewer` (already matched to this request's site).
+    pub fn decide(self, viewer: Option<&Viewer>) -> Decision {
+        let Some(viewer) = viewer else {
+            return if self == Rule::Public {
+                Decision::Allow
+            } else {
+                Decision::SignIn
+            };
+        };
+        let allowed = match self {
+            Rule::Public | Rule::SignedIn => true,
+            Rule::Staff(None) => matches!(viewer.standing, Standing::Staff { .. }),
+            Rule::Staff(Some(p)) => viewer.can(p),
+            Rule::Patient => matches!(viewer.standing, Standing::Patient { .. }),
+            Rule::Platform(None) => matches!(viewer.standing, Standing::Platform { .. }),
+            Rule::Platform(Some(p)) => viewer.can_platform(p),
+        };
+        if allowed {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        }
+    }
+}
+
+use Permission as P;
+use Rule as R;
+
+/// Every server function (by endpoint, under `/api/`) and who may call it.
+pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
+    ("tenant_profile", R::Public),
+    ("sign_in", R::Public),
+    ("second_factor", R::Public),
+    ("request_password_reset", R::Public),
+    ("reset_password", R::Public),
+    ("invitation_details", R::Public),
+    ("accept_invitation", R::Public),
+    ("verify_email", R::Public),
+    ("sign_out", R::SignedIn),
+    ("sign_out_everywhere", R::SignedIn),
+    ("security_overview", R::SignedIn),
+    ("start_totp", R::SignedIn),
+    ("confirm_totp", R::SignedIn),
+    ("disable_totp", R::SignedIn),
+    ("my_clinics", R::SignedIn),
+    ("list_staff", R::Staff(Some(P::UsersManage))),
+    ("invite_staff", R::Staff(Some(P::UsersManage))),
+    ("change_staff_role", R::Staff(Some(P::UsersManage))),
+    ("deactivate_staff", R::Staff(Some(P::UsersManage))),
+    ("set_security_policy", R::Staff(Some(P::SettingsManage))),
+    ("list_audit", R::Staff(Some(P::AuditRead))),
+    ("list_patients", R::Staff(Some(P::PatientsRead))),
+    ("invite_patient", R::Staff(Some(P::PatientsUpdate))),
+    ("my_record", R::Patient),
+    ("platform_overview", R::Platform(None)),
+];
+
+/// Protected page areas (path prefixes after tenant resolution); the longest match
+/// wins. Paths not listed are public.
+pub const PAGES: &[(&str, Rule)] = &[
+    ("/staff", R::Staff(None)),
+    ("/staff/users", R::Staff(Some(P::UsersManage))),
+    ("/staff/audit", R::Staff(Some(P::AuditRead))),
+    ("/staff/patients", R::Staff(Some(P::PatientsRead))),
+    ("/staff/security", R::Staff(Some(P::SettingsManage))),
+    ("/portal", R::Patient),
+    ("/portal/signin", R::Public),
+    ("/account", R::SignedIn),
+    ("/admin", R::Platform(None)),
+];
+
+/// The rule of a server function, by the endpoint path it was called on.
+pub fn server_function_rule(path: &str) -> Option<Rule> {
+    let endpoint = path.strip_prefix("/api/")?;
+    SERVER_FUNCTIONS
+        .iter()
+        .find(|(name, _)| *name == endpoint)
+        .map(|(_, rule)| *rule)
+}
+
+/// The rule of a page path; `None` for public pages.
+pub fn page_rule(path: &str) -> Option<Rule> {
+    PAGES
+        .iter()
+        .filter(|(prefix, _)| {
+            path == *prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, rule)| *rule)
+        .filter(|rule| *rule != Rule::Public)
+}
+
+/// A safe place to go after signing in: a path on this site, never another origin.
+pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains("://")
+                && n.len() <= 512 =>
+        {
+            n.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::permissions::PlatformRole;
+    use crate::identity::{Email, Role};
+    use uuid::Uuid;
+
+    fn staff(role: Role) -> Viewer {
+        Viewer {
+            account_id: Uuid::nil(),
+            email: Email::parse("a@b.com").expect("email"),
+            display_name: "A".into(),
+            standing: Standing::Staff {
+                member_id: Uuid::nil(),
+                role,
+            },
+            totp_enabled: false,
+            must_set_up_two_factor: false,
+        }
+    }
+
+    #[test]
+    fn rules_follow_the_matrix() {
+        let rule = server_function_rule("/api/invite_staff").expect("listed");
+        assert_eq!(rule.decide(None), Decision::SignIn);
+        assert_eq!(rule.decide(Some(&staff(Role::Admin))), Decision::Allow);
+        assert_eq!(rule.decide(Some(&staff(Role::Nurse))), Decision::Deny);
+        let mut operator = staff(Role::Owner);
+        operator.standing = Standing::Platform {
+            role: PlatformRole::SuperAdmin,
+        };
+        assert_eq!(rule.decide(Some(&operator)), Decision::Deny);
+    }
+
+    #[test]
+    fn unknown_functions_have_no_rule() {
+        assert_eq!(server_function_rule("/api/drop_everything"), None);
+    }
+
+    #[test]
+    fn the_longest_page_prefix_wins() {
+        assert_eq!(page_rule("/staff/users"), Some(R::Staff(Some(P::UsersManage))));
+        assert_eq!(page_rule("/staff/users/1"), Some(R::Staff(Some(P::UsersManage))));
+        assert_eq!(page_rule("/staffroom"), None);
+        assert_eq!(page_rule("/portal/signin"), None);
+        assert_eq!(page_rule("/portal"), Some(R::Patient));
+        assert_eq!(page_rule("/"), None);
+    }
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(safe_next(Some("/staff/users"), "/staff"), "/staff/users");
+        for bad in ["//evil.com", "https://evil.com", "/\\evil.com", "staff"] {
+            assert_eq!(safe_next(Some(bad), "/staff"), "/staff", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,887 @@
+//! Server functions of the identity domain. The server checks each one's rule in
+//! [`super::access::SERVER_FUNCTIONS`] before it runs; the bodies then work only
+//! inside the tenant of the request.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Audience, AuditEntry, MemberStatus, Role};
+use crate::error::AppError;
+
+/// Where the browser goes after a step of signing in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SignInStep {
+    /// Done: load this path (on this site).
+    Go(String),
+    /// Ask for a TOTP or recovery code.
+    SecondFactor,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use super::super::auth;
+    pub use crate::site::current_site;
+    pub use leptos::prelude::*;
+
+    use crate::error::AppError;
+    use crate::tenancy::TenantPublic;
+
+    pub fn tenant() -> Result<TenantPublic, AppError> {
+        current_site()
+            .tenant
+            .ok_or_else(|| AppError::NotFound.respond())
+    }
+
+    /// The landing page after signing in through `audience`.
+    pub fn home_of(audience: super::Audience) -> &'static str {
+        match audience {
+            super::Audience::Staff => "/staff",
+            super::Audience::Patient => "/portal",
+            super::Audience::Platform => "/admin",
+        }
+    }
+
+    /// An absolute link on this site for an email.
+    pub fn link(path: &str) -> String {
+        let meta = auth::request_meta();
+        format!("{}{}", meta.origin, current_site().href(path))
+    }
+}
+
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    audience: Audience,
+    next: Option<String>,
+) -> Result<SignInStep, AppError> {
+    use ssr::*;
+    let site = current_site();
+    if (audience == Audience::Platform) != site.tenant.is_none() {
+        return Err(AppError::NotFound.respond());
+    }
+    let db = auth::db()?;
+    let creds = auth::check_password(&db, &site, audience, &email, &password).await?;
+    let session = auth::session().await?;
+    let next = super::access::safe_next(next.as_deref(), home_of(audience));
+    match auth::after_password(&session, &site, audience, &creds, &next).await? {
+        auth::AfterPassword::SecondFactor => Ok(SignInStep::SecondFactor),
+        auth::AfterPassword::Complete => {
+            auth::audit_event(
+                &db,
+                site.tenant.as_ref().map(|t| t.id),
+                super::audit::Actor::account(creds.account.id, creds.account.email.as_str()),
+                "sign_in.succeeded",
+                Some(audience.as_str()),
+            )
+            .await;
+            Ok(SignInStep::Go(site.href(&next)))
+        }
+    }
+}
+
+#[server(prefix = "/api", endpoint = "second_factor")]
+pub async fn second_factor(code: String) -> Result<SignInStep, AppError> {
+    use ssr::*;
+    let site = current_site();
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    let expired = || AppError::Invalid("that sign-in has expired; enter your email and password again".into()).respond();
+    let pending = auth::awaiting_second_factor(&session, &site)
+        .await?
+        .ok_or_else(expired)?;
+    let mut tx = db.begin_platform_read().await?;
+    let creds = super::credentials::by_id(&mut tx, pending.account_id)
+        .await?
+        .ok_or_else(expired)?;
+    drop(tx);
+    let tenant = site.tenant.as_ref().map(|t| t.id);
+    let actor = super::audit::Actor::account(creds.account.id, creds.account.email.as_str());
+    if !auth::check_second_factor(&db, &creds, &code).await? {
+        auth::audit_event(&db, tenant, actor, "sign_in.second_factor_failed", None).await;
+        return Err(AppError::field("code", "that code is not valid; try the current one from your app"));
+    }
+    auth::establish(&session, creds.account.id, pending.audience, tenant).await?;
+    auth::audit_event(&db, tenant, actor, "sign_in.succeeded", Some("with two-factor")).await;
+    Ok(SignInStep::Go(site.href(&pending.next)))
+}
+
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<String, AppError> {
+    use ssr::*;
+    let site = current_site();
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    session.flush().await.map_err(|_| AppError::Internal)?;
+    auth::audit_event(
+        &db,
+        site.tenant.as_ref().map(|t| t.id),
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "sign_out",
+        None,
+    )
+    .await;
+    Ok(site.href(sign_in_path(viewer.audience())))
+}
+
+/// The sign-in page for an audience.
+pub fn sign_in_path(audience: Audience) -> &'static str {
+    match audience {
+        Audience::Patient => "/portal/signin",
+        _ => "/signin",
+    }
+}
+
+#[server(prefix = "/api", endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<String, AppError> {
+    use ssr::*;
+    let site = current_site();
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    session.flush().await.map_err(|_| AppError::Internal)?;
+    auth::revoke_all_sessions(&db, viewer.account_id, None).await?;
+    auth::audit_event(
+        &db,
+        site.tenant.as_ref().map(|t| t.id),
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "sign_out.all_devices",
+        None,
+    )
+    .await;
+    Ok(site.href(sign_in_path(viewer.audience())))
+}
+
+#[server(prefix = "/api", endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use ssr::*;
+    let site = current_site();
+    let Ok(email) = super::Email::parse(&email) else {
+        return Err(AppError::field("email", "enter the email address you registered with"));
+    };
+    let db = auth::db()?;
+    let mut tx = db.begin_platform().await?;
+    // The same answer whether or not the account exists.
+    if let Some(creds) = super::credentials::by_email(&mut tx, &email).await? {
+        let (token, digest) = super::secrets::new_token();
+        super::credentials::issue_token(
+            &mut tx,
+            creds.account.id,
+            super::credentials::TokenPurpose::ResetPassword,
+            &digest,
+            chrono::Duration::hours(1),
+        )
+        .await?;
+        let message = crate::mail::branded(
+            site.tenant.as_ref(),
+            &email,
+            "Reset your password",
+            &[
+                &format!("Hello {},", creds.account.display_name),
+                "Someone asked to reset the password of your account. If it was you, choose a new password with the link below; it works once, within one hour.",
+                "If it was not you, ignore this email: your password stays as it is.",
+            ],
+            ("Choose a new password", &link(&format!("/reset-password?token={token}"))),
+        );
+        crate::mail::enqueue(tx.conn(), &message).await?;
+        super::audit::record_platform(
+            &mut tx,
+            super::audit::Actor::account(creds.account.id, creds.account.email.as_str()),
+            "password.reset_requested",
+            None,
+            &auth::request_meta(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "reset_password")]
+pub async fn reset_password(token: String, password: String) -> Result<String, AppError> {
+    use ssr::*;
+    let site = current_site();
+    let password = super::password::NewPassword::parse(&password)
+        .map_err(|m| AppError::field("password", m))?;
+    let db = auth::db()?;
+    let hash = tokio::task::spawn_blocking(move || super::password::hash(&password))
+        .await
+        .map_err(|_| AppError::Internal)?
+        .map_err(|_| AppError::Internal)?;
+    let mut tx = db.begin_platform().await?;
+    let account = super::credentials::consume_token(
+        &mut tx,
+        super::credentials::TokenPurpose::ResetPassword,
+        &super::secrets::digest(&token),
+    )
+    .await?
+    .ok_or_else(|| {
+        AppError::Invalid("this reset link is invalid or has expired; ask for a new one".into())
+            .respond()
+    })?;
+    super::credentials::set_password_hash(&mut tx, account, &hash).await?;
+    super::credentials::mark_email_verified(&mut tx, account).await?;
+    // Every session of the account ends, wherever it was.
+    super::credentials::revoke_sessions(&mut tx, account, None).await?;
+    let email = super::db::find_account(&mut tx, account)
+        .await?
+        .map(|a| a.email.to_string());
+    tx.commit().await?;
+    let actor = super::audit::Actor {
+        id: Some(account),
+        email: email.as_deref(),
+    };
+    auth::audit_event(&db, site.tenant.as_ref().map(|t| t.id), actor, "password.reset", None).await;
+    Ok(site.href("/signin?reset=1"))
+}
+
+/// What an invitation link offers, shown before accepting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub clinic: String,
+    pub email: String,
+    /// The staff role, or `None` for a patient portal invitation.
+    pub role: Option<Role>,
+    /// The email already has an account: accepting asks for its password.
+    pub existing_account: bool,
+}
+
+#[server(prefix = "/api", endpoint = "invitation_details")]
+pub async fn invitation_details(token: String) -> Result<InvitationView, AppError> {
+    use ssr::*;
+    let tenant = tenant()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    let invitation = super::invitations::find_pending(&mut tx, &super::secrets::digest(&token))
+        .await?
+        .ok_or_else(invalid_invitation)?;
+    drop(tx);
+    let mut platform = db.begin_platform_read().await?;
+    let existing = super::credentials::by_email(&mut platform, &invitation.email).await?;
+    Ok(InvitationView {
+        clinic: tenant.name,
+        email: invitation.email.to_string(),
+        role: match invitation.invited {
+            super::invitations::Invited::Staff(role) => Some(role),
+            super::invitations::Invited::Patient(_) => None,
+        },
+        existing_account: existing.is_some_and(|c| c.password_hash.is_some()),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn invalid_invitation() -> AppError {
+    AppError::Invalid("this invitation link is invalid, used or expired; ask the clinic for a new one".into())
+        .respond()
+}
+
+#[server(prefix = "/api", endpoint = "accept_invitation")]
+pub async fn accept_invitation(
+    token: String,
+    display_name: Option<String>,
+    password: String,
+) -> Result<String, AppError> {
+    use super::invitations::{self, Invited};
+    use ssr::*;
+    let site = current_site();
+    let tenant = tenant()?;
+    let db = auth::db()?;
+    let digest = super::secrets::digest(&token);
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    let invitation = invitations::find_pending(&mut tx, &digest)
+        .await?
+        .ok_or_else(invalid_invitation)?;
+    drop(tx);
+
+    // Find or create the account; an existing one proves itself with its password.
+    let mut platform = db.begin_platform().await?;
+    let existing = super::credentials::by_email(&mut platform, &invitation.email).await?;
+    let account = match existing {
+        Some(creds) if creds.password_hash.is_some() => {
+            drop(platform);
+            let creds = auth::check_password_only(&db, &creds, &password).await?;
+            platform = db.begin_platform().await?;
+            creds.account
+        }
+        existing => {
+            let name = display_name.unwrap_or_default();
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 120 {
+                return Err(AppError::field("display_name", "enter your name (up to 120 characters)"));
+            }
+            let new = super::password::NewPassword::parse(&password)
+                .map_err(|m| AppError::field("password", m))?;
+            let hash = tokio::task::spawn_blocking(move || super::password::hash(&new))
+                .await
+                .map_err(|_| AppError::Internal)?
+                .map_err(|_| AppError::Internal)?;
+            let account = match existing {
+                Some(c) => c.account,
+                None => super::db::create_account(&mut platform, &invitation.email, name).await?,
+            };
+            super::credentials::set_password_hash(&mut platform, account.id, &hash).await?;
+            account
+        }
+    };
+    // The link arrived by email: the address is proven.
+    super::credentials::mark_email_verified(&mut platform, account.id).await?;
+    platform.commit().await?;
+
+    let mut tx = db.begin_for(tenant.id).await?;
+    if !invitations::mark_accepted(&mut tx, invitation.id).await? {
+        return Err(invalid_invitation());
+    }
+    let audience = match &invitation.invited {
+        Invited::Staff(role) => {
+            super::db::upsert_staff(&mut tx, &account, *role).await?;
+            Audience::Staff
+        }
+        Invited::Patient(patient) => {
+            crate::patients::db::link_account(&mut tx, *patient, account.id).await?;
+            Audience::Patient
+        }
+    };
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(account.id, account.email.as_str()),
+        "invitation.accepted",
+        Some(&match &invitation.invited {
+            Invited::Staff(role) => format!("staff as {role}"),
+            Invited::Patient(_) => "patient portal".to_owned(),
+        }),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let session = auth::session().await?;
+    auth::establish(&session, account.id, audience, Some(tenant.id)).await?;
+    Ok(site.href(home_of(audience)))
+}
+
+#[server(prefix = "/api", endpoint = "verify_email")]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    use ssr::*;
+    let db = auth::db()?;
+    let mut tx = db.begin_platform().await?;
+    let account = super::credentials::consume_token(
+        &mut tx,
+        super::credentials::TokenPurpose::VerifyEmail,
+        &super::secrets::digest(&token),
+    )
+    .await?
+    .ok_or_else(|| AppError::Invalid("this verification link is invalid or has expired".into()).respond())?;
+    super::credentials::mark_email_verified(&mut tx, account).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The viewer's own security settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecuritySummary {
+    pub email: String,
+    pub totp_enabled: bool,
+    pub two_factor_required: bool,
+}
+
+#[server(prefix = "/api", endpoint = "security_overview")]
+pub async fn security_overview() -> Result<SecuritySummary, AppError> {
+    use ssr::*;
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let required = auth::two_factor_required(&db, &current_site(), viewer.audience()).await?;
+    Ok(SecuritySummary {
+        email: viewer.email.to_string(),
+        totp_enabled: viewer.totp_enabled,
+        two_factor_required: required,
+    })
+}
+
+/// A TOTP secret to add to an authenticator app, as a QR code and as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub qr_svg: String,
+}
+
+#[server(prefix = "/api", endpoint = "start_totp")]
+pub async fn start_totp(current_password: String) -> Result<TotpSetup, AppError> {
+    use ssr::*;
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    confirm_password(&db, &session, viewer.account_id, &current_password).await?;
+    let secret = super::totp::new_secret();
+    let issuer = current_site()
+        .tenant
+        .map_or_else(|| "MediSync".to_owned(), |t| t.name);
+    let uri = super::totp::provisioning_uri(&secret, &issuer, viewer.email.as_str());
+    let qr_svg = super::totp::qr_svg(&uri).ok_or(AppError::Internal)?;
+    let mut tx = db.begin_platform().await?;
+    super::credentials::stage_totp(&mut tx, viewer.account_id, &secret).await?;
+    tx.commit().await?;
+    Ok(TotpSetup { secret, qr_svg })
+}
+
+/// Re-authentication: the current password, typed now, or within the last minutes.
+#[cfg(feature = "ssr")]
+async fn confirm_password(
+    db: &crate::db::Db,
+    session: &tower_sessions::Session,
+    account: Uuid,
+    typed: &str,
+) -> Result<(), AppError> {
+    use super::auth;
+    if typed.is_empty() {
+        auth::require_recent_password(session).await?;
+        return Ok(());
+    }
+    let mut tx = db.begin_platform_read().await?;
+    let creds = super::credentials::by_id(&mut tx, account)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    drop(tx);
+    auth::check_password_only(db, &creds, typed)
+        .await
+        .map_err(|_| AppError::field("current_password", "that is not your current password"))?;
+    auth::mark_reauthenticated(session).await
+}
+
+#[server(prefix = "/api", endpoint = "confirm_totp")]
+pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
+    use ssr::*;
+    let site = current_site();
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    auth::require_recent_password(&session).await?;
+    let mut tx = db.begin_platform().await?;
+    let creds = super::credentials::by_id(&mut tx, viewer.account_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let secret = creds
+        .totp_secret
+        .ok_or_else(|| AppError::Invalid("start the set-up again".into()).respond())?;
+    if super::totp::verify(&secret, &code, chrono::Utc::now().timestamp()).is_none() {
+        return Err(AppError::field("code", "that code does not match; check your device's clock and try the current code"));
+    }
+    super::credentials::enable_totp(&mut tx, viewer.account_id).await?;
+    let codes = super::secrets::new_recovery_codes();
+    let digests: Vec<String> = codes.iter().map(|c| super::secrets::digest(c)).collect();
+    super::credentials::replace_recovery_codes(&mut tx, viewer.account_id, &digests).await?;
+    tx.commit().await?;
+    // A new privilege level: a new session id.
+    session.cycle_id().await.map_err(|_| AppError::Internal)?;
+    auth::audit_event(
+        &db,
+        site.tenant.as_ref().map(|t| t.id),
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "two_factor.enabled",
+        None,
+    )
+    .await;
+    Ok(codes)
+}
+
+#[server(prefix = "/api", endpoint = "disable_totp")]
+pub async fn disable_totp(current_password: String) -> Result<(), AppError> {
+    use ssr::*;
+    let site = current_site();
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    if auth::two_factor_required(&db, &site, viewer.audience()).await? {
+        return Err(AppError::Invalid("two-factor sign-in is required here and cannot be turned off".into()).respond());
+    }
+    confirm_password(&db, &session, viewer.account_id, &current_password).await?;
+    let mut tx = db.begin_platform().await?;
+    super::credentials::disable_totp(&mut tx, viewer.account_id).await?;
+    tx.commit().await?;
+    auth::audit_event(
+        &db,
+        site.tenant.as_ref().map(|t| t.id),
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "two_factor.removed",
+        None,
+    )
+    .await;
+    Ok(())
+}
+
+/// Another clinic the viewer works at, for the switcher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicLink {
+    pub name: String,
+    pub href: String,
+    pub current: bool,
+}
+
+#[server(prefix = "/api", endpoint = "my_clinics")]
+pub async fn my_clinics() -> Result<Vec<ClinicLink>, AppError> {
+    use ssr::*;
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let current = current_site().tenant.map(|t| t.id.into_uuid());
+    let platform = auth::request_meta().platform_origin;
+    let (scheme, host) = platform.split_once("://").unwrap_or(("https", &platform));
+    Ok(super::db::staff_tenants_of(&db, viewer.account_id)
+        .await?
+        .into_iter()
+        .map(|(id, slug, name)| ClinicLink {
+            name,
+            href: format!("{scheme}://{slug}.{host}/staff"),
+            current: Some(id) == current,
+        })
+        .collect())
+}
+
+/// A staff member as the users page lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaffListing {
+    pub id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub role: Role,
+    pub status: MemberStatus,
+}
+
+#[server(prefix = "/api", endpoint = "list_staff")]
+pub async fn list_staff() -> Result<Vec<StaffListing>, AppError> {
+    use ssr::*;
+    let (tenant, _) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant).await?;
+    let members = super::db::list_staff(&mut tx).await?;
+    drop(tx);
+    let mut platform = db.begin_platform_read().await?;
+    let mut out = Vec::with_capacity(members.len());
+    for m in members {
+        let email = super::db::find_account(&mut platform, m.account_id)
+            .await?
+            .map(|a| a.email.to_string())
+            .unwrap_or_default();
+        out.push(StaffListing {
+            id: m.id,
+            display_name: m.display_name,
+            email,
+            role: m.role,
+            status: m.status,
+        });
+    }
+    Ok(out)
+}
+
+/// Only an owner may hand out or take away the owner role.
+#[cfg(feature = "ssr")]
+fn may_assign(viewer: &super::Viewer, role: Role) -> Result<(), AppError> {
+    if role == Role::Owner && viewer.role() != Some(Role::Owner) {
+        return Err(AppError::field("role", "only an owner can make someone an owner"));
+    }
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "invite_staff")]
+pub async fn invite_staff(email: String, role: Role) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant_id, viewer) = auth::staff_viewer()?;
+    let tenant = tenant()?;
+    let email = super::Email::parse(&email).map_err(|m| AppError::field("email", m))?;
+    may_assign(&viewer, role)?;
+    let db = auth::db()?;
+    let (token, digest) = super::secrets::new_token();
+    let mut tx = db.begin_for(tenant_id).await?;
+    super::invitations::create(
+        &mut tx,
+        &email,
+        &super::invitations::Invited::Staff(role),
+        &digest,
+        viewer.account_id,
+    )
+    .await?;
+    let message = crate::mail::branded(
+        Some(&tenant),
+        &email,
+        "You are invited",
+        &[
+            &format!(
+                "{} invited you to join {} on MediSync as {}.",
+                viewer.display_name,
+                tenant.name,
+                role_label(role)
+            ),
+            "The link works once, within 72 hours.",
+        ],
+        ("Accept the invitation", &link(&format!("/invite?token={token}"))),
+    );
+    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "invitation.sent",
+        Some(&format!("{email} as {role}")),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A role as people say it.
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "administrator",
+        Role::Manager => "manager",
+        Role::Doctor => "doctor",
+        Role::Nurse => "nurse",
+        Role::Receptionist => "receptionist",
+        Role::Billing => "billing",
+        Role::LabTechnician => "lab technician",
+        Role::Pharmacist => "pharmacist",
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn member_for_change(
+    db: &crate::db::Db,
+    tenant: crate::tenancy::TenantId,
+    viewer: &super::Viewer,
+    member_id: Uuid,
+) -> Result<super::StaffMember, AppError> {
+    let mut tx = db.begin_for_read(tenant).await?;
+    let member = super::db::find_staff(&mut tx, member_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    if member.account_id == viewer.account_id {
+        return Err(AppError::Invalid("you cannot change your own role or deactivate yourself".into()).respond());
+    }
+    may_assign(viewer, member.role)?;
+    Ok(member)
+}
+
+#[server(prefix = "/api", endpoint = "change_staff_role")]
+pub async fn change_staff_role(member_id: Uuid, role: Role) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    may_assign(&viewer, role)?;
+    let db = auth::db()?;
+    let member = member_for_change(&db, tenant, &viewer, member_id).await?;
+    let mut tx = db.begin_for(tenant).await?;
+    super::db::set_staff_role(&mut tx, member.id, role).await?;
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "member.role_changed",
+        Some(&format!("{}: {} → {}", member.display_name, member.role, role)),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    // Their open sessions end; the next sign-in carries the new role.
+    auth::revoke_all_sessions(&db, member.account_id, None).await?;
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "deactivate_staff")]
+pub async fn deactivate_staff(member_id: Uuid) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let member = member_for_change(&db, tenant, &viewer, member_id).await?;
+    let mut tx = db.begin_for(tenant).await?;
+    super::db::set_staff_status(&mut tx, member.id, MemberStatus::Deactivated).await?;
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "member.deactivated",
+        Some(&member.display_name),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    auth::revoke_all_sessions(&db, member.account_id, None).await?;
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "set_security_policy")]
+pub async fn set_security_policy(
+    require_staff_2fa: Option<String>,
+    idle_minutes: Option<String>,
+) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let idle = match idle_minutes.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|m| (1..=720).contains(m))
+                .ok_or_else(|| AppError::field("idle_minutes", "enter a number of minutes from 1 to 720"))?,
+        ),
+    };
+    let policy = crate::tenancy::SecurityPolicy {
+        require_staff_2fa: require_staff_2fa.is_some_and(|v| v == "on" || v == "true"),
+        staff_idle_minutes: idle,
+    };
+    let db = auth::db()?;
+    let mut platform = db.begin_platform().await?;
+    crate::tenancy::db::set_security_policy(&mut platform, tenant, policy).await?;
+    platform.commit().await?;
+    auth::audit_event(
+        &db,
+        Some(tenant),
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "settings.security_changed",
+        Some(&format!(
+            "two-factor required: {}, idle minutes: {}",
+            policy.require_staff_2fa,
+            idle.map_or("default".into(), |m| m.to_string())
+        )),
+    )
+    .await;
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "list_audit")]
+pub async fn list_audit(
+    action: Option<String>,
+    actor: Option<String>,
+) -> Result<Vec<AuditEntry>, AppError> {
+    use ssr::*;
+    let (tenant, _) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let mut tx = db.begin_for_read(tenant).await?;
+    Ok(super::audit::list(
+        &mut tx,
+        clean(action).as_deref(),
+        clean(actor).as_deref(),
+        200,
+    )
+    .await?)
+}
+
+/// A patient row for staff lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientSummary {
+    pub id: Uuid,
+    pub mrn: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[server(prefix = "/api", endpoint = "list_patients")]
+pub async fn list_patients(query: Option<String>) -> Result<Vec<PatientSummary>, AppError> {
+    use ssr::*;
+    let (tenant, _) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant).await?;
+    let found = crate::patients::db::search(&mut tx, query.as_deref().unwrap_or("").trim(), 100).await?;
+    Ok(found
+        .into_iter()
+        .map(|p| PatientSummary {
+            id: p.id,
+            mrn: p.mrn.to_string(),
+            name: format!("{} {}", p.given_name, p.family_name),
+            email: p.email,
+        })
+        .collect())
+}
+
+#[server(prefix = "/api", endpoint = "invite_patient")]
+pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant_id, viewer) = auth::staff_viewer()?;
+    let tenant = tenant()?;
+    let email = super::Email::parse(&email).map_err(|m| AppError::field("email", m))?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for(tenant_id).await?;
+    let patient = crate::patients::db::get(&mut tx, patient_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    let (token, digest) = super::secrets::new_token();
+    super::invitations::create(
+        &mut tx,
+        &email,
+        &super::invitations::Invited::Patient(patient.id),
+        &digest,
+        viewer.account_id,
+    )
+    .await?;
+    let message = crate::mail::branded(
+        Some(&tenant),
+        &email,
+        "Your patient portal",
+        &[
+            &format!("Hello {},", patient.given_name),
+            &format!("{} invites you to its patient portal, where you can see your record.", tenant.name),
+            "The link works once, within 72 hours.",
+        ],
+        ("Set up your portal account", &link(&format!("/invite?token={token}"))),
+    );
+    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "invitation.sent",
+        Some(&format!("patient portal for {}", patient.mrn)),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a patient sees of their own record in the portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnRecord {
+    pub mrn: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: chrono::NaiveDate,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[server(prefix = "/api", endpoint = "my_record")]
+pub async fn my_record() -> Result<OwnRecord, AppError> {
+    use ssr::*;
+    let tenant = tenant()?;
+    let viewer = auth::viewer()?;
+    let super::Standing::Patient { patient_id } = viewer.standing else {
+        return Err(AppError::Forbidden.respond());
+    };
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    let p = crate::patients::db::get(&mut tx, patient_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    Ok(OwnRecord {
+        mrn: p.mrn.to_string(),
+        given_name: p.given_name,
+        family_name: p.family_name,
+        birth_date: p.birth_date,
+        email: p.email,
+        phone: p.phone,
+    })
+}
+
+/// Platform figures for the console's first page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformFigures {
+    pub tenants: i64,
+}
+
+#[server(prefix = "/api", endpoint = "platform_overview")]
+pub async fn platform_overview() -> Result<PlatformFigures, AppError> {
+    use ssr::*;
+    let viewer = auth::viewer()?;
+    auth::platform_role(&viewer).ok_or_else(|| AppError::Forbidden.respond())?;
+    let db = auth::db()?;
+    let mut tx = db.begin_platform_read().await?;
+    Ok(PlatformFigures {
+        tenants: crate::tenancy::db::count(&mut tx).await?,
+    })
+}

@@ -1,0 +1,464 @@
+//! Server-side authentication: who the viewer of a request is, and the sign-in
+//! steps the server functions are built from. Every failure a stranger could probe
+//! gives the same answer.
+
+use chrono::{Duration, Utc};
+use leptos::prelude::*;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::audit::{self, Actor, RequestMeta};
+use super::credentials::{self, Credentials};
+use super::permissions::PlatformRole;
+use super::sessions::{AwaitingSecondFactor, SignedIn, Stale, AWAITING_SECOND_FACTOR, SIGNED_IN};
+use super::{db as staff_db, Audience, Email, Standing, Viewer};
+use crate::db::{Db, DbError};
+use crate::error::AppError;
+use crate::site::{current_site, SiteInfo};
+use crate::tenancy::{self, TenantId};
+
+/// Failed attempts in a row before an account is locked.
+pub const LOCK_THRESHOLD: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+/// A second factor must follow the password within this time.
+const SECOND_FACTOR_MINUTES: i64 = 5;
+/// Changing password or two-factor needs the password typed this recently.
+pub const REAUTH_MINUTES: i64 = 10;
+
+/// The one answer to every failed sign-in, whatever failed.
+pub const SIGN_IN_FAILED: &str = "We could not sign you in with that email and password. \
+     After 5 failed attempts an account is locked for 15 minutes.";
+
+/// Session limits, from the server's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub idle: Duration,
+    pub absolute: Duration,
+    /// Development mode: the dev mailbox is on.
+    pub development: bool,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            idle: Duration::minutes(15),
+            absolute: Duration::hours(12),
+            development: false,
+        }
+    }
+}
+
+// ----------------------------------------------------------- request context --
+
+pub fn db() -> Result<Db, AppError> {
+    use_context::<Db>().ok_or_else(|| {
+        tracing::error!("no database in context");
+        AppError::Internal
+    })
+}
+
+pub fn request_meta() -> RequestMeta {
+    use_context::<RequestMeta>().unwrap_or_default()
+}
+
+pub fn limits() -> SessionLimits {
+    use_context::<SessionLimits>().unwrap_or_default()
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer");
+        AppError::Internal
+    })
+}
+
+/// The signed-in viewer, already checked against this site by the server.
+pub fn viewer() -> Result<Viewer, AppError> {
+    current_site()
+        .viewer
+        .ok_or_else(|| AppError::Unauthenticated.respond())
+}
+
+/// The tenant of this request and a staff viewer of it.
+pub fn staff_viewer() -> Result<(TenantId, Viewer), AppError> {
+    let site = current_site();
+    match (site.tenant, site.viewer) {
+        (Some(t), Some(v)) if matches!(v.standing, Standing::Staff { .. }) => Ok((t.id, v)),
+        (_, None) => Err(AppError::Unauthenticated.respond()),
+        _ => Err(AppError::Forbidden.respond()),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %e, "session error");
+    AppError::Internal
+}
+
+// --------------------------------------------------------- viewer resolution --
+
+/// Who a stored sign-in is on `site`, or `None` when it does not count here: another
+/// tenant's session, a membership since removed, a locked-out platform account.
+pub async fn resolve_viewer(
+    db: &Db,
+    site: &SiteInfo,
+    signed_in: &SignedIn,
+) -> Result<Option<Viewer>, DbError> {
+    let site_tenant = site.tenant.as_ref().map(|t| t.id);
+    if signed_in.tenant != site_tenant {
+        return Ok(None);
+    }
+    let mut platform = db.begin_platform_read().await?;
+    let Some(creds) = credentials::by_id(&mut platform, signed_in.account_id).await? else {
+        return Ok(None);
+    };
+    drop(platform);
+    let standing = match (signed_in.audience, site_tenant) {
+        (Audience::Platform, None) => creds.platform_role.map(|role| Standing::Platform { role }),
+        (Audience::Staff, Some(tenant)) => {
+            let mut tx = db.begin_for_read(tenant).await?;
+            staff_db::active_staff_by_account(&mut tx, creds.account.id)
+                .await?
+                .map(|m| Standing::Staff {
+                    member_id: m.id,
+                    role: m.role,
+                })
+        }
+        (Audience::Patient, Some(tenant)) => {
+            let mut tx = db.begin_for_read(tenant).await?;
+            crate::patients::db::find_by_account(&mut tx, creds.account.id)
+                .await?
+                .map(|p| Standing::Patient { patient_id: p.id })
+        }
+        _ => None,
+    };
+    Ok(standing.map(|standing| Viewer {
+        account_id: creds.account.id,
+        email: creds.account.email.clone(),
+        display_name: creds.account.display_name.clone(),
+        standing,
+        totp_enabled: creds.totp_enabled,
+        must_set_up_two_factor: false,
+    }))
+}
+
+/// The idle limit for a session: the tenant's own for staff, else the platform's.
+pub async fn idle_limit(
+    db: &Db,
+    signed_in: &SignedIn,
+    limits: SessionLimits,
+) -> Result<Duration, DbError> {
+    match (signed_in.audience, signed_in.tenant) {
+        (Audience::Staff, Some(tenant)) => {
+            let mut tx = db.begin_platform_read().await?;
+            let policy = tenancy::db::security_policy(&mut tx, tenant).await?;
+            Ok(policy
+                .staff_idle_minutes
+                .map_or(limits.idle, Duration::minutes))
+        }
+        _ => Ok(limits.idle),
+    }
+}
+
+/// Checks a stored sign-in's age at `now`.
+pub fn check_fresh(
+    signed_in: &SignedIn,
+    idle: Duration,
+    limits: SessionLimits,
+) -> Result<(), Stale> {
+    signed_in.freshness(Utc::now(), idle, limits.absolute)
+}
+
+// ------------------------------------------------------------------ sign-in --
+
+/// Records an event on the tenant's trail, or the platform's when `tenant` is
+/// `None`. Failures to record are logged, never shown: the action itself stands.
+pub async fn audit_event(
+    db: &Db,
+    tenant: Option<TenantId>,
+    actor: Actor<'_>,
+    action: &str,
+    target: Option<&str>,
+) {
+    let meta = request_meta();
+    let result = async {
+        match tenant {
+            Some(t) => {
+                let mut tx = db.begin_for(t).await?;
+                audit::record(&mut tx, actor, action, target, &meta).await?;
+                tx.commit().await
+            }
+            None => {
+                let mut tx = db.begin_platform().await?;
+                audit::record_platform(&mut tx, actor, action, target, &meta).await?;
+                tx.commit().await
+            }
+        }
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, action, "could not write audit event");
+    }
+}
+
+/// Where a sign-in stands after the password.
+#[derive(Debug)]
+pub enum AfterPassword {
+    /// Signed in. `must_enroll`: two-factor is required and not yet set up.
+    Complete,
+    SecondFactor,
+}
+
+fn wrong() -> AppError {
+    AppError::Invalid(SIGN_IN_FAILED.into()).respond()
+}
+
+/// Checks the password and the person's right to sign in on this site through
+/// `audience`; counts failures toward the lockout. Every refusal looks the same.
+pub async fn check_password(
+    db: &Db,
+    site: &SiteInfo,
+    audience: Audience,
+    email: &str,
+    password: &str,
+) -> Result<Credentials, AppError> {
+    let tenant = site.tenant.as_ref().map(|t| t.id);
+    let Ok(email) = Email::parse(email) else {
+        return Err(AppError::Invalid("enter the email address you registered with".into()).respond());
+    };
+    let fail = |action: &'static str| {
+        let email = email.clone();
+        async move {
+            audit_event(db, tenant, Actor { id: None, email: Some(email.as_str()) }, action, None).await;
+            wrong()
+        }
+    };
+    let mut tx = db.begin_platform_read().await?;
+    let creds = credentials::by_email(&mut tx, &email).await?;
+    drop(tx);
+    let Some(creds) = creds else {
+        let typed = password.to_owned();
+        let _ = tokio::task::spawn_blocking(move || super::password::verify_against_nothing(&typed)).await;
+        return Err(fail("sign_in.failed").await);
+    };
+    let actor = Actor::account(creds.account.id, creds.account.email.as_str());
+    let creds = match check_password_only(db, &creds, password).await {
+        Ok(c) => c,
+        Err(e) => {
+            audit_event(db, tenant, actor, "sign_in.failed", None).await;
+            return Err(e);
+        }
+    };
+    if !may_enter(db, site, audience, &creds).await? {
+        audit_event(db, tenant, actor, "sign_in.failed", Some("no access here")).await;
+        return Err(wrong());
+    }
+    let mut tx = db.begin_platform().await?;
+    credentials::clear_failures(&mut tx, creds.account.id).await?;
+    tx.commit().await?;
+    Ok(creds)
+}
+
+/// Checks one account's password, honouring and counting toward the lockout.
+pub async fn check_password_only(
+    db: &Db,
+    creds: &Credentials,
+    password: &str,
+) -> Result<Credentials, AppError> {
+    let tenant = current_site().tenant.map(|t| t.id);
+    let actor = Actor::account(creds.account.id, creds.account.email.as_str());
+    if creds.locked_until.is_some_and(|until| until > Utc::now()) {
+        audit_event(db, tenant, actor, "sign_in.refused_locked", None).await;
+        return Err(wrong());
+    }
+    let matches = match creds.password_hash.clone() {
+        Some(stored) => {
+            let typed = password.to_owned();
+            tokio::task::spawn_blocking(move || super::password::verify(&stored, &typed))
+                .await
+                .map_err(internal)?
+        }
+        None => false,
+    };
+    if !matches {
+        let mut tx = db.begin_platform().await?;
+        let locked = credentials::record_failure(
+            &mut tx,
+            creds.account.id,
+            LOCK_THRESHOLD,
+            Duration::minutes(LOCK_MINUTES),
+        )
+        .await?;
+        tx.commit().await?;
+        if locked {
+            audit_event(db, tenant, actor, "account.locked", None).await;
+        }
+        return Err(wrong());
+    }
+    Ok(creds.clone())
+}
+
+/// Whether the account has a door into this site for `audience`.
+async fn may_enter(
+    db: &Db,
+    site: &SiteInfo,
+    audience: Audience,
+    creds: &Credentials,
+) -> Result<bool, AppError> {
+    let probe = SignedIn {
+        account_id: creds.account.id,
+        audience,
+        tenant: site.tenant.as_ref().map(|t| t.id),
+        signed_in_at: Utc::now(),
+        last_seen: Utc::now(),
+        authenticated_at: Utc::now(),
+    };
+    Ok(resolve_viewer(db, site, &probe).await?.is_some())
+}
+
+/// Whether this sign-in must add two-factor before going anywhere.
+pub async fn two_factor_required(
+    db: &Db,
+    site: &SiteInfo,
+    audience: Audience,
+) -> Result<bool, AppError> {
+    Ok(match (audience, site.tenant.as_ref()) {
+        (Audience::Platform, _) => true,
+        (Audience::Staff, Some(t)) => {
+            let mut tx = db.begin_platform_read().await?;
+            tenancy::db::security_policy(&mut tx, t.id)
+                .await?
+                .require_staff_2fa
+        }
+        _ => false,
+    })
+}
+
+/// After a good password: either asks for the second factor, or signs in.
+pub async fn after_password(
+    session: &Session,
+    site: &SiteInfo,
+    audience: Audience,
+    creds: &Credentials,
+    next: &str,
+) -> Result<AfterPassword, AppError> {
+    let tenant = site.tenant.as_ref().map(|t| t.id);
+    if creds.totp_enabled {
+        session.cycle_id().await.map_err(internal)?;
+        session
+            .insert(
+                AWAITING_SECOND_FACTOR,
+                AwaitingSecondFactor {
+                    account_id: creds.account.id,
+                    audience,
+                    tenant,
+                    started_at: Utc::now(),
+                    next: next.to_owned(),
+                },
+            )
+            .await
+            .map_err(internal)?;
+        return Ok(AfterPassword::SecondFactor);
+    }
+    establish(session, creds.account.id, audience, tenant).await?;
+    Ok(AfterPassword::Complete)
+}
+
+/// Starts a signed-in session under a new id (no fixation).
+pub async fn establish(
+    session: &Session,
+    account_id: Uuid,
+    audience: Audience,
+    tenant: Option<TenantId>,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    session.cycle_id().await.map_err(internal)?;
+    session.clear().await;
+    session
+        .insert(
+            SIGNED_IN,
+            SignedIn {
+                account_id,
+                audience,
+                tenant,
+                signed_in_at: now,
+                last_seen: now,
+                authenticated_at: now,
+            },
+        )
+        .await
+        .map_err(internal)
+}
+
+/// The pending second-factor step of this session, if still valid for this site.
+pub async fn awaiting_second_factor(
+    session: &Session,
+    site: &SiteInfo,
+) -> Result<Option<AwaitingSecondFactor>, AppError> {
+    let pending: Option<AwaitingSecondFactor> =
+        session.get(AWAITING_SECOND_FACTOR).await.map_err(internal)?;
+    Ok(pending.filter(|p| {
+        p.tenant == site.tenant.as_ref().map(|t| t.id)
+            && Utc::now() - p.started_at < Duration::minutes(SECOND_FACTOR_MINUTES)
+    }))
+}
+
+/// Checks a TOTP code, or else a recovery code (spending it).
+pub async fn check_second_factor(
+    db: &Db,
+    creds: &Credentials,
+    code: &str,
+) -> Result<bool, AppError> {
+    if let Some(secret) = &creds.totp_secret {
+        if super::totp::verify(secret, code, Utc::now().timestamp()).is_some() {
+            return Ok(true);
+        }
+    }
+    let digest = super::secrets::digest(&super::secrets::normalize_recovery_code(code));
+    let mut tx = db.begin_platform().await?;
+    let used = credentials::use_recovery_code(&mut tx, creds.account.id, &digest).await?;
+    tx.commit().await?;
+    Ok(used)
+}
+
+/// The signed-in session record, for re-authentication checks and sign-out.
+pub async fn signed_in(session: &Session) -> Result<Option<SignedIn>, AppError> {
+    session.get(SIGNED_IN).await.map_err(internal)
+}
+
+/// Refuses unless the password was typed within [`REAUTH_MINUTES`].
+pub async fn require_recent_password(session: &Session) -> Result<SignedIn, AppError> {
+    let current = signed_in(session)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated.respond())?;
+    if Utc::now() - current.authenticated_at > Duration::minutes(REAUTH_MINUTES) {
+        return Err(AppError::Invalid("for your security, confirm your current password first".into()).respond());
+    }
+    Ok(current)
+}
+
+/// Marks the password as just re-typed.
+pub async fn mark_reauthenticated(session: &Session) -> Result<(), AppError> {
+    if let Some(mut current) = signed_in(session).await? {
+        current.authenticated_at = Utc::now();
+        session.insert(SIGNED_IN, current).await.map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// Ends every session of an account; used after a password reset, and when an
+/// admin changes a member's role or deactivates them.
+pub async fn revoke_all_sessions(db: &Db, account: Uuid, keep: Option<&str>) -> Result<u64, AppError> {
+    let mut tx = db.begin_platform().await?;
+    let n = credentials::revoke_sessions(&mut tx, account, keep).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The platform role of an account, for the console.
+pub fn platform_role(viewer: &Viewer) -> Option<PlatformRole> {
+    match viewer.standing {
+        Standing::Platform { role } => Some(role),
+        _ => None,
+    }
+}

@@ -1,0 +1,709 @@
+//! Identity pages: sign-in (staff, patient, platform), second factor, password
+//! reset, invitations, the viewer's security settings, and the clinic's users,
+//! patients-portal, security-policy and audit pages.
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::*;
+use super::{Audience, Role};
+use crate::error::AppError;
+use crate::shell::{AppShell, Panel};
+use crate::site::current_site;
+use crate::tenancy::TenantPublic;
+
+const INPUT: &str = "mt-1 w-full rounded border border-slate-300 px-3 py-2 focus:border-brand focus:outline-none focus:ring-2 focus:ring-brand";
+const BUTTON: &str = "rounded bg-brand px-4 py-2 font-semibold text-on-brand disabled:opacity-60";
+const CARD: &str = "mt-6 space-y-4 rounded-lg border border-slate-200 bg-white p-5 shadow-sm";
+
+/// Loads a new page (a full navigation, so the server renders it with the session).
+fn go(url: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().set_href(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
+/// The error of an action's last result.
+macro_rules! error_of {
+    ($action:expr) => {{
+        let action = $action;
+        Signal::derive(move || action.value().get().and_then(Result::err))
+    }};
+}
+
+/// A message under a form field when the last error names it.
+#[component]
+fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| e.for_field(field)).map(|m| {
+            view! { <p class="mt-1 text-sm text-red-700" data-testid=format!("error-{field}")>{m}</p> }
+        })
+    }
+}
+
+/// A form-wide message for errors not about one field.
+#[component]
+fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Field(..)))
+            .map(|e| {
+                view! {
+                    <p role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800">
+                        {e.to_string()}
+                    </p>
+                }
+            })
+    }
+}
+
+/// The submit button, disabled with a pending label while the request runs.
+#[component]
+fn Submit(pending: Signal<bool>, label: &'static str, busy: &'static str) -> impl IntoView {
+    view! {
+        <button type="submit" class=format!("w-full {BUTTON}") disabled=move || pending.get()>
+            {move || if pending.get() { busy } else { label }}
+        </button>
+    }
+}
+
+fn query(name: &'static str) -> Memo<Option<String>> {
+    let q = use_query_map();
+    Memo::new(move |_| q.with(|q| q.get(name)))
+}
+
+/// The branded frame of the public pages (sign-in, reset, invitations).
+#[component]
+fn PublicFrame(tenant: Option<TenantPublic>, children: Children) -> impl IntoView {
+    let name = tenant
+        .as_ref()
+        .map_or_else(|| "MediSync".to_owned(), |t| t.name.clone());
+    let logo = tenant
+        .as_ref()
+        .and_then(|t| t.branding.logo_url.clone())
+        .map(|src| view! { <img src=src alt="" class="h-10 w-10 rounded bg-white object-contain"/> });
+    view! {
+        <main class="min-h-screen bg-slate-50 text-slate-900">
+            <header data-testid="brand-header" class="bg-brand text-on-brand">
+                <div class="mx-auto flex max-w-md items-center gap-3 px-4 py-4">
+                    {logo}
+                    <p data-testid="tenant-name" class="text-lg font-semibold">{name}</p>
+                </div>
+            </header>
+            <section class="mx-auto max-w-md px-4 py-8">{children()}</section>
+        </main>
+    }
+}
+
+/// Marks the page as hydrated once a server function answered from the browser.
+#[component]
+fn HydratedMarker() -> impl IntoView {
+    let profile = LocalResource::new(crate::tenancy::api::tenant_profile);
+    let site = current_site();
+    move || {
+        let ready = if site.tenant.is_some() {
+            profile.get().and_then(Result::ok).map(|t| t.slug.to_string())
+        } else {
+            profile.get().map(|_| String::new())
+        };
+        ready.map(|slug| {
+            view! { <span data-testid="hydrated" data-tenant=slug class="sr-only">"ready"</span> }
+        })
+    }
+}
+
+/// Sign-in for staff (`/`, `/signin`), patients (`/portal/signin`) or platform
+/// operators (`/signin` on the platform domain).
+#[component]
+pub fn SignInPage(audience: Audience) -> impl IntoView {
+    let site = current_site();
+    let tenant = site.tenant.clone();
+    let sign_in = ServerAction::<SignIn>::new();
+    let second = ServerAction::<SecondFactor>::new();
+    let next = query("next");
+    let was_reset = query("reset");
+    let password_ref = NodeRef::<html::Input>::new();
+    let needs_code = RwSignal::new(false);
+    Effect::new(move |_| match sign_in.value().get() {
+        Some(Ok(SignInStep::Go(url))) => go(&url),
+        Some(Ok(SignInStep::SecondFactor)) => needs_code.set(true),
+        Some(Err(_)) => {
+            if let Some(input) = password_ref.get() {
+                input.set_value("");
+            }
+        }
+        None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(SignInStep::Go(url))) = second.value().get() {
+            go(&url);
+        }
+    });
+    let error = error_of!(sign_in);
+    let code_error = error_of!(second);
+    let (headline, welcome) = tenant.as_ref().map_or_else(
+        || ("Platform sign-in".to_owned(), "For MediSync operators.".to_owned()),
+        |t| {
+            if audience == Audience::Patient {
+                (
+                    "Patient portal".to_owned(),
+                    format!("Sign in to see your record at {}.", t.name),
+                )
+            } else {
+                (t.branding.sign_in_headline.clone(), t.branding.welcome_text.clone())
+            }
+        },
+    );
+    let title = format!(
+        "Sign in · {}",
+        tenant.as_ref().map_or("MediSync", |t| t.name.as_str())
+    );
+    let forgot = StoredValue::new(site.href("/forgot-password"));
+    view! {
+        <Title text=title/>
+        <PublicFrame tenant>
+            <h1 class="text-2xl font-bold">{headline}</h1>
+            <p class="mt-2 text-slate-700">{welcome}</p>
+            {move || was_reset.get().map(|_| view! {
+                <p data-testid="reset-done" class="mt-4 rounded bg-green-50 p-3 text-sm text-green-800">
+                    "Your password was changed and every session was signed out. Sign in with the new password."
+                </p>
+            })}
+            <Show
+                when=move || !needs_code.get()
+                fallback=move || view! {
+                    <ActionForm action=second attr:class=CARD attr:data-testid="second-factor-form">
+                        <p class="text-sm text-slate-700">
+                            "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
+                        </p>
+                        <div>
+                            <label for="code" class="block text-sm font-medium">"Code"</label>
+                            <input id="code" name="code" autocomplete="one-time-code" inputmode="text" required class=INPUT/>
+                            <FieldError error=code_error field="code"/>
+                        </div>
+                        <FormError error=code_error/>
+                        <Submit pending=second.pending().into() label="Verify" busy="Verifying…"/>
+                    </ActionForm>
+                }
+            >
+                <ActionForm action=sign_in attr:class=CARD attr:data-testid="sign-in-form">
+                    <input type="hidden" name="audience" value=audience.as_str()/>
+                    <input type="hidden" name="next" value=move || next.get().unwrap_or_default()/>
+                    <div>
+                        <label for="email" class="block text-sm font-medium">"Email"</label>
+                        <input id="email" name="email" type="email" autocomplete="username" required class=INPUT/>
+                    </div>
+                    <div>
+                        <label for="password" class="block text-sm font-medium">"Password"</label>
+                        <input
+                            id="password"
+                            name="password"
+                            type="password"
+                            autocomplete="current-password"
+                            required
+                            node_ref=password_ref
+                            class=INPUT
+                        />
+                    </div>
+                    <FormError error/>
+                    <Submit pending=sign_in.pending().into() label="Sign in" busy="Signing in…"/>
+                    <a href=forgot.get_value() class="block text-sm text-brand underline">"Forgot your password?"</a>
+                </ActionForm>
+            </Show>
+            <HydratedMarker/>
+        </PublicFrame>
+    }
+}
+
+/// `/forgot-password`: asks for a reset link by email.
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<RequestPasswordReset>::new();
+    let error = error_of!(action);
+    let sent = move || matches!(action.value().get(), Some(Ok(())));
+    view! {
+        <Title text="Reset your password"/>
+        <PublicFrame tenant=current_site().tenant>
+            <h1 class="text-2xl font-bold">"Reset your password"</h1>
+            <Show when=move || !sent() fallback=|| view! {
+                <p data-testid="reset-sent" class="mt-4 rounded bg-green-50 p-3 text-sm text-green-800">
+                    "If an account uses that address, we sent it a link to choose a new password. It works for one hour."
+                </p>
+            }>
+                <ActionForm action attr:class=CARD>
+                    <div>
+                        <label for="email" class="block text-sm font-medium">"Email"</label>
+                        <input id="email" name="email" type="email" autocomplete="username" required class=INPUT/>
+                        <FieldError error field="email"/>
+                    </div>
+                    <FormError error/>
+                    <Submit pending=action.pending().into() label="Send reset link" busy="Sending…"/>
+                </ActionForm>
+            </Show>
+            <HydratedMarker/>
+        </PublicFrame>
+    }
+}
+
+/// `/reset-password?token=…`: chooses a new password.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let error = error_of!(action);
+    let token = query("token");
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = action.value().get() {
+            go(&url);
+        }
+    });
+    view! {
+        <Title text="Choose a new password"/>
+        <PublicFrame tenant=current_site().tenant>
+            <h1 class="text-2xl font-bold">"Choose a new password"</h1>
+            <ActionForm action attr:class=CARD>
+                <input type="hidden" name="token" value=move || token.get().unwrap_or_default()/>
+                <PasswordField error label="New password"/>
+                <FormError error/>
+                <Submit pending=action.pending().into() label="Save password" busy="Saving…"/>
+            </ActionForm>
+            <HydratedMarker/>
+        </PublicFrame>
+    }
+}
+
+#[component]
+fn PasswordField(error: Signal<Option<AppError>>, label: &'static str) -> impl IntoView {
+    view! {
+        <div>
+            <label for="password" class="block text-sm font-medium">{label}</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required
+                minlength=super::password::MIN_LENGTH maxlength=super::password::MAX_LENGTH class=INPUT/>
+            <p class="mt-1 text-xs text-slate-600">"At least 12 characters. A few unrelated words work well."</p>
+            <FieldError error field="password"/>
+        </div>
+    }
+}
+
+/// `/invite?token=…`: accepts a staff or patient-portal invitation.
+#[component]
+pub fn AcceptInvitationPage() -> impl IntoView {
+    let token = query("token");
+    let details = Resource::new(
+        move || token.get(),
+        |t| async move { invitation_details(t.unwrap_or_default()).await },
+    );
+    let action = ServerAction::<AcceptInvitation>::new();
+    let error = error_of!(action);
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = action.value().get() {
+            go(&url);
+        }
+    });
+    view! {
+        <Title text="Accept your invitation"/>
+        <PublicFrame tenant=current_site().tenant>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || details.get().map(|d| match d {
+                    Err(e) => view! { <p role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800">{e.to_string()}</p> }.into_any(),
+                    Ok(d) => {
+                        let what = d.role.map_or_else(
+                            || "the patient portal".to_owned(),
+                            |r| format!("the team as {}", role_label(r)),
+                        );
+                        view! {
+                            <h1 class="text-2xl font-bold">{format!("Join {}", d.clinic)}</h1>
+                            <p class="mt-2 text-slate-700">{format!("You are invited to {what}, as {}.", d.email)}</p>
+                            <ActionForm action attr:class=CARD attr:data-testid="accept-form">
+                                <input type="hidden" name="token" value=move || token.get().unwrap_or_default()/>
+                                {if d.existing_account {
+                                    view! {
+                                        <p class="text-sm text-slate-700">"You already have a MediSync account. Confirm it with its password."</p>
+                                        <div>
+                                            <label for="password" class="block text-sm font-medium">"Your password"</label>
+                                            <input id="password" name="password" type="password" autocomplete="current-password" required class=INPUT/>
+                                        </div>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <div>
+                                            <label for="display_name" class="block text-sm font-medium">"Your name"</label>
+                                            <input id="display_name" name="display_name" autocomplete="name" required maxlength="120" class=INPUT/>
+                                            <FieldError error field="display_name"/>
+                                        </div>
+                                        <PasswordField error label="Choose a password"/>
+                                    }.into_any()
+                                }}
+                                <FormError error/>
+                                <Submit pending=action.pending().into() label="Accept and sign in" busy="Setting up…"/>
+                            </ActionForm>
+                        }.into_any()
+                    }
+                })}
+            </Suspense>
+            <HydratedMarker/>
+        </PublicFrame>
+    }
+}
+
+/// `/verify-email?token=…`.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let token = query("token");
+    let result = Resource::new(
+        move || token.get(),
+        |t| async move { verify_email(t.unwrap_or_default()).await },
+    );
+    view! {
+        <Title text="Verify your email"/>
+        <PublicFrame tenant=current_site().tenant>
+            <Suspense fallback=|| view! { <p>"Checking…"</p> }>
+                {move || result.get().map(|r| match r {
+                    Ok(()) => view! { <p data-testid="verified" class="rounded bg-green-50 p-3 text-green-800">"Thank you: your email address is verified."</p> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="rounded bg-red-50 p-3 text-red-800">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </PublicFrame>
+    }
+}
+
+/// The shell for a signed-in page, by who is looking.
+#[component]
+pub fn SignedInShell(#[prop(into)] testid: String, children: Children) -> impl IntoView {
+    let site = current_site();
+    let viewer = site.viewer.clone();
+    let (area, nav) = crate::shell::navigation(&site);
+    let brand = site
+        .tenant
+        .as_ref()
+        .map_or_else(|| "MediSync".to_owned(), |t| t.name.clone());
+    let _ = viewer;
+    view! { <AppShell brand area nav testid>{children()}</AppShell> }
+}
+
+/// `/account/security`: two-factor set-up and removal, sign out everywhere.
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| security_overview());
+    let start = ServerAction::<StartTotp>::new();
+    let confirm = ServerAction::<ConfirmTotp>::new();
+    let disable = ServerAction::<DisableTotp>::new();
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = everywhere.value().get() {
+            go(&url);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = disable.value().get() {
+            overview.refetch();
+        }
+    });
+    let start_error = error_of!(start);
+    let confirm_error = error_of!(confirm);
+    let disable_error = error_of!(disable);
+    let must = current_site()
+        .viewer
+        .is_some_and(|v| v.must_set_up_two_factor);
+    view! {
+        <Title text="Sign-in security"/>
+        <SignedInShell testid="security-page">
+            <h1 class="text-xl font-semibold">"Sign-in security"</h1>
+            {must.then(|| view! {
+                <p data-testid="two-factor-required" class="mt-3 rounded bg-amber-50 p-3 text-sm text-amber-900">
+                    "Two-factor sign-in is required here. Set it up to continue."
+                </p>
+            })}
+            <div class="mt-4 grid gap-4 lg:grid-cols-2">
+                <Panel title="Two-factor sign-in">
+                    <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                        {move || overview.get().map(|o| match o {
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                            Ok(o) if o.totp_enabled => view! {
+                                <p data-testid="totp-on">"On: sign-in asks for a code from your authenticator app."</p>
+                                {(!o.two_factor_required).then(|| view! {
+                                    <ActionForm action=disable attr:class="mt-3 space-y-2">
+                                        <label for="disable_password" class="block text-sm font-medium">"Current password"</label>
+                                        <input id="disable_password" name="current_password" type="password" autocomplete="current-password" class=INPUT/>
+                                        <FieldError error=disable_error field="current_password"/>
+                                        <FormError error=disable_error/>
+                                        <button type="submit" class=BUTTON>"Turn off two-factor"</button>
+                                    </ActionForm>
+                                })}
+                            }.into_any(),
+                            Ok(_) => view! { <TotpSetupForm start confirm start_error confirm_error/> }.into_any(),
+                        })}
+                    </Suspense>
+                </Panel>
+                <Panel title="Sessions">
+                    <p>"Signed in on a computer you no longer use? End every session, this one included."</p>
+                    <ActionForm action=everywhere attr:class="mt-3">
+                        <button type="submit" data-testid="sign-out-everywhere" class=BUTTON>"Sign out of all devices"</button>
+                    </ActionForm>
+                </Panel>
+            </div>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+}
+
+#[component]
+fn TotpSetupForm(
+    start: ServerAction<StartTotp>,
+    confirm: ServerAction<ConfirmTotp>,
+    start_error: Signal<Option<AppError>>,
+    confirm_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        {move || match (start.value().get(), confirm.value().get()) {
+            (_, Some(Ok(codes))) => view! {
+                <div data-testid="recovery-codes">
+                    <p class="font-medium">"Two-factor sign-in is on. Keep these recovery codes somewhere safe; each works once."</p>
+                    <ul class="mt-2 grid grid-cols-2 gap-1 font-mono">
+                        {codes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
+                    </ul>
+                </div>
+            }.into_any(),
+            (Some(Ok(setup)), _) => view! {
+                <div>
+                    <p>"Scan this code with your authenticator app, or type the key."</p>
+                    <div class="mt-2 w-48" inner_html=setup.qr_svg.clone()></div>
+                    <p class="mt-2 break-all font-mono text-xs" data-testid="totp-secret">{setup.secret.clone()}</p>
+                    <ActionForm action=confirm attr:class="mt-3 space-y-2">
+                        <label for="totp_code" class="block text-sm font-medium">"Code from the app"</label>
+                        <input id="totp_code" name="code" autocomplete="one-time-code" required class=INPUT/>
+                        <FieldError error=confirm_error field="code"/>
+                        <FormError error=confirm_error/>
+                        <button type="submit" class=BUTTON disabled=move || confirm.pending().get()>"Turn on"</button>
+                    </ActionForm>
+                </div>
+            }.into_any(),
+            _ => view! {
+                <p>"Off. Add a second step to sign-in with an authenticator app."</p>
+                <ActionForm action=start attr:class="mt-3 space-y-2">
+                    <label for="start_password" class="block text-sm font-medium">"Current password"</label>
+                    <input id="start_password" name="current_password" type="password" autocomplete="current-password" required class=INPUT/>
+                    <FieldError error=start_error field="current_password"/>
+                    <FormError error=start_error/>
+                    <button type="submit" class=BUTTON disabled=move || start.pending().get()>"Set up two-factor"</button>
+                </ActionForm>
+            }.into_any(),
+        }}
+    }
+}
+
+/// `/staff/users`: members, invitations, roles.
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let invite = ServerAction::<InviteStaff>::new();
+    let change = ServerAction::<ChangeStaffRole>::new();
+    let deactivate = ServerAction::<DeactivateStaff>::new();
+    let staff = Resource::new(
+        move || (invite.version().get(), change.version().get(), deactivate.version().get()),
+        |_| list_staff(),
+    );
+    let invite_error = error_of!(invite);
+    let change_error = Signal::derive(move || {
+        error_of!(change).get().or_else(|| error_of!(deactivate).get())
+    });
+    let role_options = move || {
+        Role::ALL
+            .iter()
+            .map(|r| view! { <option value=r.as_str()>{role_label(*r)}</option> })
+            .collect_view()
+    };
+    view! {
+        <Title text="Users"/>
+        <SignedInShell testid="users-page">
+            <h1 class="text-xl font-semibold">"Users"</h1>
+            <ActionForm action=invite attr:class="mt-4 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4" attr:data-testid="invite-form">
+                <div class="min-w-56 flex-1">
+                    <label for="invite_email" class="block text-sm font-medium">"Email"</label>
+                    <input id="invite_email" name="email" type="email" required class=INPUT/>
+                    <FieldError error=invite_error field="email"/>
+                </div>
+                <div>
+                    <label for="invite_role" class="block text-sm font-medium">"Role"</label>
+                    <select id="invite_role" name="role" class=INPUT>{role_options()}</select>
+                    <FieldError error=invite_error field="role"/>
+                </div>
+                <button type="submit" class=BUTTON disabled=move || invite.pending().get()>
+                    {move || if invite.pending().get() { "Sending…" } else { "Send invitation" }}
+                </button>
+            </ActionForm>
+            {move || matches!(invite.value().get(), Some(Ok(()))).then(|| view! {
+                <p data-testid="invite-sent" class="mt-2 text-sm text-green-800">"Invitation sent."</p>
+            })}
+            <FormError error=invite_error/>
+            <FormError error=change_error/>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || staff.get().map(|list| match list {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="mt-4 w-full text-left text-sm" data-testid="staff-table">
+                            <thead><tr><th class="p-2">"Name"</th><th class="p-2">"Email"</th><th class="p-2">"Role"</th><th class="p-2">"Status"</th><th class="p-2"></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|m| {
+                                    let id = m.id.to_string();
+                                    let id_for_deactivate = id.clone();
+                                    let current = m.role;
+                                    view! {
+                                        <tr class="border-t border-slate-200">
+                                            <td class="p-2">{m.display_name.clone()}</td>
+                                            <td class="p-2">{m.email.clone()}</td>
+                                            <td class="p-2">
+                                                <ActionForm action=change attr:class="flex gap-2">
+                                                    <input type="hidden" name="member_id" value=id/>
+                                                    <select name="role" aria-label="Role" class="rounded border border-slate-300 px-2 py-1">
+                                                        {Role::ALL.iter().map(|r| view! { <option value=r.as_str() selected=*r == current>{role_label(*r)}</option> }).collect_view()}
+                                                    </select>
+                                                    <button type="submit" class="text-brand underline">"Change"</button>
+                                                </ActionForm>
+                                            </td>
+                                            <td class="p-2">{m.status.as_str()}</td>
+                                            <td class="p-2">
+                                                <ActionForm action=deactivate>
+                                                    <input type="hidden" name="member_id" value=id_for_deactivate/>
+                                                    <button type="submit" class="text-red-700 underline">"Deactivate"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Suspense>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+}
+
+/// `/staff/patients`: the patient list, with portal invitations.
+#[component]
+pub fn PatientsPage() -> impl IntoView {
+    let invite = ServerAction::<InvitePatient>::new();
+    let patients = Resource::new(|| (), |_| list_patients(None));
+    let error = error_of!(invite);
+    let may_invite = current_site()
+        .viewer
+        .is_some_and(|v| v.can(super::permissions::Permission::PatientsUpdate));
+    view! {
+        <Title text="Patients"/>
+        <SignedInShell testid="patients-page">
+            <h1 class="text-xl font-semibold">"Patients"</h1>
+            {move || matches!(invite.value().get(), Some(Ok(()))).then(|| view! {
+                <p data-testid="invite-sent" class="mt-2 text-sm text-green-800">"Portal invitation sent."</p>
+            })}
+            <FormError error/>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || patients.get().map(|list| match list {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="mt-4 space-y-2" data-testid="patient-list">
+                            {list.into_iter().map(|p| {
+                                let email = p.email.clone().unwrap_or_default();
+                                view! {
+                                    <li class="rounded border border-slate-200 bg-white p-3" data-mrn=p.mrn.clone()>
+                                        <p class="font-medium">{p.name.clone()}" · "{p.mrn.clone()}</p>
+                                        {may_invite.then(|| view! {
+                                            <ActionForm action=invite attr:class="mt-2 flex flex-wrap gap-2">
+                                                <input type="hidden" name="patient_id" value=p.id.to_string()/>
+                                                <input name="email" type="email" aria-label="Portal email" value=email required class="rounded border border-slate-300 px-2 py-1"/>
+                                                <button type="submit" class="text-brand underline">"Invite to portal"</button>
+                                            </ActionForm>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Suspense>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+}
+
+/// `/staff/audit`: the tenant's audit trail with filters.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let action_filter = RwSignal::new(String::new());
+    let actor_filter = RwSignal::new(String::new());
+    let entries = Resource::new(
+        move || (action_filter.get(), actor_filter.get()),
+        |(action, actor)| list_audit(Some(action), Some(actor)),
+    );
+    view! {
+        <Title text="Audit log"/>
+        <SignedInShell testid="audit-page">
+            <h1 class="text-xl font-semibold">"Audit log"</h1>
+            <div class="mt-4 flex flex-wrap gap-3">
+                <label class="text-sm">"Action starts with"
+                    <input class=INPUT data-testid="filter-action" placeholder="sign_in"
+                        on:change=move |ev| action_filter.set(event_target_value(&ev))/>
+                </label>
+                <label class="text-sm">"Person (email contains)"
+                    <input class=INPUT data-testid="filter-actor"
+                        on:change=move |ev| actor_filter.set(event_target_value(&ev))/>
+                </label>
+            </div>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || entries.get().map(|list| match list {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="mt-4 w-full text-left text-sm" data-testid="audit-table">
+                            <thead><tr><th class="p-2">"When (UTC)"</th><th class="p-2">"Who"</th><th class="p-2">"Action"</th><th class="p-2">"Target"</th><th class="p-2">"From"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|e| view! {
+                                    <tr class="border-t border-slate-200" data-action=e.action.clone()>
+                                        <td class="p-2 whitespace-nowrap">{e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                        <td class="p-2">{e.actor.clone().unwrap_or_default()}</td>
+                                        <td class="p-2 font-mono">{e.action.clone()}</td>
+                                        <td class="p-2">{e.target.clone().unwrap_or_default()}</td>
+                                        <td class="p-2 text-xs" title=e.user_agent.clone().unwrap_or_default()>{e.ip.clone().unwrap_or_default()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Suspense>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+}
+
+/// `/staff/security`: the clinic's sign-in policy.
+#[component]
+pub fn ClinicSecurityPage() -> impl IntoView {
+    let action = ServerAction::<SetSecurityPolicy>::new();
+    let error = error_of!(action);
+    view! {
+        <Title text="Clinic security"/>
+        <SignedInShell testid="clinic-security-page">
+            <h1 class="text-xl font-semibold">"Clinic sign-in policy"</h1>
+            <ActionForm action attr:class=CARD>
+                <label class="flex items-center gap-2">
+                    <input type="checkbox" name="require_staff_2fa"/>
+                    "Require two-factor sign-in for all staff"
+                </label>
+                <div>
+                    <label for="idle_minutes" class="block text-sm font-medium">"Sign staff out after this many idle minutes (empty: 15)"</label>
+                    <input id="idle_minutes" name="idle_minutes" inputmode="numeric" class=INPUT/>
+                    <FieldError error field="idle_minutes"/>
+                </div>
+                <FormError error/>
+                {move || matches!(action.value().get(), Some(Ok(()))).then(|| view! { <p class="text-sm text-green-800">"Saved."</p> })}
+                <Submit pending=action.pending().into() label="Save" busy="Saving…"/>
+            </ActionForm>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+}

@@ -1,0 +1,343 @@
+//! Sessions and access control at the HTTP edge.
+//!
+//! [`load_viewer`] turns a session cookie into the viewer of this site (or nobody),
+//! enforcing the tenant binding and the idle and absolute limits; [`guard`] then
+//! checks every server function and protected page against the access table
+//! before any of it runs.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Duration, Utc};
+use http::{header, StatusCode};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use app::error::AppError;
+use app::identity::access::{self, Decision, Rule};
+use app::identity::audit::{self, Actor, RequestMeta};
+use app::identity::auth::{self as app_auth, SessionLimits};
+use app::identity::sessions::{DbSessionStore, SignedIn, SIGNED_IN};
+use app::identity::{api::sign_in_path, Audience};
+use app::site::SiteInfo;
+
+use crate::AppState;
+
+/// The session cookie: host-only, HttpOnly, SameSite=Lax, and `__Host-` prefixed
+/// when Secure (a prefix browsers only accept on Secure, path-`/` cookies).
+pub fn session_layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
+    let secure = state.config.cookie_secure;
+    let name = if secure {
+        "__Host-medisync"
+    } else {
+        "medisync_session"
+    };
+    let absolute = time::Duration::hours(i64::from(state.config.absolute_timeout_hours));
+    SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(name)
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(absolute))
+}
+
+pub fn limits(state: &AppState) -> SessionLimits {
+    SessionLimits {
+        idle: Duration::seconds(i64::from(state.config.idle_timeout_seconds)),
+        absolute: Duration::hours(i64::from(state.config.absolute_timeout_hours)),
+        development: state.config.environment == crate::config::Environment::Development,
+    }
+}
+
+/// Set when this request's session ended by timeout, so the sign-in page can say so.
+#[derive(Clone, Copy)]
+pub struct SessionExpired;
+
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/") || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")
+}
+
+/// The client's address as seen by this server.
+pub fn client_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// Where the request came from and which origin it addressed, for audit and links.
+pub fn request_meta(state: &AppState, req: &Request) -> RequestMeta {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if state.config.cookie_secure {
+        "https"
+    } else {
+        "http"
+    };
+    let port = host
+        .rsplit_once(':')
+        .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
+        .map(|(_, p)| format!(":{p}"))
+        .unwrap_or_default();
+    RequestMeta {
+        origin: format!("{scheme}://{host}"),
+        platform_origin: format!("{scheme}://{}{port}", state.config.base_domain),
+        ip: client_ip(req).map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// Resolves the viewer from the session and puts it into the request's [`SiteInfo`].
+pub async fn load_viewer(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if is_static(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let meta = request_meta(&state, &req);
+    req.extensions_mut().insert(meta);
+    let mut site = req
+        .extensions()
+        .get::<SiteInfo>()
+        .cloned()
+        .unwrap_or_default();
+    match viewer_of(&state, &session, &site).await {
+        Ok(Lookup::Viewer(viewer)) => site.viewer = Some(*viewer),
+        Ok(Lookup::Expired) => {
+            req.extensions_mut().insert(SessionExpired);
+        }
+        Ok(Lookup::Nobody) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "could not load the session");
+            return crate::status_pages::unavailable();
+        }
+    }
+    req.extensions_mut().insert(site);
+    next.run(req).await
+}
+
+enum Lookup {
+    Viewer(Box<app::identity::Viewer>),
+    Expired,
+    Nobody,
+}
+
+async fn viewer_of(
+    state: &AppState,
+    session: &Session,
+    site: &SiteInfo,
+) -> Result<Lookup, String> {
+    let signed_in: Option<SignedIn> = session.get(SIGNED_IN).await.map_err(|e| e.to_string())?;
+    let Some(mut signed_in) = signed_in else {
+        return Ok(Lookup::Nobody);
+    };
+    // Another tenant's (or the platform's) session does not count here, and is
+    // left alone: it is that site's to end.
+    if signed_in.tenant != site.tenant.as_ref().map(|t| t.id) {
+        return Ok(Lookup::Nobody);
+    }
+    let limits = limits(state);
+    let idle = app_auth::idle_limit(&state.db, &signed_in, limits)
+        .await
+        .map_err(|e| e.to_string())?;
+    if app_auth::check_fresh(&signed_in, idle, limits).is_err() {
+        session.flush().await.map_err(|e| e.to_string())?;
+        return Ok(Lookup::Expired);
+    }
+    let Some(mut viewer) = app_auth::resolve_viewer(&state.db, site, &signed_in)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(Lookup::Nobody);
+    };
+    if !viewer.totp_enabled && viewer.audience() != Audience::Patient {
+        viewer.must_set_up_two_factor =
+            two_factor_required(state, site, viewer.audience()).await?;
+    }
+    // Activity keeps the session alive; write at most every tenth of the limit.
+    let now = Utc::now();
+    let refresh_after = (idle / 10).min(Duration::seconds(60));
+    if now - signed_in.last_seen >= refresh_after {
+        signed_in.last_seen = now;
+        session
+            .insert(SIGNED_IN, signed_in)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(Lookup::Viewer(Box::new(viewer)))
+}
+
+async fn two_factor_required(
+    state: &AppState,
+    site: &SiteInfo,
+    audience: Audience,
+) -> Result<bool, String> {
+    match (audience, site.tenant.as_ref()) {
+        (Audience::Platform, _) => Ok(true),
+        (Audience::Staff, Some(t)) => {
+            let mut tx = state
+                .db
+                .begin_platform_read()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(app::tenancy::db::security_policy(&mut tx, t.id)
+                .await
+                .map_err(|e| e.to_string())?
+                .require_staff_2fa)
+        }
+        _ => Ok(false),
+    }
+}
+
+fn json_error(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let body = serde_json::to_string(&error).unwrap_or_else(|_| "\"Forbidden\"".into());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Checks the access table for server functions and protected pages.
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if is_static(&path) {
+        return next.run(req).await;
+    }
+    let site = req
+        .extensions()
+        .get::<SiteInfo>()
+        .cloned()
+        .unwrap_or_default();
+    if path.starts_with("/api/") {
+        let Some(rule) = access::server_function_rule(&path) else {
+            // Not in the table: refused for everyone.
+            return json_error(AppError::NotFound);
+        };
+        if let Some(endpoint) = crate::ratelimit::limited_endpoint(&path) {
+            let ip = client_ip(&req).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            if !state.limiter.allow(endpoint, ip) {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::CONTENT_TYPE, "application/json"), (header::RETRY_AFTER, "60")],
+                    serde_json::to_string(&AppError::Invalid(
+                        "too many attempts from your network; wait a minute and try again".into(),
+                    ))
+                    .unwrap_or_default(),
+                )
+                    .into_response();
+            }
+        }
+        return match decide(rule, &site) {
+            Decision::Allow => next.run(req).await,
+            Decision::SignIn => json_error(AppError::Unauthenticated),
+            Decision::Deny => {
+                record_denial(&state, meta_of(&req), &site, &path).await;
+                json_error(AppError::Forbidden)
+            }
+        };
+    }
+    let Some(rule) = access::page_rule(&path) else {
+        return next.run(req).await;
+    };
+    match decide(rule, &site) {
+        Decision::Allow => {
+            let must_enroll = site.viewer.as_ref().is_some_and(|v| v.must_set_up_two_factor);
+            if must_enroll && path != "/account/security" {
+                return Redirect::to(&site.href("/account/security")).into_response();
+            }
+            let mut res = next.run(req).await;
+            // Pages with PHI or account data never go into a shared or disk cache.
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
+        Decision::SignIn => {
+            let audience = match rule {
+                Rule::Patient => Audience::Patient,
+                _ => Audience::Staff,
+            };
+            let expired = if req.extensions().get::<SessionExpired>().is_some() {
+                "&expired=1"
+            } else {
+                ""
+            };
+            // Only the path travels in the query: it carries no PHI.
+            let target = format!(
+                "{}?next={}{expired}",
+                site.href(sign_in_path(audience)),
+                encode(&path)
+            );
+            Redirect::to(&target).into_response()
+        }
+        Decision::Deny => {
+            record_denial(&state, meta_of(&req), &site, &path).await;
+            crate::status_pages::forbidden()
+        }
+    }
+}
+
+/// The decision for this site, with two-factor set-up enforced before anything but
+/// the viewer's own account settings.
+fn decide(rule: Rule, site: &SiteInfo) -> Decision {
+    let decision = rule.decide(site.viewer.as_ref());
+    let must_enroll = site.viewer.as_ref().is_some_and(|v| v.must_set_up_two_factor);
+    if decision == Decision::Allow && must_enroll && !matches!(rule, Rule::Public | Rule::SignedIn)
+    {
+        return Decision::Deny;
+    }
+    decision
+}
+
+async fn record_denial(state: &AppState, meta: RequestMeta, site: &SiteInfo, path: &str) {
+    let Some(viewer) = &site.viewer else { return };
+    let actor = Actor::account(viewer.account_id, viewer.email.as_str());
+    let result = async {
+        match site.tenant.as_ref() {
+            Some(t) => {
+                let mut tx = state.db.begin_for(t.id).await?;
+                audit::record(&mut tx, actor, "access.denied", Some(path), &meta).await?;
+                tx.commit().await
+            }
+            None => {
+                let mut tx = state.db.begin_platform().await?;
+                audit::record_platform(&mut tx, actor, "access.denied", Some(path), &meta)
+                    .await?;
+                tx.commit().await
+            }
+        }
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "could not record an access denial");
+    }
+}
+
+fn meta_of(req: &Request) -> RequestMeta {
+    req.extensions()
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn encode(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
