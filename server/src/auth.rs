@@ -249,6 +249,15 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(rule) = access::page_rule(&path) else {
         return next.run(req).await;
     };
+    // Tenant areas do not exist on the platform site, nor the console on a tenant's.
+    let wrong_site = match rule {
+        Rule::Platform(_) => site.tenant.is_some(),
+        Rule::Staff(_) | Rule::Patient => site.tenant.is_none(),
+        Rule::Public | Rule::SignedIn => false,
+    };
+    if wrong_site {
+        return next.run(req).await;
+    }
     match decide(rule, &site) {
         Decision::Allow => {
             let must_enroll = site.viewer.as_ref().is_some_and(|v| v.must_set_up_two_factor);

@@ -49,6 +49,13 @@ pub fn verify(secret_b32: &str, typed: &str, unix_time: i64) -> Option<i64> {
     })
 }
 
+/// The code an authenticator shows at `unix_time` (for tests and tooling).
+pub fn code_at(secret_b32: &str, unix_time: i64) -> Option<String> {
+    let secret = BASE32_NOPAD.decode(secret_b32.as_bytes()).ok()?;
+    let step = u64::try_from(unix_time.div_euclid(STEP_SECONDS)).ok()?;
+    code_at_step(&secret, step).map(|c| format!("{c:06}"))
+}
+
 /// The `otpauth://` URI an authenticator app scans.
 pub fn provisioning_uri(secret_b32: &str, issuer: &str, account: &str) -> String {
     let enc = |s: &str| -> String {

@@ -76,6 +76,7 @@ mod tests {
         let site = SiteInfo {
             tenant: None,
             base: "/t/acme".into(),
+            viewer: None,
         };
         assert_eq!(site.href("/staff"), "/t/acme/staff");
         assert_eq!(SiteInfo::platform().href("/admin"), "/admin");

@@ -71,3 +71,68 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
         patient,
     }
 }
+
+/// The password of every fixture account.
+pub const PASSWORD: &str = "violet harbor lantern";
+
+/// An account with [`PASSWORD`].
+pub async fn account_with_password(db: &Db, email: &str, name: &str) -> identity::Account {
+    let password = identity::password::NewPassword::parse(PASSWORD).expect("policy");
+    let hash = identity::password::hash(&password).expect("hash");
+    let mut tx = db.begin_platform().await.expect("begin");
+    let email = Email::parse(email).expect("email");
+    let account = identity::db::create_account(&mut tx, &email, name)
+        .await
+        .expect("account");
+    identity::credentials::set_password_hash(&mut tx, account.id, &hash)
+        .await
+        .expect("password");
+    tx.commit().await.expect("commit");
+    account
+}
+
+/// A clinic with one member per staff role (`{role}@{slug}.example`), and one
+/// patient with a portal account (`patient@{slug}.example`).
+pub struct StaffedClinic {
+    pub tenant: Tenant,
+    pub patient: Patient,
+}
+
+pub fn staff_email(role: Role, slug: &str) -> String {
+    format!("{}@{slug}.example", role.as_str().replace('_', "-"))
+}
+
+pub fn patient_email(slug: &str) -> String {
+    format!("patient@{slug}.example")
+}
+
+pub async fn staffed_clinic(db: &Db, slug: &str) -> StaffedClinic {
+    let mut platform = db.begin_platform().await.expect("begin");
+    let tenant = tenancy::db::create(
+        &mut platform,
+        &new_tenant(slug, &format!("{slug} clinic"), TenantStatus::Active),
+    )
+    .await
+    .expect("tenant");
+    platform.commit().await.expect("commit");
+    let mut members = Vec::new();
+    for &role in Role::ALL {
+        let account = account_with_password(db, &staff_email(role, slug), role.as_str()).await;
+        members.push((account, role));
+    }
+    let patient_account = account_with_password(db, &patient_email(slug), "Pat Patient").await;
+    let mut tx = db.begin_for(tenant.id).await.expect("begin tenant");
+    for (account, role) in &members {
+        identity::db::add_staff(&mut tx, account, *role)
+            .await
+            .expect("staff");
+    }
+    let patient = patients::db::create(&mut tx, &new_patient("MRN-1", "Pat", slug, None))
+        .await
+        .expect("patient");
+    patients::db::link_account(&mut tx, patient.id, patient_account.id)
+        .await
+        .expect("link");
+    tx.commit().await.expect("commit");
+    StaffedClinic { tenant, patient }
+}

@@ -13,6 +13,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
 pub mod fixtures;
+pub mod server;
 
 use app::db::{Backend, Db, DbOptions};
 

@@ -1,0 +1,115 @@
+//! A running server over a test database, and browser-like HTTP clients with their
+//! own cookie jars.
+
+use std::net::SocketAddr;
+
+use reqwest::StatusCode;
+
+use app::db::Db;
+use server::config::{self, Config};
+use server::AppState;
+
+/// Starts the app on a free port; `tweak` adjusts the default configuration.
+pub async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> SocketAddr {
+    let mut config = config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
+    config.site_addr = "127.0.0.1:0".parse().expect("addr");
+    config.rate_limit_per_minute = 100_000;
+    tweak(&mut config);
+    let state = AppState::new(db.clone(), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    addr
+}
+
+/// One browser: a cookie jar, no automatic redirects.
+pub struct Browser {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::String(self.body.clone()))
+    }
+
+    pub fn location(&self) -> String {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl Browser {
+    pub fn new(addr: SocketAddr) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        Self { addr, client }
+    }
+
+    async fn reply(res: reqwest::Response) -> Reply {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.text().await.expect("body");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// GET `path` as if addressed to `host` (the server's port is added).
+    pub async fn get(&self, host: &str, path: &str) -> Reply {
+        let res = self
+            .client
+            .get(format!("http://{}{path}", self.addr))
+            .header("host", format!("{host}:{}", self.addr.port()))
+            .send()
+            .await
+            .expect("request");
+        Self::reply(res).await
+    }
+
+    /// POSTs a form to a server function, as the browser's hydrated page would.
+    pub async fn call(&self, host: &str, path: &str, form: &[(&str, &str)]) -> Reply {
+        let res = self
+            .client
+            .post(format!("http://{}{path}", self.addr))
+            .header("host", format!("{host}:{}", self.addr.port()))
+            .header("origin", format!("http://{host}:{}", self.addr.port()))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        Self::reply(res).await
+    }
+
+    /// Signs in through the public server function; returns its reply.
+    pub async fn sign_in(&self, host: &str, base: &str, email: &str, password: &str, audience: &str) -> Reply {
+        self.call(
+            host,
+            &format!("{base}/api/sign_in"),
+            &[("email", email), ("password", password), ("audience", audience), ("next", "")],
+        )
+        .await
+    }
+}
