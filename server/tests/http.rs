@@ -55,6 +55,15 @@ impl Server {
         (res.status(), res.text().await.expect("body"))
     }
 
+    async fn raw_get(&self, host: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("http://{}{path}", self.addr))
+            .header("host", format!("{host}:{}", self.addr.port()))
+            .send()
+            .await
+            .expect("request")
+    }
+
     async fn call(&self, host: &str, path: &str) -> (StatusCode, serde_json::Value) {
         let res = self
             .client
@@ -224,33 +233,34 @@ async fn server_functions_act_on_the_tenant_of_the_address() {
 }
 
 #[tokio::test]
-async fn each_area_has_its_shell_only_where_it_belongs() {
+async fn each_area_asks_for_its_own_sign_in_and_exists_only_where_it_belongs() {
     let s = Server::start(TestDb::sqlite().await).await;
     let cases = [
-        ("localhost", "/t/acme/staff", StatusCode::OK, "staff-shell"),
-        ("acme.localhost", "/portal", StatusCode::OK, "portal-shell"),
-        ("localhost", "/admin", StatusCode::OK, "admin-shell"),
-        (
-            "localhost",
-            "/t/acme/admin",
-            StatusCode::NOT_FOUND,
-            "not-found",
-        ),
-        ("localhost", "/staff", StatusCode::NOT_FOUND, "not-found"),
+        ("localhost", "/t/acme/staff", "/t/acme/signin?next=/staff"),
+        ("acme.localhost", "/portal", "/portal/signin?next=/portal"),
+        ("localhost", "/admin", "/signin?next=/admin"),
     ];
-    for (host, path, expected, testid) in cases {
-        let (status, body) = s.get(host, path).await;
-        assert_eq!(status, expected, "{host}{path}");
-        assert!(
-            body.contains(&format!(r#"data-testid="{testid}""#)),
-            "{host}{path}"
-        );
+    for (host, path, sign_in) in cases {
+        let res = s.raw_get(host, path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{host}{path}");
+        assert_eq!(res.headers()["location"], sign_in, "{host}{path}");
     }
-    let (_, body) = s.get("localhost", "/t/acme/staff").await;
-    assert!(
-        body.contains(r#"href="/t/acme/staff""#),
-        "links keep the path prefix"
-    );
+    for (host, path) in [("localhost", "/t/acme/admin"), ("localhost", "/staff")] {
+        let (status, body) = s.get(host, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{host}{path}");
+        assert!(body.contains(r#"data-testid="not-found""#), "{host}{path}");
+    }
+
+    let browser = support::server::Browser::new(s.addr);
+    let signed_in = browser
+        .sign_in("localhost", "/t/acme", "olivia.owner@acme.example", app::demo::DEMO_PASSWORD, "staff")
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let staff = browser.get("localhost", "/t/acme/staff").await;
+    assert_eq!(staff.status, StatusCode::OK);
+    assert!(staff.body.contains(r#"data-testid="staff-shell""#));
+    assert!(staff.body.contains(r#"href="/t/acme/staff""#), "links keep the path prefix");
+    assert_eq!(staff.headers["cache-control"], "no-store");
     let res = s
         .client
         .post(format!("http://{}/t/acme/signin", s.addr))

@@ -127,6 +127,21 @@ async fn tenant_tables(pool: &sqlx::PgPool) -> Vec<String> {
     .expect("catalog")
 }
 
+/// Rows a statement touched, or 0 when the role may not run it at all (the audit
+/// trail is append-only: no UPDATE or DELETE privilege).
+fn touched_or_refused(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> u64 {
+    match result {
+        Ok(done) => done.rows_affected(),
+        Err(e) => {
+            let code = e
+                .as_database_error()
+                .and_then(|d| d.code().map(|c| c.into_owned()));
+            assert_eq!(code.as_deref(), Some("42501"), "unexpected error: {e}");
+            0
+        }
+    }
+}
+
 /// A raw transaction as the application role with `app.tenant_id` set, as the
 /// repository layer would set it, but with no tenant filter in the statements.
 async fn begin_as(
@@ -173,15 +188,20 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
             "{table}: only A's row is visible"
         );
 
+        // In a savepoint: a refused statement must not abort the checks after it.
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await.expect("savepoint");
         let updated = sqlx::query(&format!(
-            "UPDATE {table} SET updated_at = updated_at WHERE tenant_id = $1"
+            "UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = $1"
         ))
         .bind(b_id)
-        .execute(&mut *tx)
-        .await
-        .expect("update")
-        .rows_affected();
-        assert_eq!(updated, 0, "{table}: B's rows cannot be updated");
+        .execute(&mut *savepoint)
+        .await;
+        savepoint.rollback().await.expect("rollback savepoint");
+        assert_eq!(
+            touched_or_refused(updated),
+            0,
+            "{table}: B's rows cannot be updated"
+        );
 
         // Copy A's own row, re-labelled as B's: the WITH CHECK clause refuses it.
         let insert = sqlx::query(&format!(
@@ -226,11 +246,13 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
         let deleted = sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
             .bind(b_id)
             .execute(&mut *tx)
-            .await
-            .expect("delete")
-            .rows_affected();
-        assert_eq!(deleted, 0, "{table}: B's rows cannot be deleted");
-        tx.commit().await.expect("commit");
+            .await;
+        assert_eq!(
+            touched_or_refused(deleted),
+            0,
+            "{table}: B's rows cannot be deleted"
+        );
+        tx.rollback().await.expect("rollback");
     }
 
     // With no tenant set at all, nothing is visible.

@@ -64,6 +64,25 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
         patients::db::create(&mut tx, &new_patient("MRN-1", "Pat", slug, Some(doctor.id)))
             .await
             .expect("create patient");
+    // One row in every other tenant table too, so isolation tests cover them all.
+    identity::invitations::create(
+        &mut tx,
+        &Email::parse(&format!("invitee@{slug}.example")).expect("email"),
+        &identity::invitations::Invited::Staff(Role::Nurse),
+        &format!("digest-{slug}"),
+        account.id,
+    )
+    .await
+    .expect("invitation");
+    identity::audit::record(
+        &mut tx,
+        identity::audit::Actor::account(account.id, doctor_email),
+        "fixture.created",
+        None,
+        &identity::audit::RequestMeta::default(),
+    )
+    .await
+    .expect("audit");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
