@@ -3,13 +3,13 @@ use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::shell::pages::{PatientPortal, PlatformAdmin, StaffDashboard};
-use crate::shell::NotFound;
-use crate::site::current_site;
 use crate::identity::pages::{
     AcceptInvitationPage, AuditPage, ClinicSecurityPage, ForgotPasswordPage, PatientsPage,
     ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
 };
+use crate::shell::pages::{PatientPortal, PlatformAdmin, StaffDashboard};
+use crate::shell::NotFound;
+use crate::site::current_site;
 use crate::tenancy::pages::{Home, PortalSignIn, SignIn};
 
 /// The HTML document. Server-only in practice: the browser hydrates [`App`] inside it.

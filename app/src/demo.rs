@@ -139,14 +139,18 @@ pub const DEMO_OPERATOR: &str = "operator@medisync.example";
 
 /// Creates the demo tenants. With `only_if_empty`, does nothing when any tenant exists.
 pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> {
-    let password = identity::password::NewPassword::parse(DEMO_PASSWORD).map_err(DbError::Invalid)?;
+    let password =
+        identity::password::NewPassword::parse(DEMO_PASSWORD).map_err(DbError::Invalid)?;
     let demo_hash = identity::password::hash(&password).map_err(DbError::Invalid)?;
     let mut platform = db.begin_platform().await?;
     if only_if_empty && tenancy::db::count(&mut platform).await? > 0 {
         return Ok(SeedOutcome::SkippedNotEmpty);
     }
     let operator_email = Email::parse(DEMO_OPERATOR).map_err(DbError::Invalid)?;
-    if identity::db::find_account_by_email(&mut platform, &operator_email).await?.is_none() {
+    if identity::db::find_account_by_email(&mut platform, &operator_email)
+        .await?
+        .is_none()
+    {
         let operator =
             identity::db::create_account(&mut platform, &operator_email, "Pat Operator").await?;
         identity::credentials::set_password_hash(&mut platform, operator.id, &demo_hash).await?;

@@ -134,11 +134,7 @@ enum Lookup {
     Nobody,
 }
 
-async fn viewer_of(
-    state: &AppState,
-    session: &Session,
-    site: &SiteInfo,
-) -> Result<Lookup, String> {
+async fn viewer_of(state: &AppState, session: &Session, site: &SiteInfo) -> Result<Lookup, String> {
     let signed_in: Option<SignedIn> = session.get(SIGNED_IN).await.map_err(|e| e.to_string())?;
     let Some(mut signed_in) = signed_in else {
         return Ok(Lookup::Nobody);
@@ -163,8 +159,7 @@ async fn viewer_of(
         return Ok(Lookup::Nobody);
     };
     if !viewer.totp_enabled && viewer.audience() != Audience::Patient {
-        viewer.must_set_up_two_factor =
-            two_factor_required(state, site, viewer.audience()).await?;
+        viewer.must_set_up_two_factor = two_factor_required(state, site, viewer.audience()).await?;
     }
     // Activity keeps the session alive; write at most every tenth of the limit.
     let now = Utc::now();
@@ -228,7 +223,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             if !state.limiter.allow(endpoint, ip) {
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
-                    [(header::CONTENT_TYPE, "application/json"), (header::RETRY_AFTER, "60")],
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (header::RETRY_AFTER, "60"),
+                    ],
                     serde_json::to_string(&AppError::Invalid(
                         "too many attempts from your network; wait a minute and try again".into(),
                     ))
@@ -260,7 +258,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     match decide(rule, &site) {
         Decision::Allow => {
-            let must_enroll = site.viewer.as_ref().is_some_and(|v| v.must_set_up_two_factor);
+            let must_enroll = site
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.must_set_up_two_factor);
             if must_enroll && path != "/account/security" {
                 return Redirect::to(&site.href("/account/security")).into_response();
             }
@@ -301,7 +302,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 /// the viewer's own account settings.
 fn decide(rule: Rule, site: &SiteInfo) -> Decision {
     let decision = rule.decide(site.viewer.as_ref());
-    let must_enroll = site.viewer.as_ref().is_some_and(|v| v.must_set_up_two_factor);
+    let must_enroll = site
+        .viewer
+        .as_ref()
+        .is_some_and(|v| v.must_set_up_two_factor);
     if decision == Decision::Allow && must_enroll && !matches!(rule, Rule::Public | Rule::SignedIn)
     {
         return Decision::Deny;
@@ -321,8 +325,7 @@ async fn record_denial(state: &AppState, meta: RequestMeta, site: &SiteInfo, pat
             }
             None => {
                 let mut tx = state.db.begin_platform().await?;
-                audit::record_platform(&mut tx, actor, "access.denied", Some(path), &meta)
-                    .await?;
+                audit::record_platform(&mut tx, actor, "access.denied", Some(path), &meta).await?;
                 tx.commit().await
             }
         }

@@ -107,7 +107,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route_service("/robots.txt", ServeFile::new(site_root.join("robots.txt")))
         .fallback(page)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::load_viewer,
@@ -317,7 +320,11 @@ pub async fn create_admin(
     .await
     .map_err(fail)?;
     tx.commit().await.map_err(fail)?;
-    let scheme = if config.cookie_secure { "https" } else { "http" };
+    let scheme = if config.cookie_secure {
+        "https"
+    } else {
+        "http"
+    };
     Ok(format!(
         "{scheme}://{}:{}/reset-password?token={token}",
         config.base_domain,
@@ -343,7 +350,11 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
 /// expired sessions.
 pub fn start_workers(state: &AppState) -> Result<(), String> {
     if let Some(url) = &state.config.smtp_url {
-        mailer::spawn(state.db.clone(), url.clone(), state.config.mail_from.clone())?;
+        mailer::spawn(
+            state.db.clone(),
+            url.clone(),
+            state.config.mail_from.clone(),
+        )?;
     } else {
         tracing::info!("mail.smtp_url is empty: email stays in the outbox table");
     }

@@ -7,10 +7,13 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Requests counted per (endpoint, client) since the window opened.
+type Windows = HashMap<(&'static str, IpAddr), (Instant, u32)>;
+
 pub struct RateLimiter {
     limit: u32,
     window: Duration,
-    seen: Mutex<HashMap<(&'static str, IpAddr), (Instant, u32)>>,
+    seen: Mutex<Windows>,
 }
 
 /// The limited endpoints, by server-function path.

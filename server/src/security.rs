@@ -78,10 +78,7 @@ pub fn is_same_origin(req: &Request) -> bool {
 }
 
 pub async fn same_origin(req: Request, next: Next) -> Response {
-    let safe = matches!(
-        *req.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || is_same_origin(&req) {
         next.run(req).await
     } else {

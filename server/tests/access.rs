@@ -113,28 +113,63 @@ async fn browser_for(addr: std::net::SocketAddr, who: Who) -> Browser {
     let reply = match who {
         Who::Anonymous => return b,
         Who::Staff(role) => {
-            b.sign_in("localhost", "/t/clinic-a", &staff_email(role, "clinic-a"), PASSWORD, "staff")
-                .await
+            b.sign_in(
+                "localhost",
+                "/t/clinic-a",
+                &staff_email(role, "clinic-a"),
+                PASSWORD,
+                "staff",
+            )
+            .await
         }
         Who::Patient => {
-            b.sign_in("localhost", "/t/clinic-a", &fixtures::patient_email("clinic-a"), PASSWORD, "patient")
-                .await
+            b.sign_in(
+                "localhost",
+                "/t/clinic-a",
+                &fixtures::patient_email("clinic-a"),
+                PASSWORD,
+                "patient",
+            )
+            .await
         }
         Who::OtherTenantStaff => {
-            b.sign_in("localhost", "/t/clinic-b", &staff_email(Role::Owner, "clinic-b"), PASSWORD, "staff")
-                .await
+            b.sign_in(
+                "localhost",
+                "/t/clinic-b",
+                &staff_email(Role::Owner, "clinic-b"),
+                PASSWORD,
+                "staff",
+            )
+            .await
         }
         Who::Operator => {
             let first = b
-                .sign_in("localhost", "", "operator@platform.example", PASSWORD, "platform")
+                .sign_in(
+                    "localhost",
+                    "",
+                    "operator@platform.example",
+                    PASSWORD,
+                    "platform",
+                )
                 .await;
-            assert_eq!(first.json(), serde_json::json!("SecondFactor"), "{}", first.body);
+            assert_eq!(
+                first.json(),
+                serde_json::json!("SecondFactor"),
+                "{}",
+                first.body
+            );
             let code = identity::totp::code_at(OPERATOR_SECRET, chrono::Utc::now().timestamp())
                 .expect("code");
-            b.call("localhost", "/api/second_factor", &[("code", &code)]).await
+            b.call("localhost", "/api/second_factor", &[("code", &code)])
+                .await
         }
     };
-    assert_eq!(reply.status, StatusCode::OK, "{who:?} signs in: {}", reply.body);
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{who:?} signs in: {}",
+        reply.body
+    );
     b
 }
 
@@ -166,18 +201,27 @@ async fn check(
     // Pages first: the sign-out functions end every session of the account.
     for (path, rule) in access::PAGES {
         let tenant_area = !matches!(rule, Rule::Platform(_));
-        if tenant_area != !site.base.is_empty() || *rule == Rule::Public {
+        let tenant_site = !site.base.is_empty();
+        if tenant_area != tenant_site || *rule == Rule::Public {
             continue;
         }
         let reply = b.get(site.host, &format!("{}{path}", site.base)).await;
         let (want, got) = (expect(*rule, who), decision_of(&reply));
         if want != got {
-            wrong.push(format!("{who:?} page {}{path}: want {want:?}, got {}", site.base, reply.status));
+            wrong.push(format!(
+                "{who:?} page {}{path}: want {want:?}, got {}",
+                site.base, reply.status
+            ));
         }
         if got == Decision::Allow {
-            let no_store = reply.headers.get("cache-control").and_then(|v| v.to_str().ok());
+            let no_store = reply
+                .headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok());
             if no_store != Some("no-store") {
-                wrong.push(format!("{who:?} page {path}: authenticated page without no-store"));
+                wrong.push(format!(
+                    "{who:?} page {path}: authenticated page without no-store"
+                ));
             }
         }
     }
@@ -190,10 +234,15 @@ async fn check(
         } else {
             &b
         };
-        let reply = caller.call(site.host, &format!("{}{path}", site.base), &[]).await;
+        let reply = caller
+            .call(site.host, &format!("{}{path}", site.base), &[])
+            .await;
         let (want, got) = (expect(rule, who), decision_of(&reply));
         if want != got || reply.status == StatusCode::INTERNAL_SERVER_ERROR {
-            wrong.push(format!("{who:?} {}{path}: want {want:?}, got {} {}", site.base, reply.status, reply.body));
+            wrong.push(format!(
+                "{who:?} {}{path}: want {want:?}, got {} {}",
+                site.base, reply.status, reply.body
+            ));
         }
     }
     wrong
@@ -205,7 +254,12 @@ async fn every_function_and_page_answers_as_the_access_table_says(t: &TestDb) {
     operator(&t.db).await;
     let addr = server::start(&t.db, |_| {}).await;
 
-    let mut everyone = vec![Who::Anonymous, Who::Patient, Who::OtherTenantStaff, Who::Operator];
+    let mut everyone = vec![
+        Who::Anonymous,
+        Who::Patient,
+        Who::OtherTenantStaff,
+        Who::Operator,
+    ];
     everyone.extend(Role::ALL.iter().map(|&r| Who::Staff(r)));
     let mut wrong = Vec::new();
     for &who in &everyone {
@@ -220,5 +274,10 @@ async fn every_function_and_page_answers_as_the_access_table_says(t: &TestDb) {
         };
         wrong.extend(check(addr, who, &PLATFORM, expect).await);
     }
-    assert!(wrong.is_empty(), "{} mismatches:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} mismatches:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

@@ -253,13 +253,22 @@ async fn each_area_asks_for_its_own_sign_in_and_exists_only_where_it_belongs() {
 
     let browser = support::server::Browser::new(s.addr);
     let signed_in = browser
-        .sign_in("localhost", "/t/acme", "olivia.owner@acme.example", app::demo::DEMO_PASSWORD, "staff")
+        .sign_in(
+            "localhost",
+            "/t/acme",
+            "olivia.owner@acme.example",
+            app::demo::DEMO_PASSWORD,
+            "staff",
+        )
         .await;
     assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
     let staff = browser.get("localhost", "/t/acme/staff").await;
     assert_eq!(staff.status, StatusCode::OK);
     assert!(staff.body.contains(r#"data-testid="staff-shell""#));
-    assert!(staff.body.contains(r#"href="/t/acme/staff""#), "links keep the path prefix");
+    assert!(
+        staff.body.contains(r#"href="/t/acme/staff""#),
+        "links keep the path prefix"
+    );
     assert_eq!(staff.headers["cache-control"], "no-store");
     let res = s
         .client

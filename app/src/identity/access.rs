@@ -185,8 +185,14 @@ mod tests {
 
     #[test]
     fn the_longest_page_prefix_wins() {
-        assert_eq!(page_rule("/staff/users"), Some(R::Staff(Some(P::UsersManage))));
-        assert_eq!(page_rule("/staff/users/1"), Some(R::Staff(Some(P::UsersManage))));
+        assert_eq!(
+            page_rule("/staff/users"),
+            Some(R::Staff(Some(P::UsersManage)))
+        );
+        assert_eq!(
+            page_rule("/staff/users/1"),
+            Some(R::Staff(Some(P::UsersManage)))
+        );
         assert_eq!(page_rule("/staffroom"), None);
         assert_eq!(page_rule("/portal/signin"), None);
         assert_eq!(page_rule("/portal"), Some(R::Patient));

@@ -87,7 +87,10 @@ pub async fn second_factor(code: String) -> Result<SignInStep, AppError> {
     let site = current_site();
     let db = auth::db()?;
     let session = auth::session().await?;
-    let expired = || AppError::Invalid("that sign-in has expired; enter your email and password again".into()).respond();
+    let expired = || {
+        AppError::Invalid("that sign-in has expired; enter your email and password again".into())
+            .respond()
+    };
     let pending = auth::awaiting_second_factor(&session, &site)
         .await?
         .ok_or_else(expired)?;
@@ -100,10 +103,20 @@ pub async fn second_factor(code: String) -> Result<SignInStep, AppError> {
     let actor = super::audit::Actor::account(creds.account.id, creds.account.email.as_str());
     if !auth::check_second_factor(&db, &creds, &code).await? {
         auth::audit_event(&db, tenant, actor, "sign_in.second_factor_failed", None).await;
-        return Err(AppError::field("code", "that code is not valid; try the current one from your app"));
+        return Err(AppError::field(
+            "code",
+            "that code is not valid; try the current one from your app",
+        ));
     }
     auth::establish(&session, creds.account.id, pending.audience, tenant).await?;
-    auth::audit_event(&db, tenant, actor, "sign_in.succeeded", Some("with two-factor")).await;
+    auth::audit_event(
+        &db,
+        tenant,
+        actor,
+        "sign_in.succeeded",
+        Some("with two-factor"),
+    )
+    .await;
     Ok(SignInStep::Go(site.href(&pending.next)))
 }
 
@@ -159,7 +172,10 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     use ssr::*;
     let site = current_site();
     let Ok(email) = super::Email::parse(&email) else {
-        return Err(AppError::field("email", "enter the email address you registered with"));
+        return Err(AppError::field(
+            "email",
+            "enter the email address you registered with",
+        ));
     };
     let db = auth::db()?;
     let mut tx = db.begin_platform().await?;
@@ -233,7 +249,14 @@ pub async fn reset_password(token: String, password: String) -> Result<String, A
         id: Some(account),
         email: email.as_deref(),
     };
-    auth::audit_event(&db, site.tenant.as_ref().map(|t| t.id), actor, "password.reset", None).await;
+    auth::audit_event(
+        &db,
+        site.tenant.as_ref().map(|t| t.id),
+        actor,
+        "password.reset",
+        None,
+    )
+    .await;
     Ok(site.href("/signin?reset=1"))
 }
 
@@ -273,8 +296,10 @@ pub async fn invitation_details(token: String) -> Result<InvitationView, AppErro
 
 #[cfg(feature = "ssr")]
 fn invalid_invitation() -> AppError {
-    AppError::Invalid("this invitation link is invalid, used or expired; ask the clinic for a new one".into())
-        .respond()
+    AppError::Invalid(
+        "this invitation link is invalid, used or expired; ask the clinic for a new one".into(),
+    )
+    .respond()
 }
 
 #[server(prefix = "/api", endpoint = "accept_invitation")]
@@ -309,7 +334,10 @@ pub async fn accept_invitation(
             let name = display_name.unwrap_or_default();
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 120 {
-                return Err(AppError::field("display_name", "enter your name (up to 120 characters)"));
+                return Err(AppError::field(
+                    "display_name",
+                    "enter your name (up to 120 characters)",
+                ));
             }
             let new = super::password::NewPassword::parse(&password)
                 .map_err(|m| AppError::field("password", m))?;
@@ -372,7 +400,9 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
         &super::secrets::digest(&token),
     )
     .await?
-    .ok_or_else(|| AppError::Invalid("this verification link is invalid or has expired".into()).respond())?;
+    .ok_or_else(|| {
+        AppError::Invalid("this verification link is invalid or has expired".into()).respond()
+    })?;
     super::credentials::mark_email_verified(&mut tx, account).await?;
     tx.commit().await?;
     Ok(())
@@ -465,7 +495,10 @@ pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
         .totp_secret
         .ok_or_else(|| AppError::Invalid("start the set-up again".into()).respond())?;
     if super::totp::verify(&secret, &code, chrono::Utc::now().timestamp()).is_none() {
-        return Err(AppError::field("code", "that code does not match; check your device's clock and try the current code"));
+        return Err(AppError::field(
+            "code",
+            "that code does not match; check your device's clock and try the current code",
+        ));
     }
     super::credentials::enable_totp(&mut tx, viewer.account_id).await?;
     let codes = super::secrets::new_recovery_codes();
@@ -493,7 +526,10 @@ pub async fn disable_totp(current_password: String) -> Result<(), AppError> {
     let db = auth::db()?;
     let session = auth::session().await?;
     if auth::two_factor_required(&db, &site, viewer.audience()).await? {
-        return Err(AppError::Invalid("two-factor sign-in is required here and cannot be turned off".into()).respond());
+        return Err(AppError::Invalid(
+            "two-factor sign-in is required here and cannot be turned off".into(),
+        )
+        .respond());
     }
     confirm_password(&db, &session, viewer.account_id, &current_password).await?;
     let mut tx = db.begin_platform().await?;
@@ -577,7 +613,10 @@ pub async fn list_staff() -> Result<Vec<StaffListing>, AppError> {
 #[cfg(feature = "ssr")]
 fn may_assign(viewer: &super::Viewer, role: Role) -> Result<(), AppError> {
     if role == Role::Owner && viewer.role() != Some(Role::Owner) {
-        return Err(AppError::field("role", "only an owner can make someone an owner"));
+        return Err(AppError::field(
+            "role",
+            "only an owner can make someone an owner",
+        ));
     }
     Ok(())
 }
@@ -613,7 +652,10 @@ pub async fn invite_staff(email: String, role: Role) -> Result<(), AppError> {
             ),
             "The link works once, within 72 hours.",
         ],
-        ("Accept the invitation", &link(&format!("/invite?token={token}"))),
+        (
+            "Accept the invitation",
+            &link(&format!("/invite?token={token}")),
+        ),
     );
     crate::mail::enqueue(tx.scoped().1, &message).await?;
     super::audit::record(
@@ -655,7 +697,10 @@ async fn member_for_change(
         .await?
         .ok_or_else(|| AppError::NotFound.respond())?;
     if member.account_id == viewer.account_id {
-        return Err(AppError::Invalid("you cannot change your own role or deactivate yourself".into()).respond());
+        return Err(AppError::Invalid(
+            "you cannot change your own role or deactivate yourself".into(),
+        )
+        .respond());
     }
     may_assign(viewer, member.role)?;
     Ok(member)
@@ -674,7 +719,10 @@ pub async fn change_staff_role(member_id: Uuid, role: Role) -> Result<(), AppErr
         &mut tx,
         super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
         "member.role_changed",
-        Some(&format!("{}: {} → {}", member.display_name, member.role, role)),
+        Some(&format!(
+            "{}: {} → {}",
+            member.display_name, member.role, role
+        )),
         &auth::request_meta(),
     )
     .await?;
@@ -718,7 +766,9 @@ pub async fn set_security_policy(
             text.parse::<i64>()
                 .ok()
                 .filter(|m| (1..=720).contains(m))
-                .ok_or_else(|| AppError::field("idle_minutes", "enter a number of minutes from 1 to 720"))?,
+                .ok_or_else(|| {
+                    AppError::field("idle_minutes", "enter a number of minutes from 1 to 720")
+                })?,
         ),
     };
     let policy = crate::tenancy::SecurityPolicy {
@@ -778,7 +828,8 @@ pub async fn list_patients(query: Option<String>) -> Result<Vec<PatientSummary>,
     let (tenant, _) = auth::staff_viewer()?;
     let db = auth::db()?;
     let mut tx = db.begin_for_read(tenant).await?;
-    let found = crate::patients::db::search(&mut tx, query.as_deref().unwrap_or("").trim(), 100).await?;
+    let found =
+        crate::patients::db::search(&mut tx, query.as_deref().unwrap_or("").trim(), 100).await?;
     Ok(found
         .into_iter()
         .map(|p| PatientSummary {
@@ -816,10 +867,16 @@ pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppEr
         "Your patient portal",
         &[
             &format!("Hello {},", patient.given_name),
-            &format!("{} invites you to its patient portal, where you can see your record.", tenant.name),
+            &format!(
+                "{} invites you to its patient portal, where you can see your record.",
+                tenant.name
+            ),
             "The link works once, within 72 hours.",
         ],
-        ("Set up your portal account", &link(&format!("/invite?token={token}"))),
+        (
+            "Set up your portal account",
+            &link(&format!("/invite?token={token}")),
+        ),
     );
     crate::mail::enqueue(tx.scoped().1, &message).await?;
     super::audit::record(

@@ -224,12 +224,24 @@ pub async fn check_password(
 ) -> Result<Credentials, AppError> {
     let tenant = site.tenant.as_ref().map(|t| t.id);
     let Ok(email) = Email::parse(email) else {
-        return Err(AppError::Invalid("enter the email address you registered with".into()).respond());
+        return Err(
+            AppError::Invalid("enter the email address you registered with".into()).respond(),
+        );
     };
     let fail = |action: &'static str| {
         let email = email.clone();
         async move {
-            audit_event(db, tenant, Actor { id: None, email: Some(email.as_str()) }, action, None).await;
+            audit_event(
+                db,
+                tenant,
+                Actor {
+                    id: None,
+                    email: Some(email.as_str()),
+                },
+                action,
+                None,
+            )
+            .await;
             wrong()
         }
     };
@@ -238,7 +250,9 @@ pub async fn check_password(
     drop(tx);
     let Some(creds) = creds else {
         let typed = password.to_owned();
-        let _ = tokio::task::spawn_blocking(move || super::password::verify_against_nothing(&typed)).await;
+        let _ =
+            tokio::task::spawn_blocking(move || super::password::verify_against_nothing(&typed))
+                .await;
         return Err(fail("sign_in.failed").await);
     };
     let actor = Actor::account(creds.account.id, creds.account.email.as_str());
@@ -395,8 +409,10 @@ pub async fn awaiting_second_factor(
     session: &Session,
     site: &SiteInfo,
 ) -> Result<Option<AwaitingSecondFactor>, AppError> {
-    let pending: Option<AwaitingSecondFactor> =
-        session.get(AWAITING_SECOND_FACTOR).await.map_err(internal)?;
+    let pending: Option<AwaitingSecondFactor> = session
+        .get(AWAITING_SECOND_FACTOR)
+        .await
+        .map_err(internal)?;
     Ok(pending.filter(|p| {
         p.tenant == site.tenant.as_ref().map(|t| t.id)
             && Utc::now() - p.started_at < Duration::minutes(SECOND_FACTOR_MINUTES)
@@ -432,7 +448,10 @@ pub async fn require_recent_password(session: &Session) -> Result<SignedIn, AppE
         .await?
         .ok_or_else(|| AppError::Unauthenticated.respond())?;
     if Utc::now() - current.authenticated_at > Duration::minutes(REAUTH_MINUTES) {
-        return Err(AppError::Invalid("for your security, confirm your current password first".into()).respond());
+        return Err(AppError::Invalid(
+            "for your security, confirm your current password first".into(),
+        )
+        .respond());
     }
     Ok(current)
 }
@@ -448,7 +467,11 @@ pub async fn mark_reauthenticated(session: &Session) -> Result<(), AppError> {
 
 /// Ends every session of an account; used after a password reset, and when an
 /// admin changes a member's role or deactivates them.
-pub async fn revoke_all_sessions(db: &Db, account: Uuid, keep: Option<&str>) -> Result<u64, AppError> {
+pub async fn revoke_all_sessions(
+    db: &Db,
+    account: Uuid,
+    keep: Option<&str>,
+) -> Result<u64, AppError> {
     let mut tx = db.begin_platform().await?;
     let n = credentials::revoke_sessions(&mut tx, account, keep).await?;
     tx.commit().await?;

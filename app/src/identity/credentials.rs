@@ -67,7 +67,8 @@ impl TryFrom<Row> for Credentials {
     }
 }
 
-const COLUMNS: &str = "id, email, display_name, password_hash, CAST(failed_signins AS BIGINT) AS failed_signins, \
+const COLUMNS: &str =
+    "id, email, display_name, password_hash, CAST(failed_signins AS BIGINT) AS failed_signins, \
      locked_until, totp_secret, totp_enabled_at, platform_role, email_verified_at";
 
 pub async fn by_email(tx: &mut PlatformTx, email: &Email) -> Result<Option<Credentials>, DbError> {
@@ -193,11 +194,13 @@ pub async fn stage_totp(tx: &mut PlatformTx, id: Uuid, secret: &str) -> Result<(
 
 pub async fn enable_totp(tx: &mut PlatformTx, id: Uuid) -> Result<(), DbError> {
     on_conn!(tx.conn(), |c| {
-        sqlx::query("UPDATE accounts SET totp_enabled_at = $2 WHERE id = $1 AND totp_secret IS NOT NULL")
-            .bind(id)
-            .bind(Utc::now())
-            .execute(c)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET totp_enabled_at = $2 WHERE id = $1 AND totp_secret IS NOT NULL",
+        )
+        .bind(id)
+        .bind(Utc::now())
+        .execute(c)
+        .await?;
     });
     Ok(())
 }
@@ -238,7 +241,11 @@ pub async fn replace_recovery_codes(
 }
 
 /// Spends one unused recovery code; false when it does not exist or was used.
-pub async fn use_recovery_code(tx: &mut PlatformTx, id: Uuid, digest: &str) -> Result<bool, DbError> {
+pub async fn use_recovery_code(
+    tx: &mut PlatformTx,
+    id: Uuid,
+    digest: &str,
+) -> Result<bool, DbError> {
     let used = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE recovery_codes SET used_at = $3 \

@@ -236,10 +236,12 @@ pub async fn upsert_staff(
 #[tracing::instrument(skip_all)]
 pub async fn find_account(tx: &mut PlatformTx, id: Uuid) -> Result<Option<Account>, DbError> {
     let row = on_conn!(tx.conn(), |c| {
-        sqlx::query_as::<_, AccountRow>("SELECT id, email, display_name FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(c)
-            .await?
+        sqlx::query_as::<_, AccountRow>(
+            "SELECT id, email, display_name FROM accounts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?
     });
     row.map(Account::try_from).transpose()
 }

@@ -87,7 +87,9 @@ fn PublicFrame(tenant: Option<TenantPublic>, children: Children) -> impl IntoVie
     let logo = tenant
         .as_ref()
         .and_then(|t| t.branding.logo_url.clone())
-        .map(|src| view! { <img src=src alt="" class="h-10 w-10 rounded bg-white object-contain"/> });
+        .map(
+            |src| view! { <img src=src alt="" class="h-10 w-10 rounded bg-white object-contain"/> },
+        );
     view! {
         <main class="min-h-screen bg-slate-50 text-slate-900">
             <header data-testid="brand-header" class="bg-brand text-on-brand">
@@ -108,7 +110,10 @@ fn HydratedMarker() -> impl IntoView {
     let site = current_site();
     move || {
         let ready = if site.tenant.is_some() {
-            profile.get().and_then(Result::ok).map(|t| t.slug.to_string())
+            profile
+                .get()
+                .and_then(Result::ok)
+                .map(|t| t.slug.to_string())
         } else {
             profile.get().map(|_| String::new())
         };
@@ -148,7 +153,12 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
     let error = error_of!(sign_in);
     let code_error = error_of!(second);
     let (headline, welcome) = tenant.as_ref().map_or_else(
-        || ("Platform sign-in".to_owned(), "For MediSync operators.".to_owned()),
+        || {
+            (
+                "Platform sign-in".to_owned(),
+                "For MediSync operators.".to_owned(),
+            )
+        },
         |t| {
             if audience == Audience::Patient {
                 (
@@ -156,7 +166,10 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
                     format!("Sign in to see your record at {}.", t.name),
                 )
             } else {
-                (t.branding.sign_in_headline.clone(), t.branding.welcome_text.clone())
+                (
+                    t.branding.sign_in_headline.clone(),
+                    t.branding.welcome_text.clone(),
+                )
             }
         },
     );
@@ -504,12 +517,20 @@ pub fn UsersPage() -> impl IntoView {
     let change = ServerAction::<ChangeStaffRole>::new();
     let deactivate = ServerAction::<DeactivateStaff>::new();
     let staff = Resource::new(
-        move || (invite.version().get(), change.version().get(), deactivate.version().get()),
+        move || {
+            (
+                invite.version().get(),
+                change.version().get(),
+                deactivate.version().get(),
+            )
+        },
         |_| list_staff(),
     );
     let invite_error = error_of!(invite);
     let change_error = Signal::derive(move || {
-        error_of!(change).get().or_else(|| error_of!(deactivate).get())
+        error_of!(change)
+            .get()
+            .or_else(|| error_of!(deactivate).get())
     });
     let role_options = move || {
         Role::ALL

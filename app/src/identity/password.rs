@@ -160,7 +160,10 @@ mod tests {
     fn hashes_are_argon2id_and_verify() {
         let p = NewPassword::parse("violet harbor lantern").expect("valid");
         let stored = hash(&p).expect("hash");
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
         assert!(verify(&stored, "violet harbor lantern"));
         assert!(!verify(&stored, "violet harbor lanterns"));
         assert!(!verify("not a hash", "violet harbor lantern"));

@@ -61,6 +61,9 @@ mod tests {
         assert_eq!(codes.len(), 10);
         let unique: std::collections::HashSet<_> = codes.iter().collect();
         assert_eq!(unique.len(), 10);
-        assert_eq!(normalize_recovery_code(" ABCD-efgh-1234 "), "abcd-efgh-1234");
+        assert_eq!(
+            normalize_recovery_code(" ABCD-efgh-1234 "),
+            "abcd-efgh-1234"
+        );
     }
 }

@@ -145,19 +145,21 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let mut tx = self.db.begin_platform_read().await.map_err(backend)?;
         let row: Option<(String, DateTime<Utc>)> = on_conn!(tx.conn(), |c| {
-            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-                .bind(id.to_string())
-                .bind(Utc::now())
-                .fetch_optional(c)
-                .await
-                .map_err(|e| backend(e.into()))?
+            sqlx::query_as(
+                "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
+            )
+            .bind(id.to_string())
+            .bind(Utc::now())
+            .fetch_optional(c)
+            .await
+            .map_err(|e| backend(e.into()))?
         });
         drop(tx);
         let Some((data, expires)) = row else {
             return Ok(None);
         };
-        let data = serde_json::from_str(&data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires.timestamp())
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record {
@@ -201,7 +203,10 @@ mod tests {
         let idle = chrono::Duration::minutes(15);
         let absolute = chrono::Duration::hours(12);
         assert_eq!(session(60, 1, now).freshness(now, idle, absolute), Ok(()));
-        assert_eq!(session(60, 16, now).freshness(now, idle, absolute), Err(Stale::Idle));
+        assert_eq!(
+            session(60, 16, now).freshness(now, idle, absolute),
+            Err(Stale::Idle)
+        );
         assert_eq!(
             session(13 * 60, 1, now).freshness(now, idle, absolute),
             Err(Stale::TooOld)

@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn verify_accepts_one_step_of_drift_and_nothing_else() {
         let secret = BASE32_NOPAD.encode(b"12345678901234567890");
-        let code = format!("{:06}", code_at_step(b"12345678901234567890", 1000).expect("code"));
+        let code = format!(
+            "{:06}",
+            code_at_step(b"12345678901234567890", 1000).expect("code")
+        );
         assert_eq!(verify(&secret, &code, 1000 * 30), Some(1000));
         assert_eq!(verify(&secret, &code, 1001 * 30 + 29), Some(1000));
         assert_eq!(verify(&secret, &code, 1002 * 30), None);
@@ -120,7 +123,8 @@ mod tests {
     #[test]
     fn provisioning_uri_escapes_labels() {
         let uri = provisioning_uri("ABC", "Acme Clinic", "a@b.com");
-        assert!(uri.starts_with("otpauth://totp/Acme%20Clinic:a%40b.com?secret=ABC&issuer=Acme%20Clinic"));
+        assert!(uri
+            .starts_with("otpauth://totp/Acme%20Clinic:a%40b.com?secret=ABC&issuer=Acme%20Clinic"));
         assert!(qr_svg(&uri).is_some_and(|svg| svg.contains("<svg")));
     }
 }

@@ -148,7 +148,12 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                 (P::UsersManage, link("Users", "/staff/users")),
                 (P::AuditRead, link("Audit log", "/staff/audit")),
             ];
-            nav.extend(gated.into_iter().filter(|(p, _)| viewer.can(*p)).map(|(_, item)| item));
+            nav.extend(
+                gated
+                    .into_iter()
+                    .filter(|(p, _)| viewer.can(*p))
+                    .map(|(_, item)| item),
+            );
             if viewer.can(P::SettingsManage) {
                 nav.push(link("Clinic security", "/staff/security"));
             }
@@ -156,7 +161,11 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
         }
         Standing::Patient { .. } => (
             "Patient portal",
-            vec![link("Home", "/portal"), soon("Appointments"), soon("Messages")],
+            vec![
+                link("Home", "/portal"),
+                soon("Appointments"),
+                soon("Messages"),
+            ],
         ),
         Standing::Platform { .. } => (
             "Platform admin",

@@ -11,7 +11,8 @@ use server::AppState;
 
 /// Starts the app on a free port; `tweak` adjusts the default configuration.
 pub async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> SocketAddr {
-    let mut config = config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
+    let mut config =
+        config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
     config.site_addr = "127.0.0.1:0".parse().expect("addr");
     config.rate_limit_per_minute = 100_000;
     tweak(&mut config);
@@ -104,11 +105,23 @@ impl Browser {
     }
 
     /// Signs in through the public server function; returns its reply.
-    pub async fn sign_in(&self, host: &str, base: &str, email: &str, password: &str, audience: &str) -> Reply {
+    pub async fn sign_in(
+        &self,
+        host: &str,
+        base: &str,
+        email: &str,
+        password: &str,
+        audience: &str,
+    ) -> Reply {
         self.call(
             host,
             &format!("{base}/api/sign_in"),
-            &[("email", email), ("password", password), ("audience", audience), ("next", "")],
+            &[
+                ("email", email),
+                ("password", password),
+                ("audience", audience),
+                ("next", ""),
+            ],
         )
         .await
     }
