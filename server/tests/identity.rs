@@ -548,3 +548,96 @@ async fn cross_site_posts_are_refused_and_sign_in_is_rate_limited() {
     assert!(limited.headers.contains_key("retry-after"));
     t.cleanup().await;
 }
+
+on_both_backends!(
+    changing_the_password_needs_the_current_one_and_signs_out_other_devices,
+    the_clinic_switcher_lists_only_the_viewers_own_clinics,
+);
+
+async fn changing_the_password_needs_the_current_one_and_signs_out_other_devices(t: &TestDb) {
+    staffed_clinic(&t.db, "clinic-a").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let email = staff_email(Role::Manager, "clinic-a");
+    let (here, elsewhere) = (Browser::new(addr), Browser::new(addr));
+    for b in [&here, &elsewhere] {
+        b.sign_in("localhost", A, &email, PASSWORD, "staff").await;
+    }
+    let change = |current: &'static str| {
+        let here = &here;
+        async move {
+            here.call(
+                "localhost",
+                "/t/clinic-a/api/change_password",
+                &[
+                    ("current_password", current),
+                    ("password", "a completely new passphrase"),
+                ],
+            )
+            .await
+        }
+    };
+    let refused = change("not my password").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json()["Field"][0], "current_password");
+    let done = change(PASSWORD).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        here.get("localhost", "/t/clinic-a/staff")
+            .await
+            .status
+            .is_success(),
+        "this device stays"
+    );
+    assert_eq!(
+        elsewhere.get("localhost", "/t/clinic-a/staff").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+async fn the_clinic_switcher_lists_only_the_viewers_own_clinics(t: &TestDb) {
+    staffed_clinic(&t.db, "clinic-a").await;
+    let b_clinic = staffed_clinic(&t.db, "clinic-b").await;
+    staffed_clinic(&t.db, "clinic-c").await;
+    // The clinic-a doctor also works at clinic-b.
+    let mut platform = t.db.begin_platform().await.expect("begin");
+    let doctor = app::identity::db::find_account_by_email(
+        &mut platform,
+        &app::identity::Email::parse(&staff_email(Role::Doctor, "clinic-a")).expect("email"),
+    )
+    .await
+    .expect("find")
+    .expect("doctor");
+    drop(platform);
+    let mut tx = t.db.begin_for(b_clinic.tenant.id).await.expect("begin");
+    app::identity::db::add_staff(&mut tx, &doctor, Role::Doctor)
+        .await
+        .expect("add");
+    tx.commit().await.expect("commit");
+
+    let addr = server::start(&t.db, |_| {}).await;
+    let b = Browser::new(addr);
+    b.sign_in(
+        "clinic-a.localhost",
+        "",
+        &staff_email(Role::Doctor, "clinic-a"),
+        PASSWORD,
+        "staff",
+    )
+    .await;
+    let clinics = b
+        .call("clinic-a.localhost", "/api/my_clinics", &[])
+        .await
+        .json();
+    let names: Vec<&str> = clinics
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["clinic-a clinic", "clinic-b clinic"]);
+    let hrefs = clinics.to_string();
+    assert!(
+        hrefs.contains(&format!("http://clinic-b.localhost:{}/staff", addr.port())),
+        "{hrefs}"
+    );
+}

@@ -22,7 +22,9 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
     let store = received.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((socket, _)) = listener.accept().await else { return };
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
             let store = store.clone();
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
@@ -33,7 +35,10 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
                     if in_data {
                         if line == "." {
                             in_data = false;
-                            store.lock().expect("lock").push((rcpt.clone(), data.clone()));
+                            store
+                                .lock()
+                                .expect("lock")
+                                .push((rcpt.clone(), data.clone()));
                             let _ = write.write_all(b"250 2.0.0 queued\r\n").await;
                         } else {
                             data.push_str(&line);
@@ -80,23 +85,41 @@ async fn an_invitation_is_stored_then_delivered_over_smtp_in_the_clinics_colors(
     let addr = server::start(&t.db, |_| {}).await;
     let admin = Browser::new(addr);
     admin
-        .sign_in("localhost", "/t/clinic-a", &staff_email(Role::Admin, "clinic-a"), PASSWORD, "staff")
+        .sign_in(
+            "localhost",
+            "/t/clinic-a",
+            &staff_email(Role::Admin, "clinic-a"),
+            PASSWORD,
+            "staff",
+        )
         .await;
     for email in ["new.nurse@example.com", "refuse@example.com"] {
         let sent = admin
-            .call("localhost", "/t/clinic-a/api/invite_staff", &[("email", email), ("role", "nurse")])
+            .call(
+                "localhost",
+                "/t/clinic-a/api/invite_staff",
+                &[("email", email), ("role", "nurse")],
+            )
             .await;
         assert_eq!(sent.status, reqwest::StatusCode::OK, "{}", sent.body);
     }
     let bad = admin
-        .call("localhost", "/t/clinic-a/api/invite_staff", &[("email", "not an email"), ("role", "nurse")])
+        .call(
+            "localhost",
+            "/t/clinic-a/api/invite_staff",
+            &[("email", "not an email"), ("role", "nurse")],
+        )
         .await;
     assert_eq!(bad.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json()["Field"][0], "email", "{}", bad.body);
-    assert_eq!(app::mail::pending(&t.db, 10).await.expect("pending").len(), 2);
+    assert_eq!(
+        app::mail::pending(&t.db, 10).await.expect("pending").len(),
+        2
+    );
 
     let (port, received) = smtp_server().await;
-    let transport = ::server::mailer::transport(&format!("smtp://127.0.0.1:{port}")).expect("transport");
+    let transport =
+        ::server::mailer::transport(&format!("smtp://127.0.0.1:{port}")).expect("transport");
     let from = "MediSync <no-reply@medisync.test>".parse().expect("from");
     let delivered = ::server::mailer::deliver_pending(&t.db, &transport, &from)
         .await
@@ -108,7 +131,10 @@ async fn an_invitation_is_stored_then_delivered_over_smtp_in_the_clinics_colors(
     let (rcpt, data) = &received[0];
     assert!(rcpt.contains("new.nurse@example.com"), "{rcpt}");
     assert!(data.contains("Subject: You are invited"), "{data}");
-    assert!(data.contains("/t/clinic-a/invite?token="), "the link points at the clinic");
+    assert!(
+        data.contains("/t/clinic-a/invite?token="),
+        "the link points at the clinic"
+    );
     assert!(data.contains("text/html"), "an HTML part");
 
     // The refused one stays in the outbox with its error, to be retried.

@@ -74,6 +74,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("sign_out", R::SignedIn),
     ("sign_out_everywhere", R::SignedIn),
     ("security_overview", R::SignedIn),
+    ("change_password", R::SignedIn),
     ("start_totp", R::SignedIn),
     ("confirm_totp", R::SignedIn),
     ("disable_totp", R::SignedIn),

@@ -429,6 +429,38 @@ pub async fn security_overview() -> Result<SecuritySummary, AppError> {
     })
 }
 
+#[server(prefix = "/api", endpoint = "change_password")]
+pub async fn change_password(current_password: String, password: String) -> Result<(), AppError> {
+    use ssr::*;
+    let site = current_site();
+    let viewer = auth::viewer()?;
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    let new = super::password::NewPassword::parse(&password)
+        .map_err(|m| AppError::field("password", m))?;
+    confirm_password(&db, &session, viewer.account_id, &current_password).await?;
+    let hash = tokio::task::spawn_blocking(move || super::password::hash(&new))
+        .await
+        .map_err(|_| AppError::Internal)?
+        .map_err(|_| AppError::Internal)?;
+    let mut tx = db.begin_platform().await?;
+    super::credentials::set_password_hash(&mut tx, viewer.account_id, &hash).await?;
+    tx.commit().await?;
+    // Every stored session of the account ends; this device continues under a new
+    // id, written when this response is sent (after the revocation).
+    auth::revoke_all_sessions(&db, viewer.account_id, None).await?;
+    session.cycle_id().await.map_err(|_| AppError::Internal)?;
+    auth::audit_event(
+        &db,
+        site.tenant.as_ref().map(|t| t.id),
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "password.changed",
+        None,
+    )
+    .await;
+    Ok(())
+}
+
 /// A TOTP secret to add to an authenticator app, as a QR code and as text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TotpSetup {

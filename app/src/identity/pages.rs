@@ -407,6 +407,8 @@ pub fn SecurityPage() -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotp>::new();
     let disable = ServerAction::<DisableTotp>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let change_error = error_of!(change);
     Effect::new(move |_| {
         if let Some(Ok(url)) = everywhere.value().get() {
             go(&url);
@@ -452,6 +454,19 @@ pub fn SecurityPage() -> impl IntoView {
                             Ok(_) => view! { <TotpSetupForm start confirm start_error confirm_error/> }.into_any(),
                         })}
                     </Suspense>
+                </Panel>
+                <Panel title="Password">
+                    <ActionForm action=change attr:class="space-y-2" attr:data-testid="change-password-form">
+                        <label for="current_password" class="block text-sm font-medium">"Current password"</label>
+                        <input id="current_password" name="current_password" type="password" autocomplete="current-password" required class=INPUT/>
+                        <FieldError error=change_error field="current_password"/>
+                        <PasswordField error=change_error label="New password"/>
+                        <FormError error=change_error/>
+                        {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! {
+                            <p data-testid="password-changed" class="text-sm text-green-800">"Password changed. Your other devices were signed out."</p>
+                        })}
+                        <button type="submit" class=BUTTON disabled=move || change.pending().get()>"Change password"</button>
+                    </ActionForm>
                 </Panel>
                 <Panel title="Sessions">
                     <p>"Signed in on a computer you no longer use? End every session, this one included."</p>
