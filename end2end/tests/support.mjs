@@ -3,6 +3,9 @@
 // Not a test file itself (the node test runner only picks up *.test.mjs here).
 // Uses playwright-core with the system Chromium; never downloads a browser.
 import http from 'node:http';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -234,4 +237,254 @@ export async function screenshot(page, name) {
   const file = path.join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+// ---------------------------------------------------------------- identity ----
+
+/** Password of every demo account (`medisync seed-demo`). */
+export const DEMO_PASSWORD = 'correct horse clinic demo';
+
+/** Demo accounts, by what tests use them for. */
+export const ACCOUNTS = Object.freeze({
+  acmeOwner: Object.freeze({ email: 'olivia.owner@acme.example', name: 'Olivia Owens', role: 'Owner' }),
+  amara: Object.freeze({ email: 'amara.okafor@medisync.example', name: 'Dr. Amara Okafor', role: 'Doctor' }),
+  acmeNurse: Object.freeze({ email: 'nate.ng@acme.example', name: 'Nate Ng', role: 'Nurse' }),
+  acmeReceptionist: Object.freeze({ email: 'rita.reyes@acme.example', name: 'Rita Reyes' }),
+  acmeBilling: Object.freeze({ email: 'ben.baker@acme.example', name: 'Ben Baker' }),
+  northwindOwner: Object.freeze({ email: 'hannah.hughes@northwind.example', name: 'Hannah Hughes' }),
+  operator: Object.freeze({ email: 'operator@medisync.example' }),
+});
+
+/** The generic sign-in refusal (no hint whether the email exists or is locked). */
+export const GENERIC_SIGN_IN_ERROR =
+  /We could not sign you in with that email and password\. After 5 failed attempts an account is locked for 15 minutes\./;
+
+/** Name of the session cookie on plain http. */
+export const SESSION_COOKIE = 'medisync_session';
+
+/** A unique e-mail address for data a test creates (tests share one database). */
+export function uniqueEmail(prefix) {
+  const salt = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  return `${prefix}-${salt}@example.com`;
+}
+
+/** Path part (with query) of the page's current URL. */
+export function currentPath(page) {
+  const u = new URL(page.url());
+  return `${u.pathname}${u.search}`;
+}
+
+/**
+ * Fill and submit the sign-in form already open on `page` (waits for hydration
+ * first: a click before hydration would post the form natively).
+ */
+export async function submitSignIn(page, email, password) {
+  await waitForHydration(page, '(sign-in form)');
+  const form = page.locator('[data-testid=sign-in-form]');
+  await form.locator('#email').fill(email);
+  await form.locator('#password').fill(password);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * Open the sign-in page at `url`, sign in, and wait for the full page load of
+ * the landing page whose path matches `expect` (default: a /staff page).
+ * Returns the landing page's main response.
+ */
+export async function signIn(page, url, email, password = DEMO_PASSWORD, { expect = /\/staff(?:[/?]|$)/ } = {}) {
+  const res = await open(page, url);
+  assert.equal(res.status(), 200, `${url} -> ${res.status()}`);
+  return signInHere(page, email, password, { expect });
+}
+
+/** Sign in through the form on the current page; see signIn. */
+export async function signInHere(page, email, password = DEMO_PASSWORD, { expect = /\/staff(?:[/?]|$)/ } = {}) {
+  const landed = page.waitForResponse(
+    (r) => r.request().isNavigationRequest() && r.request().method() === 'GET' && expect.test(new URL(r.url()).pathname),
+    { timeout: 30_000 },
+  );
+  await submitSignIn(page, email, password);
+  let response;
+  try {
+    response = await landed;
+  } catch (err) {
+    const error = await page.locator('[data-testid=form-error]').allInnerTexts().catch(() => []);
+    throw new Error(
+      `signing in as ${email} did not load a page matching ${expect} (now at ${page.url()}; ` +
+        `form error: ${error.join(' | ') || 'none'}): ${err.message}`,
+    );
+  }
+  await page.waitForLoadState('load');
+  return response;
+}
+
+/**
+ * Sign out through the header's "Sign out" button. Goes to the viewer's
+ * security page first, which signals hydration (the button only works once
+ * hydrated). `base` is a function p => url for the tenant/platform site.
+ */
+export async function signOut(page, base, { expect = /\/(?:portal\/)?signin$/ } = {}) {
+  await open(page, base('/account/security'));
+  await waitForHydration(page, '(security page, before signing out)');
+  const landed = page.waitForURL((u) => expect.test(u.pathname), { timeout: 30_000 });
+  await page.locator('[data-testid=sign-out]').click();
+  await landed;
+  await page.waitForLoadState('load');
+}
+
+/** The session cookie of a browser context for `url`, or undefined. */
+export async function sessionCookieFor(context, url) {
+  const cookies = await context.cookies(url);
+  return cookies.find((c) => c.name === SESSION_COOKIE);
+}
+
+/**
+ * The newest link in the dev mailbox (/dev/mailbox) sent to `to`, as an absolute
+ * URL. Polls a little: the message is stored in the same transaction as the
+ * action, but the page that showed success may have raced us.
+ */
+export async function mailLinkFor(to, { timeoutMs = 10_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const res = await rawGet(platformUrl('/dev/mailbox'));
+    assert.equal(res.status, 200, `/dev/mailbox -> ${res.status}`);
+    last = res.body;
+    const articles = res.body.split(/<article\b/).slice(1);
+    for (const a of articles) {
+      const toAttr = /data-to="([^"]*)"/.exec(a);
+      if (toAttr && decodeHtml(toAttr[1]).toLowerCase() === to.toLowerCase()) {
+        const link = /<a data-testid="mail-link" href="([^"]+)"/.exec(a);
+        assert.ok(link, `mail to ${to} has no [data-testid=mail-link]: ${a.slice(0, 800)}`);
+        return decodeHtml(link[1]);
+      }
+    }
+    if (Date.now() > deadline) {
+      assert.fail(`no mail to ${to} in /dev/mailbox within ${timeoutMs} ms (${articles.length} messages)`);
+    }
+    await sleep(250);
+  }
+}
+
+function decodeHtml(s) {
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// -------------------------------------------------------------------- TOTP ----
+
+/** RFC 4648 base32 (no padding needed, case-insensitive, spaces ignored). */
+export function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const clean = text.toUpperCase().replace(/[\s=-]/g, '');
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of clean) {
+    const idx = alphabet.indexOf(ch);
+    if (idx < 0) throw new Error(`not base32: ${JSON.stringify(ch)} in ${JSON.stringify(text)}`);
+    value = (value << 5) | idx;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 6238 TOTP: SHA-1, 6 digits, 30 s step, for unix time `atMs`. */
+export function totp(secret, atMs = Date.now()) {
+  const key = base32Decode(secret);
+  const counter = Math.floor(atMs / 1000 / 30);
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const mac = crypto.createHmac('sha1', key).update(msg).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const bin = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(bin % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * A TOTP code for now that stays valid for at least `marginMs` more: waits for
+ * the next 30 s step when too close to a boundary.
+ */
+export async function freshTotp(secret, marginMs = 5_000) {
+  const intoStep = Date.now() % 30_000;
+  if (30_000 - intoStep < marginMs) await sleep(30_000 - intoStep + 200);
+  return totp(secret);
+}
+
+// ------------------------------------------------------- private servers ----
+
+/** Repository root (the server finds Leptos.toml and target/site from there). */
+export const REPO_ROOT = path.resolve(here, '..', '..');
+
+/**
+ * Start a throw-away `medisync` server (E2E_BIN) on `port` with its own
+ * demo-seeded SQLite database and extra environment `env`. Returns
+ * { port, url(p), stop() }; stop() kills it and removes the database.
+ */
+export async function startPrivateServer(port, env = {}) {
+  const bin = process.env.E2E_BIN;
+  assert.ok(bin, 'E2E_BIN is not set (scripts/test.sh sets it to the release medisync binary)');
+  assert.ok(fs.existsSync(bin), `E2E_BIN=${bin} does not exist`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'medisync-e2e-private-'));
+  const addr = `127.0.0.1:${port}`;
+  const fullEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    MEDISYNC_SERVER_SITE_ADDR: addr,
+    LEPTOS_SITE_ADDR: addr,
+    DATABASE_URL: `sqlite://${dir}/private.db`,
+    MEDISYNC_SERVER_BASE_DOMAIN: BASE_DOMAIN,
+    MEDISYNC_SESSION_RATE_LIMIT_PER_MINUTE: '100000',
+    ...env,
+  };
+  const seed = spawnSync(bin, ['seed-demo', '--if-empty'], { cwd: REPO_ROOT, env: fullEnv, encoding: 'utf8' });
+  assert.equal(seed.status, 0, `seed-demo failed: ${seed.stderr}${seed.stdout}`);
+  const logPath = path.join(ARTIFACTS_DIR, `server-${port}.log`);
+  fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const log = fs.openSync(logPath, 'w');
+  const child = spawn(bin, ['serve'], { cwd: REPO_ROOT, env: fullEnv, stdio: ['ignore', log, log] });
+  let exited = null;
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  const url = (p = '/') => `http://${BASE_DOMAIN}:${port}${p}`;
+  const stop = async () => {
+    if (exited === null) {
+      child.kill('SIGTERM');
+      const deadline = Date.now() + 5_000;
+      while (exited === null && Date.now() < deadline) await sleep(100);
+      if (exited === null) child.kill('SIGKILL');
+    }
+    fs.closeSync(log);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== null) {
+      await stop();
+      assert.fail(`private server exited early (${JSON.stringify(exited)}); log: ${fs.readFileSync(logPath, 'utf8').slice(-2000)}`);
+    }
+    const ok = await rawGet(url('/healthz'), { timeoutMs: 2_000 }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await stop();
+      assert.fail(`private server on ${addr} did not answer /healthz within 30 s; log: ${logPath}`);
+    }
+    await sleep(250);
+  }
+  return { port, url, stop, logPath };
 }

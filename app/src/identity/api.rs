@@ -101,8 +101,29 @@ pub async fn second_factor(code: String) -> Result<SignInStep, AppError> {
     drop(tx);
     let tenant = site.tenant.as_ref().map(|t| t.id);
     let actor = super::audit::Actor::account(creds.account.id, creds.account.email.as_str());
+    if creds
+        .locked_until
+        .is_some_and(|until| until > chrono::Utc::now())
+    {
+        return Err(expired());
+    }
     if !auth::check_second_factor(&db, &creds, &code).await? {
+        // Wrong codes count toward the same lockout as wrong passwords.
+        let mut tx = db.begin_platform().await?;
+        let locked = super::credentials::record_failure(
+            &mut tx,
+            creds.account.id,
+            auth::LOCK_THRESHOLD,
+            chrono::Duration::minutes(auth::LOCK_MINUTES),
+        )
+        .await?;
+        tx.commit().await?;
         auth::audit_event(&db, tenant, actor, "sign_in.second_factor_failed", None).await;
+        if locked {
+            auth::audit_event(&db, tenant, actor, "account.locked", None).await;
+            session.clear().await;
+            return Err(expired());
+        }
         return Err(AppError::field(
             "code",
             "that code is not valid; try the current one from your app",
