@@ -3,6 +3,7 @@
 // Not a test file itself (the node test runner only picks up *.test.mjs here).
 // Uses playwright-core with the system Chromium; never downloads a browser.
 import http from 'node:http';
+import net from 'node:net';
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
@@ -297,22 +298,31 @@ export async function signIn(page, url, email, password = DEMO_PASSWORD, { expec
   return signInHere(page, email, password, { expect });
 }
 
-/** Sign in through the form on the current page; see signIn. */
+/**
+ * Sign in through the form on the current page; see signIn. Fails fast with the
+ * form's error message when the server refuses.
+ */
 export async function signInHere(page, email, password = DEMO_PASSWORD, { expect = /\/staff(?:[/?]|$)/ } = {}) {
   const landed = page.waitForResponse(
     (r) => r.request().isNavigationRequest() && r.request().method() === 'GET' && expect.test(new URL(r.url()).pathname),
     { timeout: 30_000 },
   );
+  landed.catch(() => {});
   await submitSignIn(page, email, password);
+  const refused = page
+    .locator('[data-testid=form-error], [data-testid^=error-]')
+    .first()
+    .waitFor({ state: 'visible', timeout: 30_000 })
+    .then(async () => {
+      const text = await page.locator('[data-testid=form-error], [data-testid^=error-]').allInnerTexts().catch(() => []);
+      throw new Error(`signing in as ${email} was refused at ${page.url()}: ${text.join(' | ')}`);
+    });
+  refused.catch(() => {});
   let response;
   try {
-    response = await landed;
+    response = await Promise.race([landed, refused]);
   } catch (err) {
-    const error = await page.locator('[data-testid=form-error]').allInnerTexts().catch(() => []);
-    throw new Error(
-      `signing in as ${email} did not load a page matching ${expect} (now at ${page.url()}; ` +
-        `form error: ${error.join(' | ') || 'none'}): ${err.message}`,
-    );
+    throw new Error(`signing in as ${email} did not load a page matching ${expect} (now at ${page.url()}): ${err.message}`);
   }
   await page.waitForLoadState('load');
   return response;
@@ -487,4 +497,24 @@ export async function startPrivateServer(port, env = {}) {
     await sleep(250);
   }
   return { port, url, stop, logPath };
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now (preferring `preferred`). */
+export async function freePort(preferred) {
+  const tryListen = (port) =>
+    new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(null));
+      srv.listen(port, '127.0.0.1', () => {
+        const { port: got } = srv.address();
+        srv.close(() => resolve(got));
+      });
+    });
+  if (preferred) {
+    const got = await tryListen(preferred);
+    if (got) return got;
+  }
+  const got = await tryListen(0);
+  assert.ok(got, 'could not find a free port');
+  return got;
 }

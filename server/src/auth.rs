@@ -256,15 +256,19 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if wrong_site {
         return next.run(req).await;
     }
+    let must_enroll = site
+        .viewer
+        .as_ref()
+        .is_some_and(|v| v.must_set_up_two_factor);
+    if must_enroll
+        && path != "/account/security"
+        && rule.decide(site.viewer.as_ref()) == Decision::Allow
+    {
+        // Two-factor is required here: set it up before anything else opens.
+        return Redirect::to(&site.href("/account/security")).into_response();
+    }
     match decide(rule, &site) {
         Decision::Allow => {
-            let must_enroll = site
-                .viewer
-                .as_ref()
-                .is_some_and(|v| v.must_set_up_two_factor);
-            if must_enroll && path != "/account/security" {
-                return Redirect::to(&site.href("/account/security")).into_response();
-            }
             let mut res = next.run(req).await;
             // Pages with PHI or account data never go into a shared or disk cache.
             res.headers_mut().insert(

@@ -90,3 +90,86 @@ async fn seed_demo_if_empty_seeds_once() {
     drop(tx);
     t.cleanup().await;
 }
+
+/// `create-admin` makes a platform operator whose one-time link sets the password;
+/// the operator then signs in on the platform and must set up two-factor first.
+#[tokio::test]
+async fn create_admin_prints_a_working_one_time_link() {
+    let t = TestDb::sqlite().await;
+    let out = medisync()
+        .env("DATABASE_URL", &t.app_url)
+        .args([
+            "create-admin",
+            "--email",
+            "Ops@Example.com",
+            "--name",
+            "Ops",
+        ])
+        .output()
+        .expect("run medisync");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout
+        .split("token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a link with a token");
+    let bad = medisync()
+        .env("DATABASE_URL", &t.app_url)
+        .args([
+            "create-admin",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "root",
+        ])
+        .output()
+        .expect("run medisync");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--role"));
+
+    let addr = support::server::start(&t.db, |_| {}).await;
+    let b = support::server::Browser::new(addr);
+    let set = b
+        .call(
+            "localhost",
+            "/api/reset_password",
+            &[("token", token), ("password", "operator long passphrase")],
+        )
+        .await;
+    assert_eq!(set.status, reqwest::StatusCode::OK, "{}", set.body);
+    let signed_in = b
+        .sign_in(
+            "localhost",
+            "",
+            "ops@example.com",
+            "operator long passphrase",
+            "platform",
+        )
+        .await;
+    assert_eq!(
+        signed_in.status,
+        reqwest::StatusCode::OK,
+        "{}",
+        signed_in.body
+    );
+    let console = b.get("localhost", "/admin").await;
+    assert_eq!(
+        console.status,
+        reqwest::StatusCode::SEE_OTHER,
+        "two-factor first"
+    );
+    assert_eq!(console.location(), "/account/security");
+    let api = b.call("localhost", "/api/platform_overview", &[]).await;
+    assert_eq!(api.status, reqwest::StatusCode::FORBIDDEN);
+    assert!(b
+        .get("localhost", "/account/security")
+        .await
+        .status
+        .is_success());
+    t.cleanup().await;
+}
