@@ -133,6 +133,7 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
     let second = ServerAction::<SecondFactor>::new();
     let next = query("next");
     let was_reset = query("reset");
+    let expired = query("expired");
     let password_ref = NodeRef::<html::Input>::new();
     let needs_code = RwSignal::new(false);
     Effect::new(move |_| match sign_in.value().get() {
@@ -183,6 +184,11 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
         <PublicFrame tenant>
             <h1 class="text-2xl font-bold">{headline}</h1>
             <p class="mt-2 text-slate-700">{welcome}</p>
+            {move || expired.get().map(|_| view! {
+                <p data-testid="session-expired" class="mt-4 rounded bg-amber-50 p-3 text-sm text-amber-900">
+                    "Your session ended after a period without activity. Sign in again to continue where you were."
+                </p>
+            })}
             {move || was_reset.get().map(|_| view! {
                 <p data-testid="reset-done" class="mt-4 rounded bg-green-50 p-3 text-sm text-green-800">
                     "Your password was changed and every session was signed out. Sign in with the new password."
