@@ -553,10 +553,14 @@ pub fn UsersPage() -> impl IntoView {
             .get()
             .or_else(|| error_of!(deactivate).get())
     });
+    let me = current_site()
+        .viewer
+        .map(|v| v.email.to_string())
+        .unwrap_or_default();
     let role_options = move || {
         Role::ALL
             .iter()
-            .map(|r| view! { <option value=r.as_str()>{role_label(*r)}</option> })
+            .map(|r| view! { <option value=r.as_str() selected=*r == Role::Receptionist>{role_label(*r)}</option> })
             .collect_view()
     };
     view! {
@@ -594,11 +598,14 @@ pub fn UsersPage() -> impl IntoView {
                                     let id = m.id.to_string();
                                     let id_for_deactivate = id.clone();
                                     let current = m.role;
+                                    // Nobody changes their own role or deactivates themselves.
+                                    let editable = m.email != me && m.status == super::MemberStatus::Active;
                                     view! {
                                         <tr class="border-t border-slate-200">
                                             <td class="p-2">{m.display_name.clone()}</td>
                                             <td class="p-2">{m.email.clone()}</td>
                                             <td class="p-2">
+                                                {if editable { view! {
                                                 <ActionForm action=change attr:class="flex gap-2">
                                                     <input type="hidden" name="member_id" value=id/>
                                                     <select name="role" aria-label="Role" class="rounded border border-slate-300 px-2 py-1">
@@ -606,13 +613,16 @@ pub fn UsersPage() -> impl IntoView {
                                                     </select>
                                                     <button type="submit" class="text-brand underline">"Change"</button>
                                                 </ActionForm>
+                                                }.into_any() } else { view! { <span>{role_label(current)}</span> }.into_any() }}
                                             </td>
                                             <td class="p-2">{m.status.as_str()}</td>
                                             <td class="p-2">
+                                                {editable.then(|| view! {
                                                 <ActionForm action=deactivate>
                                                     <input type="hidden" name="member_id" value=id_for_deactivate/>
                                                     <button type="submit" class="text-red-700 underline">"Deactivate"</button>
                                                 </ActionForm>
+                                                })}
                                             </td>
                                         </tr>
                                     }
