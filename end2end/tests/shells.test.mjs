@@ -1,10 +1,16 @@
-// App shells (staff dashboard, patient portal, platform admin) and the
-// sign-in page: navigation present, no horizontal overflow on a 360 px phone,
-// and the collapsed mobile nav opens after hydration.
+// App shells (staff dashboard, patient portal) and the sign-in pages:
+// navigation present, no horizontal overflow on a 360 px phone, and the
+// collapsed mobile nav opens after hydration. The shells need a sign-in: staff
+// as the acme owner, the portal as a patient this file invites in `before`.
+// The platform console needs an operator with two-factor (identity.test.mjs
+// covers it, layout included); here anonymous /admin must go to the platform
+// sign-in page.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   TEST_TIMEOUT_MS,
+  ACCOUNTS,
+  DEMO_PASSWORD,
   launchBrowser,
   withPage,
   open,
@@ -12,84 +18,70 @@ import {
   pathUrl,
   subdomainUrl,
   waitForHydration,
-  documentScrollWidth,
-  HYDRATION_TIMEOUT_MS,
   screenshot,
+  signIn,
+  uniqueEmail,
+  acceptAsNewAccount,
+  invitePatientToPortal,
+  assertNoHorizontalOverflow as assertNoOverflowAt,
+  openCollapsedNav,
 } from './support.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const DESKTOP = { width: 1280, height: 800 };
 
+/** The portal account that `before` creates (patient ACM-0003 of acme). */
+const patient = { email: uniqueEmail('shell-patient'), password: 'lantern meadow copper rain', mrn: 'ACM-0003' };
+
 const SHELLS = [
-  { name: 'staff', url: pathUrl('acme', '/staff'), shell: 'staff-shell' },
-  { name: 'portal', url: pathUrl('acme', '/portal'), shell: 'portal-shell' },
-  { name: 'admin', url: platformUrl('/admin'), shell: 'admin-shell' },
+  {
+    name: 'staff',
+    url: pathUrl('acme', '/staff'),
+    shell: 'staff-shell',
+    signIn: (page) =>
+      signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeOwner.email, DEMO_PASSWORD, { expect: /^\/t\/acme\/staff$/ }),
+  },
+  {
+    name: 'portal',
+    url: pathUrl('acme', '/portal'),
+    shell: 'portal-shell',
+    signIn: (page) =>
+      signIn(page, pathUrl('acme', '/portal/signin'), patient.email, patient.password, { expect: /^\/t\/acme\/portal$/ }),
+  },
 ];
 
 const SIGNIN_PAGES = [
   { name: 'signin-acme-subdomain', url: subdomainUrl('acme', '/signin') },
   { name: 'signin-northwind-path', url: pathUrl('northwind', '/signin') },
+  { name: 'signin-acme-portal-path', url: pathUrl('acme', '/portal/signin') },
+  { name: 'signin-platform', url: platformUrl('/signin') },
 ];
 
 async function assertNoHorizontalOverflow(page, where) {
-  const scrollWidth = await documentScrollWidth(page);
-  if (scrollWidth > PHONE.width) {
-    // Name the widest offenders to make the failure actionable.
-    const offenders = await page.evaluate((limit) => {
-      const out = [];
-      for (const el of document.querySelectorAll('body *')) {
-        const r = el.getBoundingClientRect();
-        if (r.right > limit + 0.5 && r.width > 0) {
-          const id = el.getAttribute('data-testid');
-          out.push(`${el.tagName.toLowerCase()}${id ? `[data-testid=${id}]` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).slice(0, 4).join('.')}` : ''} right=${Math.round(r.right)}`);
-        }
-        if (out.length >= 8) break;
-      }
-      return out;
-    }, PHONE.width);
-    assert.fail(
-      `${where}: horizontal overflow at ${PHONE.width}px — document.documentElement.scrollWidth=${scrollWidth}; ` +
-        `elements past the right edge: ${offenders.join(', ') || '(none found)'}`,
-    );
-  }
-}
-
-/**
- * Click the toggle until the nav shows. A click before the wasm bundle has
- * hydrated the page does nothing, so retry (each click is followed by a wait
- * long enough for a reactive update) until HYDRATION_TIMEOUT_MS has passed.
- */
-async function openCollapsedNav(page, toggle, nav, url) {
-  const deadline = Date.now() + HYDRATION_TIMEOUT_MS;
-  let clicks = 0;
-  while (Date.now() < deadline) {
-    await toggle.click();
-    clicks += 1;
-    try {
-      await nav.waitFor({ state: 'visible', timeout: 1_000 });
-      return;
-    } catch {
-      // not hydrated yet (or the toggle is broken): try again
-    }
-  }
-  assert.fail(
-    `${url}: [data-testid=app-nav] did not become visible after ${clicks} clicks on ` +
-      `[data-testid=nav-toggle] within ${HYDRATION_TIMEOUT_MS} ms (did the page hydrate?)`,
-  );
+  await assertNoOverflowAt(page, where, PHONE.width);
 }
 
 describe('app shells', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
   let browser;
   before(async () => {
     browser = await launchBrowser();
+    // A portal account for the portal shell: the acme owner invites a patient.
+    const link = await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeOwner.email);
+      return invitePatientToPortal(page, (p) => pathUrl('acme', p), patient.mrn, patient.email);
+    });
+    await withPage(browser, DESKTOP, (page) =>
+      acceptAsNewAccount(page, link, 'Aiko Tanaka', patient.password, /\/portal$/),
+    );
   });
   after(async () => {
     await browser?.close();
   });
 
-  for (const { name, url, shell } of SHELLS) {
+  for (const { name, url, shell, signIn: signInFor } of SHELLS) {
     test(`${name} shell renders with navigation (desktop)`, { timeout: TEST_TIMEOUT_MS }, async () => {
       await withPage(browser, DESKTOP, async (page, { pageErrors, badAssets }) => {
+        await signInFor(page);
         const response = await open(page, url);
         assert.equal(response.status(), 200, `${url} -> ${response.status()}`);
         const root = page.locator(`[data-testid=${shell}]`);
@@ -114,6 +106,7 @@ describe('app shells', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
 
     test(`${name} shell fits a 360px screen and its nav opens`, { timeout: TEST_TIMEOUT_MS }, async () => {
       await withPage(browser, PHONE, async (page, { pageErrors }) => {
+        await signInFor(page);
         const response = await open(page, url);
         assert.equal(response.status(), 200, `${url} -> ${response.status()}`);
         assert.ok(await page.locator(`[data-testid=${shell}]`).isVisible(), `${url}: shell not visible at 360px`);
@@ -132,6 +125,40 @@ describe('app shells', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
       });
     });
   }
+
+  for (const { name, url, shell } of SHELLS) {
+    test(`${name} shell sends anonymous visitors to its sign-in page`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      await withPage(browser, DESKTOP, async (page) => {
+        const response = await open(page, url);
+        assert.equal(response.status(), 200, `${url} -> ${response.status()}`);
+        const at = new URL(page.url());
+        const signInPath = name === 'portal' ? '/t/acme/portal/signin' : '/t/acme/signin';
+        assert.equal(at.pathname, signInPath, `${url}: anonymous visitor not sent to sign-in (at ${page.url()})`);
+        assert.equal(at.searchParams.get('next'), new URL(url).pathname.replace('/t/acme', ''));
+        assert.equal(await page.locator(`[data-testid=${shell}]`).count(), 0, `${url}: shell shown to an anonymous visitor`);
+        assert.ok(await page.locator('[data-testid=sign-in-form]').isVisible(), `${url}: no sign-in form`);
+      });
+    });
+  }
+
+  test('admin console sends anonymous visitors to the platform sign-in page', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withPage(browser, DESKTOP, async (page, { pageErrors }) => {
+      const url = platformUrl('/admin');
+      const response = await open(page, url);
+      assert.equal(response.status(), 200, `${url} -> ${response.status()}`);
+      const at = new URL(page.url());
+      assert.equal(at.host, new URL(url).host);
+      assert.equal(at.pathname, '/signin', `anonymous /admin not sent to sign-in (at ${page.url()})`);
+      assert.equal(at.searchParams.get('next'), '/admin');
+      assert.equal(await page.locator('[data-testid=admin-shell]').count(), 0, 'admin shell shown to an anonymous visitor');
+      assert.ok(await page.locator('[data-testid=sign-in-form]').isVisible(), 'no sign-in form');
+      assert.equal(((await page.locator('h1').first().innerText()) ?? '').trim(), 'Platform sign-in');
+      assert.equal(((await page.locator('[data-testid=tenant-name]').innerText()) ?? '').trim(), 'MediSync');
+      await waitForHydration(page, '(platform sign-in)');
+      await screenshot(page, 'signin-platform-desktop');
+      assert.deepEqual(pageErrors, [], 'uncaught errors on the platform sign-in page');
+    });
+  });
 
   for (const { name, url } of SIGNIN_PAGES) {
     test(`${name} fits a 360px screen`, { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -124,6 +124,9 @@ export async function withPage(browser, options, fn) {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
   page.on('requestfailed', (req) => {
+    // A load the page itself abandoned by navigating away (e.g. right after
+    // signing in) is not a broken asset.
+    if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
     if (new URL(req.url()).pathname.startsWith('/pkg/')) {
       badAssets.push(`${req.url()} failed: ${req.failure()?.errorText}`);
     }
@@ -171,7 +174,7 @@ export async function waitForHydration(page, context = '') {
  * 127.0.0.1 and send the original Host header — exactly what a browser sends.
  * Resolves { status, headers, body }.
  */
-export function rawGet(url, { timeoutMs = 15_000 } = {}) {
+export function rawGet(url, { timeoutMs = 15_000, headers = {} } = {}) {
   const u = new URL(url);
   const connectHost =
     u.hostname === 'localhost' || u.hostname.endsWith('.localhost') ? '127.0.0.1' : u.hostname;
@@ -182,7 +185,7 @@ export function rawGet(url, { timeoutMs = 15_000 } = {}) {
         port: u.port || 80,
         path: `${u.pathname}${u.search}`,
         method: 'GET',
-        headers: { Host: u.host, Accept: 'text/html,*/*' },
+        headers: { Host: u.host, Accept: 'text/html,*/*', ...headers },
         timeout: timeoutMs,
       },
       (res) => {
@@ -308,23 +311,31 @@ export async function signInHere(page, email, password = DEMO_PASSWORD, { expect
     { timeout: 30_000 },
   );
   landed.catch(() => {});
+  const answered = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/api/sign_in'),
+    { timeout: 30_000 },
+  );
   await submitSignIn(page, email, password);
-  const refused = page
-    .locator('[data-testid=form-error], [data-testid^=error-]')
-    .first()
-    .waitFor({ state: 'visible', timeout: 30_000 })
-    .then(async () => {
-      const text = await page.locator('[data-testid=form-error], [data-testid^=error-]').allInnerTexts().catch(() => []);
-      throw new Error(`signing in as ${email} was refused at ${page.url()}: ${text.join(' | ')}`);
-    });
-  refused.catch(() => {});
+  const answer = await answered;
+  if (!answer.ok()) {
+    const body = await answer.text().catch(() => '');
+    await page.waitForFunction(() => document.querySelector('#password')?.value === '', null, { timeout: 5_000 }).catch(() => {});
+    const shown = await page.locator('[data-testid=form-error]').allInnerTexts().catch(() => []);
+    throw new Error(
+      `signing in as ${email} at ${page.url()} was refused: HTTP ${answer.status()} ${body.slice(0, 300)}; ` +
+        `the page shows: ${shown.join(' | ') || '(no form error)'}`,
+    );
+  }
   let response;
   try {
-    response = await Promise.race([landed, refused]);
+    response = await landed;
+    await page.waitForURL((u) => expect.test(u.pathname), { waitUntil: 'load', timeout: 30_000 });
   } catch (err) {
-    throw new Error(`signing in as ${email} did not load a page matching ${expect} (now at ${page.url()}): ${err.message}`);
+    throw new Error(
+      `signing in as ${email} was accepted (${await answer.text().catch(() => '?')}) but no page matching ` +
+        `${expect} loaded (now at ${page.url()}): ${err.message}`,
+    );
   }
-  await page.waitForLoadState('load');
   return response;
 }
 
@@ -517,4 +528,95 @@ export async function freePort(preferred) {
   const got = await tryListen(0);
   assert.ok(got, 'could not find a free port');
   return got;
+}
+
+// ------------------------------------------------------------ invitations ----
+
+/**
+ * Accept an invitation for a new account on `page` (name + password); waits for
+ * the landing page whose path matches `expect` (/staff for staff, /portal for
+ * patients).
+ */
+export async function acceptAsNewAccount(page, link, name, password, expect) {
+  const res = await open(page, link);
+  assert.equal(res.status(), 200, `${link} -> ${res.status()}`);
+  await waitForHydration(page, '(accept invitation)');
+  const form = page.locator('[data-testid=accept-form]');
+  await form.waitFor({ state: 'visible' });
+  await form.locator('#display_name').fill(name);
+  await form.locator('#password').fill(password);
+  const landed = page.waitForURL((u) => expect.test(u.pathname), { timeout: 30_000 });
+  await form.getByRole('button', { name: 'Accept and sign in' }).click();
+  try {
+    await landed;
+  } catch (err) {
+    const shown = await page.locator('[data-testid=form-error], [data-testid^=error-]').allInnerTexts().catch(() => []);
+    throw new Error(`accepting ${link} did not reach ${expect} (at ${page.url()}; errors: ${shown.join(' | ') || 'none'}): ${err.message}`);
+  }
+  await page.waitForLoadState('load');
+}
+
+/**
+ * As a signed-in staff member on `page` (with patients.update), invite the
+ * patient `mrn` to the portal at `email` from `base('/staff/patients')`.
+ * Returns the invitation link from the dev mailbox.
+ */
+export async function invitePatientToPortal(page, base, mrn, email) {
+  await open(page, base('/staff/patients'));
+  await waitForHydration(page, '(patients page)');
+  const row = page.locator(`[data-testid=patient-list] li[data-mrn="${mrn}"]`);
+  await row.waitFor({ state: 'visible' });
+  await row.getByLabel('Portal email').fill(email);
+  await row.getByRole('button', { name: 'Invite to portal' }).click();
+  await page.locator('[data-testid=invite-sent]').waitFor({ state: 'visible' });
+  return mailLinkFor(email);
+}
+
+// ------------------------------------------------------------------ layout ----
+
+/** Assert the document is no wider than `width` (names the widest offenders). */
+export async function assertNoHorizontalOverflow(page, where, width = 360) {
+  const scrollWidth = await documentScrollWidth(page);
+  if (scrollWidth > width) {
+    const offenders = await page.evaluate((limit) => {
+      const out = [];
+      for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if (r.right > limit + 0.5 && r.width > 0) {
+          const id = el.getAttribute('data-testid');
+          out.push(`${el.tagName.toLowerCase()}${id ? `[data-testid=${id}]` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).slice(0, 4).join('.')}` : ''} right=${Math.round(r.right)}`);
+        }
+        if (out.length >= 8) break;
+      }
+      return out;
+    }, width);
+    assert.fail(
+      `${where}: horizontal overflow at ${width}px — document.documentElement.scrollWidth=${scrollWidth}; ` +
+        `elements past the right edge: ${offenders.join(', ') || '(none found)'}`,
+    );
+  }
+}
+
+/**
+ * Click the toggle until the nav shows. A click before the wasm bundle has
+ * hydrated the page does nothing, so retry (each click is followed by a wait
+ * long enough for a reactive update) until HYDRATION_TIMEOUT_MS has passed.
+ */
+export async function openCollapsedNav(page, toggle, nav, url) {
+  const deadline = Date.now() + HYDRATION_TIMEOUT_MS;
+  let clicks = 0;
+  while (Date.now() < deadline) {
+    await toggle.click();
+    clicks += 1;
+    try {
+      await nav.waitFor({ state: 'visible', timeout: 1_000 });
+      return;
+    } catch {
+      // not hydrated yet (or the toggle is broken): try again
+    }
+  }
+  assert.fail(
+    `${url}: [data-testid=app-nav] did not become visible after ${clicks} clicks on ` +
+      `[data-testid=nav-toggle] within ${HYDRATION_TIMEOUT_MS} ms (did the page hydrate?)`,
+  );
 }
