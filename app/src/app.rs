@@ -19,6 +19,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let branding_css = site.tenant.as_ref().map(|t| t.branding.css_variables());
     let language = site.language().to_owned();
     let site_json = site.to_embedded_json();
+    let manifest = site.href("/manifest.webmanifest");
+    let theme = site.tenant.as_ref().map_or_else(
+        || "#0f766e".to_owned(),
+        |t| t.branding.primary_color.to_string(),
+    );
     view! {
         <!DOCTYPE html>
         <html lang=language>
@@ -26,6 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="manifest" href=manifest/>
+                <meta name="theme-color" content=theme/>
                 <link rel="stylesheet" href="/pkg/medisync.css"/>
                 {branding_css.map(|css| view! { <style id="tenant-branding" inner_html=css></style> })}
                 <script

@@ -95,7 +95,8 @@ pub fn app(state: AppState) -> Router {
     let tls = security::Tls(state.config.cookie_secure);
     let mut routes = Router::new()
         .route("/healthz", get(health))
-        .route("/api/{*fn_name}", any(server_fn));
+        .route("/api/{*fn_name}", any(server_fn))
+        .route("/manifest.webmanifest", get(manifest));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }
@@ -186,6 +187,46 @@ async fn status_from_app_error(res: Response) -> Response {
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The installable app of this site: the clinic's own name, colors and address
+/// (or MediSync's on the platform domain).
+async fn manifest(req: Request<Body>) -> Response {
+    let site = site_of(&req);
+    let (name, theme) = site.tenant.as_ref().map_or_else(
+        || ("MediSync".to_owned(), "#0f766e".to_owned()),
+        |t| (t.name.clone(), t.branding.primary_color.to_string()),
+    );
+    let short_name: String = name.chars().take(12).collect();
+    let logo = site
+        .tenant
+        .as_ref()
+        .and_then(|t| t.branding.logo_url.clone())
+        .filter(|u| u.starts_with("https://") || u.starts_with('/'));
+    let mut icons = vec![serde_json::json!({
+        "src": "/favicon.svg", "sizes": "any", "type": "image/svg+xml"
+    })];
+    if let Some(logo) = logo {
+        icons.insert(0, serde_json::json!({ "src": logo, "sizes": "any" }));
+    }
+    let body = serde_json::json!({
+        "name": name,
+        "short_name": short_name,
+        "start_url": site.href("/"),
+        "scope": site.href("/"),
+        "display": "standalone",
+        "theme_color": theme,
+        "background_color": "#ffffff",
+        "icons": icons,
+    });
+    (
+        [
+            (http::header::CONTENT_TYPE, "application/manifest+json"),
+            (http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Development only: every stored email, newest first, with its links clickable.

@@ -298,3 +298,39 @@ async fn the_server_works_the_same_on_postgres() {
     );
     s.t.cleanup().await;
 }
+
+#[tokio::test]
+async fn each_clinic_has_its_own_installable_app_manifest() {
+    let s = Server::start(TestDb::sqlite().await).await;
+    for (host, path, name, color, start) in [
+        (
+            "acme.localhost",
+            "/manifest.webmanifest",
+            "Acme Family Clinic",
+            "#0f766e",
+            "/",
+        ),
+        (
+            "localhost",
+            "/t/northwind/manifest.webmanifest",
+            "Northwind General Hospital",
+            "#1e3a8a",
+            "/t/northwind/",
+        ),
+    ] {
+        let res = s.raw_get(host, path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{host}{path}");
+        assert_eq!(res.headers()["content-type"], "application/manifest+json");
+        let manifest: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(manifest["name"], name);
+        assert_eq!(manifest["theme_color"], color);
+        assert_eq!(manifest["start_url"], start);
+        assert!(manifest["icons"].as_array().is_some_and(|i| !i.is_empty()));
+    }
+    let (_, page) = s.get("localhost", "/t/northwind/signin").await;
+    assert!(
+        page.contains(r#"<link rel="manifest" href="/t/northwind/manifest.webmanifest">"#),
+        "the page links its clinic's manifest"
+    );
+    s.t.cleanup().await;
+}
