@@ -450,7 +450,8 @@ describe('identity and access', { timeout: TEST_TIMEOUT_MS * 20 }, () => {
       await open(page, link);
       await waitForHydration(page, '(accept portal invitation)');
       assert.match((await page.locator('main').innerText()) ?? '', /patient portal/);
-      await acceptAsNewAccount(page, link, 'James Carter', NEW_PASSWORD, /\/portal$/);
+      // The account's own name differs from the record's, so my-name must come from the record.
+      await acceptAsNewAccount(page, link, 'Jim (portal account)', NEW_PASSWORD, /\/portal$/);
       assert.ok(await page.locator('[data-testid=portal-shell]').isVisible(), 'portal shell not visible');
       await page.locator('[data-testid=my-record]').waitFor({ state: 'visible' });
       assert.equal(((await page.locator('[data-testid=my-mrn]').innerText()) ?? '').trim(), 'ACM-0002');
@@ -477,8 +478,15 @@ describe('identity and access', { timeout: TEST_TIMEOUT_MS * 20 }, () => {
       );
       assert.equal(await page.locator('[data-testid=patient-list]').count(), 0, 'a patient sees the patient list');
 
-      // Signing out goes to the portal sign-in; signing in there works again.
+      // Signing out goes to the portal sign-in. The staff sign-in refuses a
+      // patient; the portal sign-in lets them in again.
       await signOut(page, acme, { expect: /\/portal\/signin$/ });
+      await open(page, acme('/signin'));
+      await submitSignIn(page, email, NEW_PASSWORD);
+      await page.locator('[data-testid=form-error]').waitFor({ state: 'visible' });
+      assert.match((await page.locator('[data-testid=form-error]').innerText()) ?? '', GENERIC_SIGN_IN_ERROR);
+      assert.equal(new URL(page.url()).pathname, '/signin', 'a patient signed in on the staff sign-in page');
+      await open(page, acme('/portal/signin'));
       await signInHere(page, email, NEW_PASSWORD, { expect: /\/portal$/ });
       await page.locator('[data-testid=my-mrn]').waitFor({ state: 'visible' });
       assert.equal(((await page.locator('[data-testid=my-mrn]').innerText()) ?? '').trim(), 'ACM-0002');
