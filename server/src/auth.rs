@@ -145,9 +145,10 @@ async fn viewer_of(state: &AppState, session: &Session, site: &SiteInfo) -> Resu
         return Ok(Lookup::Nobody);
     }
     let limits = limits(state);
-    let idle = app_auth::idle_limit(&state.db, &signed_in, limits)
+    let rules = app_auth::session_rules(&state.db, &signed_in, limits)
         .await
         .map_err(|e| e.to_string())?;
+    let idle = rules.idle;
     if app_auth::check_fresh(&signed_in, idle, limits).is_err() {
         session.flush().await.map_err(|e| e.to_string())?;
         return Ok(Lookup::Expired);
@@ -158,9 +159,7 @@ async fn viewer_of(state: &AppState, session: &Session, site: &SiteInfo) -> Resu
     else {
         return Ok(Lookup::Nobody);
     };
-    if !viewer.totp_enabled && viewer.audience() != Audience::Patient {
-        viewer.must_set_up_two_factor = two_factor_required(state, site, viewer.audience()).await?;
-    }
+    viewer.must_set_up_two_factor = rules.two_factor_required && !viewer.totp_enabled;
     // Activity keeps the session alive; write at most every tenth of the limit.
     let now = Utc::now();
     let refresh_after = (idle / 10).min(Duration::seconds(60));
@@ -172,28 +171,6 @@ async fn viewer_of(state: &AppState, session: &Session, site: &SiteInfo) -> Resu
             .map_err(|e| e.to_string())?;
     }
     Ok(Lookup::Viewer(Box::new(viewer)))
-}
-
-async fn two_factor_required(
-    state: &AppState,
-    site: &SiteInfo,
-    audience: Audience,
-) -> Result<bool, String> {
-    match (audience, site.tenant.as_ref()) {
-        (Audience::Platform, _) => Ok(true),
-        (Audience::Staff, Some(t)) => {
-            let mut tx = state
-                .db
-                .begin_platform_read()
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(app::tenancy::db::security_policy(&mut tx, t.id)
-                .await
-                .map_err(|e| e.to_string())?
-                .require_staff_2fa)
-        }
-        _ => Ok(false),
-    }
 }
 
 fn json_error(error: AppError) -> Response {

@@ -9,7 +9,6 @@ use reqwest::StatusCode;
 use support::TestDb;
 
 use app::tenancy;
-use server::{config, AppState};
 
 struct Server {
     addr: SocketAddr,
@@ -21,21 +20,8 @@ impl Server {
     /// Starts the app on a free port over a fresh, demo-seeded database.
     async fn start(t: TestDb) -> Server {
         app::demo::seed(&t.db, false).await.expect("seed demo");
-        let mut config =
-            config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
-        config.site_addr = "127.0.0.1:0".parse().expect("addr");
-        let state = AppState::new(t.db.clone(), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-        });
+        // The foundation's limits: these tests never sign in often.
+        let addr = support::server::start(&t.db, |c| c.rate_limit_per_minute = 20).await;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

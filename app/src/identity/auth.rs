@@ -142,22 +142,37 @@ pub async fn resolve_viewer(
     }))
 }
 
-/// The idle limit for a session: the tenant's own for staff, else the platform's.
-pub async fn idle_limit(
+/// What a stored sign-in must obey on its site.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionRules {
+    /// The tenant's own idle limit for staff, else the platform's.
+    pub idle: Duration,
+    /// Staff of a clinic that requires it, and platform operators always.
+    pub two_factor_required: bool,
+}
+
+/// The rules of a sign-in, reading the tenant's policy once.
+pub async fn session_rules(
     db: &Db,
     signed_in: &SignedIn,
     limits: SessionLimits,
-) -> Result<Duration, DbError> {
-    match (signed_in.audience, signed_in.tenant) {
+) -> Result<SessionRules, DbError> {
+    Ok(match (signed_in.audience, signed_in.tenant) {
         (Audience::Staff, Some(tenant)) => {
             let mut tx = db.begin_platform_read().await?;
             let policy = tenancy::db::security_policy(&mut tx, tenant).await?;
-            Ok(policy
-                .staff_idle_minutes
-                .map_or(limits.idle, Duration::minutes))
+            SessionRules {
+                idle: policy
+                    .staff_idle_minutes
+                    .map_or(limits.idle, Duration::minutes),
+                two_factor_required: policy.require_staff_2fa,
+            }
         }
-        _ => Ok(limits.idle),
-    }
+        (audience, _) => SessionRules {
+            idle: limits.idle,
+            two_factor_required: audience == Audience::Platform,
+        },
+    })
 }
 
 /// Checks a stored sign-in's age at `now`.
