@@ -7,10 +7,14 @@ use crate::identity::pages::{
     AcceptInvitationPage, AuditPage, ClinicSecurityPage, ForgotPasswordPage, PatientsPage,
     ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
 };
-use crate::shell::pages::{PatientPortal, PlatformAdmin, StaffDashboard};
+use crate::onboarding::pages::SignUpPage;
+use crate::plans::pages::PlanPage;
+use crate::platform::pages::{PlansAdminPage, PlatformAdmin, TenantPage, TenantsPage};
+use crate::reports::ReportsPage;
+use crate::shell::pages::{PatientPortal, StaffDashboard};
 use crate::shell::NotFound;
 use crate::site::current_site;
-use crate::tenancy::pages::{Home, PortalSignIn, SignIn};
+use crate::tenancy::pages::{BrandingPage, DomainPage, Home, PortalSignIn, SettingsPage, SignIn};
 
 /// The HTML document. Server-only in practice: the browser hydrates [`App`] inside it.
 /// The tenant's colors go into the head here, so there is no flash of default theme.
@@ -20,6 +24,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let language = site.language().to_owned();
     let site_json = site.to_embedded_json();
     let manifest = site.href("/manifest.webmanifest");
+    // The clinic's own icon when it uploaded a logo; MediSync's otherwise.
+    let icon = match site
+        .tenant
+        .as_ref()
+        .and_then(|t| t.branding.icon_url.clone())
+    {
+        Some(href) => view! { <link rel="icon" href=href type="image/png"/> }.into_any(),
+        None => view! { <link rel="icon" href="/favicon.svg" type="image/svg+xml"/> }.into_any(),
+    };
     let theme = site.tenant.as_ref().map_or_else(
         || "#0f766e".to_owned(),
         |t| t.branding.primary_color.to_string(),
@@ -30,7 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                {icon}
                 <link rel="manifest" href=manifest/>
                 <meta name="theme-color" content=theme/>
                 <link rel="stylesheet" href="/pkg/medisync.css"/>
@@ -78,7 +91,16 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/security") view=ClinicSecurityPage/>
                 <Route path=path!("/portal") view=PatientPortal/>
                 <Route path=path!("/portal/signin") view=PortalSignIn/>
+                <Route path=path!("/staff/branding") view=BrandingPage/>
+                <Route path=path!("/staff/settings") view=SettingsPage/>
+                <Route path=path!("/staff/domain") view=DomainPage/>
+                <Route path=path!("/staff/plan") view=PlanPage/>
+                <Route path=path!("/staff/reports") view=ReportsPage/>
+                <Route path=path!("/signup") view=SignUpPage/>
                 <Route path=path!("/admin") view=PlatformAdmin/>
+                <Route path=path!("/admin/tenants") view=TenantsPage/>
+                <Route path=path!("/admin/tenants/:id") view=TenantPage/>
+                <Route path=path!("/admin/plans") view=PlansAdminPage/>
             </Routes>
         </Router>
     }

@@ -29,6 +29,7 @@ struct DemoTenant {
     headline: &'static str,
     welcome: &'static str,
     settings: (&'static str, &'static str, &'static str, &'static str),
+    plan: &'static str,
     staff: &'static [(&'static str, &'static str, Role)],
     patients: &'static [DemoPatient],
 }
@@ -44,6 +45,7 @@ const TENANTS: &[DemoTenant] = &[
         headline: "Welcome to Acme Family Clinic",
         welcome: "Book visits, see your results and message your care team.",
         settings: ("America/New_York", "USD", "en", "%m/%d/%Y"),
+        plan: "professional",
         staff: &[
             ("olivia.owner@acme.example", "Olivia Owens", Role::Owner),
             (
@@ -73,6 +75,7 @@ const TENANTS: &[DemoTenant] = &[
         headline: "Northwind staff and patient sign-in",
         welcome: "Access your hospital workspace or your patient record securely.",
         settings: ("Europe/London", "GBP", "en-GB", "%d/%m/%Y"),
+        plan: "starter",
         staff: &[
             (
                 "hannah.hughes@northwind.example",
@@ -120,6 +123,7 @@ const TENANTS: &[DemoTenant] = &[
         headline: "Harbor Street Practice",
         welcome: "Family medicine on Harbor Street.",
         settings: ("America/Chicago", "USD", "en", "%m/%d/%Y"),
+        plan: "starter",
         staff: &[("hal.harper@harbor.example", "Hal Harper", Role::Owner)],
         patients: &[("HSP-1", "Iris", "Ibarra", (1988, 6, 6), Sex::Female)],
     },
@@ -228,12 +232,17 @@ fn new_tenant(demo: &DemoTenant) -> Result<NewTenant, DbError> {
             accent_color: color(demo.accent)?,
             sign_in_headline: demo.headline.into(),
             welcome_text: demo.welcome.into(),
+            ..Branding::default()
         },
         settings: TenantSettings {
             timezone: timezone.into(),
             currency: currency.into(),
             language: language.into(),
             date_format: date_format.into(),
+            ..TenantSettings::default()
         },
+        // Demo clinics are on paying plans, so no trial clock runs for them.
+        plan: crate::plans::PlanId::parse(demo.plan).map_err(DbError::Invalid)?,
+        trial_ends_at: None,
     })
 }

@@ -21,6 +21,10 @@ pub enum AppError {
     Forbidden,
     #[error("that conflicts with something that already exists: {0}")]
     Conflict(String),
+    /// The clinic's plan does not allow this; the message names the limit or
+    /// feature and the upgrade.
+    #[error("{0}")]
+    Upgrade(String),
     #[error("something went wrong on our side; please try again")]
     Internal,
     /// The request never reached the function (network, decoding).
@@ -48,6 +52,7 @@ impl AppError {
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::Conflict(_) => 409,
+            Self::Upgrade(_) => 402,
             Self::Internal => 500,
             Self::Transport(_) => 400,
         }

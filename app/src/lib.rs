@@ -4,7 +4,11 @@
 pub mod app;
 pub mod error;
 pub mod identity;
+pub mod onboarding;
 pub mod patients;
+pub mod plans;
+pub mod platform;
+pub mod reports;
 pub mod shell;
 pub mod site;
 pub mod tenancy;
@@ -16,6 +20,8 @@ pub mod db;
 pub mod demo;
 #[cfg(feature = "ssr")]
 pub mod mail;
+#[cfg(feature = "ssr")]
+pub mod storage;
 
 pub use app::{shell, App};
 

@@ -57,7 +57,9 @@ pub fn limits(state: &AppState) -> SessionLimits {
 pub struct SessionExpired;
 
 fn is_static(path: &str) -> bool {
-    path.starts_with("/pkg/") || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")
+    path.starts_with("/pkg/")
+        || path.starts_with("/brand/")
+        || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")
 }
 
 /// The client's address as seen by this server.
@@ -213,7 +215,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             }
         }
         return match decide(rule, &site) {
-            Decision::Allow => next.run(req).await,
+            Decision::Allow => match missing_feature(&site, &path) {
+                Some(message) => upgrade_required(message),
+                None => next.run(req).await,
+            },
             Decision::SignIn => json_error(AppError::Unauthenticated),
             Decision::Deny => {
                 record_denial(&state, meta_of(&req), &site, &path).await;
@@ -277,6 +282,28 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             crate::status_pages::forbidden()
         }
     }
+}
+
+/// The upgrade message when the clinic's plan lacks the feature `path` needs.
+fn missing_feature(site: &SiteInfo, path: &str) -> Option<String> {
+    let feature = access::required_feature(path)?;
+    let tenant = site.tenant.as_ref()?;
+    (!tenant.has(feature)).then(|| {
+        format!(
+            "{} is not part of this clinic's plan. An owner can upgrade on the Plan and usage page.",
+            feature.label()
+        )
+    })
+}
+
+fn upgrade_required(message: String) -> Response {
+    let error = AppError::Upgrade(message);
+    (
+        StatusCode::PAYMENT_REQUIRED,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string(&error).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 /// The decision for this site, with two-factor set-up enforced before anything but

@@ -7,6 +7,7 @@ pub mod ratelimit;
 pub mod security;
 pub mod site;
 mod status_pages;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -32,19 +33,27 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
     pub limiter: Arc<ratelimit::RateLimiter>,
+    pub storage: app::storage::Storage,
+    pub usage: Arc<usage::UsageCounter>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> Self {
-        Self {
+    /// Fails when the file store cannot be opened (a folder that cannot be
+    /// created, an invalid bucket URL).
+    pub fn new(db: Db, config: Config) -> Result<Self, String> {
+        let storage = app::storage::Storage::open(&config.storage_path.to_string_lossy())
+            .map_err(|e| format!("storage.path: {e}"))?;
+        Ok(Self {
             db,
+            storage,
+            usage: Arc::default(),
             leptos: leptos_options(&config),
             limiter: Arc::new(ratelimit::RateLimiter::new(
                 config.rate_limit_per_minute,
                 std::time::Duration::from_secs(60),
             )),
             config: Arc::new(config),
-        }
+        })
     }
 }
 
@@ -96,7 +105,8 @@ pub fn app(state: AppState) -> Router {
     let mut routes = Router::new()
         .route("/healthz", get(health))
         .route("/api/{*fn_name}", any(server_fn))
-        .route("/manifest.webmanifest", get(manifest));
+        .route("/manifest.webmanifest", get(manifest))
+        .route("/brand/{tenant}/{file}", get(brand_file));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }
@@ -156,8 +166,12 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
     let site = site_of(&req);
     let meta = meta_of(&req);
     let limits = auth::limits(&state);
+    if let Some(tenant) = &site.tenant {
+        state.usage.count(tenant.id);
+    }
     let res = handle_server_fns_with_context(
         move || {
+            provide_context(state.storage.clone());
             provide_context(state.db.clone());
             provide_context(site.clone());
             provide_context(meta.clone());
@@ -198,17 +212,22 @@ async fn manifest(req: Request<Body>) -> Response {
         |t| (t.name.clone(), t.branding.primary_color.to_string()),
     );
     let short_name: String = name.chars().take(12).collect();
-    let logo = site
-        .tenant
-        .as_ref()
-        .and_then(|t| t.branding.logo_url.clone())
-        .filter(|u| u.starts_with("https://") || u.starts_with('/'));
-    let mut icons = vec![serde_json::json!({
-        "src": "/favicon.svg", "sizes": "any", "type": "image/svg+xml"
-    })];
-    if let Some(logo) = logo {
-        icons.insert(0, serde_json::json!({ "src": logo, "sizes": "any" }));
+    let background = site.tenant.as_ref().map_or_else(
+        || "#ffffff".to_owned(),
+        |t| t.branding.accent_color.readable_text().to_string(),
+    );
+    // The clinic's logo renditions first (the browser picks by size), then ours.
+    let mut icons = Vec::new();
+    if let Some(b) = site.tenant.as_ref().map(|t| &t.branding) {
+        for (src, sizes) in [(&b.icon_url, "192x192"), (&b.icon_large_url, "512x512")] {
+            if let Some(src) = src {
+                icons.push(serde_json::json!({ "src": src, "sizes": sizes, "type": "image/png", "purpose": "any" }));
+            }
+        }
     }
+    icons.push(serde_json::json!({
+        "src": "/favicon.svg", "sizes": "any", "type": "image/svg+xml"
+    }));
     let body = serde_json::json!({
         "name": name,
         "short_name": short_name,
@@ -216,7 +235,7 @@ async fn manifest(req: Request<Body>) -> Response {
         "scope": site.href("/"),
         "display": "standalone",
         "theme_color": theme,
-        "background_color": "#ffffff",
+        "background_color": background,
         "icons": icons,
     });
     (
@@ -227,6 +246,59 @@ async fn manifest(req: Request<Body>) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// A clinic's logo rendition: public (it is on the sign-in page), found only
+/// under the tenant that stored it, and immutable (a new upload has a new name).
+async fn brand_file(
+    State(state): State<AppState>,
+    axum::extract::Path((tenant, file)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let not_found = || StatusCode::NOT_FOUND.into_response();
+    let Ok(tenant) = tenant.parse::<uuid::Uuid>() else {
+        return not_found();
+    };
+    let valid_name = file.len() <= 48
+        && file.ends_with(".png")
+        && file
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '-' || c == '.' || c.is_ascii_lowercase());
+    if !valid_name {
+        return not_found();
+    }
+    let tenant = app::tenancy::TenantId::from_uuid(tenant);
+    let key = app::storage::Storage::branding_key(tenant, &file);
+    let known = async {
+        let mut tx = state.db.begin_for_read(tenant).await?;
+        app::plans::db::file_type(&mut tx, &key).await
+    }
+    .await;
+    let content_type = match known {
+        Ok(Some(t)) => t,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "logo lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    match state.storage.get(&key).await {
+        Ok(Some(bytes)) => (
+            [
+                (http::header::CONTENT_TYPE, content_type),
+                (
+                    http::header::CACHE_CONTROL,
+                    "public, max-age=31536000, immutable".to_owned(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "logo read failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// Development only: every stored email, newest first, with its links clickable.
@@ -361,15 +433,9 @@ pub async fn create_admin(
     .await
     .map_err(fail)?;
     tx.commit().await.map_err(fail)?;
-    let scheme = if config.cookie_secure {
-        "https"
-    } else {
-        "http"
-    };
     Ok(format!(
-        "{scheme}://{}:{}/reset-password?token={token}",
-        config.base_domain,
-        config.site_addr.port()
+        "{}/reset-password?token={token}",
+        platform_origin(config)
     ))
 }
 
@@ -399,6 +465,8 @@ pub fn start_workers(state: &AppState) -> Result<(), String> {
     } else {
         tracing::info!("mail.smtp_url is empty: email stays in the outbox table");
     }
+    spawn_usage_flush(state);
+    spawn_trial_sweep(state);
     let store = app::identity::sessions::DbSessionStore::new(state.db.clone());
     tokio::spawn(async move {
         loop {
@@ -409,6 +477,47 @@ pub fn start_workers(state: &AppState) -> Result<(), String> {
         }
     });
     Ok(())
+}
+
+fn spawn_usage_flush(state: &AppState) {
+    let (db, usage) = (state.db.clone(), state.usage.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            usage.flush(&db).await;
+        }
+    });
+}
+
+/// Hourly: trial reminders three days ahead, and suspension of ended trials.
+fn spawn_trial_sweep(state: &AppState) {
+    let db = state.db.clone();
+    let origin = platform_origin(&state.config);
+    tokio::spawn(async move {
+        loop {
+            match app::plans::trials::sweep(&db, &origin, chrono::Utc::now()).await {
+                Ok(done) if done != Default::default() => {
+                    tracing::info!(?done, "trial sweep");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "trial sweep failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+}
+
+/// `scheme://base_domain[:port]` for links in mail sent outside a request.
+pub fn platform_origin(config: &Config) -> String {
+    let scheme = if config.cookie_secure {
+        "https"
+    } else {
+        "http"
+    };
+    match config.site_addr.port() {
+        80 | 443 => format!("{scheme}://{}", config.base_domain),
+        port => format!("{scheme}://{}:{port}", config.base_domain),
+    }
 }
 
 async fn shutdown_signal() {

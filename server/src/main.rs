@@ -97,7 +97,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let db = server::open_database(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let state = AppState::new(db, config);
+            let state = AppState::new(db, config)?;
             server::serve(state)
                 .await
                 .map_err(|e| format!("server stopped: {e}"))

@@ -25,6 +25,7 @@ pub fn limited_endpoint(path: &str) -> Option<&'static str> {
         "/api/reset_password" => Some("reset_password"),
         "/api/accept_invitation" => Some("accept_invitation"),
         "/api/invitation_details" => Some("invitation_details"),
+        "/api/sign_up" => Some("sign_up"),
         _ => None,
     }
 }

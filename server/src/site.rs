@@ -11,7 +11,7 @@ use axum::response::Response;
 use http::{header, Uri};
 
 use app::site::SiteInfo;
-use app::tenancy::{self, Slug, Tenant, TenantPublic};
+use app::tenancy::{self, Slug, Tenant};
 
 use crate::status_pages;
 use crate::AppState;
@@ -70,7 +70,9 @@ pub fn split_path_prefix(path: &str) -> Option<(&str, &str)> {
 
 /// Paths that never belong to a tenant and need no lookup.
 fn is_platform_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")
+    path.starts_with("/pkg/")
+        || path.starts_with("/brand/")
+        || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")
 }
 
 /// The middleware: resolves the site, or answers 404/403/503 itself.
@@ -101,7 +103,11 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
                     None => return status_pages::not_found(),
                 }
             }
-            req.extensions_mut().insert(site_info(*tenant, path_base));
+            req.extensions_mut().insert(SiteInfo {
+                tenant: Some(tenant.public()),
+                base: path_base.unwrap_or_default(),
+                viewer: None,
+            });
             next.run(req).await
         }
         Ok(Resolution::UnknownTenant) => status_pages::not_found(),
@@ -177,21 +183,6 @@ fn strip_base(uri: &Uri, base: &str) -> Option<Uri> {
         None => path.to_owned(),
     };
     path_and_query.parse().ok()
-}
-
-fn site_info(tenant: Tenant, path_base: Option<String>) -> SiteInfo {
-    SiteInfo {
-        tenant: Some(TenantPublic {
-            id: tenant.id,
-            slug: tenant.slug,
-            name: tenant.name,
-            kind: tenant.kind,
-            branding: tenant.branding,
-            settings: tenant.settings,
-        }),
-        base: path_base.unwrap_or_default(),
-        viewer: None,
-    }
 }
 
 #[cfg(test)]

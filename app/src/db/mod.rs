@@ -95,7 +95,7 @@ impl Tx {
 /// A transaction scoped to one tenant: the only door to tenant-owned tables.
 pub struct TenantTx {
     tenant: TenantId,
-    tx: Tx,
+    inner: PlatformTx,
 }
 
 impl TenantTx {
@@ -105,11 +105,19 @@ impl TenantTx {
 
     /// The tenant id to bind and the connection to run on.
     pub(crate) fn scoped(&mut self) -> (uuid::Uuid, &mut Tx) {
-        (self.tenant.into_uuid(), &mut self.tx)
+        (self.tenant.into_uuid(), &mut self.inner.tx)
+    }
+
+    /// The same transaction, for platform-table statements (tenants, accounts) that
+    /// must commit together with this tenant's rows, as when a sign-up creates the
+    /// clinic, its owner's account and the owner's membership at once. The tenant
+    /// setting stays in force, so tenant tables still show only this tenant.
+    pub fn platform(&mut self) -> &mut PlatformTx {
+        &mut self.inner
     }
 
     pub async fn commit(self) -> Result<(), DbError> {
-        self.tx.commit().await
+        self.inner.commit().await
     }
 }
 
@@ -237,7 +245,10 @@ impl Db {
                 .execute(&mut **pg)
                 .await?;
         }
-        Ok(TenantTx { tenant, tx })
+        Ok(TenantTx {
+            tenant,
+            inner: PlatformTx { tx },
+        })
     }
 
     async fn begin(&self, access: Access) -> Result<Tx, DbError> {

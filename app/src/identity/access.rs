@@ -58,7 +58,9 @@ impl Rule {
     }
 }
 
+use crate::plans::Feature;
 use Permission as P;
+use PlatformPermission as PP;
 use Rule as R;
 
 /// Every server function (by endpoint, under `/api/`) and who may call it.
@@ -88,8 +90,55 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("list_patients", R::Staff(Some(P::PatientsRead))),
     ("invite_patient", R::Staff(Some(P::PatientsUpdate))),
     ("my_record", R::Patient),
+    // Clinic self-service
+    ("check_slug", R::Public),
+    ("sign_up", R::Public),
+    ("list_plans", R::Public),
+    ("resend_verification", R::SignedIn),
+    ("onboarding_checklist", R::Staff(Some(P::SettingsManage))),
+    ("save_branding", R::Staff(Some(P::BrandingManage))),
+    ("reset_branding", R::Staff(Some(P::BrandingManage))),
+    ("remove_logo", R::Staff(Some(P::BrandingManage))),
+    ("upload_logo", R::Staff(Some(P::BrandingManage))),
+    ("save_clinic_settings", R::Staff(Some(P::SettingsManage))),
+    ("custom_domain", R::Staff(Some(P::SettingsManage))),
+    ("set_custom_domain", R::Staff(Some(P::SettingsManage))),
+    ("plan_usage", R::Staff(Some(P::SettingsManage))),
+    ("choose_plan", R::Staff(Some(P::SettingsManage))),
+    ("clinic_report", R::Staff(Some(P::ReportsRead))),
+    // Platform console
     ("platform_overview", R::Platform(None)),
+    ("list_tenants", R::Platform(None)),
+    ("tenant_detail", R::Platform(None)),
+    ("all_plans", R::Platform(None)),
+    ("suspend_tenant", R::Platform(Some(PP::TenantsManage))),
+    ("reactivate_tenant", R::Platform(Some(PP::TenantsManage))),
+    ("save_plan", R::Platform(Some(PP::PlansManage))),
+    ("set_plan_retired", R::Platform(Some(PP::PlansManage))),
+    ("start_support_session", R::Platform(Some(PP::Impersonate))),
+    ("end_support_session", R::SignedIn),
 ];
+
+/// Server functions and page areas that need a feature of the clinic's plan, on
+/// top of their access rule. Without it: 402 with the upgrade message.
+pub const FEATURES: &[(&str, Feature)] = &[
+    ("clinic_report", Feature::Reports),
+    ("/staff/reports", Feature::Reports),
+];
+
+/// The plan feature a server function (`/api/name`) or page path needs.
+pub fn required_feature(path: &str) -> Option<Feature> {
+    let key = path.strip_prefix("/api/").unwrap_or(path);
+    FEATURES
+        .iter()
+        .find(|(name, _)| {
+            *name == key
+                || key
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .map(|(_, f)| *f)
+}
 
 /// Protected page areas (path prefixes after tenant resolution); the longest match
 /// wins. Paths not listed are public.
@@ -99,6 +148,11 @@ pub const PAGES: &[(&str, Rule)] = &[
     ("/staff/audit", R::Staff(Some(P::AuditRead))),
     ("/staff/patients", R::Staff(Some(P::PatientsRead))),
     ("/staff/security", R::Staff(Some(P::SettingsManage))),
+    ("/staff/branding", R::Staff(Some(P::BrandingManage))),
+    ("/staff/settings", R::Staff(Some(P::SettingsManage))),
+    ("/staff/domain", R::Staff(Some(P::SettingsManage))),
+    ("/staff/plan", R::Staff(Some(P::SettingsManage))),
+    ("/staff/reports", R::Staff(Some(P::ReportsRead))),
     ("/portal", R::Patient),
     ("/portal/signin", R::Public),
     ("/account", R::SignedIn),
@@ -163,6 +217,7 @@ mod tests {
             },
             totp_enabled: false,
             must_set_up_two_factor: false,
+            support: None,
         }
     }
 

@@ -384,6 +384,9 @@ pub async fn accept_invitation(
     }
     let audience = match &invitation.invited {
         Invited::Staff(role) => {
+            if let Err(limit) = crate::plans::db::ensure_member_room(&mut tx).await? {
+                return Err(AppError::Upgrade(limit.0).respond());
+            }
             super::db::upsert_staff(&mut tx, &account, *role).await?;
             Audience::Staff
         }
@@ -684,6 +687,12 @@ pub async fn invite_staff(email: String, role: Role) -> Result<(), AppError> {
     let db = auth::db()?;
     let (token, digest) = super::secrets::new_token();
     let mut tx = db.begin_for(tenant_id).await?;
+    // Every invitation holds a seat until it is answered or expires.
+    if let Err(limit) =
+        crate::plans::db::ensure_room(&mut tx, crate::plans::LimitKind::Users, 1).await?
+    {
+        return Err(AppError::Upgrade(limit.0).respond());
+    }
     super::invitations::create(
         &mut tx,
         &email,
@@ -975,23 +984,5 @@ pub async fn my_record() -> Result<OwnRecord, AppError> {
         birth_date: p.birth_date,
         email: p.email,
         phone: p.phone,
-    })
-}
-
-/// Platform figures for the console's first page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlatformFigures {
-    pub tenants: i64,
-}
-
-#[server(prefix = "/api", endpoint = "platform_overview")]
-pub async fn platform_overview() -> Result<PlatformFigures, AppError> {
-    use ssr::*;
-    let viewer = auth::viewer()?;
-    auth::platform_role(&viewer).ok_or_else(|| AppError::Forbidden.respond())?;
-    let db = auth::db()?;
-    let mut tx = db.begin_platform_read().await?;
-    Ok(PlatformFigures {
-        tenants: crate::tenancy::db::count(&mut tx).await?,
     })
 }

@@ -105,6 +105,11 @@ pub async fn resolve_viewer(
     signed_in: &SignedIn,
 ) -> Result<Option<Viewer>, DbError> {
     let site_tenant = site.tenant.as_ref().map(|t| t.id);
+    if let (Some(grant), Some(tenant)) = (&signed_in.support, site_tenant) {
+        if grant.tenant == tenant && signed_in.audience == Audience::Platform {
+            return support_viewer(db, signed_in, grant).await;
+        }
+    }
     if signed_in.tenant != site_tenant {
         return Ok(None);
     }
@@ -139,6 +144,49 @@ pub async fn resolve_viewer(
         standing,
         totp_enabled: creds.totp_enabled,
         must_set_up_two_factor: false,
+        support: None,
+    }))
+}
+
+/// An operator inside a clinic through a support session that is still open:
+/// acting as an administrator, with the banner's details.
+async fn support_viewer(
+    db: &Db,
+    signed_in: &SignedIn,
+    grant: &super::sessions::SupportGrant,
+) -> Result<Option<Viewer>, DbError> {
+    let mut platform = db.begin_platform_read().await?;
+    let Some(creds) = credentials::by_id(&mut platform, signed_in.account_id).await? else {
+        return Ok(None);
+    };
+    drop(platform);
+    if !creds
+        .platform_role
+        .is_some_and(|r| r.can(super::permissions::PlatformPermission::Impersonate))
+    {
+        return Ok(None);
+    }
+    let mut tx = db.begin_for_read(grant.tenant).await?;
+    let Some(open) =
+        crate::platform::db::open_impersonation(&mut tx, grant.impersonation_id).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Viewer {
+        account_id: creds.account.id,
+        email: creds.account.email.clone(),
+        display_name: creds.account.display_name.clone(),
+        standing: Standing::Staff {
+            member_id: Uuid::nil(),
+            role: super::SUPPORT_ROLE,
+        },
+        totp_enabled: creds.totp_enabled,
+        must_set_up_two_factor: false,
+        support: Some(super::SupportAccess {
+            operator_email: creds.account.email.to_string(),
+            reason: open.reason,
+            expires_at: open.expires_at,
+        }),
     }))
 }
 
@@ -341,6 +389,7 @@ async fn may_enter(
         signed_in_at: Utc::now(),
         last_seen: Utc::now(),
         authenticated_at: Utc::now(),
+        support: None,
     };
     Ok(resolve_viewer(db, site, &probe).await?.is_some())
 }
@@ -413,6 +462,7 @@ pub async fn establish(
                 signed_in_at: now,
                 last_seen: now,
                 authenticated_at: now,
+                support: None,
             },
         )
         .await
@@ -469,6 +519,11 @@ pub async fn require_recent_password(session: &Session) -> Result<SignedIn, AppE
         .respond());
     }
     Ok(current)
+}
+
+/// Saves a changed sign-in record (a support grant added or removed).
+pub async fn store_signed_in(session: &Session, record: SignedIn) -> Result<(), AppError> {
+    session.insert(SIGNED_IN, record).await.map_err(internal)
 }
 
 /// Marks the password as just re-typed.

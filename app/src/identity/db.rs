@@ -265,3 +265,19 @@ pub async fn staff_tenants_of(
         .await?
     }))
 }
+
+/// The email addresses of the tenant's active owners (for notices about the
+/// clinic's account).
+#[tracing::instrument(skip_all)]
+pub async fn owner_emails(tx: &mut TenantTx) -> Result<Vec<String>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT a.email FROM staff_members s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.tenant_id = $1 AND s.role = 'owner' AND s.status = 'active' ORDER BY a.email",
+        )
+        .bind(tenant)
+        .fetch_all(c)
+        .await?
+    }))
+}

@@ -159,7 +159,21 @@ pub struct Viewer {
     /// Two-factor is required here and not yet set up: only the security page opens.
     #[serde(default)]
     pub must_set_up_two_factor: bool,
+    /// Set while a platform operator works inside a clinic as support.
+    #[serde(default)]
+    pub support: Option<SupportAccess>,
 }
+
+/// A support session as the clinic's pages show it (the banner).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupportAccess {
+    pub operator_email: String,
+    pub reason: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The role a support session acts with inside a clinic.
+pub const SUPPORT_ROLE: Role = Role::Admin;
 
 impl Viewer {
     pub fn role(&self) -> Option<Role> {

@@ -14,12 +14,13 @@ use crate::shell::{AppShell, Panel};
 use crate::site::current_site;
 use crate::tenancy::TenantPublic;
 
-const INPUT: &str = "mt-1 w-full rounded border border-slate-300 px-3 py-2 focus:border-brand focus:outline-none focus:ring-2 focus:ring-brand";
-const BUTTON: &str = "rounded bg-brand px-4 py-2 font-semibold text-on-brand disabled:opacity-60";
-const CARD: &str = "mt-6 space-y-4 rounded-lg border border-slate-200 bg-white p-5 shadow-sm";
+pub const INPUT: &str = "mt-1 w-full rounded border border-slate-300 px-3 py-2 focus:border-brand focus:outline-none focus:ring-2 focus:ring-brand";
+pub const BUTTON: &str =
+    "rounded bg-brand px-4 py-2 font-semibold text-on-brand disabled:opacity-60";
+pub const CARD: &str = "mt-6 space-y-4 rounded-lg border border-slate-200 bg-white p-5 shadow-sm";
 
 /// Loads a new page (a full navigation, so the server renders it with the session).
-fn go(url: &str) {
+pub fn go(url: &str) {
     #[cfg(feature = "hydrate")]
     {
         let _ = window().location().set_href(url);
@@ -35,10 +36,11 @@ macro_rules! error_of {
         Signal::derive(move || action.value().get().and_then(Result::err))
     }};
 }
+pub(crate) use error_of;
 
 /// A message under a form field when the last error names it.
 #[component]
-fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
     move || {
         error.get().and_then(|e| e.for_field(field)).map(|m| {
             view! { <p class="mt-1 text-sm text-red-700" data-testid=format!("error-{field}")>{m}</p> }
@@ -48,7 +50,7 @@ fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl Into
 
 /// A form-wide message for errors not about one field.
 #[component]
-fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
     move || {
         error
             .get()
@@ -65,7 +67,7 @@ fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 
 /// The submit button, disabled with a pending label while the request runs.
 #[component]
-fn Submit(pending: Signal<bool>, label: &'static str, busy: &'static str) -> impl IntoView {
+pub fn Submit(pending: Signal<bool>, label: &'static str, busy: &'static str) -> impl IntoView {
     view! {
         <button type="submit" class=format!("w-full {BUTTON}") disabled=move || pending.get()>
             {move || if pending.get() { busy } else { label }}
@@ -73,14 +75,14 @@ fn Submit(pending: Signal<bool>, label: &'static str, busy: &'static str) -> imp
     }
 }
 
-fn query(name: &'static str) -> Memo<Option<String>> {
+pub fn query(name: &'static str) -> Memo<Option<String>> {
     let q = use_query_map();
     Memo::new(move |_| q.with(|q| q.get(name)))
 }
 
 /// The branded frame of the public pages (sign-in, reset, invitations).
 #[component]
-fn PublicFrame(tenant: Option<TenantPublic>, children: Children) -> impl IntoView {
+pub fn PublicFrame(tenant: Option<TenantPublic>, children: Children) -> impl IntoView {
     let name = tenant
         .as_ref()
         .map_or_else(|| "MediSync".to_owned(), |t| t.name.clone());
@@ -105,7 +107,7 @@ fn PublicFrame(tenant: Option<TenantPublic>, children: Children) -> impl IntoVie
 
 /// Marks the page as hydrated once a server function answered from the browser.
 #[component]
-fn HydratedMarker() -> impl IntoView {
+pub fn HydratedMarker() -> impl IntoView {
     let profile = LocalResource::new(crate::tenancy::api::tenant_profile);
     let site = current_site();
     move || {
@@ -401,8 +403,52 @@ pub fn SignedInShell(#[prop(into)] testid: String, children: Children) -> impl I
         .tenant
         .as_ref()
         .map_or_else(|| "MediSync".to_owned(), |t| t.name.clone());
-    let _ = viewer;
-    view! { <AppShell brand area nav testid>{children()}</AppShell> }
+    let support = viewer.as_ref().and_then(|v| v.support.clone());
+    let trial = site
+        .tenant
+        .as_ref()
+        .filter(|_| {
+            viewer
+                .as_ref()
+                .is_some_and(|v| v.can(super::permissions::Permission::SettingsManage))
+        })
+        .and_then(|t| t.trial_ends_at.map(|end| (end, site.href("/staff/plan"))));
+    view! {
+        <AppShell brand area nav testid>
+            {support.map(|s| view! { <SupportBanner access=s/> })}
+            {trial.map(|(end, plan)| {
+                let days = (end - chrono::Utc::now()).num_days().max(0);
+                view! {
+                    <p data-testid="trial-banner" class="mb-4 rounded bg-sky-50 p-3 text-sm text-sky-900">
+                        {format!("Trial: {days} day{} left. ", if days == 1 { "" } else { "s" })}
+                        <a class="underline" href=plan>"Choose a plan"</a>
+                    </p>
+                }
+            })}
+            {children()}
+        </AppShell>
+    }
+}
+
+/// Shown on every page while a platform operator works inside the clinic.
+#[component]
+fn SupportBanner(access: super::SupportAccess) -> impl IntoView {
+    let end = ServerAction::<crate::platform::api::EndSupportSession>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = end.value().get() {
+            go(&url);
+        }
+    });
+    view! {
+        <div role="status" data-testid="support-banner" class="mb-4 rounded border-2 border-amber-500 bg-amber-50 p-3 text-sm text-amber-950">
+            <p class="font-semibold">{format!("Support session by {}", access.operator_email)}</p>
+            <p>{format!("Reason: {}", access.reason)}</p>
+            <p>{format!("Ends at {} UTC. Everything done here is recorded in the clinic's audit log.", access.expires_at.format("%H:%M"))}</p>
+            <ActionForm action=end attr:class="mt-2">
+                <button type="submit" data-testid="end-support" class="rounded border border-amber-700 px-3 py-1">"End support session"</button>
+            </ActionForm>
+        </div>
+    }
 }
 
 /// `/account/security`: two-factor set-up and removal, sign out everywhere.

@@ -28,6 +28,17 @@ pub struct SignedIn {
     pub last_seen: DateTime<Utc>,
     /// Last time the password was typed: sensitive changes need it recent.
     pub authenticated_at: DateTime<Utc>,
+    /// A platform operator's time-bound support access to one tenant.
+    #[serde(default)]
+    pub support: Option<SupportGrant>,
+}
+
+/// What a support session lets an operator into, and until when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupportGrant {
+    pub tenant: TenantId,
+    pub impersonation_id: Uuid,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A password accepted, a TOTP or recovery code still to come.
@@ -194,6 +205,7 @@ mod tests {
             signed_in_at: now - chrono::Duration::minutes(signed_in_mins_ago),
             last_seen: now - chrono::Duration::minutes(seen_mins_ago),
             authenticated_at: now,
+            support: None,
         }
     }
 

@@ -11,6 +11,8 @@ use leptos::prelude::*;
 pub struct NavItem {
     pub label: &'static str,
     pub href: Option<String>,
+    /// A short mark after the label ("upgrade" for features outside the plan).
+    pub badge: Option<&'static str>,
 }
 
 /// A header in the tenant's colors, a navigation that collapses below `md`, and
@@ -127,26 +129,54 @@ fn UserMenu() -> impl IntoView {
 pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) {
     use crate::identity::permissions::Permission as P;
     use crate::identity::Standing;
+    use crate::plans::Feature;
     let link = |label, path: &str| NavItem {
         label,
         href: Some(site.href(path)),
+        badge: None,
     };
-    let soon = |label| NavItem { label, href: None };
+    let soon = |label| NavItem {
+        label,
+        href: None,
+        badge: Some("soon"),
+    };
     let Some(viewer) = site.viewer.as_ref() else {
         return ("", Vec::new());
+    };
+    // A feature outside the clinic's plan shows the way to the plan page instead.
+    let feature = |label, path: &str, needs: Feature| match &site.tenant {
+        Some(t) if !t.has(needs) => NavItem {
+            label,
+            href: Some(site.href("/staff/plan")),
+            badge: Some("upgrade"),
+        },
+        _ => link(label, path),
     };
     match viewer.standing {
         Standing::Staff { .. } => {
             let mut nav = vec![link("Dashboard", "/staff")];
-            let gated: [(P, NavItem); 8] = [
+            let gated: [(P, NavItem); 12] = [
                 (P::PatientsRead, link("Patients", "/staff/patients")),
                 (P::AppointmentsManage, soon("Schedule")),
                 (P::PrescriptionsCreate, soon("Prescriptions")),
                 (P::PrescriptionsDispense, soon("Dispensing")),
                 (P::BillingManage, soon("Billing")),
-                (P::ReportsRead, soon("Reports")),
+                (
+                    P::ReportsRead,
+                    feature("Reports", "/staff/reports", Feature::Reports),
+                ),
                 (P::UsersManage, link("Users", "/staff/users")),
+                (P::BrandingManage, link("Branding", "/staff/branding")),
+                (
+                    P::SettingsManage,
+                    link("Clinic settings", "/staff/settings"),
+                ),
+                (P::SettingsManage, link("Plan and usage", "/staff/plan")),
                 (P::AuditRead, link("Audit log", "/staff/audit")),
+                (
+                    P::SettingsManage,
+                    link("Clinic security", "/staff/security"),
+                ),
             ];
             nav.extend(
                 gated
@@ -154,9 +184,6 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                     .filter(|(p, _)| viewer.can(*p))
                     .map(|(_, item)| item),
             );
-            if viewer.can(P::SettingsManage) {
-                nav.push(link("Clinic security", "/staff/security"));
-            }
             ("Staff", nav)
         }
         Standing::Patient { .. } => (
@@ -169,7 +196,11 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
         ),
         Standing::Platform { .. } => (
             "Platform admin",
-            vec![link("Overview", "/admin"), soon("Tenants"), soon("Plans")],
+            vec![
+                link("Overview", "/admin"),
+                link("Tenants", "/admin/tenants"),
+                link("Plans", "/admin/plans"),
+            ],
         ),
     }
 }
@@ -183,13 +214,14 @@ fn nav_entry(item: NavItem) -> AnyView {
                 class=format!("{row} font-medium text-slate-800 hover:bg-slate-100 focus-visible:outline focus-visible:outline-2 focus-visible:outline-brand")
             >
                 {item.label}
+                {item.badge.map(|b| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 text-xs text-amber-900">{b}</span> })}
             </a>
         }
         .into_any(),
         None => view! {
             <span class=format!("{row} text-slate-500") aria-disabled="true">
                 {item.label}
-                <span class="ml-2 rounded bg-slate-100 px-1.5 text-xs text-slate-600">"soon"</span>
+                <span class="ml-2 rounded bg-slate-100 px-1.5 text-xs text-slate-600">{item.badge.unwrap_or("soon")}</span>
             </span>
         }
         .into_any(),

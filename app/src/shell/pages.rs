@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{NotFound, Panel};
-use crate::identity::api::{my_record, platform_overview};
+use crate::identity::api::my_record;
 use crate::identity::pages::SignedInShell;
 use crate::site::current_site;
 
@@ -24,11 +24,13 @@ pub fn StaffDashboard() -> impl IntoView {
             <p class="mt-1 text-sm text-slate-600" data-testid="signed-in-as">
                 {format!("Signed in as {} ({role})", viewer.display_name)}
             </p>
+            {viewer.can(crate::identity::permissions::Permission::SettingsManage).then(|| view! { <crate::onboarding::pages::OnboardingChecklist/> })}
             <div class="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 <Panel title="Today">"Appointments will appear here once scheduling is set up."</Panel>
                 <Panel title="Patients">"Find patients from the Patients page."</Panel>
                 <Panel title="Tasks">"Nothing needs your attention."</Panel>
             </div>
+            <crate::identity::pages::HydratedMarker/>
         </SignedInShell>
     }
     .into_any()
@@ -63,33 +65,6 @@ pub fn PatientPortal() -> impl IntoView {
                     </Suspense>
                 </Panel>
                 <Panel title="Your next appointment">"You have no upcoming appointments."</Panel>
-            </div>
-        </SignedInShell>
-    }
-    .into_any()
-}
-
-/// The platform operators' console, on the platform domain only.
-#[component]
-pub fn PlatformAdmin() -> impl IntoView {
-    if current_site().tenant.is_some() {
-        return view! { <NotFound/> }.into_any();
-    }
-    let overview = Resource::new(|| (), |_| platform_overview());
-    view! {
-        <Title text="Platform admin · MediSync"/>
-        <SignedInShell testid="admin-shell">
-            <h1 class="text-xl font-semibold">"Platform overview"</h1>
-            <div class="mt-4 grid gap-4 sm:grid-cols-2">
-                <Panel title="Tenants">
-                    <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                        {move || overview.get().map(|o| match o {
-                            Ok(o) => view! { <p data-testid="tenant-count">{format!("{} tenants", o.tenants)}</p> }.into_any(),
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                        })}
-                    </Suspense>
-                </Panel>
-                <Panel title="Support">"Support sessions open with the platform console."</Panel>
             </div>
         </SignedInShell>
     }

@@ -1,8 +1,12 @@
-//! Server functions of the tenancy domain.
+//! Server functions of the tenancy domain: the public profile, branding, clinic
+//! settings and the custom domain. Each one's rule is in the access table; the
+//! bodies work only on the tenant of the request.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::{MultipartData, MultipartFormData};
+use serde::{Deserialize, Serialize};
 
-use super::TenantPublic;
+use super::{Branding, TenantPublic, TenantSettings};
 use crate::error::AppError;
 
 /// The public profile of the tenant this request was addressed to: the same data its
@@ -12,4 +16,355 @@ use crate::error::AppError;
 pub async fn tenant_profile() -> Result<TenantPublic, AppError> {
     let site = crate::site::current_site();
     site.tenant.ok_or_else(|| AppError::NotFound.respond())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::identity::audit::Actor;
+    pub use crate::identity::auth;
+
+    use crate::error::AppError;
+    use crate::identity::Viewer;
+    use crate::tenancy::{Branding, TenantId};
+
+    pub fn actor(viewer: &Viewer) -> Actor<'_> {
+        Actor::account(viewer.account_id, viewer.email.as_str())
+    }
+
+    pub fn storage() -> Result<crate::storage::Storage, AppError> {
+        leptos::prelude::use_context::<crate::storage::Storage>().ok_or_else(|| {
+            tracing::error!("no storage in context");
+            AppError::Internal
+        })
+    }
+
+    /// The branding as stored now (the page's copy may be stale).
+    pub async fn stored_branding(
+        db: &crate::db::Db,
+        tenant: TenantId,
+    ) -> Result<Branding, AppError> {
+        let mut tx = db.begin_platform_read().await?;
+        let t = crate::tenancy::db::find_by_id(&mut tx, tenant)
+            .await?
+            .ok_or_else(|| AppError::NotFound.respond())?;
+        Ok(t.branding)
+    }
+
+    /// Saves a branding and records who changed it.
+    pub async fn save(
+        db: &crate::db::Db,
+        tenant: TenantId,
+        viewer: &Viewer,
+        branding: &Branding,
+        action: &str,
+    ) -> Result<(), AppError> {
+        if let Err(e) = branding.check() {
+            return Err(AppError::field(e.field, e.message).respond());
+        }
+        let mut tx = db.begin_platform().await?;
+        crate::tenancy::db::set_branding(&mut tx, tenant, branding).await?;
+        tx.commit().await?;
+        auth::audit_event(db, Some(tenant), actor(viewer), action, None).await;
+        Ok(())
+    }
+
+    /// Forgets the tenant's logo files and deletes them from the store.
+    pub async fn drop_logo_files(db: &crate::db::Db, tenant: TenantId) -> Result<(), AppError> {
+        let mut tx = db.begin_for(tenant).await?;
+        let keys = crate::plans::db::remove_files(&mut tx, "logo").await?;
+        tx.commit().await?;
+        let storage = storage()?;
+        for key in keys {
+            if let Err(e) = storage.delete(&key).await {
+                tracing::warn!(error = %e, "could not delete an old logo file");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn optional(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Saves colors and texts; the logo stays as it is.
+#[server(prefix = "/api", endpoint = "save_branding")]
+pub async fn save_branding(
+    primary_color: String,
+    accent_color: String,
+    sign_in_headline: String,
+    welcome_text: String,
+    support_phone: Option<String>,
+    support_email: Option<String>,
+) -> Result<Branding, AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let color = |field: &str, raw: &str| {
+        super::HexColor::parse(raw).map_err(|m| AppError::field(field, m).respond())
+    };
+    let db = auth::db()?;
+    let current = stored_branding(&db, tenant).await?;
+    let branding = Branding {
+        primary_color: color("primary_color", &primary_color)?,
+        accent_color: color("accent_color", &accent_color)?,
+        sign_in_headline: sign_in_headline.trim().to_owned(),
+        welcome_text: welcome_text.trim().to_owned(),
+        support_phone: optional(support_phone),
+        support_email: optional(support_email),
+        ..current
+    };
+    save(&db, tenant, &viewer, &branding, "branding.changed").await?;
+    Ok(branding)
+}
+
+/// Back to MediSync's default look; the logo files are deleted.
+#[server(prefix = "/api", endpoint = "reset_branding")]
+pub async fn reset_branding() -> Result<Branding, AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let branding = Branding::default();
+    save(&db, tenant, &viewer, &branding, "branding.reset").await?;
+    drop_logo_files(&db, tenant).await?;
+    Ok(branding)
+}
+
+/// Removes the logo and keeps the rest.
+#[server(prefix = "/api", endpoint = "remove_logo")]
+pub async fn remove_logo() -> Result<Branding, AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let branding = stored_branding(&db, tenant).await?.without_logo();
+    save(&db, tenant, &viewer, &branding, "branding.logo_removed").await?;
+    drop_logo_files(&db, tenant).await?;
+    Ok(branding)
+}
+
+/// Uploads a logo (multipart field `logo`): checked, resized and stored; the new
+/// branding is returned for the preview.
+#[server(prefix = "/api", endpoint = "upload_logo", input = MultipartFormData)]
+pub async fn upload_logo(data: MultipartData) -> Result<Branding, AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let bytes = read_logo_field(data).await?;
+    let renditions = tokio::task::spawn_blocking(move || super::logo::process(&bytes))
+        .await
+        .map_err(|_| AppError::Internal)?
+        .map_err(|m| AppError::field("logo", m).respond())?;
+    let db = auth::db()?;
+    let storage = storage()?;
+
+    // Room on the plan for the new files, counting the old ones as gone.
+    let mut tx = db.begin_for(tenant).await?;
+    let old = crate::plans::db::remove_files(&mut tx, "logo").await?;
+    let room = crate::plans::db::ensure_room(
+        &mut tx,
+        crate::plans::LimitKind::Storage,
+        renditions.total_bytes() as i64,
+    )
+    .await?;
+    if let Err(limit) = room {
+        return Err(AppError::Upgrade(limit.0).respond());
+    }
+    let stem = uuid::Uuid::now_v7().simple().to_string();
+    let files = [
+        (format!("{stem}-header.png"), renditions.header),
+        (format!("{stem}-192.png"), renditions.icon),
+        (format!("{stem}-512.png"), renditions.icon_large),
+    ];
+    for (name, bytes) in &files {
+        let key = crate::storage::Storage::branding_key(tenant, name);
+        crate::plans::db::add_file(&mut tx, "logo", &key, "image/png", bytes.len() as i64).await?;
+    }
+    // Files first, then the rows that point at them: a failure leaves at worst an
+    // unreferenced file, never a broken logo.
+    for (name, bytes) in files.iter() {
+        let key = crate::storage::Storage::branding_key(tenant, name);
+        storage.put(&key, bytes.clone()).await.map_err(|e| {
+            tracing::error!(error = %e, "logo upload could not be stored");
+            AppError::Internal
+        })?;
+    }
+    tx.commit().await?;
+    // Served from every address of the clinic (and in emails) without the path prefix.
+    let path = |name: &str| format!("/brand/{tenant}/{name}");
+    let branding = Branding {
+        logo_url: Some(path(&files[0].0)),
+        icon_url: Some(path(&files[1].0)),
+        icon_large_url: Some(path(&files[2].0)),
+        ..stored_branding(&db, tenant).await?
+    };
+    save(&db, tenant, &viewer, &branding, "branding.logo_uploaded").await?;
+    for key in old {
+        let _ = storage.delete(&key).await;
+    }
+    Ok(branding)
+}
+
+/// The bytes of the `logo` field, refusing more than the limit without reading on.
+#[cfg(feature = "ssr")]
+async fn read_logo_field(data: MultipartData) -> Result<Vec<u8>, AppError> {
+    let mut form = data.into_inner().ok_or(AppError::Internal)?;
+    let unreadable =
+        || AppError::field("logo", "the upload could not be read; try again").respond();
+    while let Some(mut field) = form.next_field().await.map_err(|_| unreadable())? {
+        if field.name() != Some("logo") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| unreadable())? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > super::logo::MAX_BYTES {
+                return Err(AppError::field(
+                    "logo",
+                    "the logo is larger than 1 MB; export it smaller and try again",
+                )
+                .respond());
+            }
+        }
+        return Ok(bytes);
+    }
+    Err(AppError::field("logo", "choose an image file to upload").respond())
+}
+
+/// Saves the clinic's name and regional settings.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "save_clinic_settings")]
+pub async fn save_clinic_settings(
+    name: String,
+    timezone: String,
+    currency: String,
+    language: String,
+    date_format: String,
+    days: Option<String>,
+) -> Result<TenantSettings, AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(
+            AppError::field("name", "the clinic name must be 1 to 120 characters").respond(),
+        );
+    }
+    let days = days.unwrap_or_default();
+    let working_days = super::WEEKDAYS
+        .iter()
+        .filter(|(key, _)| days.split(',').any(|d| d.trim() == *key))
+        .map(|(key, _)| *key)
+        .collect::<Vec<_>>()
+        .join(",");
+    let settings = TenantSettings {
+        timezone: timezone.trim().to_owned(),
+        currency: currency.trim().to_uppercase(),
+        language: language.trim().to_owned(),
+        date_format,
+        working_days,
+    };
+    settings
+        .check()
+        .map_err(|(field, m)| AppError::field(field, m).respond())?;
+    if settings.timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(AppError::field(
+            "timezone",
+            format!(
+                "{:?} is not a time zone name; use one such as Europe/Lisbon or America/New_York",
+                settings.timezone
+            ),
+        )
+        .respond());
+    }
+    let db = auth::db()?;
+    let mut tx = db.begin_platform().await?;
+    super::db::set_settings(&mut tx, tenant, &name, &settings).await?;
+    tx.commit().await?;
+    auth::audit_event(&db, Some(tenant), actor(&viewer), "settings.changed", None).await;
+    Ok(settings)
+}
+
+/// The clinic's custom domain and the DNS record it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainSetup {
+    pub domain: Option<String>,
+    /// The host a CNAME record must point at: the clinic's own subdomain.
+    pub target: String,
+}
+
+#[cfg(feature = "ssr")]
+fn domain_target(slug: &super::Slug) -> String {
+    let platform = crate::identity::auth::request_meta().platform_origin;
+    let host = platform
+        .split_once("://")
+        .map_or(platform.as_str(), |(_, rest)| rest);
+    let host = host.split(':').next().unwrap_or(host);
+    format!("{slug}.{host}")
+}
+
+#[server(prefix = "/api", endpoint = "custom_domain")]
+pub async fn custom_domain() -> Result<DomainSetup, AppError> {
+    use ssr::*;
+    let (tenant, _) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_platform_read().await?;
+    let t = super::db::find_by_id(&mut tx, tenant)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(DomainSetup {
+        domain: t.custom_domain,
+        target: domain_target(&t.slug),
+    })
+}
+
+/// Points a domain at this clinic (or clears it with an empty value).
+#[server(prefix = "/api", endpoint = "set_custom_domain")]
+pub async fn set_custom_domain(domain: String) -> Result<DomainSetup, AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let site_tenant = crate::site::current_site()
+        .tenant
+        .ok_or(AppError::NotFound)?;
+    let target = domain_target(&site_tenant.slug);
+    let platform_host = target
+        .strip_prefix(&format!("{}.", site_tenant.slug))
+        .unwrap_or_default()
+        .to_owned();
+    let domain = match super::Domain::parse(&domain) {
+        Ok(None) => None,
+        Ok(Some(d))
+            if d.as_str() == platform_host
+                || d.as_str().ends_with(&format!(".{platform_host}")) =>
+        {
+            return Err(AppError::field(
+                "domain",
+                format!("{d} belongs to MediSync; enter a domain your clinic owns"),
+            )
+            .respond())
+        }
+        Ok(Some(d)) => Some(d),
+        Err(m) => return Err(AppError::field("domain", m).respond()),
+    };
+    let db = auth::db()?;
+    let mut tx = db.begin_platform().await?;
+    super::db::set_custom_domain(&mut tx, tenant, domain.as_ref().map(|d| d.as_str()))
+        .await
+        .map_err(|e| match e {
+            crate::db::DbError::Conflict(_) => {
+                AppError::field("domain", "another clinic already uses this domain").respond()
+            }
+            other => other.into(),
+        })?;
+    tx.commit().await?;
+    auth::audit_event(
+        &db,
+        Some(tenant),
+        actor(&viewer),
+        "settings.domain_changed",
+        Some(domain.as_ref().map_or("none", |d| d.as_str())),
+    )
+    .await;
+    Ok(DomainSetup {
+        domain: domain.map(String::from),
+        target,
+    })
 }

@@ -81,20 +81,35 @@ impl From<HexColor> for String {
 pub struct Branding {
     /// Path of the logo image served by the platform, when the clinic has one.
     pub logo_url: Option<String>,
+    /// Square renditions of the logo (192 and 512 px) for the favicon and the
+    /// installable app.
+    #[serde(default)]
+    pub icon_url: Option<String>,
+    #[serde(default)]
+    pub icon_large_url: Option<String>,
     pub primary_color: HexColor,
     pub accent_color: HexColor,
     pub sign_in_headline: String,
     pub welcome_text: String,
+    /// Shown on the sign-in page when set.
+    #[serde(default)]
+    pub support_phone: Option<String>,
+    #[serde(default)]
+    pub support_email: Option<String>,
 }
 
 impl Default for Branding {
     fn default() -> Self {
         Self {
             logo_url: None,
+            icon_url: None,
+            icon_large_url: None,
             primary_color: HexColor::rgb(0x43, 0x38, 0xca),
             accent_color: HexColor::rgb(0x0e, 0x74, 0x90),
             sign_in_headline: "Welcome back".into(),
             welcome_text: "Sign in to continue.".into(),
+            support_phone: None,
+            support_email: None,
         }
     }
 }
@@ -102,37 +117,139 @@ impl Default for Branding {
 /// WCAG AA for normal text.
 pub const MIN_CONTRAST: f64 = 4.5;
 
+/// Why a branding was refused: the form field and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandingError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for BrandingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn refuse(field: &'static str, message: impl Into<String>) -> Result<(), BrandingError> {
+    Err(BrandingError {
+        field,
+        message: message.into(),
+    })
+}
+
+/// A path the platform serves (never another origin, never markup).
+fn is_local_path(url: &str) -> bool {
+    url.starts_with('/')
+        && !url.starts_with("//")
+        && url.len() <= 300
+        && url
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c))
+}
+
 impl Branding {
+    /// The contrast each brand color reaches with the text MediSync puts on it.
+    pub fn contrasts(&self) -> [(&'static str, HexColor, f64); 2] {
+        [
+            ("primary_color", self.primary_color),
+            ("accent_color", self.accent_color),
+        ]
+        .map(|(field, color)| (field, color, color.contrast_with(color.readable_text())))
+    }
+
     pub fn validate(&self) -> Result<(), String> {
-        for (name, color) in [
-            ("primary", self.primary_color),
-            ("accent", self.accent_color),
-        ] {
-            let ratio = color.contrast_with(color.readable_text());
+        self.check().map_err(|e| e.message)
+    }
+
+    /// Every rule, naming the field that breaks one.
+    pub fn check(&self) -> Result<(), BrandingError> {
+        for (field, color, ratio) in self.contrasts() {
             if ratio < MIN_CONTRAST {
-                return Err(format!(
-                    "the {name} color {color} reaches only {ratio:.1}:1 contrast with any text color; AA needs 4.5:1"
-                ));
+                let name = if field == "primary_color" {
+                    "primary"
+                } else {
+                    "accent"
+                };
+                return refuse(
+                    field,
+                    format!(
+                        "the {name} color {color} reaches only {ratio:.2}:1 contrast with white or dark text; \
+                         WCAG AA needs 4.5:1, so choose a darker or lighter shade"
+                    ),
+                );
             }
         }
-        if self.sign_in_headline.trim().is_empty() || self.sign_in_headline.chars().count() > 80 {
-            return Err("the sign-in headline must be 1 to 80 characters".into());
+        let headline = self.sign_in_headline.trim();
+        if headline.is_empty() || headline.chars().count() > 80 {
+            return refuse(
+                "sign_in_headline",
+                "the sign-in headline must be 1 to 80 characters",
+            );
         }
         if self.welcome_text.chars().count() > 500 {
-            return Err("the welcome text must be at most 500 characters".into());
+            return refuse(
+                "welcome_text",
+                "the welcome text must be at most 500 characters",
+            );
         }
-        if let Some(url) = &self.logo_url {
-            let safe = url.starts_with('/')
-                && !url.starts_with("//")
-                && url.len() <= 300
-                && url
+        for text in [&self.sign_in_headline, &self.welcome_text] {
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r')
+            {
+                return refuse(
+                    "welcome_text",
+                    "the text may not contain control characters",
+                );
+            }
+        }
+        if let Some(phone) = &self.support_phone {
+            let ok = (3..=30).contains(&phone.chars().count())
+                && phone
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
-            if !safe {
-                return Err("the logo must be an image stored by MediSync".into());
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if !ok {
+                return refuse(
+                    "support_phone",
+                    "a phone number is digits, spaces and + - ( ) . (up to 30)",
+                );
+            }
+        }
+        if let Some(email) = &self.support_email {
+            if crate::identity::Email::parse(email).is_err() {
+                return refuse(
+                    "support_email",
+                    "enter a valid support email address, or leave it empty",
+                );
+            }
+        }
+        for url in [&self.logo_url, &self.icon_url, &self.icon_large_url]
+            .into_iter()
+            .flatten()
+        {
+            if !is_local_path(url) {
+                return refuse("logo", "the logo must be an image stored by MediSync");
             }
         }
         Ok(())
+    }
+
+    /// The same branding without a logo.
+    pub fn without_logo(mut self) -> Self {
+        self.logo_url = None;
+        self.icon_url = None;
+        self.icon_large_url = None;
+        self
+    }
+
+    /// Whether anything differs from MediSync's defaults (for onboarding).
+    pub fn is_customized(&self) -> bool {
+        let d = Branding::default();
+        self.logo_url.is_some()
+            || self.primary_color != d.primary_color
+            || self.accent_color != d.accent_color
+            || self.sign_in_headline != d.sign_in_headline
+            || self.welcome_text != d.welcome_text
     }
 
     /// The CSS custom properties for this branding. Colors are validated hex values,

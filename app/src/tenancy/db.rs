@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{Branding, NewTenant, Slug, Tenant, TenantId, TenantSettings, TenantStatus};
 use crate::db::{on_conn, one_row, DbError, PlatformTx};
+use crate::plans::{Feature, PlanId};
 
 #[derive(sqlx::FromRow)]
 struct TenantRow {
@@ -14,12 +15,17 @@ struct TenantRow {
     name: String,
     kind: String,
     status: String,
+    status_reason: Option<String>,
     custom_domain: Option<String>,
     branding: Json<Branding>,
     timezone: String,
     currency: String,
     language: String,
     date_format: String,
+    working_days: String,
+    plan_id: String,
+    features: String,
+    trial_ends_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -27,12 +33,15 @@ struct TenantRow {
 impl TryFrom<TenantRow> for Tenant {
     type Error = DbError;
     fn try_from(r: TenantRow) -> Result<Self, DbError> {
+        let features: Vec<String> =
+            serde_json::from_str(&r.features).map_err(|e| DbError::Corrupt(e.to_string()))?;
         Ok(Tenant {
             id: TenantId::from_uuid(r.id),
             slug: Slug::parse(&r.slug).map_err(|e| DbError::Corrupt(e.to_string()))?,
             name: r.name,
             kind: r.kind.parse().map_err(DbError::Corrupt)?,
             status: r.status.parse().map_err(DbError::Corrupt)?,
+            status_reason: r.status_reason,
             custom_domain: r.custom_domain,
             branding: r.branding.0,
             settings: TenantSettings {
@@ -40,22 +49,32 @@ impl TryFrom<TenantRow> for Tenant {
                 currency: r.currency,
                 language: r.language,
                 date_format: r.date_format,
+                working_days: r.working_days,
             },
+            plan: PlanId::parse(&r.plan_id).map_err(DbError::Corrupt)?,
+            features: features
+                .iter()
+                .filter_map(|f| f.parse::<Feature>().ok())
+                .collect(),
+            trial_ends_at: r.trial_ends_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
     }
 }
 
-const COLUMNS: &str = "id, slug, name, kind, status, custom_domain, branding, timezone, \
-                       currency, language, date_format, created_at, updated_at";
+const SELECT: &str =
+    "SELECT t.id, t.slug, t.name, t.kind, t.status, t.status_reason, t.custom_domain, \
+     t.branding, t.timezone, t.currency, t.language, t.date_format, t.working_days, t.plan_id, \
+     p.features, t.trial_ends_at, t.created_at, t.updated_at \
+     FROM tenants t JOIN plans p ON p.id = t.plan_id";
 
 async fn find_where(
     tx: &mut PlatformTx,
     condition: &'static str,
     value: &str,
 ) -> Result<Option<Tenant>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE {condition} = $1");
+    let sql = format!("{SELECT} WHERE {condition} = $1");
     let row = on_conn!(tx.conn(), |c| {
         sqlx::query_as::<_, TenantRow>(&sql)
             .bind(value)
@@ -67,42 +86,250 @@ async fn find_where(
 
 #[tracing::instrument(skip_all)]
 pub async fn find_by_slug(tx: &mut PlatformTx, slug: &Slug) -> Result<Option<Tenant>, DbError> {
-    find_where(tx, "slug", slug.as_str()).await
+    find_where(tx, "t.slug", slug.as_str()).await
 }
 
 /// Looks a tenant up by its custom domain (lowercase host, no port).
 #[tracing::instrument(skip_all)]
 pub async fn find_by_domain(tx: &mut PlatformTx, host: &str) -> Result<Option<Tenant>, DbError> {
-    find_where(tx, "custom_domain", host).await
+    find_where(tx, "t.custom_domain", host).await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn find_by_id(tx: &mut PlatformTx, id: TenantId) -> Result<Option<Tenant>, DbError> {
+    let sql = format!("{SELECT} WHERE t.id = $1");
+    let row = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, TenantRow>(&sql)
+            .bind(id.into_uuid())
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(Tenant::try_from).transpose()
+}
+
+/// Whether an address is free (no tenant holds it).
+#[tracing::instrument(skip_all)]
+pub async fn slug_taken(tx: &mut PlatformTx, slug: &Slug) -> Result<bool, DbError> {
+    let n = on_conn!(tx.conn(), |c| {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM tenants WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_one(c)
+            .await?
+    });
+    Ok(n > 0)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut PlatformTx, new: &NewTenant) -> Result<Tenant, DbError> {
+    create_with_id(tx, TenantId::new(), new).await
+}
+
+/// Creates a tenant under an id chosen in advance (sign-up opens the tenant's own
+/// transaction first, so the clinic and its first rows commit together).
+#[tracing::instrument(skip_all)]
+pub async fn create_with_id(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    new: &NewTenant,
+) -> Result<Tenant, DbError> {
     new.validate().map_err(DbError::Invalid)?;
-    let id = TenantId::new();
     let now = Utc::now();
-    let sql = format!(
-        "INSERT INTO tenants ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
-    );
-    let row = on_conn!(tx.conn(), |c| {
-        sqlx::query_as::<_, TenantRow>(&sql)
-            .bind(id.into_uuid())
-            .bind(new.slug.as_str())
-            .bind(new.name.trim())
-            .bind(new.kind.as_str())
-            .bind(new.status.as_str())
-            .bind(Json(&new.branding))
-            .bind(&new.settings.timezone)
-            .bind(&new.settings.currency)
-            .bind(&new.settings.language)
-            .bind(&new.settings.date_format)
-            .bind(now)
-            .fetch_one(c)
-            .await
-            .map_err(DbError::conflict_on("address"))?
+    on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "INSERT INTO tenants (id, slug, name, kind, status, custom_domain, branding, timezone, \
+             currency, language, date_format, working_days, plan_id, trial_ends_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+        )
+        .bind(id.into_uuid())
+        .bind(new.slug.as_str())
+        .bind(new.name.trim())
+        .bind(new.kind.as_str())
+        .bind(new.status.as_str())
+        .bind(Json(&new.branding))
+        .bind(&new.settings.timezone)
+        .bind(&new.settings.currency)
+        .bind(&new.settings.language)
+        .bind(&new.settings.date_format)
+        .bind(&new.settings.working_days)
+        .bind(new.plan.as_str())
+        .bind(new.trial_ends_at)
+        .bind(now)
+        .execute(c)
+        .await
+        .map_err(DbError::conflict_on("address"))?;
     });
-    Tenant::try_from(row)
+    find_by_id(tx, id).await?.ok_or(DbError::NotFound)
+}
+
+/// Saves a tenant's branding (validated first).
+#[tracing::instrument(skip_all)]
+pub async fn set_branding(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    branding: &Branding,
+) -> Result<(), DbError> {
+    branding.validate().map_err(DbError::Invalid)?;
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query("UPDATE tenants SET branding = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.into_uuid())
+            .bind(Json(branding))
+            .bind(Utc::now())
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    one_row(done)
+}
+
+/// Saves a tenant's name and regional settings (validated first).
+#[tracing::instrument(skip_all)]
+pub async fn set_settings(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    name: &str,
+    settings: &TenantSettings,
+) -> Result<(), DbError> {
+    settings.validate().map_err(DbError::Invalid)?;
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "UPDATE tenants SET name = $2, timezone = $3, currency = $4, language = $5, \
+             date_format = $6, working_days = $7, updated_at = $8 WHERE id = $1",
+        )
+        .bind(id.into_uuid())
+        .bind(name.trim())
+        .bind(&settings.timezone)
+        .bind(&settings.currency)
+        .bind(&settings.language)
+        .bind(&settings.date_format)
+        .bind(&settings.working_days)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(done)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn mark_trial_reminded(tx: &mut PlatformTx, id: TenantId) -> Result<(), DbError> {
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query("UPDATE tenants SET trial_reminder_sent_at = $2 WHERE id = $1")
+            .bind(id.into_uuid())
+            .bind(Utc::now())
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    one_row(done)
+}
+
+/// Moves a trial's end (used by tests and by operators extending a trial).
+#[tracing::instrument(skip_all)]
+pub async fn set_trial_end(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    ends: Option<DateTime<Utc>>,
+) -> Result<(), DbError> {
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "UPDATE tenants SET trial_ends_at = $2, trial_reminder_sent_at = NULL WHERE id = $1",
+        )
+        .bind(id.into_uuid())
+        .bind(ends)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(done)
+}
+
+/// Filters of the console's tenant list.
+#[derive(Debug, Clone, Default)]
+pub struct TenantFilter {
+    /// Part of the name or address.
+    pub search: Option<String>,
+    pub status: Option<TenantStatus>,
+    pub plan: Option<PlanId>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// Tenants matching a filter, newest first (at most `limit`).
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    tx: &mut PlatformTx,
+    filter: &TenantFilter,
+    limit: i64,
+) -> Result<Vec<Tenant>, DbError> {
+    let sql = format!(
+        "{SELECT} WHERE ($1 IS NULL OR lower(t.name) LIKE $1 OR t.slug LIKE $1) \
+         AND ($2 IS NULL OR t.status = $2) AND ($3 IS NULL OR t.plan_id = $3) \
+         AND ($4 IS NULL OR t.created_at >= $4) AND ($5 IS NULL OR t.created_at < $5) \
+         ORDER BY t.created_at DESC LIMIT $6"
+    );
+    let pattern = filter.search.as_ref().map(|s| {
+        let escaped: String = s
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| !"%_\\".contains(*c))
+            .collect();
+        format!("%{escaped}%")
+    });
+    let rows = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, TenantRow>(&sql)
+            .bind(pattern.as_deref())
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.plan.as_ref().map(|p| p.as_str()))
+            .bind(filter.created_from)
+            .bind(filter.created_to)
+            .bind(limit)
+            .fetch_all(c)
+            .await?
+    });
+    rows.into_iter().map(Tenant::try_from).collect()
+}
+
+/// Tenant counts by status, and the monthly revenue of active tenants' plans
+/// (in minor units, per currency).
+#[tracing::instrument(skip_all)]
+pub async fn status_counts(tx: &mut PlatformTx) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT status, count(*) FROM tenants GROUP BY status ORDER BY status",
+        )
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn monthly_revenue(tx: &mut PlatformTx) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT p.currency, CAST(SUM(p.price_cents) AS BIGINT) FROM tenants t \
+             JOIN plans p ON p.id = t.plan_id WHERE t.status = 'active' GROUP BY p.currency ORDER BY p.currency",
+        )
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// Creation times since `from`, for the sign-ups chart (bucketed by the caller,
+/// the same way on both databases).
+#[tracing::instrument(skip_all)]
+pub async fn created_since(
+    tx: &mut PlatformTx,
+    from: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, DbError> {
+    Ok(on_conn!(tx.conn(), |c| {
+        sqlx::query_scalar::<_, DateTime<Utc>>(
+            "SELECT created_at FROM tenants WHERE created_at >= $1",
+        )
+        .bind(from)
+        .fetch_all(c)
+        .await?
+    }))
 }
 
 #[tracing::instrument(skip_all)]
@@ -110,15 +337,19 @@ pub async fn set_status(
     tx: &mut PlatformTx,
     id: TenantId,
     status: TenantStatus,
+    reason: Option<&str>,
 ) -> Result<(), DbError> {
     let done = on_conn!(tx.conn(), |c| {
-        sqlx::query("UPDATE tenants SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(Utc::now())
-            .bind(id.into_uuid())
-            .execute(c)
-            .await?
-            .rows_affected()
+        sqlx::query(
+            "UPDATE tenants SET status = $1, status_reason = $4, updated_at = $2 WHERE id = $3",
+        )
+        .bind(status.as_str())
+        .bind(Utc::now())
+        .bind(id.into_uuid())
+        .bind(reason)
+        .execute(c)
+        .await?
+        .rows_affected()
     });
     one_row(done)
 }

@@ -128,6 +128,69 @@ impl FromStr for Slug {
     }
 }
 
+/// A clinic's own domain name, such as `portal.acme-clinic.com`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Domain(String);
+
+impl Domain {
+    /// `Ok(None)` for an empty value (no custom domain). Accepts what people paste:
+    /// any case, a scheme, a trailing dot or slash.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let mut host = raw.trim().to_ascii_lowercase();
+        for scheme in ["https://", "http://"] {
+            if let Some(rest) = host.strip_prefix(scheme) {
+                host = rest.to_owned();
+            }
+        }
+        let host = host.trim_end_matches('/').trim_end_matches('.');
+        if host.is_empty() {
+            return Ok(None);
+        }
+        let error =
+            || format!("{host:?} is not a domain name; enter one such as portal.yourclinic.com");
+        let labels: Vec<&str> = host.split('.').collect();
+        let label_ok = |l: &&str| {
+            (1..=63).contains(&l.len())
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        let tld_ok = labels
+            .last()
+            .is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()));
+        if host.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) || !tld_ok {
+            return Err(error());
+        }
+        Ok(Some(Self(host.to_owned())))
+    }
+}
+
+impl TryFrom<String> for Domain {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)?.ok_or_else(|| "a domain name is required".into())
+    }
+}
+
+impl From<Domain> for String {
+    fn from(d: Domain) -> String {
+        d.0
+    }
+}
+
+impl Domain {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +220,27 @@ mod tests {
     fn deserializing_validates() {
         assert!(serde_json::from_str::<Slug>("\"ok-slug\"").is_ok());
         assert!(serde_json::from_str::<Slug>("\"NO\"").is_err());
+    }
+
+    #[test]
+    fn domains_are_normalized_and_checked() {
+        assert_eq!(
+            Domain::parse(" HTTPS://Portal.Acme-Clinic.com./ ")
+                .expect("ok")
+                .map(String::from),
+            Some("portal.acme-clinic.com".to_string())
+        );
+        assert_eq!(Domain::parse("  ").expect("empty"), None);
+        for bad in [
+            "localhost",
+            "acme..com",
+            "-a.com",
+            "a.c0m",
+            "a b.com",
+            "acme.com:8080",
+            "a/b.com",
+        ] {
+            assert!(Domain::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

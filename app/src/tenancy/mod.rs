@@ -8,12 +8,16 @@ mod site;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod logo;
 
-pub use branding::{Branding, HexColor};
-pub use ids::{Slug, SlugError, TenantId};
+pub use branding::{Branding, BrandingError, HexColor, MIN_CONTRAST};
+pub use ids::{Domain, Slug, SlugError, TenantId};
 pub use site::{SiteInfo, TenantPublic, SITE_INFO_ELEMENT_ID};
 
 use serde::{Deserialize, Serialize};
+
+use crate::plans::{Feature, PlanId};
 
 /// What sort of organisation a tenant is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +62,53 @@ pub struct TenantSettings {
     pub currency: String,
     pub language: String,
     pub date_format: String,
+    /// `mon,tue,wed,thu,fri`: the days the clinic opens.
+    #[serde(default = "default_working_days")]
+    pub working_days: String,
 }
+
+fn default_working_days() -> String {
+    "mon,tue,wed,thu,fri".into()
+}
+
+/// The date formats a clinic may choose, with an example of each.
+pub const DATE_FORMATS: &[(&str, &str)] = &[
+    ("%Y-%m-%d", "2026-11-21"),
+    ("%d/%m/%Y", "21/11/2026"),
+    ("%m/%d/%Y", "11/21/2026"),
+    ("%d.%m.%Y", "21.11.2026"),
+    ("%d %b %Y", "21 Nov 2026"),
+];
+
+/// Languages the clinic's pages and emails are marked with.
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("en", "English"),
+    ("en-GB", "English (UK)"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pt", "Português"),
+    ("pt-BR", "Português (Brasil)"),
+];
+
+/// ISO 4217 codes offered in the settings form.
+pub const CURRENCIES: &[&str] = &[
+    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "BRL",
+    "MXN", "ARS", "CLP", "COP", "ZAR", "NGN", "KES", "EGP", "INR", "PKR", "AED", "SAR", "ILS",
+    "TRY", "JPY", "CNY", "HKD", "SGD", "MYR", "THB", "PHP", "IDR", "KRW",
+];
+
+pub const WEEKDAYS: &[(&str, &str)] = &[
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+];
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -67,34 +117,89 @@ impl Default for TenantSettings {
             currency: "USD".into(),
             language: "en".into(),
             date_format: "%Y-%m-%d".into(),
+            working_days: default_working_days(),
         }
     }
 }
 
+/// A settings value that was refused: the form field and the reason.
+pub type SettingsError = (&'static str, String);
+
 impl TenantSettings {
-    /// Checks the shapes the rest of the system relies on (full validation of time
-    /// zones arrives with the settings page).
-    pub fn validate(&self) -> Result<(), String> {
-        let currency_ok =
-            self.currency.len() == 3 && self.currency.chars().all(|c| c.is_ascii_uppercase());
-        if !currency_ok {
-            return Err("currency must be a three-letter ISO 4217 code such as USD".into());
+    /// Checks every value against the lists above (time zones fully on the server,
+    /// by [`TenantSettings::tz`]).
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if !CURRENCIES.contains(&self.currency.as_str()) {
+            return Err(("currency", "choose a currency from the list".into()));
         }
-        let lang_ok = (2..=12).contains(&self.language.len())
-            && self
-                .language
+        if !LANGUAGES.iter().any(|(code, _)| *code == self.language) {
+            return Err(("language", "choose a language from the list".into()));
+        }
+        if self.timezone.is_empty()
+            || self.timezone.len() > 64
+            || !self
+                .timezone
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !lang_ok {
-            return Err("language must be a language tag such as en or pt-BR".into());
+                .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c))
+        {
+            return Err((
+                "timezone",
+                "use an IANA time zone such as Europe/Lisbon".into(),
+            ));
         }
-        if self.timezone.is_empty() || self.timezone.len() > 64 {
-            return Err("timezone must be an IANA name such as Europe/Lisbon".into());
+        if !DATE_FORMATS.iter().any(|(f, _)| *f == self.date_format) {
+            return Err(("date_format", "choose a date format from the list".into()));
         }
-        if self.date_format.is_empty() || self.date_format.len() > 32 {
-            return Err("date format must be 1 to 32 characters".into());
+        let days: Vec<&str> = self.working_days.split(',').collect();
+        let known = days.iter().all(|d| WEEKDAYS.iter().any(|(k, _)| k == d));
+        if self.working_days.is_empty() || !known {
+            return Err(("working_days", "choose at least one working day".into()));
         }
         Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.check().map_err(|(_, m)| m)
+    }
+
+    pub fn works_on(&self, day: &str) -> bool {
+        self.working_days.split(',').any(|d| d == day)
+    }
+
+    /// The clinic's time zone; UTC if the stored name is unknown.
+    #[cfg(feature = "ssr")]
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// A date in the clinic's zone and format.
+    #[cfg(feature = "ssr")]
+    pub fn format_date(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        at.with_timezone(&self.tz())
+            .format(self.safe_date_format())
+            .to_string()
+    }
+
+    /// A date and time (24-hour) in the clinic's zone and format, with the zone.
+    #[cfg(feature = "ssr")]
+    pub fn format_datetime(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        let local = at.with_timezone(&self.tz());
+        format!(
+            "{} {} {}",
+            local.format(self.safe_date_format()),
+            local.format("%H:%M"),
+            local.format("%Z")
+        )
+    }
+
+    /// Only formats from [`DATE_FORMATS`] reach chrono (an arbitrary pattern can
+    /// fail while printing).
+    #[cfg(feature = "ssr")]
+    fn safe_date_format(&self) -> &'static str {
+        DATE_FORMATS
+            .iter()
+            .find(|(f, _)| *f == self.date_format)
+            .map_or("%Y-%m-%d", |(f, _)| f)
     }
 }
 
@@ -114,11 +219,35 @@ pub struct Tenant {
     pub name: String,
     pub kind: TenantKind,
     pub status: TenantStatus,
+    /// Why the status was last set, when an operator or the trial job gave one.
+    pub status_reason: Option<String>,
     pub custom_domain: Option<String>,
     pub branding: Branding,
     pub settings: TenantSettings,
+    pub plan: PlanId,
+    pub features: Vec<Feature>,
+    pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Tenant {
+    /// What every page of this tenant may show the browser.
+    pub fn public(&self) -> TenantPublic {
+        TenantPublic {
+            id: self.id,
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            kind: self.kind,
+            branding: self.branding.clone(),
+            settings: self.settings.clone(),
+            plan: self.plan.clone(),
+            features: self.features.clone(),
+            trial_ends_at: self
+                .trial_ends_at
+                .filter(|_| self.status == TenantStatus::Trial),
+        }
+    }
 }
 
 /// What is needed to create a tenant; validated by [`NewTenant::validate`].
@@ -130,6 +259,8 @@ pub struct NewTenant {
     pub status: TenantStatus,
     pub branding: Branding,
     pub settings: TenantSettings,
+    pub plan: PlanId,
+    pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl NewTenant {

@@ -87,3 +87,452 @@ fn Landing() -> impl IntoView {
         </main>
     }
 }
+
+// ------------------------------------------------------------ clinic admin --
+
+use super::api::{
+    custom_domain, RemoveLogo, ResetBranding, SaveBranding, SaveClinicSettings, SetCustomDomain,
+};
+use super::{Branding, HexColor, MIN_CONTRAST};
+use crate::identity::pages::{
+    error_of, FieldError, FormError, HydratedMarker, SignedInShell, Submit, BUTTON, CARD, INPUT,
+};
+
+/// The contrast line under a color field: the ratio with the text MediSync will
+/// put on it, and whether it reaches AA.
+fn contrast_note(raw: String) -> AnyView {
+    match HexColor::parse(&raw) {
+        Err(_) => {
+            view! { <p class="mt-1 text-sm text-red-700">"Use the form #0f766e"</p> }.into_any()
+        }
+        Ok(color) => {
+            let text = color.readable_text();
+            let ratio = color.contrast_with(text);
+            let on = if text == super::branding::WHITE {
+                "white"
+            } else {
+                "dark"
+            };
+            let ok = ratio >= MIN_CONTRAST;
+            view! {
+                <p class=if ok { "mt-1 text-sm text-green-800" } else { "mt-1 text-sm text-red-700" } data-contrast=format!("{ratio:.2}")>
+                    {if ok {
+                        format!("✓ {ratio:.2}:1 with {on} text (AA needs 4.5:1)")
+                    } else {
+                        format!("✗ only {ratio:.2}:1 with {on} text; AA needs 4.5:1")
+                    }}
+                </p>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// A color for the preview: the typed one when valid, else the saved one.
+fn preview_color(raw: &str, fallback: HexColor) -> HexColor {
+    HexColor::parse(raw).unwrap_or(fallback)
+}
+
+/// `/staff/branding`: logo, colors, sign-in texts and support contacts, with a live
+/// preview of the sign-in page and the portal header before saving.
+#[component]
+pub fn BrandingPage() -> impl IntoView {
+    let site = current_site();
+    let Some(tenant) = site.tenant.clone() else {
+        return view! { <crate::shell::NotFound/> }.into_any();
+    };
+    let saved = RwSignal::new(tenant.branding.clone());
+    let primary = RwSignal::new(tenant.branding.primary_color.to_string());
+    let accent = RwSignal::new(tenant.branding.accent_color.to_string());
+    let headline = RwSignal::new(tenant.branding.sign_in_headline.clone());
+    let welcome = RwSignal::new(tenant.branding.welcome_text.clone());
+    let phone = RwSignal::new(tenant.branding.support_phone.clone().unwrap_or_default());
+    let email = RwSignal::new(tenant.branding.support_email.clone().unwrap_or_default());
+    let load = move |b: &Branding| {
+        primary.set(b.primary_color.to_string());
+        accent.set(b.accent_color.to_string());
+        headline.set(b.sign_in_headline.clone());
+        welcome.set(b.welcome_text.clone());
+        phone.set(b.support_phone.clone().unwrap_or_default());
+        email.set(b.support_email.clone().unwrap_or_default());
+        saved.set(b.clone());
+    };
+    let save = ServerAction::<SaveBranding>::new();
+    let reset = ServerAction::<ResetBranding>::new();
+    let remove = ServerAction::<RemoveLogo>::new();
+    let upload = upload_action();
+    let save_error = error_of!(save);
+    let upload_error = Signal::derive(move || upload.value().get().and_then(Result::err));
+    let notice = RwSignal::new(None::<&'static str>);
+    Effect::new(move |_| {
+        if let Some(Ok(b)) = save.value().get() {
+            saved.set(b);
+            notice.set(Some(
+                "Branding saved. Every page of the clinic now uses it.",
+            ));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(b)) = reset.value().get() {
+            load(&b);
+            notice.set(Some("Branding reset to MediSync's default."));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(b)) = remove.value().get() {
+            load(&b);
+            notice.set(Some("Logo removed."));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(b)) = upload.value().get() {
+            saved.update(|s| {
+                s.logo_url = b.logo_url.clone();
+                s.icon_url = b.icon_url.clone();
+                s.icon_large_url = b.icon_large_url.clone();
+            });
+            notice.set(Some("Logo uploaded."));
+        }
+    });
+    let name = tenant.name.clone();
+    let field = move |label: &'static str,
+                      id: &'static str,
+                      signal: RwSignal<String>,
+                      max: &'static str| {
+        view! {
+            <div>
+                <label for=id class="block text-sm font-medium">{label}</label>
+                <input id=id name=id maxlength=max class=INPUT prop:value=move || signal.get()
+                    on:input=move |ev| signal.set(event_target_value(&ev))/>
+                <FieldError error=save_error field=id/>
+            </div>
+        }
+    };
+    let color_field = move |label: &'static str, id: &'static str, signal: RwSignal<String>| {
+        view! {
+            <div>
+                <label for=id class="block text-sm font-medium">{label}</label>
+                <div class="mt-1 flex items-center gap-2">
+                    <input type="color" aria-label=format!("{label} picker") class="h-10 w-12 rounded border border-slate-300"
+                        prop:value=move || HexColor::parse(&signal.get()).map(|c| c.to_string()).unwrap_or_default()
+                        on:input=move |ev| signal.set(event_target_value(&ev))/>
+                    <input id=id name=id class="w-32 rounded border border-slate-300 px-3 py-2 font-mono" maxlength="7"
+                        prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
+                </div>
+                {move || contrast_note(signal.get())}
+                <FieldError error=save_error field=id/>
+            </div>
+        }
+    };
+    view! {
+        <Title text="Branding"/>
+        <SignedInShell testid="branding-page">
+            <h1 class="text-xl font-semibold">"Branding"</h1>
+            <p class="mt-1 text-sm text-slate-600">"How your clinic looks to staff and patients: every page, the installable app and emails."</p>
+            {move || notice.get().map(|m| view! { <p role="status" data-testid="branding-notice" class="mt-3 rounded bg-green-50 p-3 text-sm text-green-900">{m}</p> })}
+            <div class="mt-4 grid gap-6 lg:grid-cols-2">
+                <div>
+                    <form class=CARD data-testid="logo-form" on:submit=move |ev| submit_logo(ev, upload)>
+                        <h2 class="font-semibold">"Logo"</h2>
+                        <p class="text-sm text-slate-600">"PNG, JPEG or WebP, up to 1 MB. We make the header and app-icon sizes for you."</p>
+                        <input type="file" name="logo" accept="image/png,image/jpeg,image/webp" aria-label="Logo file" data-testid="logo-input" class="block text-sm"/>
+                        <FieldError error=upload_error field="logo"/>
+                        <FormError error=upload_error/>
+                        <div class="flex flex-wrap gap-2">
+                            <button type="submit" class=BUTTON disabled=move || upload.pending().get()>
+                                {move || if upload.pending().get() { "Uploading…" } else { "Upload logo" }}
+                            </button>
+                            {move || saved.get().logo_url.is_some().then(|| view! {
+                                <button type="button" class="rounded border border-slate-300 px-4 py-2" on:click=move |_| { remove.dispatch(RemoveLogo {}); }>"Remove logo"</button>
+                            })}
+                        </div>
+                    </form>
+                    <ActionForm action=save attr:class=CARD attr:data-testid="branding-form">
+                        <h2 class="font-semibold">"Colors and texts"</h2>
+                        {color_field("Primary color (header, buttons)", "primary_color", primary)}
+                        {color_field("Accent color", "accent_color", accent)}
+                        {field("Sign-in headline", "sign_in_headline", headline, "80")}
+                        <div>
+                            <label for="welcome_text" class="block text-sm font-medium">"Welcome text"</label>
+                            <textarea id="welcome_text" name="welcome_text" maxlength="500" rows="3" class=INPUT
+                                prop:value=move || welcome.get() on:input=move |ev| welcome.set(event_target_value(&ev))></textarea>
+                            <FieldError error=save_error field="welcome_text"/>
+                        </div>
+                        {field("Support phone (optional)", "support_phone", phone, "30")}
+                        {field("Support email (optional)", "support_email", email, "254")}
+                        <FormError error=save_error/>
+                        <Submit pending=save.pending().into() label="Save branding" busy="Saving…"/>
+                    </ActionForm>
+                    <div class="mt-4">
+                        <button type="button" data-testid="reset-branding" class="text-sm text-red-700 underline"
+                            on:click=move |_| { reset.dispatch(ResetBranding {}); }>"Reset to MediSync's default"</button>
+                    </div>
+                </div>
+                <BrandingPreview name primary accent headline welcome phone email saved/>
+            </div>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+    .into_any()
+}
+
+/// The sign-in page and portal header as they will look, redrawn as you type.
+#[component]
+fn BrandingPreview(
+    name: String,
+    primary: RwSignal<String>,
+    accent: RwSignal<String>,
+    headline: RwSignal<String>,
+    welcome: RwSignal<String>,
+    phone: RwSignal<String>,
+    email: RwSignal<String>,
+    saved: RwSignal<Branding>,
+) -> impl IntoView {
+    let colors = move || {
+        let s = saved.get();
+        let p = preview_color(&primary.get(), s.primary_color);
+        let a = preview_color(&accent.get(), s.accent_color);
+        (p, p.readable_text(), a, a.readable_text())
+    };
+    let header_style = move || {
+        let (p, op, _, _) = colors();
+        format!("background:{p};color:{op}")
+    };
+    let accent_style = move || {
+        let (_, _, a, oa) = colors();
+        format!("background:{a};color:{oa}")
+    };
+    let logo = move || {
+        saved
+            .get()
+            .logo_url
+            .map(|src| view! { <img src=src alt="" data-testid="preview-logo" class="h-8 max-w-32 rounded bg-white object-contain"/> })
+    };
+    let name_for_portal = name.clone();
+    view! {
+        <section aria-label="Preview" data-testid="branding-preview" class="space-y-4">
+            <h2 class="font-semibold">"Preview"</h2>
+            <div class="overflow-hidden rounded-lg border border-slate-200 bg-slate-50 shadow-sm">
+                <p class="bg-white px-3 py-1 text-xs text-slate-500">"Sign-in page"</p>
+                <div data-testid="preview-header" class="flex items-center gap-2 px-4 py-3" style=header_style>
+                    {logo}
+                    <span class="font-semibold">{name}</span>
+                </div>
+                <div class="space-y-2 p-4">
+                    <p data-testid="preview-headline" class="text-lg font-bold">{move || headline.get()}</p>
+                    <p class="text-sm text-slate-700">{move || welcome.get()}</p>
+                    <div class="h-8 rounded border border-slate-300 bg-white"></div>
+                    <div class="h-8 rounded border border-slate-300 bg-white"></div>
+                    <div data-testid="preview-button" class="rounded px-4 py-2 text-center text-sm font-semibold" style=header_style>"Sign in"</div>
+                    {move || {
+                        let (p, e) = (phone.get(), email.get());
+                        (!p.trim().is_empty() || !e.trim().is_empty()).then(|| view! {
+                            <p class="text-xs text-slate-600">{format!("Need help? {} {}", p.trim(), e.trim())}</p>
+                        })
+                    }}
+                </div>
+            </div>
+            <div class="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
+                <p class="px-3 py-1 text-xs text-slate-500">"Patient portal header"</p>
+                <div class="flex items-center justify-between px-4 py-3" style=header_style>
+                    <span class="font-semibold">{name_for_portal}</span>
+                    <span class="rounded px-2 py-0.5 text-xs font-semibold" style=accent_style>"Portal"</span>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+type UploadAction = Action<leptos::web_sys::FormData, Result<Branding, crate::error::AppError>>;
+
+fn upload_action() -> UploadAction {
+    Action::new_local(|data: &leptos::web_sys::FormData| {
+        super::api::upload_logo(data.clone().into())
+    })
+}
+
+fn submit_logo(ev: leptos::ev::SubmitEvent, upload: UploadAction) {
+    use leptos::wasm_bindgen::JsCast;
+    ev.prevent_default();
+    let Some(form) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlFormElement>().ok())
+    else {
+        return;
+    };
+    if let Ok(data) = leptos::web_sys::FormData::new_with_form(&form) {
+        upload.dispatch_local(data);
+    }
+}
+
+/// `/staff/settings`: the clinic's name and regional settings.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let site = current_site();
+    let Some(tenant) = site.tenant.clone() else {
+        return view! { <crate::shell::NotFound/> }.into_any();
+    };
+    let action = ServerAction::<SaveClinicSettings>::new();
+    let error = error_of!(action);
+    let settings = tenant.settings.clone();
+    let days = RwSignal::new(settings.working_days.clone());
+    let toggle = move |day: &'static str, on: bool| {
+        days.update(|list| {
+            let mut chosen: Vec<&str> = super::WEEKDAYS
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| (*k == day && on) || (*k != day && list.split(',').any(|d| d == *k)))
+                .collect();
+            chosen.dedup();
+            *list = chosen.join(",");
+        });
+    };
+    let select = move |id: &'static str, options: Vec<(String, String)>, current: String| {
+        view! {
+            <select id=id name=id class=INPUT>
+                {options.into_iter().map(|(value, label)| {
+                    let selected = value == current;
+                    view! { <option value=value selected=selected>{label}</option> }
+                }).collect_view()}
+            </select>
+            <FieldError error field=id/>
+        }
+    };
+    view! {
+        <Title text="Clinic settings"/>
+        <SignedInShell testid="settings-page">
+            <h1 class="text-xl font-semibold">"Clinic settings"</h1>
+            <p class="mt-1 text-sm text-slate-600">"Every date and time your staff and patients see follows these."</p>
+            <ActionForm action attr:class=CARD attr:data-testid="settings-form">
+                <div>
+                    <label for="name" class="block text-sm font-medium">"Clinic name"</label>
+                    <input id="name" name="name" value=tenant.name.clone() maxlength="120" required class=INPUT/>
+                    <FieldError error field="name"/>
+                </div>
+                <div>
+                    <label for="timezone" class="block text-sm font-medium">"Time zone (IANA name, such as Europe/Lisbon)"</label>
+                    <input id="timezone" name="timezone" value=settings.timezone.clone() maxlength="64" required class=INPUT list="timezones"/>
+                    <datalist id="timezones">
+                        {COMMON_ZONES.iter().map(|z| view! { <option value=*z></option> }).collect_view()}
+                    </datalist>
+                    <FieldError error field="timezone"/>
+                </div>
+                <div>
+                    <label for="currency" class="block text-sm font-medium">"Currency"</label>
+                    {select("currency", super::CURRENCIES.iter().map(|c| (c.to_string(), c.to_string())).collect(), settings.currency.clone())}
+                </div>
+                <div>
+                    <label for="language" class="block text-sm font-medium">"Language"</label>
+                    {select("language", super::LANGUAGES.iter().map(|(c, l)| (c.to_string(), l.to_string())).collect(), settings.language.clone())}
+                </div>
+                <div>
+                    <label for="date_format" class="block text-sm font-medium">"Date format"</label>
+                    {select("date_format", super::DATE_FORMATS.iter().map(|(f, e)| (f.to_string(), e.to_string())).collect(), settings.date_format.clone())}
+                </div>
+                <fieldset>
+                    <legend class="block text-sm font-medium">"Working days"</legend>
+                    <input type="hidden" name="days" prop:value=move || days.get()/>
+                    <div class="mt-1 flex flex-wrap gap-3">
+                        {super::WEEKDAYS.iter().map(|(key, label)| {
+                            let key: &'static str = key;
+                            let checked = settings.works_on(key);
+                            view! {
+                                <label class="flex items-center gap-1 text-sm">
+                                    <input type="checkbox" value=key checked=checked data-day=key
+                                        on:change=move |ev| toggle(key, event_target_checked(&ev))/>
+                                    {*label}
+                                </label>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <FieldError error field="working_days"/>
+                </fieldset>
+                <FormError error/>
+                {move || matches!(action.value().get(), Some(Ok(_))).then(|| view! { <p role="status" data-testid="settings-saved" class="text-sm text-green-800">"Saved."</p> })}
+                <Submit pending=action.pending().into() label="Save settings" busy="Saving…"/>
+            </ActionForm>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+    .into_any()
+}
+
+/// Suggestions for the time-zone field (any IANA name is accepted).
+const COMMON_ZONES: &[&str] = &[
+    "UTC",
+    "Europe/London",
+    "Europe/Lisbon",
+    "Europe/Madrid",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Rome",
+    "Europe/Amsterdam",
+    "Europe/Warsaw",
+    "Europe/Athens",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Toronto",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "America/Buenos_Aires",
+];
+
+/// `/staff/domain`: the clinic's own domain and the DNS record to create.
+#[component]
+pub fn DomainPage() -> impl IntoView {
+    let action = ServerAction::<SetCustomDomain>::new();
+    let error = error_of!(action);
+    let current = Resource::new(move || action.version().get(), |_| custom_domain());
+    view! {
+        <Title text="Custom domain"/>
+        <SignedInShell testid="domain-page">
+            <h1 class="text-xl font-semibold">"Custom domain"</h1>
+            <p class="mt-1 text-sm text-slate-600">"Serve your clinic's pages and patient portal on your own domain, such as portal.yourclinic.com."</p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || current.get().map(|setup| match setup {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(setup) => {
+                        let value = setup.domain.clone().unwrap_or_default();
+                        view! {
+                            <ActionForm action attr:class=CARD attr:data-testid="domain-form">
+                                <div>
+                                    <label for="domain" class="block text-sm font-medium">"Domain (leave empty to remove)"</label>
+                                    <input id="domain" name="domain" value=value maxlength="253" class=INPUT placeholder="portal.yourclinic.com"/>
+                                    <FieldError error field="domain"/>
+                                </div>
+                                <FormError error/>
+                                <Submit pending=action.pending().into() label="Save domain" busy="Saving…"/>
+                            </ActionForm>
+                            {setup.domain.map(|domain| view! {
+                                <section data-testid="dns-record" class=CARD>
+                                    <h2 class="font-semibold">"Create this DNS record at your domain's provider"</h2>
+                                    <table class="w-full text-left text-sm">
+                                        <thead><tr><th class="p-2">"Type"</th><th class="p-2">"Name"</th><th class="p-2">"Value"</th></tr></thead>
+                                        <tbody><tr class="border-t border-slate-200 font-mono">
+                                            <td class="p-2">"CNAME"</td>
+                                            <td class="p-2" data-testid="dns-name">{domain.clone()}</td>
+                                            <td class="p-2" data-testid="dns-value">{setup.target.clone()}</td>
+                                        </tr></tbody>
+                                    </table>
+                                    <p class="text-sm text-slate-600">"Once the record is in place (DNS changes can take up to a day), requests for this domain open your clinic. For a bare domain such as yourclinic.com, use your provider's ALIAS or ANAME record with the same value."</p>
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                })}
+            </Suspense>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+}

@@ -11,6 +11,15 @@ pub struct TenantPublic {
     pub kind: TenantKind,
     pub branding: Branding,
     pub settings: TenantSettings,
+    pub plan: crate::plans::PlanId,
+    pub features: Vec<crate::plans::Feature>,
+    pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl TenantPublic {
+    pub fn has(&self, feature: crate::plans::Feature) -> bool {
+        self.features.contains(&feature)
+    }
 }
 
 /// The site a request resolved to: the platform itself, or one tenant.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use app::db::Db;
 use app::identity::{self, Email, Role, StaffMember};
 use app::patients::{self, Mrn, NewPatient, Patient, Sex};
+use app::plans::PlanId;
 use app::tenancy::{
     self, Branding, NewTenant, Slug, Tenant, TenantKind, TenantSettings, TenantStatus,
 };
@@ -24,6 +25,9 @@ pub fn new_tenant(slug: &str, name: &str, status: TenantStatus) -> NewTenant {
         status,
         branding: Branding::default(),
         settings: TenantSettings::default(),
+        // Unlimited, so plan limits stay out of tests that are not about them.
+        plan: PlanId::parse("enterprise").expect("plan"),
+        trial_ends_at: None,
     }
 }
 
@@ -83,6 +87,27 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     )
     .await
     .expect("audit");
+    app::plans::db::add_file(
+        &mut tx,
+        "logo",
+        &format!("tenants/{slug}/x.png"),
+        "image/png",
+        10,
+    )
+    .await
+    .expect("file");
+    app::plans::db::add_api_calls(&mut tx, "2026-11", 1)
+        .await
+        .expect("usage");
+    app::platform::db::start_impersonation(
+        &mut tx,
+        account.id,
+        doctor_email,
+        "fixture support session",
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("impersonation");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,

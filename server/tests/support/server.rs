@@ -15,8 +15,10 @@ pub async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> SocketAddr {
         config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
     config.site_addr = "127.0.0.1:0".parse().expect("addr");
     config.rate_limit_per_minute = 100_000;
+    config.storage_path =
+        std::env::temp_dir().join(format!("medisync-test-{}", uuid::Uuid::now_v7()));
     tweak(&mut config);
-    let state = AppState::new(db.clone(), config);
+    let state = AppState::new(db.clone(), config).expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

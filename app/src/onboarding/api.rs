@@ -1,0 +1,378 @@
+//! Sign-up and the onboarding checklist.
+
+use leptos::prelude::*;
+
+use super::{Checklist, SlugCheck};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::db::Db;
+    use crate::error::AppError;
+    use crate::tenancy::{db as tenants, Slug};
+
+    /// A free address near `base`: `base-2`, `base-3`, …
+    pub async fn free_near(db: &Db, base: &str) -> Result<Option<String>, AppError> {
+        let base: String = base.chars().take(36).collect();
+        let base = base.trim_end_matches('-');
+        let mut tx = db.begin_platform_read().await?;
+        for n in 2..12 {
+            let candidate = format!("{base}-{n}");
+            if let Ok(slug) = Slug::parse(&candidate) {
+                if !tenants::slug_taken(&mut tx, &slug).await? {
+                    return Ok(Some(candidate));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Where a clinic's pages live, as people will type it.
+    pub fn address_of(slug: &str) -> String {
+        let platform = crate::identity::auth::request_meta().platform_origin;
+        let host = platform
+            .split_once("://")
+            .map_or(platform.as_str(), |(_, h)| h);
+        format!("{slug}.{host}")
+    }
+}
+
+/// The live address check of the sign-up form.
+#[server(prefix = "/api", endpoint = "check_slug")]
+pub async fn check_slug(slug: String) -> Result<SlugCheck, AppError> {
+    use crate::tenancy::{db as tenants, Slug, SlugError};
+    use ssr::*;
+    let typed = slug.trim().to_owned();
+    let db = crate::identity::auth::db()?;
+    let cleaned = super::slugify(&typed);
+    let refuse = |message: String, suggestion: Option<String>| SlugCheck {
+        slug: typed.clone(),
+        available: false,
+        message,
+        suggestion,
+    };
+    match Slug::parse(&typed) {
+        Err(SlugError::Reserved(_)) => {
+            let near = free_near(&db, &format!("{typed}-clinic")).await?;
+            Ok(refuse(SlugError::Reserved(typed.clone()).to_string(), near))
+        }
+        Err(e) => {
+            let suggestion = match Slug::parse(&cleaned) {
+                Ok(s) if cleaned != typed => {
+                    let mut tx = db.begin_platform_read().await?;
+                    if tenants::slug_taken(&mut tx, &s).await? {
+                        free_near(&db, &cleaned).await?
+                    } else {
+                        Some(cleaned.clone())
+                    }
+                }
+                _ => None,
+            };
+            Ok(refuse(e.to_string(), suggestion))
+        }
+        Ok(slug) => {
+            let mut tx = db.begin_platform_read().await?;
+            if tenants::slug_taken(&mut tx, &slug).await? {
+                drop(tx);
+                let near = free_near(&db, slug.as_str()).await?;
+                Ok(refuse(
+                    format!("{slug} is already taken by another clinic"),
+                    near,
+                ))
+            } else {
+                Ok(SlugCheck {
+                    message: format!("{} is available", address_of(slug.as_str())),
+                    slug: slug.to_string(),
+                    available: true,
+                    suggestion: None,
+                })
+            }
+        }
+    }
+}
+
+/// Creates a clinic in trial with its owner, sends the verification email and signs
+/// the owner in. Answers the path of the new clinic's dashboard.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "sign_up")]
+pub async fn sign_up(
+    clinic_name: String,
+    kind: String,
+    slug: String,
+    owner_name: String,
+    email: String,
+    password: String,
+    plan: String,
+    terms: Option<String>,
+) -> Result<String, AppError> {
+    use crate::identity::{
+        self, audit, auth, credentials, password as pw, secrets, Audience, Email, Role,
+    };
+    use crate::plans::{self, trials, PlanId};
+    use crate::tenancy::{
+        db as tenants, Branding, NewTenant, Slug, TenantId, TenantKind, TenantSettings,
+        TenantStatus,
+    };
+    use ssr::*;
+
+    let site = crate::site::current_site();
+    if site.tenant.is_some() {
+        return Err(AppError::NotFound.respond());
+    }
+    let field = |name: &str, message: String| AppError::field(name, message).respond();
+    let clinic_name = clinic_name.trim().to_owned();
+    if clinic_name.is_empty() || clinic_name.chars().count() > 120 {
+        return Err(field(
+            "clinic_name",
+            "enter the clinic's name (up to 120 characters)".into(),
+        ));
+    }
+    let kind: TenantKind = kind
+        .parse()
+        .map_err(|_| field("kind", "choose clinic, hospital or practice".into()))?;
+    let slug = Slug::parse(slug.trim()).map_err(|e| field("slug", e.to_string()))?;
+    let owner_name = owner_name.trim().to_owned();
+    if owner_name.is_empty() || owner_name.chars().count() > 120 {
+        return Err(field(
+            "owner_name",
+            "enter your name (up to 120 characters)".into(),
+        ));
+    }
+    let email = Email::parse(&email).map_err(|m| field("email", m))?;
+    let plan = PlanId::parse(&plan).map_err(|_| field("plan", "choose a plan".into()))?;
+    if terms.as_deref() != Some("on") && terms.as_deref() != Some("true") {
+        return Err(field(
+            "terms",
+            "accept the terms of service to continue".into(),
+        ));
+    }
+
+    let db = auth::db()?;
+    let mut read = db.begin_platform_read().await?;
+    let chosen = plans::db::get(&mut read, &plan).await?;
+    if !chosen.is_some_and(|p| !p.retired) {
+        return Err(field("plan", "choose one of the plans shown".into()));
+    }
+    if tenants::slug_taken(&mut read, &slug).await? {
+        drop(read);
+        let near = free_near(&db, slug.as_str()).await?;
+        return Err(field(
+            "slug",
+            match near {
+                Some(s) => format!("{slug} is already taken; {s} is free"),
+                None => format!("{slug} is already taken"),
+            },
+        ));
+    }
+    let existing = credentials::by_email(&mut read, &email).await?;
+    drop(read);
+
+    // An existing account proves itself with its password; a new one gets one.
+    let new_hash = match &existing {
+        Some(creds) if creds.password_hash.is_some() => {
+            auth::check_password_only(&db, creds, &password).await.map_err(|_| {
+                field(
+                    "password",
+                    "this email already has a MediSync account: enter its password to add the clinic to it, or use another email".into(),
+                )
+            })?;
+            None
+        }
+        Some(_) => {
+            return Err(field(
+                "email",
+                "this email has an invitation waiting; accept it from the email first, or use another address".into(),
+            ))
+        }
+        None => {
+            let new = pw::NewPassword::parse(&password).map_err(|m| field("password", m))?;
+            let hash = tokio::task::spawn_blocking(move || pw::hash(&new))
+                .await
+                .map_err(|_| AppError::Internal)?
+                .map_err(|_| AppError::Internal)?;
+            Some(hash)
+        }
+    };
+
+    let tenant_id = TenantId::new();
+    let new = NewTenant {
+        slug: slug.clone(),
+        name: clinic_name.clone(),
+        kind,
+        status: TenantStatus::Trial,
+        branding: Branding::default(),
+        settings: TenantSettings::default(),
+        plan,
+        trial_ends_at: Some(chrono::Utc::now() + trials::TRIAL_LENGTH),
+    };
+    let (token, digest) = secrets::new_token();
+    let mut tx = db.begin_for(tenant_id).await?;
+    let tenant = tenants::create_with_id(tx.platform(), tenant_id, &new)
+        .await
+        .map_err(|e| match e {
+            crate::db::DbError::Conflict(_) => {
+                field("slug", format!("{slug} was just taken; choose another"))
+            }
+            other => other.into(),
+        })?;
+    let account = match existing {
+        Some(creds) => creds.account,
+        None => identity::db::create_account(tx.platform(), &email, &owner_name).await?,
+    };
+    if let Some(hash) = &new_hash {
+        credentials::set_password_hash(tx.platform(), account.id, hash).await?;
+        credentials::issue_token(
+            tx.platform(),
+            account.id,
+            credentials::TokenPurpose::VerifyEmail,
+            &digest,
+            chrono::Duration::hours(72),
+        )
+        .await?;
+    }
+    identity::db::upsert_staff(&mut tx, &account, Role::Owner).await?;
+    let meta = auth::request_meta();
+    let public = tenant.public();
+    let message = if new_hash.is_some() {
+        let link = format!(
+            "{}/t/{}/verify-email?token={token}",
+            meta.platform_origin, tenant.slug
+        );
+        crate::mail::branded(
+            Some(&public),
+            &email,
+            "Confirm your email address",
+            &[
+                &format!("Welcome to MediSync, {owner_name}. {clinic_name} is ready, with a 14-day trial."),
+                "Confirm this address so we can reach you about your clinic's account. The link works once, within 72 hours.",
+            ],
+            ("Confirm my email", &link),
+        )
+    } else {
+        let link = format!("{}/t/{}/staff", meta.platform_origin, tenant.slug);
+        crate::mail::branded(
+            Some(&public),
+            &email,
+            "Your new clinic is ready",
+            &[&format!(
+                "{clinic_name} was created on MediSync with you as its owner."
+            )],
+            ("Open the dashboard", &link),
+        )
+    };
+    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    audit::record(
+        &mut tx,
+        audit::Actor::account(account.id, account.email.as_str()),
+        "clinic.created",
+        Some(&format!("{} ({})", tenant.name, tenant.slug)),
+        &meta,
+    )
+    .await?;
+    tx.commit().await?;
+
+    let session = auth::session().await?;
+    auth::establish(&session, account.id, Audience::Staff, Some(tenant_id)).await?;
+    Ok(format!("/t/{}/staff?welcome=1", tenant.slug))
+}
+
+/// The dashboard's set-up steps, each ticked from the clinic's own data.
+#[server(prefix = "/api", endpoint = "onboarding_checklist")]
+pub async fn onboarding_checklist() -> Result<Checklist, AppError> {
+    use crate::identity::auth;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let site = crate::site::current_site();
+    let db = auth::db()?;
+    let mut platform = db.begin_platform_read().await?;
+    let stored = crate::tenancy::db::find_by_id(&mut platform, tenant)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let email_verified = crate::identity::credentials::by_id(&mut platform, viewer.account_id)
+        .await?
+        .is_some_and(|c| c.email_verified);
+    drop(platform);
+    let mut tx = db.begin_for_read(tenant).await?;
+    let counts = super::db::counts(&mut tx).await?;
+    let item = |key: &str, label: &str, done: bool, href: Option<&str>| super::ChecklistItem {
+        key: key.into(),
+        label: label.into(),
+        done,
+        href: href.map(|h| site.href(h)),
+    };
+    Ok(Checklist {
+        items: vec![
+            item(
+                "branding",
+                "Set your clinic's logo and colors",
+                stored.branding.is_customized(),
+                Some("/staff/branding"),
+            ),
+            item(
+                "invite",
+                "Invite your staff",
+                counts.seats > 1,
+                Some("/staff/users"),
+            ),
+            item(
+                "doctor",
+                "Add a doctor",
+                counts.doctors > 0,
+                Some("/staff/users"),
+            ),
+            item(
+                "patient",
+                "Add your first patient",
+                counts.patients > 0,
+                Some("/staff/patients"),
+            ),
+            item(
+                "schedules",
+                "Set practitioners' schedules (arrives with scheduling)",
+                false,
+                None,
+            ),
+        ],
+        email_verified,
+    })
+}
+
+/// Sends a new verification link to the signed-in person.
+#[server(prefix = "/api", endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    use crate::identity::{auth, credentials, secrets};
+    let viewer = auth::viewer()?;
+    let site = crate::site::current_site();
+    let db = auth::db()?;
+    let mut tx = db.begin_platform().await?;
+    let creds = credentials::by_id(&mut tx, viewer.account_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if creds.email_verified {
+        return Ok(());
+    }
+    let (token, digest) = secrets::new_token();
+    credentials::issue_token(
+        &mut tx,
+        viewer.account_id,
+        credentials::TokenPurpose::VerifyEmail,
+        &digest,
+        chrono::Duration::hours(72),
+    )
+    .await?;
+    let meta = auth::request_meta();
+    let link = format!(
+        "{}{}",
+        meta.origin,
+        site.href(&format!("/verify-email?token={token}"))
+    );
+    let message = crate::mail::branded(
+        site.tenant.as_ref(),
+        &viewer.email,
+        "Confirm your email address",
+        &["Confirm this address so we can reach you. The link works once, within 72 hours."],
+        ("Confirm my email", &link),
+    );
+    crate::mail::enqueue(tx.conn(), &message).await?;
+    tx.commit().await?;
+    Ok(())
+}
