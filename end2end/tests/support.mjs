@@ -433,14 +433,30 @@ export function totp(secret, atMs = Date.now()) {
   return String(bin % 1_000_000).padStart(6, '0');
 }
 
+/** The last time step used per secret: the server accepts each code once. */
+const usedSteps = new Map();
+
 /**
- * A TOTP code for now that stays valid for at least `marginMs` more: waits for
- * the next 30 s step when too close to a boundary.
+ * A TOTP code the server will take now: valid for at least `marginMs` more (waits
+ * for the next 30 s step when too close to a boundary), and never a step already
+ * used with this secret (the server refuses a replayed code). Within one step a
+ * second call takes the next step's code, which the server's ±1 step window
+ * accepts.
  */
 export async function freshTotp(secret, marginMs = 5_000) {
-  const intoStep = Date.now() % 30_000;
-  if (30_000 - intoStep < marginMs) await sleep(30_000 - intoStep + 200);
-  return totp(secret);
+  for (;;) {
+    const intoStep = Date.now() % 30_000;
+    if (30_000 - intoStep < marginMs) await sleep(30_000 - intoStep + 200);
+    const now = Math.floor(Date.now() / 30_000);
+    const used = usedSteps.get(secret);
+    const step = used === undefined || used < now ? now : used + 1;
+    if (step > now + 1) {
+      await sleep(30_000 - (Date.now() % 30_000) + 200);
+      continue;
+    }
+    usedSteps.set(secret, step);
+    return totp(secret, step * 30_000);
+  }
 }
 
 // ------------------------------------------------------- private servers ----

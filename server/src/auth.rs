@@ -143,7 +143,13 @@ async fn viewer_of(state: &AppState, session: &Session, site: &SiteInfo) -> Resu
     };
     // Another tenant's (or the platform's) session does not count here, and is
     // left alone: it is that site's to end.
-    if signed_in.tenant != site.tenant.as_ref().map(|t| t.id) {
+    let site_tenant = site.tenant.as_ref().map(|t| t.id);
+    // An operator's open support grant counts on that one clinic as well.
+    let supporting = signed_in
+        .support
+        .as_ref()
+        .is_some_and(|grant| Some(grant.tenant) == site_tenant);
+    if signed_in.tenant != site_tenant && !supporting {
         return Ok(Lookup::Nobody);
     }
     let limits = limits(state);

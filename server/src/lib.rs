@@ -166,6 +166,9 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
     let site = site_of(&req);
     let meta = meta_of(&req);
     let limits = auth::limits(&state);
+    if let Some(refusal) = unreadable_upload(&req) {
+        return refusal;
+    }
     if let Some(tenant) = &site.tenant {
         state.usage.count(tenant.id);
     }
@@ -182,6 +185,33 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
     .await
     .into_response();
     status_from_app_error(res).await
+}
+
+/// Server functions that take a multipart upload. Their decoder cannot answer a
+/// request without a multipart body gracefully, so such a request is refused here.
+const UPLOAD_FUNCTIONS: &[&str] = &["/api/upload_logo"];
+
+fn unreadable_upload(req: &Request<Body>) -> Option<Response> {
+    if !UPLOAD_FUNCTIONS.contains(&req.uri().path()) {
+        return None;
+    }
+    let multipart = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data") && ct.contains("boundary="));
+    if multipart {
+        return None;
+    }
+    let error = app::error::AppError::field("logo", "choose an image file to upload");
+    Some(
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&error).unwrap_or_default(),
+        )
+            .into_response(),
+    )
 }
 
 /// A server function that returned an [`app::error::AppError`] without setting a
@@ -212,10 +242,6 @@ async fn manifest(req: Request<Body>) -> Response {
         |t| (t.name.clone(), t.branding.primary_color.to_string()),
     );
     let short_name: String = name.chars().take(12).collect();
-    let background = site.tenant.as_ref().map_or_else(
-        || "#ffffff".to_owned(),
-        |t| t.branding.accent_color.readable_text().to_string(),
-    );
     // The clinic's logo renditions first (the browser picks by size), then ours.
     let mut icons = Vec::new();
     if let Some(b) = site.tenant.as_ref().map(|t| &t.branding) {
@@ -235,7 +261,7 @@ async fn manifest(req: Request<Body>) -> Response {
         "scope": site.href("/"),
         "display": "standalone",
         "theme_color": theme,
-        "background_color": background,
+        "background_color": "#ffffff",
         "icons": icons,
     });
     (

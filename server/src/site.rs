@@ -156,6 +156,11 @@ async fn resolve_tenant(
             path_base: None,
         });
     }
+    // A host that is neither ours nor any clinic's domain serves nothing (a removed
+    // custom domain, a stray DNS record).
+    if matches!(addressed, Addressed::OtherHost(_)) {
+        return Ok(Resolution::UnknownTenant);
+    }
     let Some((label, _)) = prefix else {
         return Ok(Resolution::Platform);
     };

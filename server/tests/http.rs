@@ -146,9 +146,10 @@ async fn a_custom_domain_resolves_to_its_tenant() {
     let (status, body) = s.get("care.northwind-hospital.test", "/signin").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Northwind General Hospital") && branded_with(&body, "#1e3a8a"));
-    // An unknown host is not a tenant.
-    let (_, body) = s.get("unknown-host.test", "/").await;
-    assert!(body.contains(r#"data-testid="landing""#));
+    // An unknown host is neither a clinic nor the platform.
+    let (status, body) = s.get("unknown-host.test", "/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains(r#"data-testid="not-found""#));
     s.t.cleanup().await;
 }
 

@@ -550,7 +550,12 @@ pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
     let secret = creds
         .totp_secret
         .ok_or_else(|| AppError::Invalid("start the set-up again".into()).respond())?;
-    if super::totp::verify(&secret, &code, chrono::Utc::now().timestamp()).is_none() {
+    let step = super::totp::verify(&secret, &code, chrono::Utc::now().timestamp());
+    let fresh = match step {
+        Some(step) => super::credentials::claim_totp_step(&mut tx, viewer.account_id, step).await?,
+        None => false,
+    };
+    if !fresh {
         return Err(AppError::field(
             "code",
             "that code does not match; check your device's clock and try the current code",
@@ -865,14 +870,19 @@ pub async fn list_audit(
     let (tenant, _) = auth::staff_viewer()?;
     let db = auth::db()?;
     let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let settings = ssr::tenant()?.settings;
     let mut tx = db.begin_for_read(tenant).await?;
-    Ok(super::audit::list(
+    let mut entries = super::audit::list(
         &mut tx,
         clean(action).as_deref(),
         clean(actor).as_deref(),
         200,
     )
-    .await?)
+    .await?;
+    for entry in &mut entries {
+        entry.when = settings.format_datetime(entry.occurred_at);
+    }
+    Ok(entries)
 }
 
 /// A patient row for staff lists.

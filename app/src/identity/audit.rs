@@ -137,6 +137,7 @@ pub async fn list(
     Ok(rows
         .into_iter()
         .map(|r| AuditEntry {
+            when: String::new(),
             occurred_at: r.occurred_at,
             actor: r.actor_email,
             action: r.action,

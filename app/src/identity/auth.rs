@@ -490,13 +490,16 @@ pub async fn check_second_factor(
     creds: &Credentials,
     code: &str,
 ) -> Result<bool, AppError> {
+    let mut tx = db.begin_platform().await?;
     if let Some(secret) = &creds.totp_secret {
-        if super::totp::verify(secret, code, Utc::now().timestamp()).is_some() {
-            return Ok(true);
+        if let Some(step) = super::totp::verify(secret, code, Utc::now().timestamp()) {
+            // A replayed code (same or earlier step) fails like a wrong one.
+            let fresh = credentials::claim_totp_step(&mut tx, creds.account.id, step).await?;
+            tx.commit().await?;
+            return Ok(fresh);
         }
     }
     let digest = super::secrets::digest(&super::secrets::normalize_recovery_code(code));
-    let mut tx = db.begin_platform().await?;
     let used = credentials::use_recovery_code(&mut tx, creds.account.id, &digest).await?;
     tx.commit().await?;
     Ok(used)

@@ -19,6 +19,8 @@ pub struct Credentials {
     pub totp_enabled: bool,
     pub platform_role: Option<PlatformRole>,
     pub email_verified: bool,
+    /// The last TOTP time step used (codes work once).
+    pub totp_last_step: Option<i64>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -41,6 +43,7 @@ struct Row {
     totp_enabled_at: Option<DateTime<Utc>>,
     platform_role: Option<String>,
     email_verified_at: Option<DateTime<Utc>>,
+    totp_last_step: Option<i64>,
 }
 
 impl TryFrom<Row> for Credentials {
@@ -63,13 +66,15 @@ impl TryFrom<Row> for Credentials {
                 .transpose()
                 .map_err(DbError::Corrupt)?,
             email_verified: r.email_verified_at.is_some(),
+            totp_last_step: r.totp_last_step,
         })
     }
 }
 
 const COLUMNS: &str =
     "id, email, display_name, password_hash, CAST(failed_signins AS BIGINT) AS failed_signins, \
-     locked_until, totp_secret, totp_enabled_at, platform_role, email_verified_at";
+     locked_until, totp_secret, totp_enabled_at, platform_role, email_verified_at, \
+     CAST(totp_last_step AS BIGINT) AS totp_last_step";
 
 pub async fn by_email(tx: &mut PlatformTx, email: &Email) -> Result<Option<Credentials>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM accounts WHERE email = $1");
@@ -181,9 +186,29 @@ pub async fn set_platform_role(
 }
 
 /// Saves a secret that is not active until [`enable_totp`] confirms a first code.
+/// Records that the code of time step `step` was used. `false` when that step (or
+/// a later one) was already used: a code works once, even within its window.
+#[tracing::instrument(skip_all)]
+pub async fn claim_totp_step(tx: &mut PlatformTx, id: Uuid, step: i64) -> Result<bool, DbError> {
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "UPDATE accounts SET totp_last_step = $2 WHERE id = $1 \
+             AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        )
+        .bind(id)
+        .bind(step)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(done == 1)
+}
+
 pub async fn stage_totp(tx: &mut PlatformTx, id: Uuid, secret: &str) -> Result<(), DbError> {
     on_conn!(tx.conn(), |c| {
-        sqlx::query("UPDATE accounts SET totp_secret = $2, totp_enabled_at = NULL WHERE id = $1")
+        sqlx::query(
+            "UPDATE accounts SET totp_secret = $2, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1",
+        )
             .bind(id)
             .bind(secret)
             .execute(c)

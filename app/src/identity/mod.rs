@@ -205,6 +205,9 @@ impl Viewer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// `occurred_at` in the clinic's time zone and date format.
+    #[serde(default)]
+    pub when: String,
     pub actor: Option<String>,
     pub action: String,
     pub target: Option<String>,

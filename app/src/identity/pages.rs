@@ -181,6 +181,24 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
         tenant.as_ref().map_or("MediSync", |t| t.name.as_str())
     );
     let forgot = StoredValue::new(site.href("/forgot-password"));
+    let support = tenant.as_ref().and_then(|t| {
+        let b = &t.branding;
+        (b.support_phone.is_some() || b.support_email.is_some()).then(|| {
+            let phone = b.support_phone.clone().map(|p| {
+                let href = format!("tel:{}", p.replace(' ', ""));
+                view! { <a class="underline" href=href>{p}</a> }
+            });
+            let email = b.support_email.clone().map(|e| {
+                let href = format!("mailto:{e}");
+                view! { <a class="underline" href=href>{e}</a> }
+            });
+            view! {
+                <p data-testid="support-contact" class="mt-4 text-sm text-slate-700">
+                    "Need help signing in? Contact the clinic: " {phone} " " {email}
+                </p>
+            }
+        })
+    });
     view! {
         <Title text=title/>
         <PublicFrame tenant>
@@ -237,6 +255,7 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
                     <a href=forgot.get_value() class="block text-sm text-brand underline">"Forgot your password?"</a>
                 </ActionForm>
             </Show>
+            {support}
             <HydratedMarker/>
         </PublicFrame>
     }
@@ -757,11 +776,11 @@ pub fn AuditPage() -> impl IntoView {
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(list) => view! {
                         <table class="mt-4 w-full text-left text-sm" data-testid="audit-table">
-                            <thead><tr><th class="p-2">"When (UTC)"</th><th class="p-2">"Who"</th><th class="p-2">"Action"</th><th class="p-2">"Target"</th><th class="p-2">"From"</th></tr></thead>
+                            <thead><tr><th class="p-2">"When"</th><th class="p-2">"Who"</th><th class="p-2">"Action"</th><th class="p-2">"Target"</th><th class="p-2">"From"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|e| view! {
                                     <tr class="border-t border-slate-200" data-action=e.action.clone()>
-                                        <td class="p-2 whitespace-nowrap">{e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                        <td class="p-2 whitespace-nowrap" title=e.occurred_at.to_rfc3339()>{e.when.clone()}</td>
                                         <td class="p-2">{e.actor.clone().unwrap_or_default()}</td>
                                         <td class="p-2 font-mono">{e.action.clone()}</td>
                                         <td class="p-2">{e.target.clone().unwrap_or_default()}</td>

@@ -44,6 +44,7 @@ pub fn PatientPortal() -> impl IntoView {
         return view! { <NotFound/> }.into_any();
     };
     let record = Resource::new(|| (), |_| my_record());
+    let settings = tenant.settings.clone();
     view! {
         <Title text=format!("Patient portal · {}", tenant.name)/>
         <SignedInShell testid="portal-shell">
@@ -57,7 +58,7 @@ pub fn PatientPortal() -> impl IntoView {
                                 <dl data-testid="my-record" class="grid grid-cols-2 gap-1">
                                     <dt>"Name"</dt><dd data-testid="my-name">{format!("{} {}", r.given_name, r.family_name)}</dd>
                                     <dt>"Record number"</dt><dd data-testid="my-mrn">{r.mrn.clone()}</dd>
-                                    <dt>"Date of birth"</dt><dd>{r.birth_date.to_string()}</dd>
+                                    <dt>"Date of birth"</dt><dd data-testid="my-birth-date">{settings.format_day(r.birth_date)}</dd>
                                 </dl>
                             }.into_any(),
                             Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),

@@ -243,6 +243,27 @@ pub async fn set_trial_end(
     one_row(done)
 }
 
+/// The payments seam: records until when the tenant's plan is paid for. Billing
+/// calls this when a payment succeeds; the trial job then activates instead of
+/// suspending.
+#[tracing::instrument(skip_all)]
+pub async fn set_paid_until(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), DbError> {
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query("UPDATE tenants SET paid_until = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.into_uuid())
+            .bind(until)
+            .bind(Utc::now())
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    one_row(done)
+}
+
 /// Filters of the console's tenant list.
 #[derive(Debug, Clone, Default)]
 pub struct TenantFilter {

@@ -166,6 +166,15 @@ impl TenantSettings {
         self.working_days.split(',').any(|d| d == day)
     }
 
+    /// A calendar date (a birth date, say) in the clinic's format.
+    pub fn format_day(&self, day: chrono::NaiveDate) -> String {
+        let format = DATE_FORMATS
+            .iter()
+            .find(|(f, _)| *f == self.date_format)
+            .map_or("%Y-%m-%d", |(f, _)| f);
+        day.format(format).to_string()
+    }
+
     /// The clinic's time zone; UTC if the stored name is unknown.
     #[cfg(feature = "ssr")]
     pub fn tz(&self) -> chrono_tz::Tz {

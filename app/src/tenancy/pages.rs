@@ -66,9 +66,9 @@ fn Landing() -> impl IntoView {
                     <p class="mt-4 max-w-2xl text-lg opacity-95">
                         "Scheduling, patient records, prescriptions, billing and a branded patient portal, with every clinic's data kept strictly apart."
                     </p>
-                    <p class="mt-6 inline-block rounded bg-white/15 px-4 py-2 text-sm">
-                        "Self-service sign-up opens soon."
-                    </p>
+                    <a href="/signup" data-testid="start-trial" class="mt-6 inline-block rounded bg-white px-5 py-3 font-semibold text-slate-900 shadow hover:bg-slate-100">
+                        "Start your 14-day free trial"
+                    </a>
                 </div>
             </header>
             <section class="mx-auto grid max-w-5xl gap-4 px-4 py-10 sm:grid-cols-2">
