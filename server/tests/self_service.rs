@@ -285,7 +285,7 @@ async fn the_address_check_explains_and_suggests(t: &TestDb) {
         .as_str()
         .unwrap_or_default()
         .contains("reserved"));
-    assert_eq!(reserved["suggestion"], "admin-clinic-2");
+    assert_eq!(reserved["suggestion"], "admin-clinic");
     let short = check("ab").await;
     assert!(short["message"]
         .as_str()

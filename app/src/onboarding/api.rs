@@ -1,4 +1,7 @@
 //! Sign-up and the onboarding checklist.
+// A server function takes one argument per form field, so forms with many
+// fields make long signatures (in the generated browser client too).
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 
@@ -11,13 +14,21 @@ mod ssr {
     use crate::error::AppError;
     use crate::tenancy::{db as tenants, Slug};
 
-    /// A free address near `base`: `base-2`, `base-3`, …
-    pub async fn free_near(db: &Db, base: &str) -> Result<Option<String>, AppError> {
+    /// A free address near `base`: `base` itself when `try_base`, then `base-2`,
+    /// `base-3`, …
+    pub async fn free_near(
+        db: &Db,
+        base: &str,
+        try_base: bool,
+    ) -> Result<Option<String>, AppError> {
         let base: String = base.chars().take(36).collect();
         let base = base.trim_end_matches('-');
         let mut tx = db.begin_platform_read().await?;
-        for n in 2..12 {
-            let candidate = format!("{base}-{n}");
+        let candidates = try_base
+            .then(|| base.to_owned())
+            .into_iter()
+            .chain((2..12).map(|n| format!("{base}-{n}")));
+        for candidate in candidates {
             if let Ok(slug) = Slug::parse(&candidate) {
                 if !tenants::slug_taken(&mut tx, &slug).await? {
                     return Ok(Some(candidate));
@@ -53,7 +64,7 @@ pub async fn check_slug(slug: String) -> Result<SlugCheck, AppError> {
     };
     match Slug::parse(&typed) {
         Err(SlugError::Reserved(_)) => {
-            let near = free_near(&db, &format!("{typed}-clinic")).await?;
+            let near = free_near(&db, &format!("{typed}-clinic"), true).await?;
             Ok(refuse(SlugError::Reserved(typed.clone()).to_string(), near))
         }
         Err(e) => {
@@ -61,7 +72,7 @@ pub async fn check_slug(slug: String) -> Result<SlugCheck, AppError> {
                 Ok(s) if cleaned != typed => {
                     let mut tx = db.begin_platform_read().await?;
                     if tenants::slug_taken(&mut tx, &s).await? {
-                        free_near(&db, &cleaned).await?
+                        free_near(&db, &cleaned, false).await?
                     } else {
                         Some(cleaned.clone())
                     }
@@ -74,7 +85,7 @@ pub async fn check_slug(slug: String) -> Result<SlugCheck, AppError> {
             let mut tx = db.begin_platform_read().await?;
             if tenants::slug_taken(&mut tx, &slug).await? {
                 drop(tx);
-                let near = free_near(&db, slug.as_str()).await?;
+                let near = free_near(&db, slug.as_str(), false).await?;
                 Ok(refuse(
                     format!("{slug} is already taken by another clinic"),
                     near,
@@ -93,7 +104,6 @@ pub async fn check_slug(slug: String) -> Result<SlugCheck, AppError> {
 
 /// Creates a clinic in trial with its owner, sends the verification email and signs
 /// the owner in. Answers the path of the new clinic's dashboard.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "sign_up")]
 pub async fn sign_up(
     clinic_name: String,
@@ -150,12 +160,12 @@ pub async fn sign_up(
     let db = auth::db()?;
     let mut read = db.begin_platform_read().await?;
     let chosen = plans::db::get(&mut read, &plan).await?;
-    if !chosen.is_some_and(|p| !p.retired) {
+    if chosen.is_none_or(|p| p.retired) {
         return Err(field("plan", "choose one of the plans shown".into()));
     }
     if tenants::slug_taken(&mut read, &slug).await? {
         drop(read);
-        let near = free_near(&db, slug.as_str()).await?;
+        let near = free_near(&db, slug.as_str(), false).await?;
         return Err(field(
             "slug",
             match near {

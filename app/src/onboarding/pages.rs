@@ -222,7 +222,7 @@ pub fn OnboardingChecklist() -> impl IntoView {
         })}
         {move || checklist.get().and_then(Result::ok).map(|list| {
             let (done, total) = list.progress();
-            let percent = if total == 0 { 100 } else { done * 100 / total };
+            let percent = (done * 100).checked_div(total).unwrap_or(100);
             let verified = list.email_verified;
             view! {
                 {(!verified).then(|| view! {

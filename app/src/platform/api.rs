@@ -1,5 +1,8 @@
 //! Server functions of the platform console. Each needs a platform operator on the
 //! platform site (the access table); suspending and plan changes need a super admin.
+// A server function takes one argument per form field, so forms with many
+// fields make long signatures (in the generated browser client too).
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -225,7 +228,6 @@ pub async fn all_plans() -> Result<Vec<Plan>, AppError> {
 }
 
 /// Creates a plan (`is_new` set) or saves an existing one's terms.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "save_plan")]
 pub async fn save_plan(
     id: String,

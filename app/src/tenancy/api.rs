@@ -1,6 +1,9 @@
 //! Server functions of the tenancy domain: the public profile, branding, clinic
 //! settings and the custom domain. Each one's rule is in the access table; the
 //! bodies work only on the tenant of the request.
+// A server function takes one argument per form field, so forms with many
+// fields make long signatures (in the generated browser client too).
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
@@ -230,7 +233,6 @@ async fn read_logo_field(data: MultipartData) -> Result<Vec<u8>, AppError> {
 }
 
 /// Saves the clinic's name and regional settings.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "save_clinic_settings")]
 pub async fn save_clinic_settings(
     name: String,

@@ -315,4 +315,53 @@ mod tests {
         b.sign_in_headline = "x".repeat(81);
         assert!(b.validate().is_err());
     }
+
+    #[test]
+    fn each_refusal_names_its_field() {
+        let field = |b: Branding| b.check().err().map(|e| e.field);
+        let grey = HexColor::parse("#777777").expect("valid");
+        assert_eq!(
+            field(Branding {
+                primary_color: grey,
+                ..Branding::default()
+            }),
+            Some("primary_color")
+        );
+        assert_eq!(
+            field(Branding {
+                accent_color: grey,
+                ..Branding::default()
+            }),
+            Some("accent_color")
+        );
+        assert_eq!(
+            field(Branding {
+                support_phone: Some("call me maybe".into()),
+                ..Branding::default()
+            }),
+            Some("support_phone")
+        );
+        assert_eq!(
+            field(Branding {
+                support_email: Some("not-an-email".into()),
+                ..Branding::default()
+            }),
+            Some("support_email")
+        );
+        assert_eq!(
+            field(Branding {
+                icon_url: Some("https://evil.example/x.png".into()),
+                ..Branding::default()
+            }),
+            Some("logo")
+        );
+        let ok = Branding {
+            support_phone: Some("+351 21 000 0000".into()),
+            support_email: Some("help@clinic.example".into()),
+            ..Branding::default()
+        };
+        assert_eq!(ok.check(), Ok(()));
+        assert!(!Branding::default().is_customized());
+        assert!(ok.without_logo().logo_url.is_none());
+    }
 }

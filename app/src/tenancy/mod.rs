@@ -282,3 +282,69 @@ impl NewTenant {
         self.settings.validate()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_accept_only_listed_values() {
+        let ok = TenantSettings::default();
+        assert_eq!(ok.check(), Ok(()));
+        let field = |s: TenantSettings| s.check().err().map(|e| e.0);
+        assert_eq!(
+            field(TenantSettings {
+                currency: "usd".into(),
+                ..ok.clone()
+            }),
+            Some("currency")
+        );
+        assert_eq!(
+            field(TenantSettings {
+                date_format: "%Y-%m-%d %Q".into(),
+                ..ok.clone()
+            }),
+            Some("date_format")
+        );
+        assert_eq!(
+            field(TenantSettings {
+                working_days: "mon,funday".into(),
+                ..ok.clone()
+            }),
+            Some("working_days")
+        );
+        assert_eq!(
+            field(TenantSettings {
+                timezone: "Europe/Lisbon; DROP".into(),
+                ..ok.clone()
+            }),
+            Some("timezone")
+        );
+    }
+
+    #[test]
+    fn dates_follow_the_clinics_zone_and_format() {
+        let settings = TenantSettings {
+            timezone: "America/New_York".into(),
+            date_format: "%d/%m/%Y".into(),
+            ..TenantSettings::default()
+        };
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date");
+        assert_eq!(settings.format_day(day), "21/11/2026");
+        #[cfg(feature = "ssr")]
+        {
+            use chrono::TimeZone;
+            // 02:30 UTC on the 21st is still the 20th in New York.
+            let at = chrono::Utc
+                .with_ymd_and_hms(2026, 11, 21, 2, 30, 0)
+                .single()
+                .expect("time");
+            assert_eq!(settings.format_datetime(at), "20/11/2026 21:30 EST");
+            let unknown = TenantSettings {
+                timezone: "Nowhere/Else".into(),
+                ..settings
+            };
+            assert_eq!(unknown.format_date(at), "21/11/2026", "falls back to UTC");
+        }
+    }
+}
