@@ -137,6 +137,10 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
     let dashboard = b.get("localhost", "/t/harbor/staff?welcome=1").await;
     assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.location());
     assert!(dashboard.body.contains("Signed in as Ana Owner (owner)"));
+    assert!(
+        dashboard.body.contains(r#"data-testid="trial-banner""#),
+        "the owner sees the trial's end"
+    );
     let checklist = b
         .call("localhost", "/t/harbor/api/onboarding_checklist", &[])
         .await;

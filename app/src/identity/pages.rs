@@ -431,12 +431,14 @@ pub fn SignedInShell(#[prop(into)] testid: String, children: Children) -> impl I
                 .as_ref()
                 .is_some_and(|v| v.can(super::permissions::Permission::SettingsManage))
         })
-        .and_then(|t| t.trial_ends_at.map(|end| (end, site.href("/staff/plan"))));
+        .and_then(|t| {
+            t.trial_days_left
+                .map(|days| (days, site.href("/staff/plan")))
+        });
     view! {
         <AppShell brand area nav testid>
             {support.map(|s| view! { <SupportBanner access=s/> })}
-            {trial.map(|(end, plan)| {
-                let days = (end - chrono::Utc::now()).num_days().max(0);
+            {trial.map(|(days, plan)| {
                 view! {
                     <p data-testid="trial-banner" class="mb-4 rounded bg-sky-50 p-3 text-sm text-sky-900">
                         {format!("Trial: {days} day{} left. ", if days == 1 { "" } else { "s" })}

@@ -155,7 +155,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
     match viewer.standing {
         Standing::Staff { .. } => {
             let mut nav = vec![link("Dashboard", "/staff")];
-            let gated: [(P, NavItem); 12] = [
+            let gated: [(P, NavItem); 13] = [
                 (P::PatientsRead, link("Patients", "/staff/patients")),
                 (P::AppointmentsManage, soon("Schedule")),
                 (P::PrescriptionsCreate, soon("Prescriptions")),

@@ -255,6 +255,10 @@ impl Tenant {
             trial_ends_at: self
                 .trial_ends_at
                 .filter(|_| self.status == TenantStatus::Trial),
+            trial_days_left: self
+                .trial_ends_at
+                .filter(|_| self.status == TenantStatus::Trial)
+                .map(|end| (end - chrono::Utc::now()).num_days().max(0)),
         }
     }
 }

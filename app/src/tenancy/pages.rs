@@ -128,6 +128,17 @@ fn contrast_note(raw: String) -> AnyView {
     }
 }
 
+/// Puts a saved branding into this page's own CSS variables, so the header and
+/// buttons around the editor change at once, as every other page will.
+fn apply_now(branding: &Branding) {
+    #[cfg(feature = "hydrate")]
+    if let Some(style) = document().get_element_by_id("tenant-branding") {
+        style.set_text_content(Some(&branding.css_variables()));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = branding;
+}
+
 /// A color for the preview: the typed one when valid, else the saved one.
 fn preview_color(raw: &str, fallback: HexColor) -> HexColor {
     HexColor::parse(raw).unwrap_or(fallback)
@@ -166,6 +177,7 @@ pub fn BrandingPage() -> impl IntoView {
     let notice = RwSignal::new(None::<&'static str>);
     Effect::new(move |_| {
         if let Some(Ok(b)) = save.value().get() {
+            apply_now(&b);
             saved.set(b);
             notice.set(Some(
                 "Branding saved. Every page of the clinic now uses it.",
@@ -174,6 +186,7 @@ pub fn BrandingPage() -> impl IntoView {
     });
     Effect::new(move |_| {
         if let Some(Ok(b)) = reset.value().get() {
+            apply_now(&b);
             load(&b);
             notice.set(Some("Branding reset to MediSync's default."));
         }

@@ -14,6 +14,10 @@ pub struct TenantPublic {
     pub plan: crate::plans::PlanId,
     pub features: Vec<crate::plans::Feature>,
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whole days left in the trial, counted by the server when the page was
+    /// made (the browser's clock is not consulted, so both render the same).
+    #[serde(default)]
+    pub trial_days_left: Option<i64>,
 }
 
 impl TenantPublic {
