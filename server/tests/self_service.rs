@@ -26,6 +26,7 @@ on_both_backends!(
     support_sessions_are_time_bound_visible_and_audited,
     the_trial_clock_reminds_then_suspends_unless_paid,
     operators_manage_plans_and_clinics_keep_retired_ones,
+    server_requests_are_counted_per_clinic_and_month,
 );
 
 const OWNER_PASSWORD: &str = "a quiet river at dawn";
@@ -1227,4 +1228,28 @@ async fn operators_manage_plans_and_clinics_keep_retired_ones(t: &TestDb) {
         )
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}
+
+async fn server_requests_are_counted_per_clinic_and_month(t: &TestDb) {
+    let acme = fixtures::clinic(&t.db, "acme", "doc@acme.example").await;
+    let globex = fixtures::clinic(&t.db, "globex", "doc@globex.example").await;
+    let calls = |id| async move {
+        let mut tx = t.db.begin_for_read(id).await.expect("begin");
+        app::plans::db::usage(&mut tx)
+            .await
+            .expect("usage")
+            .api_calls_this_month
+    };
+    let (acme_before, globex_before) = (calls(acme.tenant.id).await, calls(globex.tenant.id).await);
+    let counter = ::server::usage::UsageCounter::default();
+    for _ in 0..3 {
+        counter.count(acme.tenant.id);
+    }
+    counter.count(globex.tenant.id);
+    counter.flush(&t.db).await;
+    counter.count(acme.tenant.id);
+    counter.flush(&t.db).await;
+    counter.flush(&t.db).await; // nothing new: nothing added
+    assert_eq!(calls(acme.tenant.id).await - acme_before, 4);
+    assert_eq!(calls(globex.tenant.id).await - globex_before, 1);
 }

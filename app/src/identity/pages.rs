@@ -90,7 +90,7 @@ pub fn PublicFrame(tenant: Option<TenantPublic>, children: Children) -> impl Int
         .as_ref()
         .and_then(|t| t.branding.logo_url.clone())
         .map(
-            |src| view! { <img src=src alt="" class="h-10 w-10 rounded bg-white object-contain"/> },
+            |src| view! { <img src=src alt="" data-testid="clinic-logo" class="h-10 w-auto max-w-40 rounded bg-white object-contain"/> },
         );
     view! {
         <main class="min-h-screen bg-slate-50 text-slate-900">

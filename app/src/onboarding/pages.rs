@@ -202,6 +202,7 @@ pub fn SignUpPage() -> impl IntoView {
                     <Submit pending=action.pending().into() label="Create my clinic" busy="Creating your clinic…"/>
                 </ActionForm>
                 <p class="mt-4 text-center text-sm text-slate-600">"Already with MediSync? Sign in on your clinic's own address."</p>
+                <crate::identity::pages::HydratedMarker/>
             </section>
         </main>
     }

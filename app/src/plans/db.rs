@@ -267,8 +267,10 @@ pub async fn usage(tx: &mut TenantTx) -> Result<Usage, DbError> {
         .fetch_optional(c)
         .await?
     });
+    let users = active_staff(tx).await?;
     Ok(Usage {
-        users: active_staff(tx).await?,
+        pending_invitations: seats_taken(tx).await? - users,
+        users,
         patients: patients(tx).await?,
         storage_bytes: storage(tx).await?,
         api_calls_this_month: api_calls.unwrap_or(0),

@@ -248,7 +248,11 @@ pub fn upgrade_for<'a>(plans: &'a [Plan], plan: &Plan, kind: LimitKind) -> Optio
 /// A clinic's usage against its plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
+    /// Active staff members.
     pub users: i64,
+    /// Staff invitations not yet answered: each holds a seat.
+    #[serde(default)]
+    pub pending_invitations: i64,
     pub patients: i64,
     pub storage_bytes: i64,
     pub api_calls_this_month: i64,

@@ -28,6 +28,16 @@ fn meter(label: &'static str, used: i64, limit: Option<i64>, text: String) -> im
     }
 }
 
+/// `3 of 10 users, 2 more invited`: invitations hold seats until answered.
+fn users_text(users: i64, pending: i64, limit: Option<i64>) -> String {
+    let base = format!("{users} of {}", amount(LimitKind::Users, limit));
+    match pending {
+        0 => base,
+        1 => format!("{base}, 1 more invited"),
+        n => format!("{base}, {n} more invited"),
+    }
+}
+
 #[component]
 pub fn PlanPage() -> impl IntoView {
     let choose = ServerAction::<ChoosePlan>::new();
@@ -48,7 +58,7 @@ pub fn PlanPage() -> impl IntoView {
                             <section class="mt-4 space-y-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                                 <p data-testid="current-plan" class="text-lg font-semibold">{format!("{} · {}", plan.name, plan.price_label())}</p>
                                 {d.trial_ends.clone().map(|t| view! { <p class="text-sm text-sky-900">{format!("Free trial until {t}.")}</p> })}
-                                {meter("Users", usage.users, plan.max_users, format!("{} of {}", usage.users, amount(LimitKind::Users, plan.max_users)))}
+                                {meter("Users", usage.users + usage.pending_invitations, plan.max_users, users_text(usage.users, usage.pending_invitations, plan.max_users))}
                                 {meter("Patients", usage.patients, plan.max_patients, format!("{} of {}", usage.patients, amount(LimitKind::Patients, plan.max_patients)))}
                                 {meter("Storage", usage.storage_bytes, Some(plan.storage_bytes), format!("{} of {}", bytes_label(usage.storage_bytes), bytes_label(plan.storage_bytes)))}
                                 <p class="text-sm" data-testid="usage-api">{format!("Server requests this month: {}", usage.api_calls_this_month)}</p>

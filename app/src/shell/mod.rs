@@ -35,15 +35,23 @@ pub fn AppShell(
             "hidden border-b border-slate-200 bg-white md:block md:border-b-0 md:border-r md:w-56"
         }
     };
+    let logo = crate::site::current_site()
+        .tenant
+        .and_then(|t| t.branding.logo_url);
     view! {
         <div data-testid=testid class="min-h-screen flex flex-col bg-slate-50 text-slate-900">
             <header
                 data-testid="brand-header"
                 class="bg-brand text-on-brand flex items-center justify-between gap-3 px-4 py-3"
             >
-                <div class="min-w-0">
-                    <p class="truncate font-semibold">{brand}</p>
-                    <p class="text-xs opacity-90">{area}</p>
+                <div class="flex min-w-0 items-center gap-3">
+                    {logo.map(|src| view! {
+                        <img src=src alt="" data-testid="clinic-logo" class="h-8 w-auto max-w-32 rounded bg-white object-contain"/>
+                    })}
+                    <div class="min-w-0">
+                        <p class="truncate font-semibold">{brand}</p>
+                        <p class="text-xs opacity-90">{area}</p>
+                    </div>
                 </div>
                 <div class="flex items-center gap-3">
                 <UserMenu/>
@@ -171,6 +179,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                     P::SettingsManage,
                     link("Clinic settings", "/staff/settings"),
                 ),
+                (P::SettingsManage, link("Custom domain", "/staff/domain")),
                 (P::SettingsManage, link("Plan and usage", "/staff/plan")),
                 (P::AuditRead, link("Audit log", "/staff/audit")),
                 (
