@@ -16,6 +16,7 @@ on_both_backends!(
     a_role_change_ends_the_members_sessions,
     idle_sessions_expire_and_activity_keeps_them_alive,
     the_audit_trail_records_sign_ins_and_stays_in_its_tenant,
+    a_two_factor_code_works_only_once,
 );
 
 const A: &str = "/t/clinic-a";
@@ -640,4 +641,81 @@ async fn the_clinic_switcher_lists_only_the_viewers_own_clinics(t: &TestDb) {
         hrefs.contains(&format!("http://clinic-b.localhost:{}/staff", addr.port())),
         "{hrefs}"
     );
+}
+
+async fn a_two_factor_code_works_only_once(t: &TestDb) {
+    const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    staffed_clinic(&t.db, "clinic-a").await;
+    let email = staff_email(Role::Doctor, "clinic-a");
+    let mut tx = t.db.begin_platform().await.expect("begin");
+    let creds = app::identity::credentials::by_email(
+        &mut tx,
+        &app::identity::Email::parse(&email).expect("email"),
+    )
+    .await
+    .expect("read")
+    .expect("account");
+    app::identity::credentials::stage_totp(&mut tx, creds.account.id, SECRET)
+        .await
+        .expect("stage");
+    app::identity::credentials::enable_totp(&mut tx, creds.account.id)
+        .await
+        .expect("enable");
+    tx.commit().await.expect("commit");
+    let addr = server::start(&t.db, |_| {}).await;
+    let code = app::identity::totp::code_at(SECRET, chrono::Utc::now().timestamp()).expect("code");
+
+    let first = Browser::new(addr);
+    let step = first
+        .sign_in("localhost", A, &email, PASSWORD, "staff")
+        .await;
+    assert_eq!(
+        step.json(),
+        serde_json::json!("SecondFactor"),
+        "{}",
+        step.body
+    );
+    let used = first
+        .call(
+            "localhost",
+            &format!("{A}/api/second_factor"),
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(used.status, StatusCode::OK, "{}", used.body);
+
+    // The same code, seen over a shoulder or replayed, is refused within its window.
+    let second = Browser::new(addr);
+    second
+        .sign_in("localhost", A, &email, PASSWORD, "staff")
+        .await;
+    let replay = second
+        .call(
+            "localhost",
+            &format!("{A}/api/second_factor"),
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        replay.body
+    );
+    assert_eq!(
+        second.get("localhost", &format!("{A}/staff")).await.status,
+        StatusCode::SEE_OTHER,
+        "not signed in"
+    );
+    // The next step's code (within the ±1 window) is still fresh.
+    let next =
+        app::identity::totp::code_at(SECRET, chrono::Utc::now().timestamp() + 30).expect("code");
+    let fresh = second
+        .call(
+            "localhost",
+            &format!("{A}/api/second_factor"),
+            &[("code", &next)],
+        )
+        .await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
 }

@@ -180,23 +180,3 @@ pub async fn staffed_clinic(db: &Db, slug: &str) -> StaffedClinic {
     tx.commit().await.expect("commit");
     StaffedClinic { tenant, patient }
 }
-
-/// A TOTP code the server will accept now for `email`: the current step's, or the
-/// next one's when the current step was already used (codes work once).
-pub async fn fresh_totp(db: &Db, email: &str, secret: &str) -> String {
-    let mut tx = db.begin_platform_read().await.expect("begin");
-    let creds = identity::credentials::by_email(&mut tx, &Email::parse(email).expect("email"))
-        .await
-        .expect("read")
-        .expect("account");
-    drop(tx);
-    let now = chrono::Utc::now().timestamp();
-    let step = now.div_euclid(30);
-    let used = creds.totp_last_step.unwrap_or(i64::MIN);
-    let at = if used >= step { (used + 1) * 30 } else { now };
-    assert!(
-        at <= now + 30,
-        "more than two codes asked for within one 30 s step"
-    );
-    identity::totp::code_at(secret, at).expect("code")
-}
