@@ -71,18 +71,32 @@ mod ssr {
         Ok(())
     }
 
-    /// Forgets the tenant's logo files and deletes them from the store.
-    pub async fn drop_logo_files(db: &crate::db::Db, tenant: TenantId) -> Result<(), AppError> {
+    /// Saves a branding without a logo and forgets the logo files in one
+    /// transaction, then deletes the files from the store.
+    pub async fn save_without_logo_files(
+        db: &crate::db::Db,
+        tenant: TenantId,
+        viewer: &Viewer,
+        branding: &Branding,
+        action: &str,
+    ) -> Result<(), AppError> {
         let mut tx = db.begin_for(tenant).await?;
         let keys = crate::plans::db::remove_files(&mut tx, "logo").await?;
+        crate::tenancy::db::set_branding(tx.platform(), tenant, branding).await?;
         tx.commit().await?;
-        let storage = storage()?;
+        auth::audit_event(db, Some(tenant), actor(viewer), action, None).await;
+        delete_files(keys).await;
+        Ok(())
+    }
+
+    /// Deletes files no row points at any more; a failure only leaves a file behind.
+    pub async fn delete_files(keys: Vec<String>) {
+        let Ok(storage) = storage() else { return };
         for key in keys {
             if let Err(e) = storage.delete(&key).await {
                 tracing::warn!(error = %e, "could not delete an old logo file");
             }
         }
-        Ok(())
     }
 }
 
@@ -128,8 +142,7 @@ pub async fn reset_branding() -> Result<Branding, AppError> {
     let (tenant, viewer) = auth::staff_viewer()?;
     let db = auth::db()?;
     let branding = Branding::default();
-    save(&db, tenant, &viewer, &branding, "branding.reset").await?;
-    drop_logo_files(&db, tenant).await?;
+    save_without_logo_files(&db, tenant, &viewer, &branding, "branding.reset").await?;
     Ok(branding)
 }
 
@@ -140,8 +153,7 @@ pub async fn remove_logo() -> Result<Branding, AppError> {
     let (tenant, viewer) = auth::staff_viewer()?;
     let db = auth::db()?;
     let branding = stored_branding(&db, tenant).await?.without_logo();
-    save(&db, tenant, &viewer, &branding, "branding.logo_removed").await?;
-    drop_logo_files(&db, tenant).await?;
+    save_without_logo_files(&db, tenant, &viewer, &branding, "branding.logo_removed").await?;
     Ok(branding)
 }
 
@@ -181,8 +193,8 @@ pub async fn upload_logo(data: MultipartData) -> Result<Branding, AppError> {
         let key = crate::storage::Storage::branding_key(tenant, name);
         crate::plans::db::add_file(&mut tx, "logo", &key, "image/png", bytes.len() as i64).await?;
     }
-    // Files first, then the rows that point at them: a failure leaves at worst an
-    // unreferenced file, never a broken logo.
+    // Files first, then the rows and the branding that point at them, in one
+    // transaction: a failure leaves at worst an unreferenced file, never a broken logo.
     for (name, bytes) in files.iter() {
         let key = crate::storage::Storage::branding_key(tenant, name);
         storage.put(&key, bytes.clone()).await.map_err(|e| {
@@ -190,19 +202,28 @@ pub async fn upload_logo(data: MultipartData) -> Result<Branding, AppError> {
             AppError::Internal
         })?;
     }
-    tx.commit().await?;
     // Served from every address of the clinic (and in emails) without the path prefix.
     let path = |name: &str| format!("/brand/{tenant}/{name}");
+    let current = crate::tenancy::db::find_by_id(tx.platform(), tenant)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let branding = Branding {
         logo_url: Some(path(&files[0].0)),
         icon_url: Some(path(&files[1].0)),
         icon_large_url: Some(path(&files[2].0)),
-        ..stored_branding(&db, tenant).await?
+        ..current.branding
     };
-    save(&db, tenant, &viewer, &branding, "branding.logo_uploaded").await?;
-    for key in old {
-        let _ = storage.delete(&key).await;
-    }
+    crate::tenancy::db::set_branding(tx.platform(), tenant, &branding).await?;
+    tx.commit().await?;
+    auth::audit_event(
+        &db,
+        Some(tenant),
+        actor(&viewer),
+        "branding.logo_uploaded",
+        None,
+    )
+    .await;
+    delete_files(old).await;
     Ok(branding)
 }
 
