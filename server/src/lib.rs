@@ -134,8 +134,11 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone());
     // Resolution wraps the router (not a route layer) because it may rewrite the
     // path (`/t/{slug}/...`) that routing then sees.
+    // A bug that panics while answering becomes a 500 for that request instead of
+    // a dropped connection.
     Router::new()
         .fallback_service(axum::middleware::from_fn_with_state(state, site::resolve).layer(routes))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -195,11 +198,15 @@ fn unreadable_upload(req: &Request<Body>) -> Option<Response> {
     if !UPLOAD_FUNCTIONS.contains(&req.uri().path()) {
         return None;
     }
+    // The same parse the decoder does, so what passes here cannot fail there.
     let multipart = req
         .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/form-data") && ct.contains("boundary="));
+        .is_some_and(|ct| {
+            ct.trim_start().starts_with("multipart/form-data;")
+                && multer::parse_boundary(ct).is_ok()
+        });
     if multipart {
         return None;
     }

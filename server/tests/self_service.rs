@@ -232,7 +232,8 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
         )
         .await;
     assert_eq!(field_of(&other), "password", "{}", other.body);
-    let second = Browser::new(addr)
+    let existing = Browser::new(addr);
+    let second = existing
         .call(
             "localhost",
             "/api/sign_up",
@@ -249,6 +250,36 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
         )
         .await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    // Not signed in by the password alone: the usual sign-in (with its second
+    // factor, when the account has one) opens the new clinic.
+    assert_eq!(
+        second.json(),
+        serde_json::json!("/t/harbor-east/signin?next=/staff")
+    );
+    assert_eq!(
+        existing
+            .get("localhost", "/t/harbor-east/staff")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let signed_in = existing
+        .sign_in(
+            "localhost",
+            "/t/harbor-east",
+            "ana@harbor.example",
+            OWNER_PASSWORD,
+            "staff",
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    assert_eq!(
+        existing
+            .get("localhost", "/t/harbor-east/staff")
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     // Sign-up exists only on the platform's address.
     let on_tenant = b.call("harbor.localhost", "/api/sign_up", &[]).await;
@@ -608,6 +639,29 @@ async fn logo_uploads_are_checked_resized_stored_and_served(t: &TestDb) {
         "{}",
         text.body
     );
+    // A content type the multipart decoder could not parse is refused cleanly.
+    for content_type in [
+        "multipart/form-data; x-boundary=1",
+        "multipart/form-datax; boundary=a",
+        "multipart/form-data; boundary=\"",
+        "application/json",
+    ] {
+        let res = b
+            .client
+            .post(format!("http://{}{path}", b.addr))
+            .header("host", format!("localhost:{}", b.addr.port()))
+            .header("origin", format!("http://localhost:{}", b.addr.port()))
+            .header("content-type", content_type)
+            .body("--a--")
+            .send()
+            .await
+            .expect("answered, not dropped");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{content_type}"
+        );
+    }
     let big = upload(
         &b,
         "localhost",
@@ -887,6 +941,23 @@ async fn suspension_blocks_the_clinic_until_reactivated(t: &TestDb) {
         )
         .await;
     assert_eq!(field_of(&bad_date), "created_from");
+    let far = op
+        .call(
+            "localhost",
+            "/api/list_tenants",
+            &[("created_to", "+262142-12-31")],
+        )
+        .await;
+    assert_eq!(field_of(&far), "created_to", "{}", far.body);
+    // An operator's address cannot own a clinic.
+    let op_signup = sign_up(
+        &Browser::new(addr),
+        "ops-clinic",
+        "op@medisync.example",
+        "starter",
+    )
+    .await;
+    assert_eq!(field_of(&op_signup), "email", "{}", op_signup.body);
 
     let no_reason = op
         .call(
@@ -1002,6 +1073,48 @@ async fn support_sessions_are_time_bound_visible_and_audited(t: &TestDb) {
 
     let inside = op.get("localhost", "/t/acme/staff").await;
     assert_eq!(inside.status, StatusCode::OK);
+    // Nothing that could outlast the session: no new staff, roles, policy, domain.
+    for (path, form) in [
+        (
+            "/t/acme/api/invite_staff",
+            vec![("email", "mole@evil.example"), ("role", "admin")],
+        ),
+        (
+            "/t/acme/api/set_custom_domain",
+            vec![("domain", "evil.example")],
+        ),
+        ("/t/acme/api/set_security_policy", vec![]),
+    ] {
+        let refused = op.call("localhost", path, &form).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        op.get("localhost", "/t/acme/staff/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let branding = op
+        .call(
+            "localhost",
+            "/t/acme/api/save_branding",
+            &[
+                ("primary_color", "#1e3a8a"),
+                ("accent_color", "#fef08a"),
+                ("sign_in_headline", "Welcome"),
+                ("welcome_text", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        branding.status,
+        StatusCode::OK,
+        "support may help with the branding: {}",
+        branding.body
+    );
     assert!(inside.body.contains("data-testid=\"support-banner\""));
     assert!(inside
         .body

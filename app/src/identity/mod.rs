@@ -175,6 +175,15 @@ pub struct SupportAccess {
 /// The role a support session acts with inside a clinic.
 pub const SUPPORT_ROLE: Role = Role::Admin;
 
+/// What a support session may not do even as an administrator: anything that
+/// could outlast the session (new staff, roles, sign-in policy, the clinic's
+/// domain and plan) or destroy records.
+pub const SUPPORT_WITHHELD: &[Permission] = &[
+    Permission::UsersManage,
+    Permission::SettingsManage,
+    Permission::PatientsDelete,
+];
+
 impl Viewer {
     pub fn role(&self) -> Option<Role> {
         match self.standing {
@@ -183,8 +192,12 @@ impl Viewer {
         }
     }
 
-    /// Whether this viewer holds a staff permission in the current tenant.
+    /// Whether this viewer holds a staff permission in the current tenant. A
+    /// support session never holds [`SUPPORT_WITHHELD`].
     pub fn can(&self, permission: Permission) -> bool {
+        if self.support.is_some() && SUPPORT_WITHHELD.contains(&permission) {
+            return false;
+        }
         self.role().is_some_and(|r| r.can(permission))
     }
 

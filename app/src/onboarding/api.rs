@@ -179,6 +179,13 @@ pub async fn sign_up(
 
     // An existing account proves itself with its password; a new one gets one.
     let new_hash = match &existing {
+        // A platform operator's account stays an operator's account only.
+        Some(creds) if creds.platform_role.is_some() => {
+            return Err(field(
+                "email",
+                "this address belongs to a MediSync operator; sign up the clinic with another address".into(),
+            ))
+        }
         Some(creds) if creds.password_hash.is_some() => {
             auth::check_password_only(&db, creds, &password).await.map_err(|_| {
                 field(
@@ -281,6 +288,11 @@ pub async fn sign_up(
     .await?;
     tx.commit().await?;
 
+    if new_hash.is_none() {
+        // An existing account signs in the usual way, second factor included: a
+        // password alone must never open a session for it.
+        return Ok(format!("/t/{}/signin?next=/staff", tenant.slug));
+    }
     let session = auth::session().await?;
     auth::establish(&session, account.id, Audience::Staff, Some(tenant_id)).await?;
     Ok(format!("/t/{}/staff?welcome=1", tenant.slug))

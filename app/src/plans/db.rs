@@ -277,6 +277,20 @@ pub async fn usage(tx: &mut TenantTx) -> Result<Usage, DbError> {
     })
 }
 
+/// Serialises limit checks of one tenant until the transaction ends, so two
+/// requests at once cannot both take the last seat. SQLite writers are already
+/// serialised (`BEGIN IMMEDIATE`); PostgreSQL locks the tenant's row.
+async fn lock_tenant(tx: &mut TenantTx) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    if let crate::db::Tx::Postgres(pg) = conn {
+        sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant)
+            .execute(&mut **pg)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A limit the next step would cross: the message for the person, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitReached(pub String);
@@ -290,6 +304,7 @@ pub async fn ensure_room(
     kind: LimitKind,
     adding: i64,
 ) -> Result<Result<(), LimitReached>, DbError> {
+    lock_tenant(tx).await?;
     let plan = plan_of(tx).await?;
     let Some(limit) = plan.limit(kind) else {
         return Ok(Ok(()));
@@ -312,6 +327,7 @@ pub async fn ensure_room(
 /// each already held its seat when it was sent.
 #[tracing::instrument(skip_all)]
 pub async fn ensure_member_room(tx: &mut TenantTx) -> Result<Result<(), LimitReached>, DbError> {
+    lock_tenant(tx).await?;
     let plan = plan_of(tx).await?;
     let Some(limit) = plan.max_users else {
         return Ok(Ok(()));

@@ -64,39 +64,50 @@ pub async fn sweep(db: &Db, origin: &str, now: DateTime<Utc>) -> Result<Sweep, D
     .await?;
     drop(tx);
 
+    // One clinic's failure is logged and the others still get their turn.
     for tenant in ending.iter().filter(|t| t.trial_ends_at > now) {
         if !paid_through(tenant.paid_until, tenant.trial_ends_at) {
-            remind(
-                db,
-                TenantId::from_uuid(tenant.id),
-                tenant.trial_ends_at,
-                origin,
-            )
-            .await?;
-            done.reminded += 1;
+            let id = TenantId::from_uuid(tenant.id);
+            match remind(db, id, tenant.trial_ends_at, origin).await {
+                Ok(()) => done.reminded += 1,
+                Err(e) => tracing::warn!(error = %e, tenant = %id, "trial reminder failed"),
+            }
         }
     }
     for tenant in ended {
         let id = TenantId::from_uuid(tenant.id);
-        let mut tx = db.begin_platform().await?;
-        if paid_through(tenant.paid_until, now) {
-            tenants::set_status(&mut tx, id, TenantStatus::Active, None).await?;
-            done.activated += 1;
-        } else {
-            tenants::set_status(&mut tx, id, TenantStatus::Suspended, Some("trial ended")).await?;
-            done.suspended += 1;
+        match end_trial(db, id, paid_through(tenant.paid_until, now)).await {
+            Ok(Some(TenantStatus::Active)) => done.activated += 1,
+            Ok(Some(_)) => done.suspended += 1,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, tenant = %id, "ending a trial failed"),
         }
-        audit::record_platform(
-            &mut tx,
-            Actor::NOBODY,
-            "tenant.trial_ended",
-            Some(&id.to_string()),
-            &RequestMeta::default(),
-        )
-        .await?;
-        tx.commit().await?;
     }
     Ok(done)
+}
+
+/// Activates a paid trial or suspends an unpaid one; `None` when the tenant had
+/// already left its trial.
+async fn end_trial(db: &Db, id: TenantId, paid: bool) -> Result<Option<TenantStatus>, DbError> {
+    let (status, reason) = if paid {
+        (TenantStatus::Active, None)
+    } else {
+        (TenantStatus::Suspended, Some("trial ended"))
+    };
+    let mut tx = db.begin_platform().await?;
+    if !tenants::end_trial(&mut tx, id, status, reason).await? {
+        return Ok(None);
+    }
+    audit::record_platform(
+        &mut tx,
+        Actor::NOBODY,
+        "tenant.trial_ended",
+        Some(&format!("{id} → {status}")),
+        &RequestMeta::default(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(status))
 }
 
 async fn remind(db: &Db, id: TenantId, ends: DateTime<Utc>, origin: &str) -> Result<(), DbError> {

@@ -59,8 +59,10 @@ mod ssr {
         match text.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
             Some(t) => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1900..=9999).contains(&chrono::Datelike::year(d)))
                 .map(|d| Some(d.and_time(chrono::NaiveTime::MIN).and_utc()))
-                .map_err(|_| AppError::field(field, "use a date such as 2026-11-01").respond()),
+                .ok_or_else(|| AppError::field(field, "use a date such as 2026-11-01").respond()),
         }
     }
 }

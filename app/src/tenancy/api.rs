@@ -41,52 +41,35 @@ mod ssr {
         })
     }
 
-    /// The branding as stored now (the page's copy may be stale).
-    pub async fn stored_branding(
-        db: &crate::db::Db,
-        tenant: TenantId,
-    ) -> Result<Branding, AppError> {
-        let mut tx = db.begin_platform_read().await?;
-        let t = crate::tenancy::db::find_by_id(&mut tx, tenant)
-            .await?
-            .ok_or_else(|| AppError::NotFound.respond())?;
-        Ok(t.branding)
-    }
-
-    /// Saves a branding and records who changed it.
-    pub async fn save(
+    /// Reads the stored branding, changes it and saves it in one transaction
+    /// (with the logo files' rows when `drop_logo`), then records who did it and
+    /// deletes files no longer used.
+    pub async fn change_branding(
         db: &crate::db::Db,
         tenant: TenantId,
         viewer: &Viewer,
-        branding: &Branding,
         action: &str,
-    ) -> Result<(), AppError> {
+        drop_logo: bool,
+        change: impl FnOnce(Branding) -> Branding,
+    ) -> Result<Branding, AppError> {
+        let mut tx = db.begin_for(tenant).await?;
+        let current = crate::tenancy::db::find_by_id(tx.platform(), tenant)
+            .await?
+            .ok_or_else(|| AppError::NotFound.respond())?;
+        let branding = change(current.branding);
         if let Err(e) = branding.check() {
             return Err(AppError::field(e.field, e.message).respond());
         }
-        let mut tx = db.begin_platform().await?;
-        crate::tenancy::db::set_branding(&mut tx, tenant, branding).await?;
-        tx.commit().await?;
-        auth::audit_event(db, Some(tenant), actor(viewer), action, None).await;
-        Ok(())
-    }
-
-    /// Saves a branding without a logo and forgets the logo files in one
-    /// transaction, then deletes the files from the store.
-    pub async fn save_without_logo_files(
-        db: &crate::db::Db,
-        tenant: TenantId,
-        viewer: &Viewer,
-        branding: &Branding,
-        action: &str,
-    ) -> Result<(), AppError> {
-        let mut tx = db.begin_for(tenant).await?;
-        let keys = crate::plans::db::remove_files(&mut tx, "logo").await?;
-        crate::tenancy::db::set_branding(tx.platform(), tenant, branding).await?;
+        let keys = if drop_logo {
+            crate::plans::db::remove_files(&mut tx, "logo").await?
+        } else {
+            Vec::new()
+        };
+        crate::tenancy::db::set_branding(tx.platform(), tenant, &branding).await?;
         tx.commit().await?;
         auth::audit_event(db, Some(tenant), actor(viewer), action, None).await;
         delete_files(keys).await;
-        Ok(())
+        Ok(branding)
     }
 
     /// Deletes files no row points at any more; a failure only leaves a file behind.
@@ -120,19 +103,23 @@ pub async fn save_branding(
     let color = |field: &str, raw: &str| {
         super::HexColor::parse(raw).map_err(|m| AppError::field(field, m).respond())
     };
+    let (primary_color, accent_color) = (
+        color("primary_color", &primary_color)?,
+        color("accent_color", &accent_color)?,
+    );
     let db = auth::db()?;
-    let current = stored_branding(&db, tenant).await?;
-    let branding = Branding {
-        primary_color: color("primary_color", &primary_color)?,
-        accent_color: color("accent_color", &accent_color)?,
-        sign_in_headline: sign_in_headline.trim().to_owned(),
-        welcome_text: welcome_text.trim().to_owned(),
-        support_phone: optional(support_phone),
-        support_email: optional(support_email),
-        ..current
-    };
-    save(&db, tenant, &viewer, &branding, "branding.changed").await?;
-    Ok(branding)
+    change_branding(&db, tenant, &viewer, "branding.changed", false, |current| {
+        Branding {
+            primary_color,
+            accent_color,
+            sign_in_headline: sign_in_headline.trim().to_owned(),
+            welcome_text: welcome_text.trim().to_owned(),
+            support_phone: optional(support_phone),
+            support_email: optional(support_email),
+            ..current
+        }
+    })
+    .await
 }
 
 /// Back to MediSync's default look; the logo files are deleted.
@@ -141,9 +128,10 @@ pub async fn reset_branding() -> Result<Branding, AppError> {
     use ssr::*;
     let (tenant, viewer) = auth::staff_viewer()?;
     let db = auth::db()?;
-    let branding = Branding::default();
-    save_without_logo_files(&db, tenant, &viewer, &branding, "branding.reset").await?;
-    Ok(branding)
+    change_branding(&db, tenant, &viewer, "branding.reset", true, |_| {
+        Branding::default()
+    })
+    .await
 }
 
 /// Removes the logo and keeps the rest.
@@ -152,9 +140,15 @@ pub async fn remove_logo() -> Result<Branding, AppError> {
     use ssr::*;
     let (tenant, viewer) = auth::staff_viewer()?;
     let db = auth::db()?;
-    let branding = stored_branding(&db, tenant).await?.without_logo();
-    save_without_logo_files(&db, tenant, &viewer, &branding, "branding.logo_removed").await?;
-    Ok(branding)
+    change_branding(
+        &db,
+        tenant,
+        &viewer,
+        "branding.logo_removed",
+        true,
+        |current| current.without_logo(),
+    )
+    .await
 }
 
 /// Uploads a logo (multipart field `logo`): checked, resized and stored; the new

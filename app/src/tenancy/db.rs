@@ -375,6 +375,31 @@ pub async fn set_status(
     one_row(done)
 }
 
+/// Ends a trial: moves a tenant still in trial to `status`. `false` when it was no
+/// longer in trial (an operator acted first), so nothing is overwritten.
+#[tracing::instrument(skip_all)]
+pub async fn end_trial(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    status: TenantStatus,
+    reason: Option<&str>,
+) -> Result<bool, DbError> {
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "UPDATE tenants SET status = $2, status_reason = $3, updated_at = $4 \
+             WHERE id = $1 AND status = 'trial'",
+        )
+        .bind(id.into_uuid())
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(done == 1)
+}
+
 /// Points a custom domain at a tenant, or clears it. Stored lower-case, as request
 /// hosts are compared lower-case.
 #[tracing::instrument(skip_all)]
