@@ -67,6 +67,11 @@ CREATE TABLE impersonations (
 );
 CREATE INDEX impersonations_tenant ON impersonations (tenant_id, started_at);
 
+-- A custom domain serves the clinic only once its TXT record shows this token.
+ALTER TABLE tenants ADD COLUMN custom_domain_token text;
+ALTER TABLE tenants ADD COLUMN custom_domain_verified_at timestamptz;
+
+-- The last TOTP time step accepted, so one code cannot be used twice.
 ALTER TABLE accounts ADD COLUMN totp_last_step bigint;
 
 ALTER TABLE tenant_files ENABLE ROW LEVEL SECURITY;

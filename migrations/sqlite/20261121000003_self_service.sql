@@ -72,5 +72,9 @@ CREATE TABLE impersonations (
 ) STRICT;
 CREATE INDEX impersonations_tenant ON impersonations (tenant_id, started_at);
 
+-- A custom domain serves the clinic only once its TXT record shows this token.
+ALTER TABLE tenants ADD COLUMN custom_domain_token TEXT;
+ALTER TABLE tenants ADD COLUMN custom_domain_verified_at TEXT;
+
 -- The last TOTP time step accepted, so one code cannot be used twice.
 ALTER TABLE accounts ADD COLUMN totp_last_step INTEGER;

@@ -27,6 +27,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub storage_path: PathBuf,
+    /// The name server that checks custom domains' TXT records; `None`: the
+    /// machine's resolvers.
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,7 +275,18 @@ impl Config {
         if storage_path.as_os_str().is_empty() {
             return r.fail("storage.path", "expected a folder path");
         }
+        let dns_server = match r.optional("server.dns_server")? {
+            None => None,
+            Some(text) => match text.parse() {
+                Ok(addr) => Some(addr),
+                Err(_) => return r.fail(
+                    "server.dns_server",
+                    "expected ip:port such as 127.0.0.1:53, or empty for the system's resolvers",
+                ),
+            },
+        };
         Ok(Self {
+            dns_server,
             site_addr,
             base_domain,
             site_root,

@@ -35,6 +35,7 @@ pub struct AppState {
     pub limiter: Arc<ratelimit::RateLimiter>,
     pub storage: app::storage::Storage,
     pub usage: Arc<usage::UsageCounter>,
+    pub domains: app::tenancy::dns::DomainVerifier,
 }
 
 impl AppState {
@@ -44,6 +45,7 @@ impl AppState {
         let storage = app::storage::Storage::open(&config.storage_path.to_string_lossy())
             .map_err(|e| format!("storage.path: {e}"))?;
         Ok(Self {
+            domains: domain_verifier(&config),
             db,
             storage,
             usage: Arc::default(),
@@ -54,6 +56,19 @@ impl AppState {
             )),
             config: Arc::new(config),
         })
+    }
+}
+
+/// The configured name server, else the machine's; a machine without resolver
+/// configuration still starts (custom domains then stay unverified).
+fn domain_verifier(config: &Config) -> app::tenancy::dns::DomainVerifier {
+    use app::tenancy::dns::DomainVerifier;
+    match config.dns_server {
+        Some(server) => DomainVerifier::using(server),
+        None => DomainVerifier::system().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "no system DNS configuration; custom domains cannot be verified");
+            DomainVerifier::using(std::net::SocketAddr::from(([127, 0, 0, 1], 53)))
+        }),
     }
 }
 
@@ -178,6 +193,7 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
     let res = handle_server_fns_with_context(
         move || {
             provide_context(state.storage.clone());
+            provide_context(state.domains.clone());
             provide_context(state.db.clone());
             provide_context(site.clone());
             provide_context(meta.clone());

@@ -139,9 +139,22 @@ async fn a_custom_domain_resolves_to_its_tenant() {
         .await
         .expect("find")
         .expect("exists");
-    tenancy::db::set_custom_domain(&mut tx, northwind.id, Some("Care.Northwind-Hospital.test"))
+    tenancy::db::set_custom_domain(
+        &mut tx,
+        northwind.id,
+        Some("Care.Northwind-Hospital.test"),
+        Some("token"),
+    )
+    .await
+    .expect("set domain");
+    tx.commit().await.expect("commit");
+    // Not served as the clinic until the domain is proven.
+    let (status, _) = s.get("care.northwind-hospital.test", "/signin").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let mut tx = s.t.db.begin_platform().await.expect("begin");
+    tenancy::db::mark_domain_verified(&mut tx, northwind.id, "care.northwind-hospital.test")
         .await
-        .expect("set domain");
+        .expect("verified");
     tx.commit().await.expect("commit");
     let (status, body) = s.get("care.northwind-hospital.test", "/signin").await;
     assert_eq!(status, StatusCode::OK);

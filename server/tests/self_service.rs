@@ -810,7 +810,8 @@ async fn settings_are_validated_and_dates_follow_them(t: &TestDb) {
 async fn a_custom_domain_routes_to_its_clinic(t: &TestDb) {
     staffed_clinic(&t.db, "acme").await;
     staffed_clinic(&t.db, "globex").await;
-    let addr = server::start(&t.db, |_| {}).await;
+    let (dns, zone) = support::dns::start().await;
+    let addr = server::start(&t.db, |c| c.dns_server = Some(dns)).await;
     let b = owner_of(addr, "acme").await;
     let set = |domain: &'static str| {
         let b = &b;
@@ -829,8 +830,53 @@ async fn a_custom_domain_routes_to_its_clinic(t: &TestDb) {
     }
     let ok = set("HTTPS://Portal.Acme-Clinic.test/").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    assert_eq!(ok.json()["domain"], "portal.acme-clinic.test");
-    assert_eq!(ok.json()["target"], "acme.localhost");
+    let setup = ok.json();
+    assert_eq!(setup["domain"], "portal.acme-clinic.test");
+    assert_eq!(setup["target"], "acme.localhost");
+    assert_eq!(setup["verified"], false);
+    assert_eq!(
+        setup["txt_name"],
+        "_medisync-verification.portal.acme-clinic.test"
+    );
+    let txt_value = setup["txt_value"].as_str().expect("txt value").to_owned();
+    assert!(
+        txt_value.starts_with("medisync-verification="),
+        "{txt_value}"
+    );
+
+    // Until the TXT record is there, the domain serves nothing.
+    let unproven = Browser::new(addr).get("portal.acme-clinic.test", "/").await;
+    assert_eq!(unproven.status, StatusCode::NOT_FOUND);
+    let early = b
+        .call("localhost", "/t/acme/api/verify_custom_domain", &[])
+        .await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        early.body
+    );
+    assert!(early.body.contains("was not found yet"), "{}", early.body);
+    zone.set_txt(
+        "_medisync-verification.portal.acme-clinic.test",
+        "medisync-verification=someone-elses-token",
+    );
+    let wrong = b
+        .call("localhost", "/t/acme/api/verify_custom_domain", &[])
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+    zone.set_txt("_medisync-verification.portal.acme-clinic.test", &txt_value);
+    let proven = b
+        .call("localhost", "/t/acme/api/verify_custom_domain", &[])
+        .await;
+    assert_eq!(proven.status, StatusCode::OK, "{}", proven.body);
+    assert_eq!(proven.json()["verified"], true);
+
     let page = Browser::new(addr).get("portal.acme-clinic.test", "/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(

@@ -103,6 +103,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("save_clinic_settings", R::Staff(Some(P::SettingsManage))),
     ("custom_domain", R::Staff(Some(P::SettingsManage))),
     ("set_custom_domain", R::Staff(Some(P::SettingsManage))),
+    ("verify_custom_domain", R::Staff(Some(P::SettingsManage))),
     ("plan_usage", R::Staff(Some(P::SettingsManage))),
     ("choose_plan", R::Staff(Some(P::SettingsManage))),
     ("clinic_report", R::Staff(Some(P::ReportsRead))),

@@ -300,12 +300,17 @@ pub async fn save_clinic_settings(
     Ok(settings)
 }
 
-/// The clinic's custom domain and the DNS record it needs.
+/// The clinic's custom domain and the DNS records it needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DomainSetup {
     pub domain: Option<String>,
     /// The host a CNAME record must point at: the clinic's own subdomain.
     pub target: String,
+    /// The TXT record that proves the clinic controls the domain.
+    pub txt_name: Option<String>,
+    pub txt_value: Option<String>,
+    /// Proven: requests for the domain now open the clinic.
+    pub verified: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -318,22 +323,36 @@ fn domain_target(slug: &super::Slug) -> String {
     format!("{slug}.{host}")
 }
 
+#[cfg(feature = "ssr")]
+async fn domain_setup(
+    db: &crate::db::Db,
+    tenant: super::TenantId,
+) -> Result<DomainSetup, AppError> {
+    let slug = crate::site::current_site()
+        .tenant
+        .ok_or(AppError::NotFound)?
+        .slug;
+    let mut tx = db.begin_platform_read().await?;
+    let state = super::db::domain_state(&mut tx, tenant).await?;
+    Ok(DomainSetup {
+        txt_name: state.domain.as_deref().map(super::dns::record_name),
+        txt_value: state.token.as_deref().map(super::dns::record_value),
+        domain: state.domain,
+        target: domain_target(&slug),
+        verified: state.verified,
+    })
+}
+
 #[server(prefix = "/api", endpoint = "custom_domain")]
 pub async fn custom_domain() -> Result<DomainSetup, AppError> {
     use ssr::*;
     let (tenant, _) = auth::staff_viewer()?;
     let db = auth::db()?;
-    let mut tx = db.begin_platform_read().await?;
-    let t = super::db::find_by_id(&mut tx, tenant)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(DomainSetup {
-        domain: t.custom_domain,
-        target: domain_target(&t.slug),
-    })
+    domain_setup(&db, tenant).await
 }
 
-/// Points a domain at this clinic (or clears it with an empty value).
+/// Points a domain at this clinic (or clears it with an empty value). The domain
+/// starts unverified, with a new token for its TXT record.
 #[server(prefix = "/api", endpoint = "set_custom_domain")]
 pub async fn set_custom_domain(domain: String) -> Result<DomainSetup, AppError> {
     use ssr::*;
@@ -361,16 +380,24 @@ pub async fn set_custom_domain(domain: String) -> Result<DomainSetup, AppError> 
         Ok(Some(d)) => Some(d),
         Err(m) => return Err(AppError::field("domain", m).respond()),
     };
+    let token = domain
+        .as_ref()
+        .map(|_| crate::identity::secrets::new_token().0);
     let db = auth::db()?;
     let mut tx = db.begin_platform().await?;
-    super::db::set_custom_domain(&mut tx, tenant, domain.as_ref().map(|d| d.as_str()))
-        .await
-        .map_err(|e| match e {
-            crate::db::DbError::Conflict(_) => {
-                AppError::field("domain", "another clinic already uses this domain").respond()
-            }
-            other => other.into(),
-        })?;
+    super::db::set_custom_domain(
+        &mut tx,
+        tenant,
+        domain.as_ref().map(|d| d.as_str()),
+        token.as_deref(),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::db::DbError::Conflict(_) => {
+            AppError::field("domain", "another clinic already uses this domain").respond()
+        }
+        other => other.into(),
+    })?;
     tx.commit().await?;
     auth::audit_event(
         &db,
@@ -380,8 +407,42 @@ pub async fn set_custom_domain(domain: String) -> Result<DomainSetup, AppError> 
         Some(domain.as_ref().map_or("none", |d| d.as_str())),
     )
     .await;
-    Ok(DomainSetup {
-        domain: domain.map(String::from),
-        target,
-    })
+    domain_setup(&db, tenant).await
+}
+
+/// Looks for the TXT record now; once found, the domain serves the clinic.
+#[server(prefix = "/api", endpoint = "verify_custom_domain")]
+pub async fn verify_custom_domain() -> Result<DomainSetup, AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_platform_read().await?;
+    let state = super::db::domain_state(&mut tx, tenant).await?;
+    drop(tx);
+    let (Some(domain), Some(token)) = (state.domain, state.token) else {
+        return Err(AppError::Invalid("enter the clinic's domain first".into()).respond());
+    };
+    if !state.verified {
+        let verifier = leptos::prelude::use_context::<super::dns::DomainVerifier>()
+            .ok_or(AppError::Internal)?;
+        if !verifier.publishes(&domain, &token).await {
+            return Err(AppError::Invalid(format!(
+                "the TXT record {} was not found yet; DNS changes can take up to a day to appear, so try again later",
+                super::dns::record_name(&domain)
+            ))
+            .respond());
+        }
+        let mut tx = db.begin_platform().await?;
+        super::db::mark_domain_verified(&mut tx, tenant, &domain).await?;
+        tx.commit().await?;
+        auth::audit_event(
+            &db,
+            Some(tenant),
+            actor(&viewer),
+            "settings.domain_verified",
+            Some(&domain),
+        )
+        .await;
+    }
+    domain_setup(&db, tenant).await
 }

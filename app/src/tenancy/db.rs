@@ -89,10 +89,19 @@ pub async fn find_by_slug(tx: &mut PlatformTx, slug: &Slug) -> Result<Option<Ten
     find_where(tx, "t.slug", slug.as_str()).await
 }
 
-/// Looks a tenant up by its custom domain (lowercase host, no port).
+/// Looks a tenant up by its custom domain (lowercase host, no port), once the
+/// domain is verified.
 #[tracing::instrument(skip_all)]
 pub async fn find_by_domain(tx: &mut PlatformTx, host: &str) -> Result<Option<Tenant>, DbError> {
-    find_where(tx, "t.custom_domain", host).await
+    let sql =
+        format!("{SELECT} WHERE t.custom_domain = $1 AND t.custom_domain_verified_at IS NOT NULL");
+    let row = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, TenantRow>(&sql)
+            .bind(host)
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(Tenant::try_from).transpose()
 }
 
 #[tracing::instrument(skip_all)]
@@ -400,23 +409,87 @@ pub async fn end_trial(
     Ok(done == 1)
 }
 
-/// Points a custom domain at a tenant, or clears it. Stored lower-case, as request
-/// hosts are compared lower-case.
+/// Points a custom domain at a tenant (unverified, with the token its TXT record
+/// must show), or clears it. Stored lower-case, as request hosts are compared
+/// lower-case.
 #[tracing::instrument(skip_all)]
 pub async fn set_custom_domain(
     tx: &mut PlatformTx,
     id: TenantId,
     domain: Option<&str>,
+    token: Option<&str>,
 ) -> Result<(), DbError> {
     let done = on_conn!(tx.conn(), |c| {
-        sqlx::query("UPDATE tenants SET custom_domain = $1, updated_at = $2 WHERE id = $3")
-            .bind(domain.map(str::to_ascii_lowercase))
-            .bind(Utc::now())
-            .bind(id.into_uuid())
-            .execute(c)
-            .await
-            .map_err(DbError::conflict_on("domain"))?
-            .rows_affected()
+        sqlx::query(
+            "UPDATE tenants SET custom_domain = $1, custom_domain_token = $4, \
+             custom_domain_verified_at = NULL, updated_at = $2 WHERE id = $3",
+        )
+        .bind(domain.map(str::to_ascii_lowercase))
+        .bind(Utc::now())
+        .bind(id.into_uuid())
+        .bind(token)
+        .execute(c)
+        .await
+        .map_err(DbError::conflict_on("domain"))?
+        .rows_affected()
+    });
+    one_row(done)
+}
+
+/// A tenant's custom domain as its settings page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainState {
+    pub domain: Option<String>,
+    pub token: Option<String>,
+    pub verified: bool,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn domain_state(tx: &mut PlatformTx, id: TenantId) -> Result<DomainState, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        custom_domain: Option<String>,
+        custom_domain_token: Option<String>,
+        custom_domain_verified_at: Option<DateTime<Utc>>,
+    }
+    let row = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, Row>(
+            "SELECT custom_domain, custom_domain_token, custom_domain_verified_at FROM tenants WHERE id = $1",
+        )
+        .bind(id.into_uuid())
+        .fetch_optional(c)
+        .await?
+    });
+    let row = row.ok_or(DbError::NotFound)?;
+    let (domain, token, verified_at) = (
+        row.custom_domain,
+        row.custom_domain_token,
+        row.custom_domain_verified_at,
+    );
+    Ok(DomainState {
+        domain,
+        token,
+        verified: verified_at.is_some(),
+    })
+}
+
+/// Marks the tenant's domain as proven, if it is still `domain`.
+#[tracing::instrument(skip_all)]
+pub async fn mark_domain_verified(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    domain: &str,
+) -> Result<(), DbError> {
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "UPDATE tenants SET custom_domain_verified_at = $3 WHERE id = $1 AND custom_domain = $2",
+        )
+        .bind(id.into_uuid())
+        .bind(domain)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
     });
     one_row(done)
 }

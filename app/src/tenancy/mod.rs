@@ -9,6 +9,8 @@ mod site;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod dns;
+#[cfg(feature = "ssr")]
 pub mod logo;
 
 pub use branding::{Branding, BrandingError, HexColor, MIN_CONTRAST};

@@ -92,6 +92,7 @@ fn Landing() -> impl IntoView {
 
 use super::api::{
     custom_domain, RemoveLogo, ResetBranding, SaveBranding, SaveClinicSettings, SetCustomDomain,
+    VerifyCustomDomain,
 };
 use super::{Branding, HexColor, MIN_CONTRAST};
 use crate::identity::pages::{
@@ -501,12 +502,18 @@ const COMMON_ZONES: &[&str] = &[
     "America/Buenos_Aires",
 ];
 
-/// `/staff/domain`: the clinic's own domain and the DNS record to create.
+/// `/staff/domain`: the clinic's own domain, the DNS records to create, and the
+/// check that turns it on.
 #[component]
 pub fn DomainPage() -> impl IntoView {
     let action = ServerAction::<SetCustomDomain>::new();
+    let verify = ServerAction::<VerifyCustomDomain>::new();
     let error = error_of!(action);
-    let current = Resource::new(move || action.version().get(), |_| custom_domain());
+    let verify_error = error_of!(verify);
+    let current = Resource::new(
+        move || (action.version().get(), verify.version().get()),
+        |_| custom_domain(),
+    );
     view! {
         <Title text="Custom domain"/>
         <SignedInShell testid="domain-page">
@@ -517,6 +524,43 @@ pub fn DomainPage() -> impl IntoView {
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(setup) => {
                         let value = setup.domain.clone().unwrap_or_default();
+                        let records = setup.domain.clone().map(|domain| {
+                            let rows = [
+                                ("TXT", setup.txt_name.clone().unwrap_or_default(), setup.txt_value.clone().unwrap_or_default(), "dns-txt"),
+                                ("CNAME", domain, setup.target.clone(), "dns-cname"),
+                            ];
+                            view! {
+                                <section data-testid="dns-record" class=CARD>
+                                    <h2 class="font-semibold">"Create these DNS records at your domain's provider"</h2>
+                                    <table class="w-full text-left text-sm">
+                                        <thead><tr><th class="p-2">"Type"</th><th class="p-2">"Name"</th><th class="p-2">"Value"</th></tr></thead>
+                                        <tbody>
+                                            {rows.into_iter().map(|(kind, name, value, testid)| view! {
+                                                <tr class="border-t border-slate-200 font-mono" data-testid=testid>
+                                                    <td class="p-2">{kind}</td>
+                                                    <td class="p-2 break-all">{name}</td>
+                                                    <td class="p-2 break-all">{value}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                    <p class="text-sm text-slate-600">"The TXT record proves the domain is yours; the CNAME sends its visitors here. For a bare domain such as yourclinic.com, use your provider's ALIAS or ANAME record instead of the CNAME. DNS changes can take up to a day to appear."</p>
+                                    {if setup.verified {
+                                        view! { <p data-testid="domain-verified" class="rounded bg-green-50 p-3 text-sm text-green-900">"Verified: requests for this domain open your clinic."</p> }.into_any()
+                                    } else {
+                                        view! {
+                                            <p data-testid="domain-pending" class="rounded bg-amber-50 p-3 text-sm text-amber-900">"Not verified yet: the domain does not open your clinic until the TXT record is found."</p>
+                                            <ActionForm action=verify>
+                                                <button type="submit" class=BUTTON disabled=move || verify.pending().get()>
+                                                    {move || if verify.pending().get() { "Checking…" } else { "Check DNS now" }}
+                                                </button>
+                                            </ActionForm>
+                                            <FormError error=verify_error/>
+                                        }.into_any()
+                                    }}
+                                </section>
+                            }
+                        });
                         view! {
                             <ActionForm action attr:class=CARD attr:data-testid="domain-form">
                                 <div>
@@ -527,20 +571,7 @@ pub fn DomainPage() -> impl IntoView {
                                 <FormError error/>
                                 <Submit pending=action.pending().into() label="Save domain" busy="Saving…"/>
                             </ActionForm>
-                            {setup.domain.map(|domain| view! {
-                                <section data-testid="dns-record" class=CARD>
-                                    <h2 class="font-semibold">"Create this DNS record at your domain's provider"</h2>
-                                    <table class="w-full text-left text-sm">
-                                        <thead><tr><th class="p-2">"Type"</th><th class="p-2">"Name"</th><th class="p-2">"Value"</th></tr></thead>
-                                        <tbody><tr class="border-t border-slate-200 font-mono">
-                                            <td class="p-2">"CNAME"</td>
-                                            <td class="p-2" data-testid="dns-name">{domain.clone()}</td>
-                                            <td class="p-2" data-testid="dns-value">{setup.target.clone()}</td>
-                                        </tr></tbody>
-                                    </table>
-                                    <p class="text-sm text-slate-600">"Once the record is in place (DNS changes can take up to a day), requests for this domain open your clinic. For a bare domain such as yourclinic.com, use your provider's ALIAS or ANAME record with the same value."</p>
-                                </section>
-                            })}
+                            {records}
                         }.into_any()
                     }
                 })}

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
+pub mod dns;
 pub mod fixtures;
 pub mod server;
 
