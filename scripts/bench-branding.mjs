@@ -8,39 +8,11 @@
 //
 // MEDISYNC_BIN overrides the binary (default $CARGO_TARGET_DIR/release/medisync,
 // else target/release/medisync).
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startBenchServer } from './bench-server.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin =
-  process.env.MEDISYNC_BIN ??
-  path.join(process.env.CARGO_TARGET_DIR ?? path.join(repo, 'target'), 'release', 'medisync');
 const n = Number.parseInt(process.argv[2] ?? '200', 10);
-const port = 3900 + Math.floor(Math.random() * 90);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'medisync-bench-'));
-const env = {
-  ...process.env,
-  DATABASE_URL: `sqlite://${tmp}/bench.db`,
-  MEDISYNC_SERVER_SITE_ADDR: `127.0.0.1:${port}`,
-  LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-  MEDISYNC_STORAGE_PATH: `${tmp}/files`,
-  RUST_LOG: 'warn',
-};
-
-if (!fs.existsSync(bin)) {
-  console.error(`no server binary at ${bin}; run cargo leptos build --release first`);
-  process.exit(1);
-}
-const seeded = spawnSync(bin, ['seed-demo', '--if-empty'], { env, cwd: repo, encoding: 'utf8' });
-if (seeded.status !== 0) {
-  console.error(seeded.stderr);
-  process.exit(1);
-}
-const server = spawn(bin, ['serve'], { env, cwd: repo, stdio: 'ignore' });
+const { port, stop } = await startBenchServer();
 
 /** GET with an explicit Host header (fetch cannot set it), keep-alive off. */
 function get(host, pathname) {
@@ -61,13 +33,6 @@ const bytes = (s) => Buffer.byteLength(s, 'utf8');
 const match = (html, re) => (html.match(re) ?? [''])[0];
 
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await get('localhost', '/healthz')).status === 200) break;
-    } catch {}
-    if (i > 100) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
   for (let i = 0; i < 10; i++) await get('acme.localhost', '/'); // warm-up
   const times = [];
   let page = '';
@@ -95,5 +60,5 @@ try {
   console.log(`branding in the embedded site JSON: ${bytes(brandingJson)} bytes`);
   console.log(`total branding bytes in the first-paint HTML: ${bytes(style) + bytes(theme) + bytes(brandingJson)}`);
 } finally {
-  server.kill('SIGTERM');
+  stop();
 }

@@ -7,47 +7,11 @@
 // MEDISYNC_BIN overrides the binary (default $CARGO_TARGET_DIR/release/medisync,
 // else target/release/medisync). Prints min/p50/p95/max in milliseconds; over
 // loopback this is the server's own time plus well under a millisecond.
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startBenchServer } from './bench-server.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin =
-  process.env.MEDISYNC_BIN ??
-  path.join(process.env.CARGO_TARGET_DIR ?? path.join(repo, 'target'), 'release', 'medisync');
 const n = Number.parseInt(process.argv[2] ?? '50', 10);
-const port = 3900 + Math.floor(Math.random() * 90);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'medisync-bench-'));
-const env = {
-  ...process.env,
-  DATABASE_URL: `sqlite://${tmp}/bench.db`,
-  MEDISYNC_SERVER_SITE_ADDR: `127.0.0.1:${port}`,
-  LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-  MEDISYNC_SESSION_RATE_LIMIT_PER_MINUTE: '100000',
-  RUST_LOG: 'warn',
-};
-
-if (!fs.existsSync(bin)) {
-  console.error(`no server binary at ${bin}; run cargo leptos build --release first`);
-  process.exit(1);
-}
-const seeded = spawnSync(bin, ['seed-demo', '--if-empty'], { env, cwd: repo, encoding: 'utf8' });
-if (seeded.status !== 0) {
-  console.error(seeded.stderr);
-  process.exit(1);
-}
-const server = spawn(bin, ['serve'], { env, cwd: repo, stdio: 'ignore' });
-const base = `http://127.0.0.1:${port}`;
+const { base, stop } = await startBenchServer();
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {}
-    if (i > 100) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
   const body = new URLSearchParams({
     email: 'olivia.owner@acme.example',
     password: 'correct horse clinic demo',
@@ -76,6 +40,5 @@ try {
       '(argon2id m=19456 KiB, t=2, p=1)',
   );
 } finally {
-  server.kill();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  stop();
 }

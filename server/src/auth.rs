@@ -56,12 +56,6 @@ pub fn limits(state: &AppState) -> SessionLimits {
 #[derive(Clone, Copy)]
 pub struct SessionExpired;
 
-fn is_static(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || path.starts_with("/brand/")
-        || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")
-}
-
 /// The client's address as seen by this server.
 pub fn client_ip(req: &Request) -> Option<IpAddr> {
     req.extensions()
@@ -105,7 +99,7 @@ pub async fn load_viewer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    if is_static(req.uri().path()) {
+    if crate::site::is_platform_asset(req.uri().path()) {
         return next.run(req).await;
     }
     let meta = request_meta(&state, &req);
@@ -190,7 +184,7 @@ fn json_error(error: AppError) -> Response {
 /// Checks the access table for server functions and protected pages.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    if is_static(&path) {
+    if crate::site::is_platform_asset(&path) {
         return next.run(req).await;
     }
     let site = req

@@ -68,8 +68,9 @@ pub fn split_path_prefix(path: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// Paths that never belong to a tenant and need no lookup.
-fn is_platform_asset(path: &str) -> bool {
+/// Paths that never belong to a tenant and need no lookup, session or access
+/// check: the built site, public logo files, health and robots.
+pub fn is_platform_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
         || path.starts_with("/brand/")
         || matches!(path, "/healthz" | "/favicon.svg" | "/robots.txt")

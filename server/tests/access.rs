@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 
 use app::identity::access::{self, Decision, Rule};
 use app::identity::permissions::PlatformRole;
-use app::identity::{self, Role};
+use app::identity::Role;
 use support::fixtures::{self, staff_email, staffed_clinic, PASSWORD};
 use support::server::{self, Browser, Reply};
 use support::TestDb;
@@ -189,24 +189,15 @@ fn recovery_code(n: usize) -> String {
 }
 
 async fn operator(db: &app::db::Db) {
-    let account = fixtures::account_with_password(db, "operator@platform.example", "Op").await;
-    let mut tx = db.begin_platform().await.expect("begin");
-    identity::credentials::set_platform_role(&mut tx, account.id, Some(PlatformRole::SuperAdmin))
-        .await
-        .expect("role");
-    identity::credentials::stage_totp(&mut tx, account.id, OPERATOR_SECRET)
-        .await
-        .expect("totp");
-    identity::credentials::enable_totp(&mut tx, account.id)
-        .await
-        .expect("totp on");
-    let digests: Vec<String> = (0..RECOVERY_CODES)
-        .map(|n| identity::secrets::digest(&recovery_code(n)))
-        .collect();
-    identity::credentials::replace_recovery_codes(&mut tx, account.id, &digests)
-        .await
-        .expect("recovery codes");
-    tx.commit().await.expect("commit");
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(recovery_code).collect();
+    fixtures::operator_account(
+        db,
+        "operator@platform.example",
+        PlatformRole::SuperAdmin,
+        OPERATOR_SECRET,
+        &codes,
+    )
+    .await;
 }
 
 async fn check(

@@ -909,25 +909,14 @@ async fn operator(
     email: &str,
     role: identity::permissions::PlatformRole,
 ) -> Browser {
-    let account = fixtures::account_with_password(&t.db, email, "Operator").await;
-    let mut tx = t.db.begin_platform().await.expect("begin");
-    identity::credentials::set_platform_role(&mut tx, account.id, Some(role))
-        .await
-        .expect("role");
-    identity::credentials::stage_totp(&mut tx, account.id, OPERATOR_SECRET)
-        .await
-        .expect("totp");
-    identity::credentials::enable_totp(&mut tx, account.id)
-        .await
-        .expect("on");
-    identity::credentials::replace_recovery_codes(
-        &mut tx,
-        account.id,
-        &[identity::secrets::digest("op-code-1")],
+    fixtures::operator_account(
+        &t.db,
+        email,
+        role,
+        OPERATOR_SECRET,
+        &["op-code-1".to_owned()],
     )
-    .await
-    .expect("codes");
-    tx.commit().await.expect("commit");
+    .await;
     let b = Browser::new(addr);
     let first = b
         .sign_in("localhost", "", email, PASSWORD, "platform")

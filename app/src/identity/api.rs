@@ -621,14 +621,13 @@ pub async fn my_clinics() -> Result<Vec<ClinicLink>, AppError> {
     let viewer = auth::viewer()?;
     let db = auth::db()?;
     let current = current_site().tenant.map(|t| t.id.into_uuid());
-    let platform = auth::request_meta().platform_origin;
-    let (scheme, host) = platform.split_once("://").unwrap_or(("https", &platform));
+    let meta = auth::request_meta();
     Ok(super::db::staff_tenants_of(&db, viewer.account_id)
         .await?
         .into_iter()
         .map(|(id, slug, name)| ClinicLink {
             name,
-            href: format!("{scheme}://{slug}.{host}/staff"),
+            href: format!("{}://{}/staff", meta.scheme(), meta.clinic_host(&slug)),
             current: Some(id) == current,
         })
         .collect())

@@ -19,6 +19,27 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+impl RequestMeta {
+    /// `http` or `https`, as the platform is served.
+    pub fn scheme(&self) -> &str {
+        self.platform_origin
+            .split_once("://")
+            .map_or("https", |(scheme, _)| scheme)
+    }
+
+    /// `base_domain[:port]`: the platform's host as people type it.
+    pub fn platform_host(&self) -> &str {
+        self.platform_origin
+            .split_once("://")
+            .map_or(self.platform_origin.as_str(), |(_, host)| host)
+    }
+
+    /// `acme.base_domain[:port]`: a clinic's own subdomain.
+    pub fn clinic_host(&self, slug: &str) -> String {
+        format!("{slug}.{}", self.platform_host())
+    }
+}
+
 /// The person acting, when known.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {

@@ -40,11 +40,7 @@ mod ssr {
 
     /// Where a clinic's pages live, as people will type it.
     pub fn address_of(slug: &str) -> String {
-        let platform = crate::identity::auth::request_meta().platform_origin;
-        let host = platform
-            .split_once("://")
-            .map_or(platform.as_str(), |(_, h)| h);
-        format!("{slug}.{host}")
+        crate::identity::auth::request_meta().clinic_host(slug)
     }
 }
 

@@ -14,24 +14,19 @@ pub struct Counts {
 #[tracing::instrument(skip_all)]
 pub async fn counts(tx: &mut TenantTx) -> Result<Counts, DbError> {
     let seats = crate::plans::db::seats_taken(tx).await?;
+    let patients = crate::patients::db::count(tx).await?;
     let now = chrono::Utc::now();
     let (tenant, conn) = tx.scoped();
-    let (doctors, patients) = on_conn!(conn, |c| {
-        let doctors = sqlx::query_scalar::<_, i64>(
+    let doctors = on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, i64>(
             "SELECT (SELECT count(*) FROM staff_members WHERE tenant_id = $1 AND role = 'doctor' AND status = 'active') \
              + (SELECT count(*) FROM invitations WHERE tenant_id = $1 AND kind = 'staff' AND role = 'doctor' \
                 AND accepted_at IS NULL AND expires_at > $2)",
         )
         .bind(tenant)
         .bind(now)
-        .fetch_one(&mut *c)
-        .await?;
-        let patients =
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM patients WHERE tenant_id = $1")
-                .bind(tenant)
-                .fetch_one(&mut *c)
-                .await?;
-        (doctors, patients)
+        .fetch_one(c)
+        .await?
     });
     Ok(Counts {
         seats,

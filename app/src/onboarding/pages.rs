@@ -17,11 +17,7 @@ fn platform_host() -> String {
     #[cfg(not(feature = "hydrate"))]
     {
         leptos::prelude::use_context::<crate::identity::audit::RequestMeta>()
-            .map(|m| {
-                m.platform_origin
-                    .split_once("://")
-                    .map_or(m.platform_origin.clone(), |(_, h)| h.to_owned())
-            })
+            .map(|m| m.platform_host().to_owned())
             .unwrap_or_default()
     }
 }

@@ -42,8 +42,13 @@ pub async fn plan_usage() -> Result<PlanAndUsage, AppError> {
         .ok_or(AppError::NotFound)?;
     let plans = super::db::all(&mut platform).await?;
     drop(platform);
+    // The clinic's plan is among all plans, retired ones included.
+    let plan = plans
+        .iter()
+        .find(|p| p.id == stored.plan)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
     let mut tx = db.begin_for_read(tenant).await?;
-    let plan = super::db::plan_of(&mut tx).await?;
     let usage = super::db::usage(&mut tx).await?;
     Ok(PlanAndUsage {
         plan,

@@ -230,15 +230,6 @@ async fn active_staff(tx: &mut TenantTx) -> Result<i64, DbError> {
     .await
 }
 
-async fn patients(tx: &mut TenantTx) -> Result<i64, DbError> {
-    scalar(
-        tx,
-        "SELECT count(*) FROM patients WHERE tenant_id = $1",
-        None,
-    )
-    .await
-}
-
 async fn storage(tx: &mut TenantTx) -> Result<i64, DbError> {
     scalar(
         tx,
@@ -271,7 +262,7 @@ pub async fn usage(tx: &mut TenantTx) -> Result<Usage, DbError> {
     Ok(Usage {
         pending_invitations: seats_taken(tx).await? - users,
         users,
-        patients: patients(tx).await?,
+        patients: crate::patients::db::count(tx).await?,
         storage_bytes: storage(tx).await?,
         api_calls_this_month: api_calls.unwrap_or(0),
     })
@@ -311,7 +302,7 @@ pub async fn ensure_room(
     };
     let current = match kind {
         LimitKind::Users => seats_taken(tx).await?,
-        LimitKind::Patients => patients(tx).await?,
+        LimitKind::Patients => crate::patients::db::count(tx).await?,
         LimitKind::Storage => storage(tx).await?,
     };
     if current + adding <= limit {

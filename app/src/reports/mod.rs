@@ -31,13 +31,9 @@ mod db {
 
     pub async fn report(tx: &mut TenantTx) -> Result<super::ReportFigures, DbError> {
         let since = chrono::Utc::now() - chrono::Duration::days(30);
+        let patients = crate::patients::db::count(tx).await?;
         let (tenant, conn) = tx.scoped();
-        let (patients, staff_by_role, audit_events_30_days) = on_conn!(conn, |c| {
-            let patients =
-                sqlx::query_scalar::<_, i64>("SELECT count(*) FROM patients WHERE tenant_id = $1")
-                    .bind(tenant)
-                    .fetch_one(&mut *c)
-                    .await?;
+        let (staff_by_role, audit_events_30_days) = on_conn!(conn, |c| {
             let roles = sqlx::query_as::<_, (String, i64)>(
                 "SELECT role, count(*) FROM staff_members WHERE tenant_id = $1 AND status = 'active' GROUP BY role ORDER BY role",
             )
@@ -51,7 +47,7 @@ mod db {
             .bind(since)
             .fetch_one(&mut *c)
             .await?;
-            (patients, roles, events)
+            (roles, events)
         });
         Ok(super::ReportFigures {
             patients,

@@ -315,12 +315,9 @@ pub struct DomainSetup {
 
 #[cfg(feature = "ssr")]
 fn domain_target(slug: &super::Slug) -> String {
-    let platform = crate::identity::auth::request_meta().platform_origin;
-    let host = platform
-        .split_once("://")
-        .map_or(platform.as_str(), |(_, rest)| rest);
-    let host = host.split(':').next().unwrap_or(host);
-    format!("{slug}.{host}")
+    // DNS names carry no port.
+    let host = crate::identity::auth::request_meta().clinic_host(slug.as_str());
+    host.split(':').next().unwrap_or(&host).to_owned()
 }
 
 #[cfg(feature = "ssr")]

@@ -180,3 +180,34 @@ pub async fn staffed_clinic(db: &Db, slug: &str) -> StaffedClinic {
     tx.commit().await.expect("commit");
     StaffedClinic { tenant, patient }
 }
+
+/// A platform operator with [`PASSWORD`], two-factor on (`totp_secret`), and the
+/// given one-time recovery codes (tests sign in with those: a TOTP code works once).
+pub async fn operator_account(
+    db: &Db,
+    email: &str,
+    role: identity::permissions::PlatformRole,
+    totp_secret: &str,
+    recovery_codes: &[String],
+) -> identity::Account {
+    let account = account_with_password(db, email, "Operator").await;
+    let mut tx = db.begin_platform().await.expect("begin");
+    identity::credentials::set_platform_role(&mut tx, account.id, Some(role))
+        .await
+        .expect("role");
+    identity::credentials::stage_totp(&mut tx, account.id, totp_secret)
+        .await
+        .expect("totp");
+    identity::credentials::enable_totp(&mut tx, account.id)
+        .await
+        .expect("totp on");
+    let digests: Vec<String> = recovery_codes
+        .iter()
+        .map(|c| identity::secrets::digest(c))
+        .collect();
+    identity::credentials::replace_recovery_codes(&mut tx, account.id, &digests)
+        .await
+        .expect("recovery codes");
+    tx.commit().await.expect("commit");
+    account
+}
