@@ -329,8 +329,30 @@ async fn connect_sqlite(options: &DbOptions) -> Result<SqlitePool, DbError> {
     Ok(SqlitePoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
+        .after_release(|conn, _| Box::pin(outside_any_transaction(conn)))
         .connect_with(connect)
         .await?)
+}
+
+/// Whether a connection coming back to the pool is outside any transaction.
+///
+/// A request cancelled (the browser navigated away) after SQLite ran `BEGIN` but
+/// before sqlx handed back the transaction leaves the connection inside a
+/// transaction nothing will end; sqlx then refuses every later `begin_with` on
+/// it, and every request that draws it fails. Such a connection is closed
+/// (`false`) instead of reused. Costs a `BEGIN`/`ROLLBACK` pair, which SQLite does
+/// without touching the file.
+pub async fn outside_any_transaction(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<bool, sqlx::Error> {
+    match sqlx::Connection::begin_with(conn, "BEGIN").await {
+        Ok(probe) => {
+            probe.rollback().await?;
+            Ok(true)
+        }
+        Err(sqlx::Error::InvalidSavePointStatement) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 async fn connect_postgres(options: &DbOptions) -> Result<PgPool, DbError> {
