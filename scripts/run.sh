@@ -42,12 +42,12 @@ BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/medisync"
 if [ "${MEDISYNC_SKIP_BUILD:-0}" = "1" ]; then
   say "MEDISYNC_SKIP_BUILD=1: skipping the build"
 else
-  say "building the release site (cargo leptos build --release)"
-  cargo leptos build --release
+  say "building the release site (scripts/build.sh)"
+  bash "$REPO/scripts/build.sh"
 fi
 
-[ -x "$BIN" ] || die "server binary not found at $BIN (build it with: cargo leptos build --release)"
-[ -d "$REPO/target/site" ] || die "site assets not found at target/site (build with: cargo leptos build --release)"
+[ -x "$BIN" ] || die "server binary not found at $BIN (build it with: bash scripts/build.sh)"
+[ -d "$REPO/target/site" ] || die "site assets not found at target/site (build with: bash scripts/build.sh)"
 
 mkdir -p data
 

@@ -11,7 +11,7 @@
 # Installs / checks:
 #   * apt: chromium (e2e browser)                           -- only as root
 #   * rustup target wasm32-unknown-unknown
-#   * cargo-leptos 0.3.6
+#   * cargo-leptos 0.3.10 (its wasm splitter understands wasm-bindgen >= 0.2.128)
 #   * wasm-bindgen-cli at the exact wasm-bindgen version in Cargo.lock
 #   * npm ci when needed: tailwindcss v4 CLI and wasm-opt (npm `binaryen`),
 #     both used by cargo-leptos from PATH, and playwright-core for the e2e tests
@@ -52,7 +52,7 @@ _medisync_setup_main() {
   local repo="${_medisync_setup_repo}"
   cd "$repo"
 
-  local LEPTOS_VERSION="0.3.6"
+  local LEPTOS_VERSION="0.3.10"
   local missing_apt=()
 
   local _c_blue='' _c_green='' _c_yellow='' _c_red='' _c_off=''

@@ -6,10 +6,11 @@
 #  1. scripts/setup.sh            toolchain, wasm target, cargo-leptos, npm deps
 #  2. cargo test -p app -p server Rust unit + integration tests (SQLite and
 #                                 PostgreSQL at 127.0.0.1:5432, user postgres)
-#  3. cargo leptos build --release
+#  3. scripts/build.sh            cargo leptos build --release --precompress --split
 #  4. end-to-end: seed a throw-away SQLite DB, start the release server on a
-#     free port, run `node --test end2end/tests/` (playwright-core + system
-#     Chromium) against it, stop the server.
+#     free port, check every page's first-visit weight against its budget
+#     (scripts/weight.mjs), run `node --test end2end/tests/` (playwright-core +
+#     system Chromium) against it, stop the server.
 #
 # Exits non-zero if any step failed. Server log and screenshots are kept in
 # end2end/artifacts/.
@@ -90,11 +91,11 @@ BUILD_OK=1
 if [ "${MEDISYNC_SKIP_BUILD:-0}" = "1" ]; then
   say "MEDISYNC_SKIP_BUILD=1: skipping cargo leptos build"
 else
-  say "cargo leptos build --release"
-  if cargo leptos build --release; then
+  say "scripts/build.sh (cargo leptos build --release --precompress --split)"
+  if bash "$REPO/scripts/build.sh"; then
     good "release build done"
   else
-    bad "cargo leptos build --release"
+    bad "scripts/build.sh"
     FAILED+=("build")
     BUILD_OK=0
   fi
@@ -176,8 +177,15 @@ run_e2e() {
   done
   good "server is up (GET /healthz -> 200)"
 
-  say "node --test end2end/tests/ (E2E_BASE_PORT=$port)"
+  say "first-visit weight against the budget (node scripts/weight.mjs)"
   local rc=0
+  if ! E2E_BASE_PORT="$port" E2E_BASE_DOMAIN="localhost" \
+    node scripts/weight.mjs --json "$ARTIFACTS/weight.json"; then
+    bad "a page is over its weight budget (docs/frontend.md)"
+    rc=1
+  fi
+
+  say "node --test end2end/tests/ (E2E_BASE_PORT=$port)"
   # E2E_BIN lets a test start its own short-lived server (e.g. a short idle timeout).
   E2E_BASE_PORT="$port" E2E_BASE_DOMAIN="localhost" E2E_BIN="$BIN" \
     node --test --test-concurrency=1 \

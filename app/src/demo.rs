@@ -140,6 +140,13 @@ pub enum SeedOutcome {
 pub const DEMO_PASSWORD: &str = "correct horse clinic demo";
 /// The demo platform operator (two-factor is set up at first sign-in).
 pub const DEMO_OPERATOR: &str = "operator@medisync.example";
+/// A demo patient with a portal account at Acme: (tenant, MRN, email, name).
+pub const DEMO_PORTAL_PATIENT: (&str, &str, &str, &str) = (
+    "acme",
+    "ACM-0005",
+    "priya.nair@patients.example",
+    "Priya Nair",
+);
 
 /// Creates the demo tenants. With `only_if_empty`, does nothing when any tenant exists.
 pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> {
@@ -186,6 +193,7 @@ pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> 
         }
         created.push((tenant.id, demo, accounts));
     }
+    let portal_patient = portal_account(&mut platform, &demo_hash).await?;
     platform.commit().await?;
 
     for (tenant_id, demo, accounts) in &created {
@@ -209,13 +217,36 @@ pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> 
                 phone: None,
                 primary_staff_id: doctor,
             };
-            patients::db::create(&mut tx, &patient).await?;
+            let created = patients::db::create(&mut tx, &patient).await?;
+            let (slug, portal_mrn, ..) = DEMO_PORTAL_PATIENT;
+            if demo.slug == slug && *mrn == portal_mrn {
+                patients::db::link_account(&mut tx, created.id, portal_patient).await?;
+            }
         }
         tx.commit().await?;
     }
     Ok(SeedOutcome::Seeded {
         tenants: created.len(),
     })
+}
+
+/// The account of [`DEMO_PORTAL_PATIENT`], created on first use.
+async fn portal_account(
+    platform: &mut crate::db::PlatformTx,
+    password_hash: &str,
+) -> Result<uuid::Uuid, DbError> {
+    let (_, _, email, name) = DEMO_PORTAL_PATIENT;
+    let email = Email::parse(email).map_err(DbError::Invalid)?;
+    let account = match identity::db::find_account_by_email(platform, &email).await? {
+        Some(existing) => existing,
+        None => {
+            let account = identity::db::create_account(platform, &email, name).await?;
+            identity::credentials::set_password_hash(platform, account.id, password_hash).await?;
+            identity::credentials::mark_email_verified(platform, account.id).await?;
+            account
+        }
+    };
+    Ok(account.id)
 }
 
 fn new_tenant(demo: &DemoTenant) -> Result<NewTenant, DbError> {

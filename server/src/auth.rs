@@ -109,7 +109,11 @@ pub async fn load_viewer(
         .get::<SiteInfo>()
         .cloned()
         .unwrap_or_default();
-    match viewer_of(&state, &session, &site).await {
+    let tenant = req
+        .extensions()
+        .get::<crate::site::ResolvedTenant>()
+        .map(|t| t.0.clone());
+    match viewer_of(&state, &session, &site, tenant.as_deref()).await {
         Ok(Lookup::Viewer(viewer)) => site.viewer = Some(*viewer),
         Ok(Lookup::Expired) => {
             req.extensions_mut().insert(SessionExpired);
@@ -130,7 +134,12 @@ enum Lookup {
     Nobody,
 }
 
-async fn viewer_of(state: &AppState, session: &Session, site: &SiteInfo) -> Result<Lookup, String> {
+async fn viewer_of(
+    state: &AppState,
+    session: &Session,
+    site: &SiteInfo,
+    tenant: Option<&app::tenancy::Tenant>,
+) -> Result<Lookup, String> {
     let signed_in: Option<SignedIn> = session.get(SIGNED_IN).await.map_err(|e| e.to_string())?;
     let Some(mut signed_in) = signed_in else {
         return Ok(Lookup::Nobody);
@@ -147,9 +156,11 @@ async fn viewer_of(state: &AppState, session: &Session, site: &SiteInfo) -> Resu
         return Ok(Lookup::Nobody);
     }
     let limits = limits(state);
-    let rules = app_auth::session_rules(&state.db, &signed_in, limits)
-        .await
-        .map_err(|e| e.to_string())?;
+    // The tenant's sign-in rules came with the tenant (no second read of its row).
+    let policy = tenant
+        .filter(|t| Some(t.id) == signed_in.tenant)
+        .map(|t| t.security);
+    let rules = app_auth::rules_under(&signed_in, policy, limits);
     let idle = rules.idle;
     if app_auth::check_fresh(&signed_in, idle, limits).is_err() {
         session.flush().await.map_err(|e| e.to_string())?;

@@ -1,5 +1,6 @@
 //! The MediSync server: configuration, start-up, router and middleware.
 
+pub mod assets;
 pub mod auth;
 pub mod config;
 pub mod mailer;
@@ -7,6 +8,7 @@ pub mod ratelimit;
 pub mod security;
 pub mod site;
 mod status_pages;
+pub mod tenant_cache;
 pub mod usage;
 
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use http::{Method, StatusCode};
 use leptos::prelude::*;
 use leptos_axum::handle_server_fns_with_context;
 use tower::Layer;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeFile;
 
 use app::db::{Db, DbError, DbOptions};
 use app::site::SiteInfo;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub storage: app::storage::Storage,
     pub usage: Arc<usage::UsageCounter>,
     pub domains: app::tenancy::dns::DomainVerifier,
+    /// Which tenant each address names, remembered for a second.
+    pub tenants: Arc<tenant_cache::TenantCache>,
 }
 
 impl AppState {
@@ -46,6 +50,7 @@ impl AppState {
             .map_err(|e| format!("storage.path: {e}"))?;
         Ok(Self {
             domains: domain_verifier(&config),
+            tenants: Arc::default(),
             db,
             storage,
             usage: Arc::default(),
@@ -103,12 +108,18 @@ pub async fn open_database(config: &Config) -> Result<Db, DbError> {
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("medisync")
+    let built = assets::BuiltSite::locate(&config.site_root);
+    let mut options = LeptosOptions::builder()
+        .output_name(assets::OUTPUT_NAME)
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
-        .build()
+        .build();
+    if let Some(hash_file) = &built.hash_file {
+        options.hash_files = true;
+        options.hash_file = hash_file.to_string_lossy().into();
+    }
+    options
 }
 
 /// The whole HTTP application, tenant resolution included.
@@ -126,7 +137,10 @@ pub fn app(state: AppState) -> Router {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }
     let routes = routes
-        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .nest(
+            "/pkg",
+            assets::pkg_service(site_root.join("pkg"), state.leptos.hash_files),
+        )
         .route_service(
             "/favicon.svg",
             ServeFile::new(site_root.join("favicon.svg")),
@@ -151,9 +165,16 @@ pub fn app(state: AppState) -> Router {
     // path (`/t/{slug}/...`) that routing then sees.
     // A bug that panics while answering becomes a 500 for that request instead of
     // a dropped connection.
+    // Pages and server-function answers are compressed on the fly (brotli at
+    // quality 4, gzip); `/pkg` files arrive already compressed and are left alone.
     Router::new()
         .fallback_service(axum::middleware::from_fn_with_state(state, site::resolve).layer(routes))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .br(true)
+                .gzip(true),
+        )
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -400,9 +421,10 @@ async fn dev_mailbox(State(state): State<AppState>) -> Response {
         .collect();
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Dev mailbox</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/medisync.css\"></head><body class=\"bg-slate-50 p-6\">\
+         <link rel=\"stylesheet\" href=\"{css}\"></head><body class=\"bg-slate-50 p-6\">\
          <h1 class=\"mb-4 text-xl font-semibold\">Development mailbox ({n})</h1>{items}</body></html>",
-        n = messages.len()
+        n = messages.len(),
+        css = assets::stylesheet(),
     );
     (
         [(http::header::CACHE_CONTROL, "no-store")],
@@ -430,6 +452,7 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
             provide_context(meta.clone());
             provide_context(db.clone());
             provide_context(limits);
+            provide_context(app::app::Stylesheet(assets::stylesheet().to_owned()));
             if let Some(nonce) = nonce.clone() {
                 provide_context(nonce);
             }
@@ -494,11 +517,27 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("MediSync listening on http://{}", listener.local_addr()?);
     start_workers(&state).map_err(std::io::Error::other)?;
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves the application on `listener` until `shutdown` completes.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Without TCP_NODELAY a response written in several pieces (a streamed page,
+    // a large file) waits ~40 ms for the client's delayed ACK after each piece.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
 }
 

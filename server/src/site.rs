@@ -5,6 +5,8 @@
 //! server function works the same under all three; [`SiteInfo::base`] keeps the
 //! prefix for links.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -14,6 +16,7 @@ use app::site::SiteInfo;
 use app::tenancy::{self, Slug, Tenant};
 
 use crate::status_pages;
+use crate::tenant_cache::Key;
 use crate::AppState;
 
 /// How the request named its tenant, before any lookup.
@@ -109,6 +112,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
                 base: path_base.unwrap_or_default(),
                 viewer: None,
             });
+            req.extensions_mut().insert(ResolvedTenant(tenant));
             next.run(req).await
         }
         Ok(Resolution::UnknownTenant) => status_pages::not_found(),
@@ -122,11 +126,16 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
 enum Resolution {
     Platform,
     Tenant {
-        tenant: Box<Tenant>,
+        tenant: Arc<Tenant>,
         path_base: Option<String>,
     },
     UnknownTenant,
 }
+
+/// The tenant this request addresses, whole (sign-in rules included), for the
+/// layers after resolution. Pages and server functions see [`SiteInfo`].
+#[derive(Clone)]
+pub struct ResolvedTenant(pub Arc<Tenant>);
 
 async fn resolve_tenant(
     state: &AppState,
@@ -137,23 +146,22 @@ async fn resolve_tenant(
     if addressed == Addressed::Platform && prefix.is_none() {
         return Ok(Resolution::Platform); // the platform's own pages need no lookup
     }
-    let mut tx = state.db.begin_platform_read().await?;
     let by_host = match &addressed {
         Addressed::Subdomain(label) => {
             let Ok(slug) = Slug::parse(label) else {
                 return Ok(Resolution::UnknownTenant);
             };
-            match tenancy::db::find_by_slug(&mut tx, &slug).await? {
+            match lookup(state, Key::Slug(slug.as_str().to_owned())).await? {
                 Some(tenant) => Some(tenant),
                 None => return Ok(Resolution::UnknownTenant),
             }
         }
-        Addressed::OtherHost(host) => tenancy::db::find_by_domain(&mut tx, host).await?,
+        Addressed::OtherHost(host) => lookup(state, Key::Domain(host.clone())).await?,
         Addressed::Platform => None,
     };
     if let Some(tenant) = by_host {
         return Ok(Resolution::Tenant {
-            tenant: Box::new(tenant),
+            tenant,
             path_base: None,
         });
     }
@@ -168,13 +176,36 @@ async fn resolve_tenant(
     let Ok(slug) = Slug::parse(label) else {
         return Ok(Resolution::UnknownTenant);
     };
-    Ok(match tenancy::db::find_by_slug(&mut tx, &slug).await? {
-        Some(tenant) => Resolution::Tenant {
-            path_base: Some(format!("/t/{}", tenant.slug)),
-            tenant: Box::new(tenant),
+    Ok(
+        match lookup(state, Key::Slug(slug.as_str().to_owned())).await? {
+            Some(tenant) => Resolution::Tenant {
+                path_base: Some(format!("/t/{}", tenant.slug)),
+                tenant,
+            },
+            None => Resolution::UnknownTenant,
         },
-        None => Resolution::UnknownTenant,
-    })
+    )
+}
+
+/// The tenant at `key`, from the short memory when it is fresh.
+async fn lookup(state: &AppState, key: Key) -> Result<Option<Arc<Tenant>>, app::db::DbError> {
+    // Read before the lookup: a commit while it runs leaves the entry stale.
+    let generation = state.db.platform_generation();
+    if let Some(known) = state.tenants.get(&key, generation) {
+        return Ok(known);
+    }
+    let mut tx = state.db.begin_platform_read().await?;
+    let found = match &key {
+        Key::Slug(slug) => match Slug::parse(slug) {
+            Ok(slug) => tenancy::db::find_by_slug(&mut tx, &slug).await?,
+            Err(_) => None,
+        },
+        Key::Domain(host) => tenancy::db::find_by_domain(&mut tx, host).await?,
+    }
+    .map(Arc::new);
+    drop(tx);
+    state.tenants.put(key, generation, found.clone());
+    Ok(found)
 }
 
 /// `/t/acme/staff?x=1` → `/staff?x=1`.

@@ -18,10 +18,11 @@ fn page(status: StatusCode, testid: &str, title: &str, message: &str) -> Respons
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/medisync.css\"></head>\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"{css}\"></head>\
          <body class=\"bg-slate-50 text-slate-900\"><main data-testid=\"{testid}\" class=\"mx-auto max-w-md p-8 text-center\">\
          <h1 class=\"text-2xl font-semibold\">{title}</h1><p class=\"mt-2 text-slate-700\">{message}</p>\
-         </main></body></html>"
+         </main></body></html>",
+        css = crate::assets::stylesheet()
     );
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }

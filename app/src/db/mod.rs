@@ -11,6 +11,8 @@ pub mod postgres;
 pub use error::DbError;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -48,6 +50,10 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// Counts commits that changed platform rows others may keep in memory (a
+    /// tenant's status, branding, settings, plan), so such memories can tell
+    /// they are stale. See [`PlatformTx::mark_platform_changed`].
+    platform_changes: Arc<AtomicU64>,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +131,8 @@ impl TenantTx {
 /// no tenant setting, so row-level security hides every tenant-owned row from it.
 pub struct PlatformTx {
     tx: Tx,
+    platform_changes: Arc<AtomicU64>,
+    changed_platform: bool,
 }
 
 impl PlatformTx {
@@ -132,8 +140,19 @@ impl PlatformTx {
         &mut self.tx
     }
 
+    /// Notes that this transaction changes rows that are remembered outside the
+    /// database (the tenant of an address); committing it makes those memories
+    /// stale at once in this process ([`Db::platform_generation`]).
+    pub(crate) fn mark_platform_changed(&mut self) {
+        self.changed_platform = true;
+    }
+
     pub async fn commit(self) -> Result<(), DbError> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        if self.changed_platform {
+            self.platform_changes.fetch_add(1, Ordering::Release);
+        }
+        Ok(())
     }
 }
 
@@ -168,7 +187,24 @@ impl Db {
             Backend::Sqlite => Pool::Sqlite(connect_sqlite(options).await?),
             Backend::Postgres => Pool::Postgres(connect_postgres(options).await?),
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            platform_changes: Arc::default(),
+        })
+    }
+
+    /// Changes with every commit that changed remembered platform rows: a memory
+    /// taken at one generation is stale at any other.
+    pub fn platform_generation(&self) -> u64 {
+        self.platform_changes.load(Ordering::Acquire)
+    }
+
+    fn platform_tx(&self, tx: Tx) -> PlatformTx {
+        PlatformTx {
+            tx,
+            platform_changes: self.platform_changes.clone(),
+            changed_platform: false,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -211,16 +247,12 @@ impl Db {
 
     /// Starts a read-write transaction over platform tables only.
     pub async fn begin_platform(&self) -> Result<PlatformTx, DbError> {
-        Ok(PlatformTx {
-            tx: self.begin(Access::ReadWrite).await?,
-        })
+        Ok(self.platform_tx(self.begin(Access::ReadWrite).await?))
     }
 
     /// Starts a read-only transaction over platform tables only.
     pub async fn begin_platform_read(&self) -> Result<PlatformTx, DbError> {
-        Ok(PlatformTx {
-            tx: self.begin(Access::ReadOnly).await?,
-        })
+        Ok(self.platform_tx(self.begin(Access::ReadOnly).await?))
     }
 
     /// A read-only transaction that, on PostgreSQL, may see one account's own rows
@@ -233,7 +265,7 @@ impl Db {
                 .execute(&mut **pg)
                 .await?;
         }
-        Ok(PlatformTx { tx })
+        Ok(self.platform_tx(tx))
     }
 
     async fn begin_tenant(&self, tenant: TenantId, access: Access) -> Result<TenantTx, DbError> {
@@ -247,7 +279,7 @@ impl Db {
         }
         Ok(TenantTx {
             tenant,
-            inner: PlatformTx { tx },
+            inner: self.platform_tx(tx),
         })
     }
 
@@ -328,6 +360,8 @@ async fn connect_sqlite(options: &DbOptions) -> Result<SqlitePool, DbError> {
         .busy_timeout(Duration::from_secs(10));
     Ok(SqlitePoolOptions::new()
         .max_connections(options.max_connections)
+        // A local file does not drop connections; no round trip before each use.
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .after_release(|conn, _| Box::pin(outside_any_transaction(conn)))
         .connect_with(connect)
@@ -358,8 +392,11 @@ pub async fn outside_any_transaction(
 async fn connect_postgres(options: &DbOptions) -> Result<PgPool, DbError> {
     let connect = PgConnectOptions::from_str(&options.url)
         .map_err(|e| DbError::Config(format!("invalid postgres url: {e}")))?;
+    // No `SELECT 1` before each checkout: a connection the server closed fails its
+    // next statement, which answers that request 503 and drops the connection.
     Ok(PgPoolOptions::new()
         .max_connections(options.max_connections)
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .connect_with(connect)
         .await?)

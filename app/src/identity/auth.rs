@@ -113,36 +113,47 @@ pub async fn resolve_viewer(
     if signed_in.tenant != site_tenant {
         return Ok(None);
     }
-    let mut platform = db.begin_platform_read().await?;
-    let Some(creds) = credentials::by_id(&mut platform, signed_in.account_id).await? else {
-        return Ok(None);
-    };
-    drop(platform);
-    let standing = match (signed_in.audience, site_tenant) {
-        (Audience::Platform, None) => creds.platform_role.map(|role| Standing::Platform { role }),
+    // One read transaction: the account (without its secrets) and its standing here.
+    let (principal, standing) = match (signed_in.audience, site_tenant) {
+        (Audience::Platform, None) => {
+            let mut platform = db.begin_platform_read().await?;
+            let principal = credentials::principal(&mut platform, signed_in.account_id).await?;
+            let standing = principal
+                .as_ref()
+                .and_then(|p| p.platform_role)
+                .map(|role| Standing::Platform { role });
+            (principal, standing)
+        }
         (Audience::Staff, Some(tenant)) => {
             let mut tx = db.begin_for_read(tenant).await?;
-            staff_db::active_staff_by_account(&mut tx, creds.account.id)
+            let principal = credentials::principal(tx.platform(), signed_in.account_id).await?;
+            let standing = staff_db::active_staff_by_account(&mut tx, signed_in.account_id)
                 .await?
                 .map(|m| Standing::Staff {
                     member_id: m.id,
                     role: m.role,
-                })
+                });
+            (principal, standing)
         }
         (Audience::Patient, Some(tenant)) => {
             let mut tx = db.begin_for_read(tenant).await?;
-            crate::patients::db::find_by_account(&mut tx, creds.account.id)
+            let principal = credentials::principal(tx.platform(), signed_in.account_id).await?;
+            let standing = crate::patients::db::find_by_account(&mut tx, signed_in.account_id)
                 .await?
-                .map(|p| Standing::Patient { patient_id: p.id })
+                .map(|p| Standing::Patient { patient_id: p.id });
+            (principal, standing)
         }
-        _ => None,
+        _ => (None, None),
     };
-    Ok(standing.map(|standing| Viewer {
-        account_id: creds.account.id,
-        email: creds.account.email.clone(),
-        display_name: creds.account.display_name.clone(),
+    let (Some(principal), Some(standing)) = (principal, standing) else {
+        return Ok(None);
+    };
+    Ok(Some(Viewer {
+        account_id: principal.account.id,
+        email: principal.account.email,
+        display_name: principal.account.display_name,
         standing,
-        totp_enabled: creds.totp_enabled,
+        totp_enabled: principal.totp_enabled,
         must_set_up_two_factor: false,
         support: None,
     }))
@@ -199,28 +210,25 @@ pub struct SessionRules {
     pub two_factor_required: bool,
 }
 
-/// The rules of a sign-in, reading the tenant's policy once.
-pub async fn session_rules(
-    db: &Db,
+/// The rules of a sign-in under its tenant's `policy` (staff sign-ins), else the
+/// platform's.
+pub fn rules_under(
     signed_in: &SignedIn,
+    policy: Option<tenancy::SecurityPolicy>,
     limits: SessionLimits,
-) -> Result<SessionRules, DbError> {
-    Ok(match (signed_in.audience, signed_in.tenant) {
-        (Audience::Staff, Some(tenant)) => {
-            let mut tx = db.begin_platform_read().await?;
-            let policy = tenancy::db::security_policy(&mut tx, tenant).await?;
-            SessionRules {
-                idle: policy
-                    .staff_idle_minutes
-                    .map_or(limits.idle, Duration::minutes),
-                two_factor_required: policy.require_staff_2fa,
-            }
-        }
+) -> SessionRules {
+    match (signed_in.audience, policy) {
+        (Audience::Staff, Some(policy)) => SessionRules {
+            idle: policy
+                .staff_idle_minutes
+                .map_or(limits.idle, Duration::minutes),
+            two_factor_required: policy.require_staff_2fa,
+        },
         (audience, _) => SessionRules {
             idle: limits.idle,
             two_factor_required: audience == Audience::Platform,
         },
-    })
+    }
 }
 
 /// Checks a stored sign-in's age at `now`.

@@ -76,6 +76,54 @@ const COLUMNS: &str =
      locked_until, totp_secret, totp_enabled_at, platform_role, email_verified_at, \
      CAST(totp_last_step AS BIGINT) AS totp_last_step";
 
+/// What a request needs to know of the signed-in account: no password hash, no
+/// two-factor secret.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account: Account,
+    pub totp_enabled: bool,
+    pub platform_role: Option<PlatformRole>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PrincipalRow {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    totp_enabled: bool,
+    platform_role: Option<String>,
+}
+
+/// The account behind a session, as every request sees it.
+pub async fn principal(tx: &mut PlatformTx, id: Uuid) -> Result<Option<Principal>, DbError> {
+    let row = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, PrincipalRow>(
+            "SELECT id, email, display_name, \
+             (totp_enabled_at IS NOT NULL AND totp_secret IS NOT NULL) AS totp_enabled, \
+             platform_role FROM accounts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+    });
+    row.map(|r| {
+        Ok(Principal {
+            account: Account {
+                id: r.id,
+                email: Email::parse(&r.email).map_err(DbError::Corrupt)?,
+                display_name: r.display_name,
+            },
+            totp_enabled: r.totp_enabled,
+            platform_role: r
+                .platform_role
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(DbError::Corrupt)?,
+        })
+    })
+    .transpose()
+}
+
 pub async fn by_email(tx: &mut PlatformTx, email: &Email) -> Result<Option<Credentials>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM accounts WHERE email = $1");
     let row = on_conn!(tx.conn(), |c| {

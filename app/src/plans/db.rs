@@ -83,6 +83,7 @@ pub async fn get(tx: &mut PlatformTx, id: &PlanId) -> Result<Option<Plan>, DbErr
 
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut PlatformTx, plan: &Plan) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let now = Utc::now();
     on_conn!(tx.conn(), |c| {
         sqlx::query(
@@ -110,6 +111,7 @@ pub async fn create(tx: &mut PlatformTx, plan: &Plan) -> Result<(), DbError> {
 /// Saves a plan's terms. Tenants on it see the new terms; retiring is separate.
 #[tracing::instrument(skip_all)]
 pub async fn update(tx: &mut PlatformTx, plan: &Plan) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE plans SET name = $2, price_cents = $3, currency = $4, max_users = $5, \
@@ -137,6 +139,7 @@ pub async fn update(tx: &mut PlatformTx, plan: &Plan) -> Result<(), DbError> {
 /// Takes a plan off sale (or back on). Tenants already on it keep it.
 #[tracing::instrument(skip_all)]
 pub async fn set_retired(tx: &mut PlatformTx, id: &PlanId, retired: bool) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let now = Utc::now();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query("UPDATE plans SET retired_at = $2, updated_at = $3 WHERE id = $1")
@@ -157,6 +160,7 @@ pub async fn set_tenant_plan(
     tenant: crate::tenancy::TenantId,
     plan: &PlanId,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query("UPDATE tenants SET plan_id = $2, updated_at = $3 WHERE id = $1")
             .bind(tenant.into_uuid())

@@ -28,6 +28,8 @@ struct TenantRow {
     trial_ends_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    require_staff_2fa: bool,
+    staff_idle_minutes: Option<i64>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -59,6 +61,10 @@ impl TryFrom<TenantRow> for Tenant {
             trial_ends_at: r.trial_ends_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            security: super::SecurityPolicy {
+                require_staff_2fa: r.require_staff_2fa,
+                staff_idle_minutes: r.staff_idle_minutes,
+            },
         })
     }
 }
@@ -66,7 +72,8 @@ impl TryFrom<TenantRow> for Tenant {
 const SELECT: &str =
     "SELECT t.id, t.slug, t.name, t.kind, t.status, t.status_reason, t.custom_domain, \
      t.branding, t.timezone, t.currency, t.language, t.date_format, t.working_days, t.plan_id, \
-     p.features, t.trial_ends_at, t.created_at, t.updated_at \
+     p.features, t.trial_ends_at, t.created_at, t.updated_at, t.require_staff_2fa, \
+     CAST(t.staff_idle_minutes AS BIGINT) AS staff_idle_minutes \
      FROM tenants t JOIN plans p ON p.id = t.plan_id";
 
 async fn find_where(
@@ -141,6 +148,7 @@ pub async fn create_with_id(
     id: TenantId,
     new: &NewTenant,
 ) -> Result<Tenant, DbError> {
+    tx.mark_platform_changed();
     new.validate().map_err(DbError::Invalid)?;
     let now = Utc::now();
     on_conn!(tx.conn(), |c| {
@@ -177,6 +185,7 @@ pub async fn set_branding(
     id: TenantId,
     branding: &Branding,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     branding.validate().map_err(DbError::Invalid)?;
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query("UPDATE tenants SET branding = $2, updated_at = $3 WHERE id = $1")
@@ -198,6 +207,7 @@ pub async fn set_settings(
     name: &str,
     settings: &TenantSettings,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     settings.validate().map_err(DbError::Invalid)?;
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
@@ -221,6 +231,7 @@ pub async fn set_settings(
 
 #[tracing::instrument(skip_all)]
 pub async fn mark_trial_reminded(tx: &mut PlatformTx, id: TenantId) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query("UPDATE tenants SET trial_reminder_sent_at = $2 WHERE id = $1")
             .bind(id.into_uuid())
@@ -239,6 +250,7 @@ pub async fn set_trial_end(
     id: TenantId,
     ends: Option<DateTime<Utc>>,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE tenants SET trial_ends_at = $2, trial_reminder_sent_at = NULL WHERE id = $1",
@@ -261,6 +273,7 @@ pub async fn set_paid_until(
     id: TenantId,
     until: Option<DateTime<Utc>>,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query("UPDATE tenants SET paid_until = $2, updated_at = $3 WHERE id = $1")
             .bind(id.into_uuid())
@@ -369,6 +382,7 @@ pub async fn set_status(
     status: TenantStatus,
     reason: Option<&str>,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE tenants SET status = $1, status_reason = $4, updated_at = $2 WHERE id = $3",
@@ -393,6 +407,7 @@ pub async fn end_trial(
     status: TenantStatus,
     reason: Option<&str>,
 ) -> Result<bool, DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE tenants SET status = $2, status_reason = $3, updated_at = $4 \
@@ -419,6 +434,7 @@ pub async fn set_custom_domain(
     domain: Option<&str>,
     token: Option<&str>,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE tenants SET custom_domain = $1, custom_domain_token = $4, \
@@ -480,6 +496,7 @@ pub async fn mark_domain_verified(
     id: TenantId,
     domain: &str,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE tenants SET custom_domain_verified_at = $3 WHERE id = $1 AND custom_domain = $2",
@@ -528,6 +545,7 @@ pub async fn set_security_policy(
     id: TenantId,
     policy: SecurityPolicy,
 ) -> Result<(), DbError> {
+    tx.mark_platform_changed();
     if policy
         .staff_idle_minutes
         .is_some_and(|m| !(1..=720).contains(&m))

@@ -240,6 +240,8 @@ pub struct Tenant {
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Staff sign-in rules, read with the tenant so a request needs no second look.
+    pub security: SecurityPolicy,
 }
 
 impl Tenant {

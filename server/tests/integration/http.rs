@@ -1,7 +1,7 @@
 //! The running server, over real HTTP: tenant resolution, branded pages, status
 //! pages and server functions under every addressing mode.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 

@@ -5,7 +5,6 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`, a role that may create databases
 //! and roles). When it cannot be reached they are skipped with a message, unless
 //! `CI=true`, where an unreachable PostgreSQL fails the run.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 

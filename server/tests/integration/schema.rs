@@ -1,6 +1,6 @@
 //! The SQLite and PostgreSQL schemas cannot drift apart.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

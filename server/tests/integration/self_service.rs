@@ -2,7 +2,7 @@
 //! features, branding (colors, logo upload, manifest, favicon), settings, custom
 //! domains, suspension, support sessions and the trial clock.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 

@@ -1,6 +1,6 @@
 //! The `medisync` binary as an operator meets it.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Tenant isolation: through the repository layer on both databases, and through raw
 //! SQL under PostgreSQL row-level security.
 
-mod support;
+use crate::support;
 
 use support::fixtures::{clinic, new_patient};
 use support::TestDb;

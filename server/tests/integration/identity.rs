@@ -1,6 +1,6 @@
 //! Sign-in, sessions and the web protections, over real HTTP on both databases.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 

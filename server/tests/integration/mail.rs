@@ -1,7 +1,7 @@
 //! Outgoing mail: stored in the outbox with the action that caused it, then
 //! delivered over a real SMTP conversation (to a local SMTP server in this test).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

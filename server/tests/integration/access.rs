@@ -4,7 +4,7 @@
 //! and the permission matrix say. A server function that is not in the table
 //! fails here until it is given a rule.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 

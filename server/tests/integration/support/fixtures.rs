@@ -1,5 +1,3 @@
-#![allow(dead_code)]
-
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -139,7 +137,6 @@ pub async fn account_with_password(db: &Db, email: &str, name: &str) -> identity
 /// patient with a portal account (`patient@{slug}.example`).
 pub struct StaffedClinic {
     pub tenant: Tenant,
-    pub patient: Patient,
 }
 
 pub fn staff_email(role: Role, slug: &str) -> String {
@@ -178,7 +175,7 @@ pub async fn staffed_clinic(db: &Db, slug: &str) -> StaffedClinic {
         .await
         .expect("link");
     tx.commit().await.expect("commit");
-    StaffedClinic { tenant, patient }
+    StaffedClinic { tenant }
 }
 
 /// A platform operator with [`PASSWORD`], two-factor on (`totp_secret`), and the

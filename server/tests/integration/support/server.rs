@@ -23,13 +23,7 @@ pub async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> SocketAddr {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    tokio::spawn(server::serve_on(listener, state, std::future::pending()));
     addr
 }
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The release build of the site and server, as every script and CI uses it.
+#
+#   bash scripts/build.sh
+#
+# cargo-leptos with:
+#   --release      wasm at opt-level z with LTO (profile wasm-release), server release
+#   --precompress  writes .br and .gz beside every file of target/site, served as is
+#   --split        splits the wasm at #[lazy] / #[lazy_route] points into chunks
+#                  that the browser loads when a page needs them (docs/frontend.md)
+# File names carry content hashes (hash-files in Cargo.toml), so the server can
+# let browsers cache them for a year.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec cargo leptos build --release --precompress --split "$@"

@@ -1,0 +1,18 @@
+//! MediSync's integration tests: one test binary (it links the server once), a
+//! module per area. Each test gets its own fresh database on SQLite and, where it
+//! says so, on PostgreSQL (see `support`).
+//!
+//! A new domain adds `mod <domain>;` here and a file beside this one.
+
+#[macro_use]
+mod support;
+
+mod access;
+mod cli;
+mod http;
+mod identity;
+mod isolation;
+mod mail;
+mod pool;
+mod schema;
+mod self_service;
