@@ -14,5 +14,6 @@ mod identity;
 mod isolation;
 mod mail;
 mod pool;
+mod request_path;
 mod schema;
 mod self_service;

@@ -1,0 +1,166 @@
+//! The request path: which clinic an address names is remembered for at most a
+//! second, never past a change this instance committed; sessions are never
+//! remembered; answers are compressed for clients that accept it.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::support::fixtures::{staff_email, staffed_clinic, PASSWORD};
+use crate::support::server::{self, Browser};
+use crate::support::TestDb;
+use app::db::{Db, DbOptions};
+use app::identity::Role;
+use app::tenancy::{self, TenantStatus};
+
+on_both_backends!(
+    a_suspension_committed_here_applies_to_the_very_next_request,
+    a_suspension_committed_by_another_instance_applies_within_a_second,
+    a_signed_out_session_stops_working_at_once_while_its_clinic_is_remembered,
+);
+
+async fn suspend(db: &Db, tenant: tenancy::TenantId) {
+    let mut tx = db.begin_platform().await.expect("tx");
+    tenancy::db::set_status(&mut tx, tenant, TenantStatus::Suspended, Some("test"))
+        .await
+        .expect("suspend");
+    tx.commit().await.expect("commit");
+}
+
+async fn a_suspension_committed_here_applies_to_the_very_next_request(t: &TestDb) {
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let browser = Browser::new(addr);
+    // Remembered now.
+    assert_eq!(
+        browser.get("acme.localhost", "/signin").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        browser.get("acme.localhost", "/signin").await.status,
+        StatusCode::OK
+    );
+    suspend(&t.db, clinic.tenant.id).await;
+    let reply = browser.get("acme.localhost", "/signin").await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+}
+
+async fn a_suspension_committed_by_another_instance_applies_within_a_second(t: &TestDb) {
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let browser = Browser::new(addr);
+    assert_eq!(
+        browser.get("acme.localhost", "/signin").await.status,
+        StatusCode::OK
+    );
+    // Another process: its own pool, which this server's memory knows nothing of.
+    let other = Db::connect(&DbOptions::new(&t.app_url))
+        .await
+        .expect("second pool");
+    suspend(&other, clinic.tenant.id).await;
+    let since = Instant::now();
+    loop {
+        let reply = browser.get("acme.localhost", "/signin").await;
+        if reply.status == StatusCode::FORBIDDEN {
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(
+            since.elapsed() < Duration::from_millis(1500),
+            "the suspended clinic was still served {:?} after the commit",
+            since.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    other.close().await;
+}
+
+async fn a_signed_out_session_stops_working_at_once_while_its_clinic_is_remembered(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let browser = Browser::new(addr);
+    let signed_in = browser
+        .sign_in(
+            "acme.localhost",
+            "",
+            &staff_email(Role::Owner, "acme"),
+            PASSWORD,
+            "staff",
+        )
+        .await;
+    assert!(signed_in.status.is_success(), "{}", signed_in.body);
+    let cookie = signed_in
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let on_staff = |cookie: String| async move {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .get(format!("http://{addr}/staff"))
+            .header("host", format!("acme.localhost:{}", addr.port()))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request")
+            .status()
+    };
+    assert_eq!(on_staff(cookie.clone()).await, StatusCode::OK);
+    let out = browser.call("acme.localhost", "/api/sign_out", &[]).await;
+    assert!(
+        out.status.is_success(),
+        "sign out: {} {}",
+        out.status,
+        out.body
+    );
+    // The same cookie, replayed right away (as from another device), opens nothing.
+    let replay = on_staff(cookie).await;
+    assert!(
+        replay.is_redirection(),
+        "a signed-out session must not open the staff area: {replay}"
+    );
+}
+
+#[tokio::test]
+async fn pages_and_server_functions_are_compressed_for_clients_that_accept_it() {
+    let t = TestDb::sqlite().await;
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let client = reqwest::Client::new();
+    for (path, method) in [("/signin", "GET"), ("/api/tenant_profile", "POST")] {
+        for (accept, expected) in [
+            ("br", Some("br")),
+            ("gzip", Some("gzip")),
+            ("identity", None),
+        ] {
+            let req = match method {
+                "GET" => client.get(format!("http://{addr}{path}")),
+                _ => client
+                    .post(format!("http://{addr}{path}"))
+                    .header("content-type", "application/x-www-form-urlencoded"),
+            };
+            let res = req
+                .header("host", format!("acme.localhost:{}", addr.port()))
+                .header("accept-encoding", accept)
+                .send()
+                .await
+                .expect("request");
+            assert!(res.status().is_success(), "{path}: {}", res.status());
+            let encoding = res
+                .headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok());
+            assert_eq!(encoding, expected, "{path} with Accept-Encoding: {accept}");
+            let vary = res.headers().get("vary").and_then(|v| v.to_str().ok());
+            assert!(
+                vary.is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+                "{path} Vary: {vary:?}"
+            );
+        }
+    }
+    t.cleanup().await;
+}
