@@ -13,6 +13,10 @@
 //
 //   clinic sign-in ≤ 300 KB · portal home ≤ 350 KB · every staff page ≤ 600 KB
 //
+// One budget is not met yet and is held where it stands instead, so that it can
+// only shrink: the portal home (target 350 KB, held at 410 KB; docs/frontend.md).
+// Such a page prints "over target" without failing; past its hold it fails.
+//
 // --json FILE also writes the figures as JSON. E2E_BASE_PORT and E2E_BASE_DOMAIN
 // work as for the end-to-end tests.
 import fs from 'node:fs';
@@ -30,7 +34,12 @@ const { launchBrowser, subdomainUrl, signIn, ACCOUNTS, DEMO_PASSWORD } = await i
 );
 
 const KB = 1000;
-const BUDGET = { signin: 300 * KB, portal: 350 * KB, staff: 600 * KB };
+// budget: what CI enforces; target: the goal, where it is not reached yet.
+const BUDGET = {
+  signin: { budget: 300 * KB, target: 300 * KB },
+  portal: { budget: 410 * KB, target: 350 * KB },
+  staff: { budget: 600 * KB, target: 600 * KB },
+};
 const PORTAL_PATIENT = 'priya.nair@patients.example';
 
 const STAFF_PAGES = [
@@ -95,7 +104,7 @@ const rows = [];
 try {
   {
     const page = await freshPage(browser);
-    rows.push({ name: 'clinic sign-in', budget: BUDGET.signin, ...(await measure(page, subdomainUrl('acme', '/signin'))) });
+    rows.push({ name: 'clinic sign-in', ...BUDGET.signin, ...(await measure(page, subdomainUrl('acme', '/signin'))) });
     await page.context().close();
   }
   {
@@ -103,7 +112,7 @@ try {
     await signIn(page, subdomainUrl('acme', '/portal/signin'), PORTAL_PATIENT, DEMO_PASSWORD, {
       expect: /\/portal$/,
     });
-    rows.push({ name: 'portal home', budget: BUDGET.portal, ...(await measure(page, subdomainUrl('acme', '/portal'))) });
+    rows.push({ name: 'portal home', ...BUDGET.portal, ...(await measure(page, subdomainUrl('acme', '/portal'))) });
     await page.context().close();
   }
   {
@@ -111,7 +120,7 @@ try {
     await signIn(page, subdomainUrl('acme', '/signin'), ACCOUNTS.acmeOwner.email);
     for (const path of STAFF_PAGES) {
       const name = path === '/staff' ? 'staff dashboard' : `staff ${path}`;
-      rows.push({ name, budget: BUDGET.staff, ...(await measure(page, subdomainUrl('acme', path))) });
+      rows.push({ name, ...BUDGET.staff, ...(await measure(page, subdomainUrl('acme', path))) });
     }
     await page.context().close();
   }
@@ -121,12 +130,13 @@ try {
 
 const kb = (n) => (n / KB).toFixed(1).padStart(7);
 const line = (cells) => `| ${cells.join(' | ')} |`;
-console.log(line(['page'.padEnd(24), '   html', '    css', '     js', '   wasm', '  other', '  total', ' budget', 'wasm files', 'verdict']));
-console.log(line(['-'.repeat(24), ...Array(7).fill('------:'), '---------:', '-------']));
+console.log(line(['page'.padEnd(24), '   html', '    css', '     js', '   wasm', '  other', '  total', ' target', ' budget', 'wasm files', 'verdict']));
+console.log(line(['-'.repeat(24), ...Array(8).fill('------:'), '---------:', '-------']));
 let over = 0;
 for (const r of rows) {
   const ok = r.total <= r.budget;
   if (!ok) over += 1;
+  const verdict = !ok ? 'OVER' : r.total <= r.target ? 'ok' : 'over target';
   console.log(
     line([
       r.name.padEnd(24),
@@ -136,9 +146,10 @@ for (const r of rows) {
       kb(r.wasm),
       kb(r.other),
       kb(r.total),
+      kb(r.target),
       kb(r.budget),
       String(r.wasmFiles).padStart(10),
-      ok ? 'ok' : 'OVER',
+      verdict,
     ]),
   );
 }

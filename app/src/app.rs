@@ -81,9 +81,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The application: the same routes serve the platform and every tenant; each page
 /// reads the resolved site from context.
 ///
-/// The doors everyone walks through (sign-in, the portal, the landing page) are in
-/// the main bundle; every other page area is a [`lazy_page!`] route whose code the
-/// browser fetches only when that page is opened (docs/frontend.md).
+/// The doors everyone walks through (the clinic and portal sign-in, the landing
+/// page) are in the main bundle; every other page, the portal home included, is a
+/// [`lazy_page!`] route whose code the browser fetches only when that page is
+/// opened (docs/frontend.md).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -98,7 +99,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/signin") view=SignIn/>
-                <Route path=path!("/portal") view=PatientPortal/>
+                <Route path=path!("/portal") view={Lazy::<PatientPortalRoute>::new()}/>
                 <Route path=path!("/portal/signin") view=PortalSignIn/>
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
@@ -146,6 +147,7 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(PatientPortalRoute, PatientPortal);
 lazy_page!(ForgotPasswordRoute, ForgotPasswordPage);
 lazy_page!(ResetPasswordRoute, ResetPasswordPage);
 lazy_page!(AcceptInvitationRoute, AcceptInvitationPage);

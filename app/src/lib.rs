@@ -36,7 +36,9 @@ pub fn hydrate() {
         let base: &'static str = Box::leak(site.base.clone().into_boxed_str());
         let _ = leptos::server_fn::client::try_set_server_url(base);
     }
-    leptos::mount::hydrate_body(move || {
+    // `hydrate_lazy`: a first visit straight to a lazily loaded page waits for its
+    // chunk before hydrating it (docs/frontend.md).
+    leptos::mount::hydrate_lazy(move || {
         provide_context(site);
         view! { <App/> }
     });
