@@ -236,7 +236,7 @@ pub fn OnboardingChecklist() -> impl IntoView {
                         <h2 class="font-semibold">"Set up your clinic"</h2>
                         <span data-testid="onboarding-progress" class="text-sm text-slate-700">{format!("{done} of {total} done")}</span>
                     </div>
-                    <div class="mt-2 h-2 rounded bg-slate-100" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
+                    <div class="mt-2 h-2 rounded bg-slate-100" role="progressbar" aria-label="Clinic set-up progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
                         <div class="h-2 rounded bg-brand" style=format!("width:{percent}%")></div>
                     </div>
                     <ul class="mt-3 space-y-1 text-sm">

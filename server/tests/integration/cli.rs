@@ -173,3 +173,64 @@ async fn create_admin_prints_a_working_one_time_link() {
         .is_success());
     t.cleanup().await;
 }
+
+on_both_backends!(seed_load_fills_every_clinic_through_the_tenant_walls);
+
+/// `seed-load` writes its clinics and patients as the application role (on
+/// PostgreSQL under row-level security): each clinic sees exactly its own share.
+async fn seed_load_fills_every_clinic_through_the_tenant_walls(t: &TestDb) {
+    let mut cmd = medisync();
+    cmd.env("DATABASE_URL", &t.app_url);
+    if let Some(owner) = &t.owner_url {
+        cmd.env("MEDISYNC_DATABASE_OWNER_URL", owner);
+    }
+    let out = cmd
+        .args([
+            "seed-load",
+            "--clinics",
+            "3",
+            "--patients",
+            "1201",
+            "--largest",
+            "1000",
+        ])
+        .output()
+        .expect("run medisync");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("seeded 3 clinics and 1201 patients"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut counts = Vec::new();
+    for index in 0..3 {
+        let slug = app::tenancy::Slug::parse(&app::load_seed::slug_of(index)).expect("slug");
+        let mut platform = t.db.begin_platform_read().await.expect("begin");
+        let tenant = app::tenancy::db::find_by_slug(&mut platform, &slug)
+            .await
+            .expect("lookup")
+            .expect("seeded clinic");
+        drop(platform);
+        let mut tx = t.db.begin_for_read(tenant.id).await.expect("begin");
+        counts.push(app::patients::db::count(&mut tx).await.expect("count"));
+    }
+    assert_eq!(counts, vec![1000, 101, 100]);
+    let bad = medisync()
+        .env("DATABASE_URL", &t.app_url)
+        .args([
+            "seed-load",
+            "--clinics",
+            "2",
+            "--patients",
+            "5",
+            "--largest",
+            "9",
+        ])
+        .output()
+        .expect("run medisync");
+    assert!(!bad.status.success(), "an impossible shape is refused");
+}

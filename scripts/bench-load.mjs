@@ -1,0 +1,114 @@
+// The load runner of scripts/bench-load (start that script, not this one).
+// autocannon against a running `medisync serve` and the bare reference handler,
+// one target after the other; prints a Markdown table.
+import fs from 'node:fs';
+import process from 'node:process';
+import autocannon from 'autocannon';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const backend = opt('backend');
+const port = Number(opt('port'));
+const barePort = Number(opt('bare-port'));
+const serverPid = opt('server-pid');
+const barePid = opt('bare-pid');
+const duration = Number(opt('duration', '10'));
+const connections = Number(opt('connections', '32'));
+const query = opt('query', 'smi');
+const small = opt('small', 'load-00001');
+const largest = 'load-00000';
+const password = 'correct horse clinic demo';
+
+const base = `http://127.0.0.1:${port}`;
+const hostOf = (slug) => `${slug}.localhost:${port}`;
+
+/** Signs in as the seeded staff member of `slug`; returns the session cookie. */
+async function signIn(slug) {
+  const res = await fetch(`${base}/api/sign_in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { host: hostOf(slug), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ email: `owner@${slug}.example`, password, audience: 'staff', next: '' }),
+  });
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
+  if (!res.ok || !cookie) throw new Error(`sign-in at ${slug} failed: ${res.status} ${await res.text()}`);
+  return cookie;
+}
+
+/** Peak resident memory of a process so far (VmHWM), in MB. */
+function peakRss(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function load(title, request) {
+  // Warm up (and check the answer) before measuring.
+  const probe = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body });
+  if (!probe.ok) throw new Error(`${title}: ${probe.status} ${(await probe.text()).slice(0, 200)}`);
+  const result = await autocannon({
+    url: request.url,
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    connections,
+    duration,
+  });
+  const errors = result.errors + result.timeouts + result.non2xx;
+  return {
+    title,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors,
+  };
+}
+
+const cookies = { [largest]: await signIn(largest), [small]: await signIn(small) };
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+const rows = [];
+for (const [slug, label] of [
+  [largest, 'largest clinic'],
+  [small, 'small clinic'],
+]) {
+  const headers = { host: hostOf(slug), cookie: cookies[slug] };
+  rows.push(
+    await load(`search server fn (${label})`, {
+      url: `${base}/api/list_patients`,
+      method: 'POST',
+      headers: { ...headers, ...form },
+      body: `query=${encodeURIComponent(query)}`,
+    }),
+  );
+  rows.push(
+    await load(`SSR patient list (${label})`, {
+      url: `${base}/staff/patients`,
+      method: 'GET',
+      headers,
+    }),
+  );
+  rows.push(
+    await load(`bare handler search (${label})`, {
+      url: `http://127.0.0.1:${barePort}/patients/${slug}?q=${encodeURIComponent(query)}`,
+      method: 'GET',
+      headers: {},
+    }),
+  );
+}
+rows.push(await load('sign-in page', { url: `${base}/signin`, method: 'GET', headers: { host: hostOf(small) } }));
+
+const bare = Object.fromEntries(
+  rows.filter((r) => r.title.startsWith('bare')).map((r) => [r.title.includes('largest') ? 'largest' : 'small', r.rps]),
+);
+console.log(`\n### ${backend} — ${opt('seeded')}; ${connections} connections, ${duration} s each\n`);
+console.log('| target | req/s | p50 ms | p99 ms | errors | vs bare |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  const ref = r.title.includes('largest') ? bare.largest : r.title.includes('small') ? bare.small : undefined;
+  const ratio = ref && !r.title.startsWith('bare') ? `${Math.round((100 * r.rps) / ref)} %` : '';
+  console.log(`| ${r.title} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} |`);
+}
+console.log(`\npeak RSS: server ${peakRss(serverPid).toFixed(0)} MB, bare handler ${peakRss(barePid).toFixed(0)} MB`);
