@@ -23,6 +23,8 @@ pub mod load_seed;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
+pub mod ratelimit;
+#[cfg(feature = "ssr")]
 pub mod storage;
 
 pub use app::{shell, App};

@@ -210,7 +210,15 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         };
         if let Some(endpoint) = crate::ratelimit::limited_endpoint(&path) {
             let ip = client_ip(&req).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-            if !state.limiter.allow(endpoint, ip) {
+            let allowed = match state.limiter.allow(&state.db, endpoint, ip).await {
+                Ok(allowed) => allowed,
+                Err(e) => {
+                    // Refuse rather than let a flood through unmetered.
+                    tracing::error!(error = %e, "rate limit could not be counted");
+                    return crate::status_pages::unavailable();
+                }
+            };
+            if !allowed {
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
                     [

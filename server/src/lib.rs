@@ -556,10 +556,14 @@ pub fn start_workers(state: &AppState) -> Result<(), String> {
     spawn_usage_flush(state);
     spawn_trial_sweep(state);
     let store = app::identity::sessions::DbSessionStore::new(state.db.clone());
+    let (db, limiter) = (state.db.clone(), state.limiter.clone());
     tokio::spawn(async move {
         loop {
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "expired-session clean-up");
+            }
+            if let Err(e) = limiter.forget_ended(&db).await {
+                tracing::warn!(error = %e, "rate-limit clean-up");
             }
             tokio::time::sleep(std::time::Duration::from_secs(600)).await;
         }

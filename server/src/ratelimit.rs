@@ -1,19 +1,16 @@
 //! Per-IP rate limits on the endpoints strangers can hammer: sign-in, second
-//! factor, password reset and invitation acceptance. A fixed window per
-//! (endpoint, IP), kept in memory: a restart forgives, the account lockout stays.
+//! factor, password reset, invitations and sign-up. A fixed window per
+//! (endpoint, IP), counted in the database so that every instance of the server
+//! adds to the same count; the account lockout is separate and stays.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Requests counted per (endpoint, client) since the window opened.
-type Windows = HashMap<(&'static str, IpAddr), (Instant, u32)>;
+use app::db::{Db, DbError};
 
 pub struct RateLimiter {
     limit: u32,
     window: Duration,
-    seen: Mutex<Windows>,
 }
 
 /// The limited endpoints, by server-function path.
@@ -34,26 +31,32 @@ impl RateLimiter {
     pub fn new(limit: u32, window: Duration) -> Self {
         Self {
             limit,
-            window,
-            seen: Mutex::new(HashMap::new()),
+            window: window.max(Duration::from_secs(1)),
         }
     }
 
+    /// The window a moment (seconds since the epoch) falls in, by its start.
+    fn window_start(&self, now: i64) -> i64 {
+        let len = i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX);
+        now - now.rem_euclid(len)
+    }
+
     /// Counts one request; false when the caller is over the limit.
-    pub fn allow(&self, endpoint: &'static str, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let Ok(mut seen) = self.seen.lock() else {
-            return true;
-        };
-        if seen.len() > 100_000 {
-            seen.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = seen.entry((endpoint, ip)).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.limit
+    pub async fn allow(
+        &self,
+        db: &Db,
+        endpoint: &'static str,
+        ip: IpAddr,
+    ) -> Result<bool, DbError> {
+        let start = self.window_start(chrono::Utc::now().timestamp());
+        let hits = app::ratelimit::hit(db, endpoint, &ip.to_string(), start).await?;
+        Ok(hits <= i64::from(self.limit))
+    }
+
+    /// Drops the counts of windows that have ended.
+    pub async fn forget_ended(&self, db: &Db) -> Result<u64, DbError> {
+        let start = self.window_start(chrono::Utc::now().timestamp());
+        app::ratelimit::forget_before(db, start).await
     }
 }
 
@@ -62,25 +65,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_limit_applies_per_endpoint_and_ip() {
+    fn windows_are_aligned_to_their_length() {
         let limiter = RateLimiter::new(3, Duration::from_secs(60));
-        let a: IpAddr = "10.0.0.1".parse().expect("ip");
-        let b: IpAddr = "10.0.0.2".parse().expect("ip");
-        for _ in 0..3 {
-            assert!(limiter.allow("sign_in", a));
-        }
-        assert!(!limiter.allow("sign_in", a));
-        assert!(limiter.allow("sign_in", b));
-        assert!(limiter.allow("reset_password", a));
-    }
-
-    #[test]
-    fn the_window_resets() {
-        let limiter = RateLimiter::new(1, Duration::from_millis(10));
-        let a: IpAddr = "10.0.0.1".parse().expect("ip");
-        assert!(limiter.allow("sign_in", a));
-        assert!(!limiter.allow("sign_in", a));
-        std::thread::sleep(Duration::from_millis(15));
-        assert!(limiter.allow("sign_in", a));
+        assert_eq!(limiter.window_start(120), 120);
+        assert_eq!(limiter.window_start(179), 120);
+        assert_eq!(limiter.window_start(180), 180);
+        let tiny = RateLimiter::new(1, Duration::from_millis(10));
+        assert_eq!(tiny.window_start(7), 7, "a window is at least a second");
     }
 }

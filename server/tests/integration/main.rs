@@ -11,6 +11,7 @@ mod access;
 mod cli;
 mod http;
 mod identity;
+mod instances;
 mod isolation;
 mod mail;
 mod pool;

@@ -1,0 +1,134 @@
+//! Several instances of the server on one database: what one instance knows,
+//! the other knows too (sessions, lockouts, rate limits).
+
+use reqwest::StatusCode;
+
+use crate::support::fixtures::{staff_email, staffed_clinic, PASSWORD};
+use crate::support::server::{self, Browser};
+use crate::support::TestDb;
+use app::db::{Db, DbOptions};
+use app::identity::Role;
+
+on_both_backends!(
+    a_session_made_on_one_instance_works_on_the_other,
+    lockouts_count_across_instances,
+    rate_limits_count_across_instances,
+);
+
+/// A second instance: its own connection pool on the same database.
+async fn second_instance(t: &TestDb, limit: u32) -> (std::net::SocketAddr, Db) {
+    let db = Db::connect(&DbOptions::new(&t.app_url))
+        .await
+        .expect("second pool");
+    let addr = server::start(&db, |c| c.rate_limit_per_minute = limit).await;
+    (addr, db)
+}
+
+async fn a_session_made_on_one_instance_works_on_the_other(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let one = server::start(&t.db, |_| {}).await;
+    let (two, _pool) = second_instance(t, 100_000).await;
+    let on_one = Browser::new(one);
+    let signed_in = on_one
+        .sign_in(
+            "acme.localhost",
+            "",
+            &staff_email(Role::Owner, "acme"),
+            PASSWORD,
+            "staff",
+        )
+        .await;
+    assert!(signed_in.status.is_success(), "{}", signed_in.body);
+    let cookie = signed_in
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("http://{two}/staff"))
+        .header("host", format!("acme.localhost:{}", two.port()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the other instance knows the session"
+    );
+    let body = page.text().await.expect("body");
+    assert!(body.contains("staff-shell") || body.contains("Acme") || body.contains("acme"));
+}
+
+async fn lockouts_count_across_instances(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    // Five failures, alternating instances, lock the account on both.
+    let one = server::start(&t.db, |_| {}).await;
+    let (two, _pool) = second_instance(t, 100_000).await;
+    let nurse = staff_email(Role::Nurse, "acme");
+    let browsers = [Browser::new(one), Browser::new(two)];
+    for i in 0..5 {
+        let r = browsers[i % 2]
+            .sign_in(
+                "acme.localhost",
+                "",
+                &nurse,
+                "not the password at all",
+                "staff",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for b in &browsers {
+        let locked = b
+            .sign_in("acme.localhost", "", &nurse, PASSWORD, "staff")
+            .await;
+        assert_eq!(
+            locked.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "locked everywhere"
+        );
+    }
+}
+
+async fn rate_limits_count_across_instances(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    // 4 a minute per address, counted once for both instances.
+    let one = server::start(&t.db, |c| c.rate_limit_per_minute = 4).await;
+    let (two, _pool) = second_instance(t, 4).await;
+    let browsers = [Browser::new(one), Browser::new(two)];
+    let owner = staff_email(Role::Owner, "acme");
+    for _attempt in 0..2 {
+        let minute = chrono::Utc::now().timestamp() / 60;
+        let mut answered = 0;
+        let mut refused = false;
+        for i in 0..10 {
+            let r = browsers[i % 2]
+                .sign_in(
+                    "acme.localhost",
+                    "",
+                    &owner,
+                    "wrong password again",
+                    "staff",
+                )
+                .await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                refused = true;
+                break;
+            }
+            answered += 1;
+        }
+        if chrono::Utc::now().timestamp() / 60 != minute {
+            continue; // a new window opened mid-way; count again in this one
+        }
+        assert!(refused, "never refused across instances");
+        assert_eq!(answered, 4, "the limit is 4 across both instances");
+        return;
+    }
+    panic!("two window changes in a row");
+}
