@@ -54,6 +54,7 @@ async fn a_suspension_committed_by_another_instance_applies_within_a_second(t: &
         StatusCode::OK
     );
     // Another process: its own pool, which this server's memory knows nothing of.
+    // The memory lasts a second; the margin is for a busy test machine.
     let other = Db::connect(&DbOptions::new(&t.app_url))
         .await
         .expect("second pool");
@@ -66,7 +67,7 @@ async fn a_suspension_committed_by_another_instance_applies_within_a_second(t: &
         }
         assert_eq!(reply.status, StatusCode::OK);
         assert!(
-            since.elapsed() < Duration::from_millis(1500),
+            since.elapsed() < Duration::from_millis(2500),
             "the suspended clinic was still served {:?} after the commit",
             since.elapsed()
         );
@@ -89,25 +90,9 @@ async fn a_signed_out_session_stops_working_at_once_while_its_clinic_is_remember
         )
         .await;
     assert!(signed_in.status.is_success(), "{}", signed_in.body);
-    let cookie = signed_in
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned();
+    let cookie = signed_in.session_cookie();
     let on_staff = |cookie: String| async move {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-            .get(format!("http://{addr}/staff"))
-            .header("host", format!("acme.localhost:{}", addr.port()))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .expect("request")
-            .status()
+        server::get_with_cookie(addr, "acme.localhost", "/staff", &cookie).await
     };
     assert_eq!(on_staff(cookie.clone()).await, StatusCode::OK);
     let out = browser.call("acme.localhost", "/api/sign_out", &[]).await;

@@ -44,6 +44,17 @@ impl Reply {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::String(self.body.clone()))
     }
 
+    /// `name=value` of the session cookie this reply set (for replaying it from
+    /// another client or instance).
+    pub fn session_cookie(&self) -> String {
+        self.headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("the reply sets a session cookie")
+            .to_owned()
+    }
+
     pub fn location(&self) -> String {
         self.headers
             .get("location")
@@ -121,4 +132,20 @@ impl Browser {
         )
         .await
     }
+}
+
+/// GET `path` at `addr` as addressed to `host`, carrying only `cookie` (a client
+/// with no cookie jar: another device, another instance).
+pub async fn get_with_cookie(addr: SocketAddr, host: &str, path: &str, cookie: &str) -> StatusCode {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("http://{addr}{path}"))
+        .header("host", format!("{host}:{}", addr.port()))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("request")
+        .status()
 }
