@@ -78,8 +78,14 @@ async function measure(page, url) {
     .catch(() => {});
   await page.waitForLoadState('networkidle');
   await cdp.detach();
-  const by = { html: 0, css: 0, js: 0, wasm: 0, other: 0 };
+  // A chunk that two parts of the page ask for at once may be fetched twice with
+  // the cache off; the page needs its bytes once, so each address counts once.
+  const unique = new Map();
   for (const f of files) {
+    if (!unique.has(f.url) || unique.get(f.url).bytes < f.bytes) unique.set(f.url, f);
+  }
+  const by = { html: 0, css: 0, js: 0, wasm: 0, other: 0 };
+  for (const f of unique.values()) {
     const path = new URL(f.url).pathname;
     const kind =
       f.type === 'Document' ? 'html'
@@ -90,8 +96,8 @@ async function measure(page, url) {
     by[kind] += f.bytes;
   }
   const total = Object.values(by).reduce((a, b) => a + b, 0);
-  const chunks = files.filter((f) => new URL(f.url).pathname.endsWith('.wasm')).length;
-  return { url, ...by, total, wasmFiles: chunks, files };
+  const chunks = [...unique.values()].filter((f) => new URL(f.url).pathname.endsWith('.wasm')).length;
+  return { url, ...by, total, wasmFiles: chunks, files: [...unique.values()], fetchedTwice: files.length - unique.size };
 }
 
 async function freshPage(browser) {
