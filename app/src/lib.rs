@@ -4,6 +4,7 @@
 pub mod app;
 pub mod error;
 pub mod identity;
+pub mod ids;
 pub mod onboarding;
 pub mod patients;
 pub mod plans;

@@ -2,39 +2,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-/// Identifies a tenant. Wrapping the uuid keeps a patient id from being passed where
-/// a tenant id belongs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TenantId(Uuid);
-
-impl TenantId {
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    pub fn into_uuid(self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for TenantId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// A tenant's address: `acme` in `acme.medisync.example` and `/t/acme`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

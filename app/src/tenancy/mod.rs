@@ -13,8 +13,9 @@ pub mod dns;
 #[cfg(feature = "ssr")]
 pub mod logo;
 
+pub use crate::ids::TenantId;
 pub use branding::{Branding, BrandingError, HexColor, MIN_CONTRAST};
-pub use ids::{Domain, Slug, SlugError, TenantId};
+pub use ids::{Domain, Slug, SlugError};
 pub use site::{SiteInfo, TenantPublic, SITE_INFO_ELEMENT_ID};
 
 use serde::{Deserialize, Serialize};

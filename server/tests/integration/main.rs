@@ -13,6 +13,7 @@ mod http;
 mod identity;
 mod instances;
 mod isolation;
+mod layers;
 mod mail;
 mod pool;
 mod request_path;

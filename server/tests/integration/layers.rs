@@ -1,0 +1,66 @@
+//! Layers depend downward only. The bottom of the house (shared identifiers and the
+//! data layer) may not reach into any domain; a domain added later is covered
+//! without touching this test, since everything but the bottom layer counts as
+//! "above".
+
+use std::path::{Path, PathBuf};
+
+/// Modules of `app/src` that form the bottom layer, and may use only each other.
+const BOTTOM: &[&str] = &["db", "ids"];
+
+fn app_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `crate::x` paths a source file names, by their first segment `x`.
+fn crate_modules_named(source: &str) -> Vec<String> {
+    source
+        .match_indices("crate::")
+        .map(|(i, _)| {
+            source[i + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_data_layer_and_shared_ids_use_no_domain() {
+    let src = app_src();
+    let mut files = Vec::new();
+    rust_files(&src.join("db"), &mut files);
+    files.push(src.join("ids.rs"));
+    let mut violations = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).expect("read source");
+        for module in crate_modules_named(&source) {
+            if !BOTTOM.contains(&module.as_str()) {
+                violations.push(format!("{} uses crate::{module}", file.display()));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "the bottom layer reaches up into a domain:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_check_sees_a_violation() {
+    let named = crate_modules_named("use crate::tenancy::TenantId;\nuse crate::db::Tx;");
+    assert_eq!(named, vec!["tenancy".to_owned(), "db".to_owned()]);
+}
