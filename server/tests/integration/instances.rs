@@ -29,17 +29,7 @@ async fn a_session_made_on_one_instance_works_on_the_other(t: &TestDb) {
     let one = server::start(&t.db, |_| {}).await;
     let (two, _pool) = second_instance(t, 100_000).await;
     let on_one = Browser::new(one);
-    let signed_in = on_one
-        .sign_in(
-            "acme.localhost",
-            "",
-            &staff_email(Role::Owner, "acme"),
-            PASSWORD,
-            "staff",
-        )
-        .await;
-    assert!(signed_in.status.is_success(), "{}", signed_in.body);
-    let cookie = signed_in.session_cookie();
+    let cookie = on_one.sign_in_owner("acme").await;
     let status = server::get_with_cookie(two, "acme.localhost", "/staff", &cookie).await;
     assert_eq!(
         status,

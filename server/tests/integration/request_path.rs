@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::support::fixtures::{staff_email, staffed_clinic, PASSWORD};
+use crate::support::fixtures::staffed_clinic;
 use crate::support::server::{self, Browser};
 use crate::support::TestDb;
 use app::db::{Db, DbOptions};
-use app::identity::Role;
 use app::tenancy::{self, TenantStatus};
 
 on_both_backends!(
@@ -80,17 +79,7 @@ async fn a_signed_out_session_stops_working_at_once_while_its_clinic_is_remember
     staffed_clinic(&t.db, "acme").await;
     let addr = server::start(&t.db, |_| {}).await;
     let browser = Browser::new(addr);
-    let signed_in = browser
-        .sign_in(
-            "acme.localhost",
-            "",
-            &staff_email(Role::Owner, "acme"),
-            PASSWORD,
-            "staff",
-        )
-        .await;
-    assert!(signed_in.status.is_success(), "{}", signed_in.body);
-    let cookie = signed_in.session_cookie();
+    let cookie = browser.sign_in_owner("acme").await;
     let on_staff = |cookie: String| async move {
         server::get_with_cookie(addr, "acme.localhost", "/staff", &cookie).await
     };

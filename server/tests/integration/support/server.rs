@@ -111,6 +111,22 @@ impl Browser {
         Self::reply(res).await
     }
 
+    /// Signs in as the owner of the fixture clinic at `{slug}.localhost`; returns
+    /// the session cookie (`name=value`).
+    pub async fn sign_in_owner(&self, slug: &str) -> String {
+        let email = super::fixtures::staff_email(app::identity::Role::Owner, slug);
+        let host = format!("{slug}.localhost");
+        let reply = self
+            .sign_in(&host, "", &email, super::fixtures::PASSWORD, "staff")
+            .await;
+        assert!(
+            reply.status.is_success(),
+            "sign-in at {slug}: {}",
+            reply.body
+        );
+        reply.session_cookie()
+    }
+
     /// Signs in through the public server function; returns its reply.
     pub async fn sign_in(
         &self,
