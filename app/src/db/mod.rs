@@ -269,14 +269,26 @@ impl Db {
     }
 
     async fn begin_tenant(&self, tenant: TenantId, access: Access) -> Result<TenantTx, DbError> {
-        let mut tx = self.begin(access).await?;
-        if let Tx::Postgres(pg) = &mut tx {
-            // Transaction-local (`true`): the pooled connection forgets it at commit.
-            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-                .bind(tenant.to_string())
-                .execute(&mut **pg)
-                .await?;
-        }
+        let tx = match &self.pool {
+            Pool::Sqlite(_) => self.begin(access).await?,
+            // One round trip: `BEGIN` and the transaction-local tenant setting go
+            // together as one simple query. The setting is transaction-local
+            // (`true`), so the pooled connection forgets it at commit or rollback.
+            // The value is a `Uuid` printed by the uuid crate (hex digits and
+            // hyphens only), never text from a request.
+            Pool::Postgres(p) => {
+                let begin = match access {
+                    Access::ReadOnly => "BEGIN READ ONLY",
+                    Access::ReadWrite => "BEGIN",
+                };
+                let uuid: uuid::Uuid = tenant.into_uuid();
+                let statement = format!(
+                    "{begin}; SELECT set_config('app.tenant_id', '{}', true)",
+                    uuid.hyphenated()
+                );
+                Tx::Postgres(p.begin_with(statement).await?)
+            }
+        };
         Ok(TenantTx {
             tenant,
             inner: self.platform_tx(tx),
