@@ -893,6 +893,17 @@ pub struct PatientSummary {
     pub email: Option<String>,
 }
 
+impl From<crate::patients::Patient> for PatientSummary {
+    fn from(p: crate::patients::Patient) -> Self {
+        Self {
+            id: p.id,
+            mrn: p.mrn.to_string(),
+            name: format!("{} {}", p.given_name, p.family_name),
+            email: p.email,
+        }
+    }
+}
+
 #[server(prefix = "/api", endpoint = "list_patients")]
 pub async fn list_patients(query: Option<String>) -> Result<Vec<PatientSummary>, AppError> {
     use ssr::*;
@@ -901,15 +912,7 @@ pub async fn list_patients(query: Option<String>) -> Result<Vec<PatientSummary>,
     let mut tx = db.begin_for_read(tenant).await?;
     let found =
         crate::patients::db::search(&mut tx, query.as_deref().unwrap_or("").trim(), 100).await?;
-    Ok(found
-        .into_iter()
-        .map(|p| PatientSummary {
-            id: p.id,
-            mrn: p.mrn.to_string(),
-            name: format!("{} {}", p.given_name, p.family_name),
-            email: p.email,
-        })
-        .collect())
+    Ok(found.into_iter().map(PatientSummary::from).collect())
 }
 
 #[server(prefix = "/api", endpoint = "invite_patient")]

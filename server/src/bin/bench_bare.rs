@@ -20,19 +20,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use app::db::{Db, DbOptions};
+use app::identity::api::PatientSummary;
 use app::tenancy::TenantId;
 
 #[derive(Deserialize)]
 struct Search {
     q: Option<String>,
-}
-
-#[derive(serde::Serialize)]
-struct Row {
-    id: uuid::Uuid,
-    mrn: String,
-    name: String,
-    email: Option<String>,
 }
 
 #[derive(Clone)]
@@ -81,12 +74,7 @@ async fn patients(
         Ok(found) => Json(
             found
                 .into_iter()
-                .map(|p| Row {
-                    id: p.id,
-                    mrn: p.mrn.to_string(),
-                    name: format!("{} {}", p.given_name, p.family_name),
-                    email: p.email,
-                })
+                .map(PatientSummary::from)
                 .collect::<Vec<_>>(),
         )
         .into_response(),

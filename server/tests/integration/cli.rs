@@ -6,6 +6,16 @@ use std::process::Command;
 
 use support::TestDb;
 
+/// The standard output of a run that must have succeeded (its errors otherwise).
+fn succeeded(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn medisync() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_medisync"));
     cmd.env_clear()
@@ -74,16 +84,8 @@ async fn seed_demo_if_empty_seeds_once() {
             .output()
             .expect("run medisync")
     };
-    let first = run();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    assert!(String::from_utf8_lossy(&first.stdout).contains("demo data created: 3 tenants"));
-    let second = run();
-    assert!(second.status.success());
-    assert!(String::from_utf8_lossy(&second.stdout).contains("already has tenants"));
+    assert!(succeeded(&run()).contains("demo data created: 3 tenants"));
+    assert!(succeeded(&run()).contains("already has tenants"));
 
     let mut tx = t.db.begin_platform_read().await.expect("begin");
     assert_eq!(app::tenancy::db::count(&mut tx).await.expect("count"), 3);
@@ -107,12 +109,7 @@ async fn create_admin_prints_a_working_one_time_link() {
         ])
         .output()
         .expect("run medisync");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = succeeded(&out);
     let token = stdout
         .split("token=")
         .nth(1)
@@ -196,15 +193,10 @@ async fn seed_load_fills_every_clinic_through_the_tenant_walls(t: &TestDb) {
         ])
         .output()
         .expect("run medisync");
+    let stdout = succeeded(&out);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("seeded 3 clinics and 1201 patients"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        stdout.contains("seeded 3 clinics and 1201 patients"),
+        "{stdout}"
     );
     let mut counts = Vec::new();
     for index in 0..3 {

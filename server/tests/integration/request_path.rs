@@ -26,38 +26,33 @@ async fn suspend(db: &Db, tenant: tenancy::TenantId) {
     tx.commit().await.expect("commit");
 }
 
-async fn a_suspension_committed_here_applies_to_the_very_next_request(t: &TestDb) {
+/// A clinic on a running server whose sign-in page has been served (so its tenant
+/// is now remembered).
+async fn served_clinic(t: &TestDb) -> (tenancy::TenantId, Browser) {
     let clinic = staffed_clinic(&t.db, "acme").await;
-    let addr = server::start(&t.db, |_| {}).await;
-    let browser = Browser::new(addr);
-    // Remembered now.
-    assert_eq!(
-        browser.get("acme.localhost", "/signin").await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        browser.get("acme.localhost", "/signin").await.status,
-        StatusCode::OK
-    );
-    suspend(&t.db, clinic.tenant.id).await;
+    let browser = Browser::new(server::start(&t.db, |_| {}).await);
+    for _ in 0..2 {
+        let reply = browser.get("acme.localhost", "/signin").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    (clinic.tenant.id, browser)
+}
+
+async fn a_suspension_committed_here_applies_to_the_very_next_request(t: &TestDb) {
+    let (tenant, browser) = served_clinic(t).await;
+    suspend(&t.db, tenant).await;
     let reply = browser.get("acme.localhost", "/signin").await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
 }
 
 async fn a_suspension_committed_by_another_instance_applies_within_a_second(t: &TestDb) {
-    let clinic = staffed_clinic(&t.db, "acme").await;
-    let addr = server::start(&t.db, |_| {}).await;
-    let browser = Browser::new(addr);
-    assert_eq!(
-        browser.get("acme.localhost", "/signin").await.status,
-        StatusCode::OK
-    );
+    let (tenant, browser) = served_clinic(t).await;
     // Another process: its own pool, which this server's memory knows nothing of.
     // The memory lasts a second; the margin is for a busy test machine.
     let other = Db::connect(&DbOptions::new(&t.app_url))
         .await
         .expect("second pool");
-    suspend(&other, clinic.tenant.id).await;
+    suspend(&other, tenant).await;
     let since = Instant::now();
     loop {
         let reply = browser.get("acme.localhost", "/signin").await;
