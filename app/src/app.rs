@@ -8,7 +8,7 @@ use crate::identity::pages::{
     AcceptInvitationPage, AuditPage, ClinicSecurityPage, ForgotPasswordPage, PatientsPage,
     ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
 };
-use crate::onboarding::pages::SignUpPage;
+use crate::onboarding::pages::{SignUpPage, SignUpSentPage};
 use crate::plans::pages::PlanPage;
 use crate::platform::pages::{PlansAdminPage, PlatformAdmin, TenantPage, TenantsPage};
 use crate::reports::ReportsPage;
@@ -117,6 +117,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/plan") view={Lazy::<PlanRoute>::new()}/>
                 <Route path=path!("/staff/reports") view={Lazy::<ReportsRoute>::new()}/>
                 <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
+                <Route path=path!("/signup/sent") view={Lazy::<SignUpSentRoute>::new()}/>
                 <Route path=path!("/admin") view={Lazy::<PlatformAdminRoute>::new()}/>
                 <Route path=path!("/admin/tenants") view={Lazy::<TenantsRoute>::new()}/>
                 <Route path=path!("/admin/tenants/:id") view={Lazy::<TenantRoute>::new()}/>
@@ -164,6 +165,7 @@ lazy_page!(DomainRoute, DomainPage);
 lazy_page!(PlanRoute, PlanPage);
 lazy_page!(ReportsRoute, ReportsPage);
 lazy_page!(SignUpRoute, SignUpPage);
+lazy_page!(SignUpSentRoute, SignUpSentPage);
 lazy_page!(PlatformAdminRoute, PlatformAdmin);
 lazy_page!(TenantsRoute, TenantsPage);
 lazy_page!(TenantRoute, TenantPage);

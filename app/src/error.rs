@@ -78,6 +78,15 @@ mod ssr {
                 DbError::NotFound => AppError::NotFound,
                 DbError::Invalid(msg) => AppError::Invalid(msg),
                 DbError::Conflict(what) => AppError::Conflict(what.to_owned()),
+                other if other.is_bad_input() => {
+                    // Its text may quote the value: not logged.
+                    tracing::warn!("the database refused a value given as input");
+                    AppError::Invalid(
+                        "some of the text you entered cannot be used (it is too long or \
+                         contains unusual characters); shorten or correct it and try again"
+                            .into(),
+                    )
+                }
                 other => {
                     tracing::error!(error = %other, "database error");
                     AppError::Internal

@@ -13,7 +13,7 @@ pub mod reports;
 pub mod shell;
 pub mod site;
 pub mod tenancy;
-mod text;
+pub mod text;
 
 #[cfg(feature = "ssr")]
 pub mod db;

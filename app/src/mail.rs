@@ -33,12 +33,7 @@ pub struct StoredMessage {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::text::escape_html as escape;
 
 /// A message in the clinic's colors and name (or MediSync's, for platform mail),
 /// with one call to action.

@@ -58,3 +58,111 @@ macro_rules! text_enum {
     };
 }
 pub(crate) use text_enum;
+
+/// The longest search or filter text accepted, in characters.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// A search or filter box's text: trimmed, `None` when empty, refused (naming the
+/// field) when longer than [`MAX_SEARCH_CHARS`] or holding control characters.
+pub fn search_text(
+    field: &str,
+    value: Option<String>,
+) -> Result<Option<String>, crate::error::AppError> {
+    let Some(text) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_SEARCH_CHARS {
+        return Err(crate::error::AppError::field(
+            field,
+            format!("search for at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(crate::error::AppError::field(
+            field,
+            "remove the control characters from the search",
+        ));
+    }
+    Ok(Some(text))
+}
+
+/// A name people read (a clinic, a person, a plan): trimmed, `min..=max`
+/// characters, and no control characters or angle brackets, which have no place
+/// in a name and are how markup gets in. The error is the message for the field.
+pub fn plain_name(value: &str, min: usize, max: usize) -> Result<String, String> {
+    let name = value.trim();
+    let len = name.chars().count();
+    if len < min {
+        return Err(format!("enter at least {min} characters"));
+    }
+    if len > max {
+        return Err(format!("use at most {max} characters"));
+    }
+    if name.chars().any(|c| c.is_control() || c == '<' || c == '>') {
+        return Err(
+            "use letters, numbers and punctuation only (no < or > or control characters)".into(),
+        );
+    }
+    Ok(name.to_owned())
+}
+
+/// Text made safe to place between HTML tags or in a quoted attribute.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_text_cannot_close_an_element() {
+        assert_eq!(
+            escape_html("</title><meta http-equiv=\"refresh\"> & 'x'"),
+            "&lt;/title&gt;&lt;meta http-equiv=&quot;refresh&quot;&gt; &amp; &#39;x&#39;"
+        );
+    }
+
+    #[test]
+    fn names_refuse_markup_and_control_characters() {
+        assert_eq!(
+            plain_name("  Acme Clinic ", 2, 80),
+            Ok("Acme Clinic".into())
+        );
+        assert_eq!(
+            plain_name("O'Brien & Sons, Dr. Ng", 2, 80).map(|_| ()),
+            Ok(())
+        );
+        for bad in [
+            "</title><meta http-equiv=\"refresh\">",
+            "Acme\u{0}",
+            "Acme\nClinic",
+            "a",
+            "<b>Acme</b>",
+        ] {
+            assert!(plain_name(bad, 2, 80).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn searches_are_bounded_and_clean() {
+        assert_eq!(search_text("query", Some("  ".into())), Ok(None));
+        assert_eq!(
+            search_text("query", Some(" Okafor ".into())),
+            Ok(Some("Okafor".into()))
+        );
+        assert!(search_text("query", Some("a".repeat(101))).is_err());
+        assert!(search_text("query", Some("a\0".into())).is_err());
+    }
+}

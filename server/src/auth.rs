@@ -56,34 +56,47 @@ pub fn limits(state: &AppState) -> SessionLimits {
 #[derive(Clone, Copy)]
 pub struct SessionExpired;
 
-/// The client's address as seen by this server.
-pub fn client_ip(req: &Request) -> Option<IpAddr> {
-    req.extensions()
+/// The client's address: the socket's peer, or, when that peer is one of
+/// `server.trusted_proxies`, the nearest address in `X-Forwarded-For` that is not
+/// itself a trusted proxy (entries further left are the client's own claims).
+pub fn client_ip(config: &crate::config::Config, req: &Request) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip())?;
+    if !config.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|part| part.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default(); // a garbled header names nobody: keep the proxy's address
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !config.trusted_proxies.contains(ip))
+            .unwrap_or(peer),
+    )
 }
 
-/// Where the request came from and which origin it addressed, for audit and links.
+/// Where the request came from and which site it addressed, for audit and links.
+/// Both origins come from configuration and the resolved tenant, never from the
+/// request's own Host header.
 pub fn request_meta(state: &AppState, req: &Request) -> RequestMeta {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if state.config.cookie_secure {
-        "https"
-    } else {
-        "http"
-    };
-    let port = host
-        .rsplit_once(':')
-        .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
-        .map(|(_, p)| format!(":{p}"))
-        .unwrap_or_default();
+    let platform_origin = state.config.platform_origin();
     RequestMeta {
-        origin: format!("{scheme}://{host}"),
-        platform_origin: format!("{scheme}://{}{port}", state.config.base_domain),
-        ip: client_ip(req).map(|ip| ip.to_string()),
+        origin: req
+            .extensions()
+            .get::<crate::site::LinkOrigin>()
+            .map_or_else(|| platform_origin.clone(), |o| o.0.clone()),
+        platform_origin,
+        ip: client_ip(&state.config, req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -209,7 +222,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             return json_error(AppError::NotFound);
         };
         if let Some(endpoint) = crate::ratelimit::limited_endpoint(&path) {
-            let ip = client_ip(&req).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            let ip = client_ip(&state.config, &req).unwrap_or(IpAddr::from([0, 0, 0, 0]));
             let allowed = match state.limiter.allow(&state.db, endpoint, ip).await {
                 Ok(allowed) => allowed,
                 Err(e) => {
@@ -233,7 +246,9 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
                     .into_response();
             }
         }
-        return match decide(rule, &site) {
+        let decision =
+            access::server_function_decision(&path, site.viewer.as_ref()).unwrap_or(Decision::Deny);
+        return match enforce_enrolment(rule, decision, &site) {
             Decision::Allow => match missing_feature(&site, &path) {
                 Some(message) => upgrade_required(message),
                 None => next.run(req).await,
@@ -268,7 +283,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         // Two-factor is required here: set it up before anything else opens.
         return Redirect::to(&site.href("/account/security")).into_response();
     }
-    match decide(rule, &site) {
+    match enforce_enrolment(rule, rule.decide(site.viewer.as_ref()), &site) {
         Decision::Allow => {
             let mut res = next.run(req).await;
             // Pages with PHI or account data never go into a shared or disk cache.
@@ -325,10 +340,9 @@ fn upgrade_required(message: String) -> Response {
         .into_response()
 }
 
-/// The decision for this site, with two-factor set-up enforced before anything but
+/// `decision` under `rule`, with two-factor set-up enforced before anything but
 /// the viewer's own account settings.
-fn decide(rule: Rule, site: &SiteInfo) -> Decision {
-    let decision = rule.decide(site.viewer.as_ref());
+fn enforce_enrolment(rule: Rule, decision: Decision, site: &SiteInfo) -> Decision {
     let must_enroll = site
         .viewer
         .as_ref()

@@ -30,6 +30,12 @@ pub struct Config {
     /// The name server that checks custom domains' TXT records; `None`: the
     /// machine's resolvers.
     pub dns_server: Option<std::net::SocketAddr>,
+    /// The port in links in emails; 0: `site_addr`'s.
+    pub public_port: u16,
+    /// Proxies whose `X-Forwarded-For` is believed; empty: none.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Encrypts secrets at rest; `None` only in development.
+    pub secret_key: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,8 +291,51 @@ impl Config {
                 ),
             },
         };
+        let public_port = u16::try_from(r.number("server.public_port", 0..=65535)?)
+            .or_else(|_| r.fail("server.public_port", "out of range"))?;
+        let mut trusted_proxies = Vec::new();
+        for part in r.string("server.trusted_proxies")?.split(',') {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            match part.parse() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => {
+                    return r.fail(
+                        "server.trusted_proxies",
+                        format!("{part:?} is not an IP address (expected e.g. 127.0.0.1, ::1)"),
+                    )
+                }
+            }
+        }
+        let secret_key = match r.optional("session.secret_key")? {
+            Some(hex) => match data_encoding::HEXLOWER_PERMISSIVE.decode(hex.as_bytes()) {
+                Ok(bytes) if bytes.len() == 32 => {
+                    let mut key = [0u8; 32];
+                    key.copy_from_slice(&bytes);
+                    Some(key)
+                }
+                _ => {
+                    return r.fail(
+                        "session.secret_key",
+                        "expected 64 hex digits (32 random bytes, e.g. from `openssl rand -hex 32`)",
+                    )
+                }
+            },
+            None if environment == Environment::Production => {
+                return r.fail(
+                    "session.secret_key",
+                    "required in production: 64 hex digits (e.g. from `openssl rand -hex 32`) that encrypt two-factor secrets",
+                )
+            }
+            None => None,
+        };
         Ok(Self {
+            secret_key,
             dns_server,
+            public_port,
+            trusted_proxies,
             site_addr,
             base_domain,
             site_root,
@@ -302,6 +351,40 @@ impl Config {
             mail_from,
             storage_path,
         })
+    }
+}
+
+impl Config {
+    /// `http` or `https`, as the site is reached.
+    pub fn scheme(&self) -> &'static str {
+        if self.cookie_secure {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `:port` for links, empty for the scheme's default port.
+    fn port_suffix(&self) -> String {
+        let port = match self.public_port {
+            0 => self.site_addr.port(),
+            port => port,
+        };
+        match (self.scheme(), port) {
+            ("http", 80) | ("https", 443) => String::new(),
+            (_, port) => format!(":{port}"),
+        }
+    }
+
+    /// `scheme://host[:port]` for a host this installation serves (the base domain,
+    /// a clinic's subdomain or its verified custom domain), from configuration.
+    pub fn origin_of(&self, host: &str) -> String {
+        format!("{}://{host}{}", self.scheme(), self.port_suffix())
+    }
+
+    /// The platform's own origin: `scheme://base_domain[:port]`.
+    pub fn platform_origin(&self) -> String {
+        self.origin_of(&self.base_domain)
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod input;
 pub mod mailer;
 pub mod ratelimit;
 pub mod security;
@@ -92,6 +93,9 @@ pub async fn open_database(config: &Config) -> Result<Db, DbError> {
         max_connections: config.database_max_connections,
         ..DbOptions::new(&config.database_url)
     };
+    if let Some(key) = config.secret_key {
+        app::identity::secrets::install_secret_key(key);
+    }
     let db = Db::connect(&options).await?;
     match db.backend() {
         app::db::Backend::Sqlite => db.migrate().await?,
@@ -104,7 +108,19 @@ pub async fn open_database(config: &Config) -> Result<Db, DbError> {
             db.check_app_role().await?;
         }
     }
+    seal_stored_secrets(&db).await?;
     Ok(db)
+}
+
+/// Encrypts two-factor secrets stored in clear by an earlier version.
+async fn seal_stored_secrets(db: &Db) -> Result<(), DbError> {
+    let mut tx = db.begin_platform().await?;
+    let sealed = app::identity::credentials::seal_stored_totp_secrets(&mut tx).await?;
+    tx.commit().await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "two-factor secrets encrypted at rest");
+    }
+    Ok(())
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -208,6 +224,14 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
     if let Some(refusal) = unreadable_upload(&req) {
         return refusal;
     }
+    let req = if UPLOAD_FUNCTIONS.contains(&req.uri().path()) {
+        req
+    } else {
+        match input::check(req).await {
+            Ok(req) => req,
+            Err(refusal) => return refusal,
+        }
+    };
     if let Some(tenant) = &site.tenant {
         state.usage.count(tenant.id);
     }
@@ -338,8 +362,15 @@ async fn brand_file(
     }
     let tenant = app::tenancy::TenantId::from_uuid(tenant);
     let key = app::storage::Storage::branding_key(tenant, &file);
+    // A suspended or cancelled clinic serves nothing, its files included.
     let known = async {
         let mut tx = state.db.begin_for_read(tenant).await?;
+        let served = app::tenancy::db::find_by_id(tx.platform(), tenant)
+            .await?
+            .is_some_and(|t| t.status.is_served());
+        if !served {
+            return Ok(None);
+        }
         app::plans::db::file_type(&mut tx, &key).await
     }
     .await;
@@ -380,12 +411,7 @@ async fn dev_mailbox(State(state): State<AppState>) -> Response {
             return status_pages::unavailable();
         }
     };
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let escape = app::text::escape_html;
     let linkify = |text: &str| {
         text.split('\n')
             .map(|line| {
@@ -601,15 +627,7 @@ fn spawn_trial_sweep(state: &AppState) {
 
 /// `scheme://base_domain[:port]` for links in mail sent outside a request.
 pub fn platform_origin(config: &Config) -> String {
-    let scheme = if config.cookie_secure {
-        "https"
-    } else {
-        "http"
-    };
-    match config.site_addr.port() {
-        80 | 443 => format!("{scheme}://{}", config.base_domain),
-        port => format!("{scheme}://{}:{port}", config.base_domain),
-    }
+    config.platform_origin()
 }
 
 async fn shutdown_signal() {

@@ -28,15 +28,24 @@ pub enum Addressed {
     Subdomain(String),
     /// Some other host: maybe a tenant's custom domain.
     OtherHost(String),
+    /// Not a host name at all (a bracketed text that is no IPv6 address, user
+    /// information, a port that is no number): the 404 page.
+    Malformed,
 }
 
 /// Classifies a request by its Host header (without port, lower-cased).
 pub fn classify_host(host: Option<&str>, base_domain: &str) -> Addressed {
-    let Some(host) = host.map(host_without_port) else {
+    let Some(host) = host else {
         return Addressed::Platform;
     };
-    if host == base_domain || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+    let Some(host) = host_without_port(host) else {
+        return Addressed::Malformed;
+    };
+    if host == base_domain || host.parse::<std::net::IpAddr>().is_ok() || is_ipv6_literal(&host) {
         return Addressed::Platform;
+    }
+    if !is_plain_host_name(&host) {
+        return Addressed::Malformed;
     }
     match host
         .strip_suffix(base_domain)
@@ -49,17 +58,41 @@ pub fn classify_host(host: Option<&str>, base_domain: &str) -> Addressed {
     }
 }
 
-fn host_without_port(host: &str) -> String {
+/// `[v6-address]`, brackets included.
+fn is_ipv6_literal(host: &str) -> bool {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .is_some_and(|inner| inner.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// Letters, digits, hyphens and dots only (what DNS names and our slugs use).
+fn is_plain_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// The host, lower-cased, without a valid port; `None` when the text is not
+/// `host[:port]` (a bracketed part must be a whole IPv6 literal).
+fn host_without_port(host: &str) -> Option<String> {
     let host = host.trim().to_ascii_lowercase();
+    let valid_port =
+        |p: &str| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
     if host.starts_with('[') {
-        // IPv6 literal: keep the brackets, drop a port after them.
-        return host
-            .split_once(']')
-            .map_or(host.clone(), |(h, _)| format!("{h}]"));
+        let (literal, rest) = match host.find(']') {
+            Some(end) => host.split_at(end + 1),
+            None => return None,
+        };
+        let port_ok = rest.is_empty() || rest.strip_prefix(':').is_some_and(valid_port);
+        return (is_ipv6_literal(literal) && port_ok).then(|| literal.to_owned());
     }
-    host.rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(host.clone(), |(h, _)| h.to_owned())
+    match host.rsplit_once(':') {
+        Some((h, port)) if valid_port(port) => Some(h.to_owned()),
+        Some(_) => None,
+        None => Some(host),
+    }
 }
 
 /// Splits `/t/{slug}/rest` into the slug text and `/rest`.
@@ -95,9 +128,15 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     match resolve_tenant(&state, addressed, req.uri()).await {
         Ok(Resolution::Platform) => {
             req.extensions_mut().insert(SiteInfo::platform());
+            req.extensions_mut()
+                .insert(LinkOrigin(state.config.platform_origin()));
             next.run(req).await
         }
-        Ok(Resolution::Tenant { tenant, path_base }) => {
+        Ok(Resolution::Tenant {
+            tenant,
+            path_base,
+            origin,
+        }) => {
             if !tenant.status.is_served() {
                 return status_pages::suspended(&tenant.name, tenant.status);
             }
@@ -113,9 +152,10 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
                 viewer: None,
             });
             req.extensions_mut().insert(ResolvedTenant(tenant));
+            req.extensions_mut().insert(LinkOrigin(origin));
             next.run(req).await
         }
-        Ok(Resolution::UnknownTenant) => status_pages::not_found(),
+        Ok(Resolution::UnknownTenant) | Ok(Resolution::Malformed) => status_pages::not_found(),
         Err(e) => {
             tracing::error!(error = %e, "tenant lookup failed");
             status_pages::unavailable()
@@ -128,9 +168,17 @@ enum Resolution {
     Tenant {
         tenant: Arc<Tenant>,
         path_base: Option<String>,
+        /// Where links to this site point, from configuration (never the Host header).
+        origin: String,
     },
     UnknownTenant,
+    Malformed,
 }
+
+/// `scheme://host[:port]` of the site this request resolved to, built from
+/// configuration and the tenant's row: the only origin links in emails may use.
+#[derive(Clone, Debug)]
+pub struct LinkOrigin(pub String);
 
 /// The tenant this request addresses, whole (sign-in rules included), for the
 /// layers after resolution. Pages and server functions see [`SiteInfo`].
@@ -142,6 +190,9 @@ async fn resolve_tenant(
     addressed: Addressed,
     uri: &Uri,
 ) -> Result<Resolution, app::db::DbError> {
+    if addressed == Addressed::Malformed {
+        return Ok(Resolution::Malformed);
+    }
     let prefix = split_path_prefix(uri.path());
     if addressed == Addressed::Platform && prefix.is_none() {
         return Ok(Resolution::Platform); // the platform's own pages need no lookup
@@ -157,10 +208,16 @@ async fn resolve_tenant(
             }
         }
         Addressed::OtherHost(host) => lookup(state, Key::Domain(host.clone())).await?,
-        Addressed::Platform => None,
+        Addressed::Platform | Addressed::Malformed => None,
     };
     if let Some(tenant) = by_host {
+        let host = match &addressed {
+            // Found by its verified domain: the row's value, equal to the host.
+            Addressed::OtherHost(_) => tenant.custom_domain.clone().unwrap_or_default(),
+            _ => format!("{}.{}", tenant.slug, state.config.base_domain),
+        };
         return Ok(Resolution::Tenant {
+            origin: state.config.origin_of(&host),
             tenant,
             path_base: None,
         });
@@ -180,6 +237,7 @@ async fn resolve_tenant(
         match lookup(state, Key::Slug(slug.as_str().to_owned())).await? {
             Some(tenant) => Resolution::Tenant {
                 path_base: Some(format!("/t/{}", tenant.slug)),
+                origin: state.config.platform_origin(),
                 tenant,
             },
             None => Resolution::UnknownTenant,

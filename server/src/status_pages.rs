@@ -5,13 +5,7 @@ use http::{header, StatusCode};
 
 use app::tenancy::TenantStatus;
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use app::text::escape_html as escape;
 
 fn page(status: StatusCode, testid: &str, title: &str, message: &str) -> Response {
     let (title, message) = (escape(title), escape(message));

@@ -26,4 +26,22 @@ impl DbError {
             _ => DbError::Sqlx(e),
         }
     }
+
+    /// Whether the database refused the *values* it was given (text it cannot
+    /// hold, a pattern or string too large), as opposed to failing itself: such an
+    /// error is the caller's input, answered 422, never 500.
+    pub fn is_bad_input(&self) -> bool {
+        let DbError::Sqlx(sqlx::Error::Database(d)) = self else {
+            return false;
+        };
+        let code = d.code();
+        let code = code.as_deref().unwrap_or("");
+        // PostgreSQL: SQLSTATE class 22, "data exception" (NUL in text, invalid
+        // encoding, value too long, out-of-range numbers and dates).
+        // SQLite: SQLITE_TOOBIG (18), and a LIKE pattern over its length limit.
+        code.starts_with("22")
+            || code == "18"
+            || d.message().contains("pattern too complex")
+            || d.message().contains("string or blob too big")
+    }
 }

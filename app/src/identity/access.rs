@@ -120,6 +120,43 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("end_support_session", R::SignedIn),
 ];
 
+/// The server functions a support session may call (each still under its rule
+/// above). Anything not listed is refused to support, whatever its rule: a new
+/// function (an invitation of any kind, a portal account, an API key, a webhook)
+/// stays closed to support until someone decides here that nothing it creates can
+/// outlast the session. Reading, and editing the clinic's own records and look,
+/// is what support is for.
+pub const SUPPORT_MAY_CALL: &[&str] = &[
+    "tenant_profile",
+    "sign_out",
+    "end_support_session",
+    "my_clinics",
+    "list_audit",
+    "list_patients",
+    "onboarding_checklist",
+    "save_branding",
+    "reset_branding",
+    "remove_logo",
+    "upload_logo",
+    "custom_domain",
+    "plan_usage",
+    "clinic_report",
+];
+
+/// The decision on calling the server function at `path` (`/api/name`): its rule,
+/// and for a support session [`SUPPORT_MAY_CALL`] as well. `None`: no such
+/// function (refused for everyone).
+pub fn server_function_decision(path: &str, viewer: Option<&Viewer>) -> Option<Decision> {
+    let rule = server_function_rule(path)?;
+    let endpoint = path.strip_prefix("/api/")?;
+    let decision = rule.decide(viewer);
+    let in_support = viewer.is_some_and(|v| v.support.is_some());
+    if decision == Decision::Allow && in_support && !SUPPORT_MAY_CALL.contains(&endpoint) {
+        return Some(Decision::Deny);
+    }
+    Some(decision)
+}
+
 /// Server functions and page areas that need a feature of the clinic's plan, on
 /// top of their access rule. Without it: 402 with the upgrade message.
 pub const FEATURES: &[(&str, Feature)] = &[
@@ -185,19 +222,26 @@ pub fn page_rule(path: &str) -> Option<Rule> {
 }
 
 /// A safe place to go after signing in: a path on this site, never another origin.
+///
+/// Browsers drop tabs and line breaks inside a URL and read a backslash as `/`, so
+/// `/\t/evil.example` would become `//evil.example` (another origin); any control
+/// character, backslash or second leading slash sends the person to `fallback`.
 pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.contains("://")
-                && n.len() <= 512 =>
-        {
-            n.to_owned()
-        }
+        Some(n) if is_same_site_path(n) => n.to_owned(),
         _ => fallback.to_owned(),
     }
+}
+
+fn is_same_site_path(next: &str) -> bool {
+    let mut after_slash = match next.strip_prefix('/') {
+        Some(rest) => rest.chars(),
+        None => return false,
+    };
+    next.len() <= 512
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !matches!(after_slash.next(), Some('/'))
+        && !next.contains("://")
 }
 
 #[cfg(test)]
@@ -259,7 +303,24 @@ mod tests {
     #[test]
     fn next_never_leaves_the_site() {
         assert_eq!(safe_next(Some("/staff/users"), "/staff"), "/staff/users");
-        for bad in ["//evil.com", "https://evil.com", "/\\evil.com", "staff"] {
+        assert_eq!(
+            safe_next(Some("/staff/patients?q=a%2F%2Fb"), "/staff"),
+            "/staff/patients?q=a%2F%2Fb"
+        );
+        for bad in [
+            "//evil.com",
+            "https://evil.com",
+            "/\\evil.com",
+            "staff",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\u{0}/evil.example",
+            "/\u{1b}/x",
+            "\t//evil.example",
+            " //evil.example",
+            "/\\/evil.example",
+        ] {
             assert_eq!(safe_next(Some(bad), "/staff"), "/staff", "{bad}");
         }
     }

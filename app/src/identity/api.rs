@@ -191,6 +191,16 @@ pub async fn sign_out_everywhere() -> Result<String, AppError> {
 #[server(prefix = "/api", endpoint = "request_password_reset")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     use ssr::*;
+    let started = std::time::Instant::now();
+    let result = start_password_reset(email).await;
+    // Known and unknown addresses answer in the same time.
+    auth::answer_no_sooner_than(started, auth::UNIFORM_ANSWER).await;
+    result
+}
+
+#[cfg(feature = "ssr")]
+async fn start_password_reset(email: String) -> Result<(), AppError> {
+    use ssr::*;
     let site = current_site();
     let Ok(email) = super::Email::parse(&email) else {
         return Err(AppError::field(
@@ -344,6 +354,14 @@ pub async fn accept_invitation(
     // Find or create the account; an existing one proves itself with its password.
     let mut platform = db.begin_platform().await?;
     let existing = super::credentials::by_email(&mut platform, &invitation.email).await?;
+    if existing.as_ref().is_some_and(|c| c.platform_role.is_some()) {
+        return Err(AppError::Invalid(
+            "this address belongs to a MediSync operator, and an operator's account cannot join a clinic; ask the clinic to invite another address".into(),
+        )
+        .respond());
+    }
+    // An account with a second factor proves it too before any session opens.
+    let second_factor = existing.as_ref().is_some_and(|c| c.totp_enabled);
     let account = match existing {
         Some(creds) if creds.password_hash.is_some() => {
             drop(platform);
@@ -352,14 +370,9 @@ pub async fn accept_invitation(
             creds.account
         }
         existing => {
-            let name = display_name.unwrap_or_default();
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 120 {
-                return Err(AppError::field(
-                    "display_name",
-                    "enter your name (up to 120 characters)",
-                ));
-            }
+            let name = crate::text::plain_name(&display_name.unwrap_or_default(), 1, 120)
+                .map_err(|m| AppError::field("display_name", format!("your name: {m}")))?;
+            let name = name.as_str();
             let new = super::password::NewPassword::parse(&password)
                 .map_err(|m| AppError::field("password", m))?;
             let hash = tokio::task::spawn_blocking(move || super::password::hash(&new))
@@ -408,14 +421,29 @@ pub async fn accept_invitation(
     .await?;
     tx.commit().await?;
 
+    if second_factor {
+        // A password alone never opens a session for an account with a second
+        // factor: it signs in the usual way, code included.
+        return Ok(site.href(&format!(
+            "{}?next={}",
+            sign_in_path(audience),
+            home_of(audience)
+        )));
+    }
     let session = auth::session().await?;
     auth::establish(&session, account.id, audience, Some(tenant.id)).await?;
     Ok(site.href(home_of(audience)))
 }
 
+/// Proves the address behind an emailed link (a POST from the page's button, so a
+/// mail scanner opening the link uses nothing). A password waiting from sign-up
+/// becomes the account's. On a clinic's site, a staff member of it without a
+/// second factor is signed in and sent on (`Some(path)`); anyone else signs in
+/// as usual.
 #[server(prefix = "/api", endpoint = "verify_email")]
-pub async fn verify_email(token: String) -> Result<(), AppError> {
+pub async fn verify_email(token: String) -> Result<Option<String>, AppError> {
     use ssr::*;
+    let site = current_site();
     let db = auth::db()?;
     let mut tx = db.begin_platform().await?;
     let account = super::credentials::consume_token(
@@ -425,11 +453,32 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
     )
     .await?
     .ok_or_else(|| {
-        AppError::Invalid("this verification link is invalid or has expired".into()).respond()
+        AppError::Invalid("this link is invalid, used or expired; sign in, or sign up again".into())
+            .respond()
     })?;
+    super::credentials::promote_pending_password(&mut tx, account).await?;
     super::credentials::mark_email_verified(&mut tx, account).await?;
+    let creds = super::credentials::by_id(&mut tx, account)
+        .await?
+        .ok_or(AppError::NotFound)?;
     tx.commit().await?;
-    Ok(())
+    let Some(tenant) = site.tenant.as_ref() else {
+        return Ok(None);
+    };
+    if creds.totp_enabled || !auth::is_staff_here(&db, &site, &creds).await? {
+        return Ok(None);
+    }
+    let session = auth::session().await?;
+    auth::establish(&session, account, Audience::Staff, Some(tenant.id)).await?;
+    auth::audit_event(
+        &db,
+        Some(tenant.id),
+        super::audit::Actor::account(account, creds.account.email.as_str()),
+        "sign_in.succeeded",
+        Some("email link"),
+    )
+    .await;
+    Ok(Some(site.href("/staff?welcome=1")))
 }
 
 /// The viewer's own security settings.
@@ -793,8 +842,9 @@ pub async fn change_staff_role(member_id: Uuid, role: Role) -> Result<(), AppErr
     )
     .await?;
     tx.commit().await?;
-    // Their open sessions end; the next sign-in carries the new role.
-    auth::revoke_all_sessions(&db, member.account_id, None).await?;
+    // Their open sessions here end; the next sign-in carries the new role. Their
+    // sessions at other clinics are those clinics' business.
+    auth::revoke_tenant_sessions(&db, member.account_id, tenant).await?;
     Ok(())
 }
 
@@ -815,7 +865,7 @@ pub async fn deactivate_staff(member_id: Uuid) -> Result<(), AppError> {
     )
     .await?;
     tx.commit().await?;
-    auth::revoke_all_sessions(&db, member.account_id, None).await?;
+    auth::revoke_tenant_sessions(&db, member.account_id, tenant).await?;
     Ok(())
 }
 
@@ -867,17 +917,12 @@ pub async fn list_audit(
 ) -> Result<Vec<AuditEntry>, AppError> {
     use ssr::*;
     let (tenant, _) = auth::staff_viewer()?;
+    let action = crate::text::search_text("action", action).map_err(AppError::respond)?;
+    let actor = crate::text::search_text("actor", actor).map_err(AppError::respond)?;
     let db = auth::db()?;
-    let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let settings = ssr::tenant()?.settings;
     let mut tx = db.begin_for_read(tenant).await?;
-    let mut entries = super::audit::list(
-        &mut tx,
-        clean(action).as_deref(),
-        clean(actor).as_deref(),
-        200,
-    )
-    .await?;
+    let mut entries = super::audit::list(&mut tx, action.as_deref(), actor.as_deref(), 200).await?;
     for entry in &mut entries {
         entry.when = settings.format_datetime(entry.occurred_at);
     }
@@ -908,10 +953,10 @@ impl From<crate::patients::Patient> for PatientSummary {
 pub async fn list_patients(query: Option<String>) -> Result<Vec<PatientSummary>, AppError> {
     use ssr::*;
     let (tenant, _) = auth::staff_viewer()?;
+    let query = crate::text::search_text("query", query).map_err(AppError::respond)?;
     let db = auth::db()?;
     let mut tx = db.begin_for_read(tenant).await?;
-    let found =
-        crate::patients::db::search(&mut tx, query.as_deref().unwrap_or("").trim(), 100).await?;
+    let found = crate::patients::db::search(&mut tx, query.as_deref().unwrap_or(""), 100).await?;
     Ok(found.into_iter().map(PatientSummary::from).collect())
 }
 

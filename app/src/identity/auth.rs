@@ -293,6 +293,33 @@ pub async fn check_password(
     email: &str,
     password: &str,
 ) -> Result<Credentials, AppError> {
+    let started = std::time::Instant::now();
+    let result = check_password_inner(db, site, audience, email, password).await;
+    if result.is_err() {
+        answer_no_sooner_than(started, UNIFORM_ANSWER).await;
+    }
+    result
+}
+
+/// The time every failed sign-in and every password-reset request takes, at
+/// least: unknown email, wrong password, locked account and "no access here"
+/// all answer alike, so timing tells nothing about which accounts exist.
+pub const UNIFORM_ANSWER: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Waits until `floor` has passed since `started` (at once if it has).
+pub async fn answer_no_sooner_than(started: std::time::Instant, floor: std::time::Duration) {
+    if let Some(rest) = floor.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+}
+
+async fn check_password_inner(
+    db: &Db,
+    site: &SiteInfo,
+    audience: Audience,
+    email: &str,
+    password: &str,
+) -> Result<Credentials, AppError> {
     let tenant = site.tenant.as_ref().map(|t| t.id);
     let Ok(email) = Email::parse(email) else {
         return Err(
@@ -352,19 +379,23 @@ pub async fn check_password_only(
 ) -> Result<Credentials, AppError> {
     let tenant = current_site().tenant.map(|t| t.id);
     let actor = Actor::account(creds.account.id, creds.account.email.as_str());
+    // The hash runs on every path (locked, no password set) so that no path is
+    // measurably cheaper than a wrong password.
+    let typed = password.to_owned();
+    let stored = creds.password_hash.clone();
+    let matches = tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => super::password::verify(&stored, &typed),
+        None => {
+            super::password::verify_against_nothing(&typed);
+            false
+        }
+    })
+    .await
+    .map_err(internal)?;
     if creds.locked_until.is_some_and(|until| until > Utc::now()) {
         audit_event(db, tenant, actor, "sign_in.refused_locked", None).await;
         return Err(wrong());
     }
-    let matches = match creds.password_hash.clone() {
-        Some(stored) => {
-            let typed = password.to_owned();
-            tokio::task::spawn_blocking(move || super::password::verify(&stored, &typed))
-                .await
-                .map_err(internal)?
-        }
-        None => false,
-    };
     if !matches {
         let mut tx = db.begin_platform().await?;
         let locked = credentials::record_failure(
@@ -381,6 +412,15 @@ pub async fn check_password_only(
         return Err(wrong());
     }
     Ok(creds.clone())
+}
+
+/// Whether the account is an active staff member of this site's clinic.
+pub async fn is_staff_here(
+    db: &Db,
+    site: &SiteInfo,
+    creds: &Credentials,
+) -> Result<bool, AppError> {
+    may_enter(db, site, Audience::Staff, creds).await
 }
 
 /// Whether the account has a door into this site for `audience`.
@@ -546,8 +586,21 @@ pub async fn mark_reauthenticated(session: &Session) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Ends every session of an account; used after a password reset, and when an
-/// admin changes a member's role or deactivates them.
+/// Ends an account's sessions at one tenant; used when an admin there changes a
+/// member's role or deactivates them.
+pub async fn revoke_tenant_sessions(
+    db: &Db,
+    account: Uuid,
+    tenant: crate::ids::TenantId,
+) -> Result<u64, AppError> {
+    let mut tx = db.begin_platform().await?;
+    let n = credentials::revoke_sessions_at(&mut tx, account, tenant).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Ends every session of an account; used after a password reset or change, and
+/// "sign out everywhere".
 pub async fn revoke_all_sessions(
     db: &Db,
     account: Uuid,

@@ -59,7 +59,16 @@ impl TryFrom<Row> for Credentials {
             failed_signins: r.failed_signins,
             locked_until: r.locked_until,
             totp_enabled: r.totp_enabled_at.is_some() && r.totp_secret.is_some(),
-            totp_secret: r.totp_secret,
+            totp_secret: r
+                .totp_secret
+                .map(|stored| {
+                    super::secrets::open(&stored, r.id.as_bytes()).ok_or_else(|| {
+                        DbError::Corrupt(
+                            "a two-factor secret does not open with session.secret_key".into(),
+                        )
+                    })
+                })
+                .transpose()?,
             platform_role: r
                 .platform_role
                 .map(|p| p.parse())
@@ -191,8 +200,9 @@ pub async fn clear_failures(tx: &mut PlatformTx, id: Uuid) -> Result<(), DbError
 pub async fn set_password_hash(tx: &mut PlatformTx, id: Uuid, hash: &str) -> Result<(), DbError> {
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
-            "UPDATE accounts SET password_hash = $2, password_changed_at = $3, failed_signins = 0, \
-             locked_until = NULL, updated_at = $3 WHERE id = $1",
+            "UPDATE accounts SET password_hash = $2, pending_password_hash = NULL, \
+             password_changed_at = $3, failed_signins = 0, locked_until = NULL, updated_at = $3 \
+             WHERE id = $1",
         )
         .bind(id)
         .bind(hash)
@@ -202,6 +212,41 @@ pub async fn set_password_hash(tx: &mut PlatformTx, id: Uuid, hash: &str) -> Res
         .rows_affected()
     });
     one_row(done)
+}
+
+/// Keeps a password chosen at sign-up aside until the address is proven
+/// ([`promote_pending_password`]); until then the account cannot sign in.
+pub async fn set_pending_password_hash(
+    tx: &mut PlatformTx,
+    id: Uuid,
+    hash: &str,
+) -> Result<(), DbError> {
+    let done = on_conn!(tx.conn(), |c| {
+        sqlx::query("UPDATE accounts SET pending_password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .bind(Utc::now())
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    one_row(done)
+}
+
+/// The address is proven: a password waiting from sign-up becomes the account's.
+pub async fn promote_pending_password(tx: &mut PlatformTx, id: Uuid) -> Result<(), DbError> {
+    on_conn!(tx.conn(), |c| {
+        sqlx::query(
+            "UPDATE accounts SET password_hash = pending_password_hash, pending_password_hash = NULL, \
+             password_changed_at = $2, updated_at = $2 \
+             WHERE id = $1 AND pending_password_hash IS NOT NULL",
+        )
+        .bind(id)
+        .bind(Utc::now())
+        .execute(c)
+        .await?;
+    });
+    Ok(())
 }
 
 pub async fn mark_email_verified(tx: &mut PlatformTx, id: Uuid) -> Result<(), DbError> {
@@ -253,16 +298,45 @@ pub async fn claim_totp_step(tx: &mut PlatformTx, id: Uuid, step: i64) -> Result
 }
 
 pub async fn stage_totp(tx: &mut PlatformTx, id: Uuid, secret: &str) -> Result<(), DbError> {
+    // Encrypted at rest, bound to the account: a database copy alone cannot mint codes.
+    let secret = super::secrets::seal(secret, id.as_bytes());
     on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE accounts SET totp_secret = $2, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1",
         )
             .bind(id)
-            .bind(secret)
+            .bind(&secret)
             .execute(c)
             .await?;
     });
     Ok(())
+}
+
+/// Encrypts two-factor secrets stored before encryption at rest came in; run at
+/// start-up. Answers how many it sealed.
+pub async fn seal_stored_totp_secrets(tx: &mut PlatformTx) -> Result<u64, DbError> {
+    let rows: Vec<(Uuid, String)> = on_conn!(tx.conn(), |c| {
+        sqlx::query_as(
+            "SELECT id, totp_secret FROM accounts \
+             WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'v1:%'",
+        )
+        .fetch_all(c)
+        .await?
+    });
+    let mut sealed = 0;
+    for (id, plain) in rows {
+        let secret = super::secrets::seal(&plain, id.as_bytes());
+        sealed += on_conn!(tx.conn(), |c| {
+            sqlx::query("UPDATE accounts SET totp_secret = $2 WHERE id = $1 AND totp_secret = $3")
+                .bind(id)
+                .bind(&secret)
+                .bind(&plain)
+                .execute(c)
+                .await?
+                .rows_affected()
+        });
+    }
+    Ok(sealed)
 }
 
 pub async fn enable_totp(tx: &mut PlatformTx, id: Uuid) -> Result<(), DbError> {
@@ -404,6 +478,24 @@ pub async fn consume_token(
         .bind(now)
         .fetch_optional(c)
         .await?
+    }))
+}
+
+/// Ends an account's sessions signed in to one tenant, and no others: a clinic
+/// that changes or removes a member's access there has no say over their other
+/// clinics or the platform.
+pub async fn revoke_sessions_at(
+    tx: &mut PlatformTx,
+    account: Uuid,
+    tenant: crate::ids::TenantId,
+) -> Result<u64, DbError> {
+    Ok(on_conn!(tx.conn(), |c| {
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND signed_in_tenant = $2")
+            .bind(account)
+            .bind(tenant.into_uuid())
+            .execute(c)
+            .await?
+            .rows_affected()
     }))
 }
 

@@ -175,13 +175,21 @@ pub struct SupportAccess {
 /// The role a support session acts with inside a clinic.
 pub const SUPPORT_ROLE: Role = Role::Admin;
 
-/// What a support session may not do even as an administrator: anything that
-/// could outlast the session (new staff, roles, sign-in policy, the clinic's
-/// domain and plan) or destroy records.
-pub const SUPPORT_WITHHELD: &[Permission] = &[
-    Permission::UsersManage,
-    Permission::SettingsManage,
-    Permission::PatientsDelete,
+/// The permissions a support session may use (within [`SUPPORT_ROLE`]'s), and no
+/// others: nothing that could outlast the session (staff, roles, sign-in policy,
+/// the clinic's domain and plan) or destroy records. A permission added later is
+/// withheld from support until it is listed here. Which server functions a support
+/// session may call at all is decided in one more list,
+/// [`access::SUPPORT_MAY_CALL`].
+pub const SUPPORT_PERMISSIONS: &[Permission] = &[
+    Permission::PatientsRead,
+    Permission::PatientsCreate,
+    Permission::PatientsUpdate,
+    Permission::AppointmentsManage,
+    Permission::BillingManage,
+    Permission::ReportsRead,
+    Permission::BrandingManage,
+    Permission::AuditRead,
 ];
 
 impl Viewer {
@@ -193,9 +201,9 @@ impl Viewer {
     }
 
     /// Whether this viewer holds a staff permission in the current tenant. A
-    /// support session never holds [`SUPPORT_WITHHELD`].
+    /// support session holds only [`SUPPORT_PERMISSIONS`].
     pub fn can(&self, permission: Permission) -> bool {
-        if self.support.is_some() && SUPPORT_WITHHELD.contains(&permission) {
+        if self.support.is_some() && !SUPPORT_PERMISSIONS.contains(&permission) {
             return false;
         }
         self.role().is_some_and(|r| r.can(permission))

@@ -2,9 +2,9 @@
 //! reset, invitations, the viewer's security settings, and the clinic's users,
 //! patients-portal, security-policy and audit pages.
 
+use crate::shell::PageTitle;
 use leptos::html;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::*;
@@ -200,7 +200,7 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
         })
     });
     view! {
-        <Title text=title/>
+        <PageTitle text=title/>
         <PublicFrame tenant>
             <h1 class="text-2xl font-bold">{headline}</h1>
             <p class="mt-2 text-slate-700">{welcome}</p>
@@ -268,7 +268,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let error = error_of!(action);
     let sent = move || matches!(action.value().get(), Some(Ok(())));
     view! {
-        <Title text="Reset your password"/>
+        <PageTitle text="Reset your password"/>
         <PublicFrame tenant=current_site().tenant>
             <h1 class="text-2xl font-bold">"Reset your password"</h1>
             <Show when=move || !sent() fallback=|| view! {
@@ -303,7 +303,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Choose a new password"/>
+        <PageTitle text="Choose a new password"/>
         <PublicFrame tenant=current_site().tenant>
             <h1 class="text-2xl font-bold">"Choose a new password"</h1>
             <ActionForm action attr:class=CARD>
@@ -346,7 +346,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Accept your invitation"/>
+        <PageTitle text="Accept your invitation"/>
         <PublicFrame tenant=current_site().tenant>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || details.get().map(|d| match d {
@@ -394,20 +394,36 @@ pub fn AcceptInvitationPage() -> impl IntoView {
 /// `/verify-email?token=…`.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
+    let action = ServerAction::<VerifyEmail>::new();
+    let error = error_of!(action);
     let token = query("token");
-    let result = Resource::new(
-        move || token.get(),
-        |t| async move { verify_email(t.unwrap_or_default()).await },
-    );
+    Effect::new(move |_| {
+        if let Some(Ok(Some(url))) = action.value().get() {
+            go(&url);
+        }
+    });
+    let signin = current_site().href("/signin");
     view! {
-        <Title text="Verify your email"/>
+        <PageTitle text="Confirm your email"/>
         <PublicFrame tenant=current_site().tenant>
-            <Suspense fallback=|| view! { <p>"Checking…"</p> }>
-                {move || result.get().map(|r| match r {
-                    Ok(()) => view! { <p data-testid="verified" class="rounded bg-green-50 p-3 text-green-800">"Thank you: your email address is verified."</p> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="rounded bg-red-50 p-3 text-red-800">{e.to_string()}</p> }.into_any(),
-                })}
-            </Suspense>
+            <h1 class="text-2xl font-bold">"Confirm your email"</h1>
+            {move || match action.value().get() {
+                Some(Ok(_)) => view! {
+                    <p data-testid="verified" class="mt-4 rounded bg-green-50 p-3 text-green-800">
+                        "Thank you: your email address is confirmed. "
+                        <a class="font-semibold underline" href=signin.clone()>"Sign in"</a>
+                    </p>
+                }.into_any(),
+                _ => view! {
+                    <ActionForm action attr:class=CARD attr:data-testid="verify-form">
+                        <input type="hidden" name="token" prop:value=move || token.get().unwrap_or_default()/>
+                        <p class="text-sm text-slate-700">"Confirm that this email address is yours to finish setting up your account."</p>
+                        <FormError error/>
+                        <Submit pending=action.pending().into() label="Confirm my email" busy="Confirming…"/>
+                    </ActionForm>
+                }.into_any(),
+            }}
+            <HydratedMarker/>
         </PublicFrame>
     }
 }
@@ -499,7 +515,7 @@ pub fn SecurityPage() -> impl IntoView {
         .viewer
         .is_some_and(|v| v.must_set_up_two_factor);
     view! {
-        <Title text="Sign-in security"/>
+        <PageTitle text="Sign-in security"/>
         <SignedInShell testid="security-page">
             <h1 class="text-xl font-semibold">"Sign-in security"</h1>
             {must.then(|| view! {
@@ -631,7 +647,7 @@ pub fn UsersPage() -> impl IntoView {
             .collect_view()
     };
     view! {
-        <Title text="Users"/>
+        <PageTitle text="Users"/>
         <SignedInShell testid="users-page">
             <h1 class="text-xl font-semibold">"Users"</h1>
             <ActionForm action=invite attr:class="mt-4 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4" attr:data-testid="invite-form">
@@ -714,7 +730,7 @@ pub fn PatientsPage() -> impl IntoView {
         .viewer
         .is_some_and(|v| v.can(super::permissions::Permission::PatientsUpdate));
     view! {
-        <Title text="Patients"/>
+        <PageTitle text="Patients"/>
         <SignedInShell testid="patients-page">
             <h1 class="text-xl font-semibold">"Patients"</h1>
             {move || matches!(invite.value().get(), Some(Ok(()))).then(|| view! {
@@ -760,7 +776,7 @@ pub fn AuditPage() -> impl IntoView {
         |(action, actor)| list_audit(Some(action), Some(actor)),
     );
     view! {
-        <Title text="Audit log"/>
+        <PageTitle text="Audit log"/>
         <SignedInShell testid="audit-page">
             <h1 class="text-xl font-semibold">"Audit log"</h1>
             <div class="mt-4 flex flex-wrap gap-3">
@@ -805,7 +821,7 @@ pub fn ClinicSecurityPage() -> impl IntoView {
     let action = ServerAction::<SetSecurityPolicy>::new();
     let error = error_of!(action);
     view! {
-        <Title text="Clinic security"/>
+        <PageTitle text="Clinic security"/>
         <SignedInShell testid="clinic-security-page">
             <h1 class="text-xl font-semibold">"Clinic sign-in policy"</h1>
             <ActionForm action attr:class=CARD>

@@ -41,9 +41,107 @@ pub fn normalize_recovery_code(typed: &str) -> String {
         .collect()
 }
 
+/// The key that encrypts secrets kept at rest (two-factor seeds): 32 bytes from
+/// `session.secret_key`, installed once at start-up.
+static SECRET_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+/// Installs the at-rest key; a second call (another server in the same test
+/// process) keeps the first.
+pub fn install_secret_key(key: [u8; 32]) {
+    let _ = SECRET_KEY.set(key);
+}
+
+/// The key used when none is configured: development only (the server refuses to
+/// start in production without `session.secret_key`). It is public, so it
+/// protects nothing; it keeps one code path for both.
+fn development_key() -> [u8; 32] {
+    Sha256::digest(b"MediSync development key: public, protects nothing").into()
+}
+
+fn cipher() -> ring::aead::LessSafeKey {
+    let key = SECRET_KEY.get().copied().unwrap_or_else(development_key);
+    // 32 bytes is ChaCha20-Poly1305's key length, so this cannot fail.
+    let unbound = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &key)
+        .unwrap_or_else(|_| unreachable!("a 32-byte key"));
+    ring::aead::LessSafeKey::new(unbound)
+}
+
+/// Prefix of a sealed value (`v1:` + base64url(nonce ‖ ciphertext ‖ tag)).
+const SEALED: &str = "v1:";
+
+/// Encrypts `plain` for storage, bound to `context` (the owning row's id), so a
+/// sealed value copied to another row does not open.
+pub fn seal(plain: &str, context: &[u8]) -> String {
+    use ring::aead::{Aad, Nonce, NONCE_LEN};
+    let mut nonce = [0u8; NONCE_LEN];
+    OsRng.fill_bytes(&mut nonce);
+    let mut data = plain.as_bytes().to_vec();
+    if cipher()
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(context),
+            &mut data,
+        )
+        .is_err()
+    {
+        unreachable!("sealing fails only past 256 GiB");
+    }
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&data);
+    format!("{SEALED}{}", BASE64URL_NOPAD.encode(&out))
+}
+
+/// Whether a stored value is sealed (anything else is from before encryption).
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(SEALED)
+}
+
+/// Decrypts a value from [`seal`]. A value stored before encryption came in is
+/// returned as it is (start-up seals those). `None`: the value does not open
+/// with this key and context (wrong key, or tampered).
+pub fn open(stored: &str, context: &[u8]) -> Option<String> {
+    use ring::aead::{Aad, Nonce, NONCE_LEN};
+    let Some(encoded) = stored.strip_prefix(SEALED) else {
+        return Some(stored.to_owned());
+    };
+    let bytes = BASE64URL_NOPAD.decode(encoded.as_bytes()).ok()?;
+    if bytes.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut data = sealed.to_vec();
+    let plain = cipher()
+        .open_in_place(nonce, Aad::from(context), &mut data)
+        .ok()?;
+    String::from_utf8(plain.to_vec()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_context() {
+        let sealed = seal("JBSWY3DPEHPK3PXP", b"account-1");
+        assert!(is_sealed(&sealed));
+        assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
+        assert_ne!(
+            sealed,
+            seal("JBSWY3DPEHPK3PXP", b"account-1"),
+            "a fresh nonce each time"
+        );
+        assert_eq!(
+            open(&sealed, b"account-1").as_deref(),
+            Some("JBSWY3DPEHPK3PXP")
+        );
+        assert_eq!(open(&sealed, b"account-2"), None, "moved to another row");
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(open(&tampered, b"account-1"), None);
+        assert_eq!(open("LEGACYPLAIN", b"x").as_deref(), Some("LEGACYPLAIN"));
+    }
 
     #[test]
     fn tokens_are_long_random_and_stored_as_digests() {

@@ -104,20 +104,25 @@ impl DbSessionStore {
     async fn upsert(&self, record: &Record, insert_only: bool) -> Result<bool, DbError> {
         let data = serde_json::to_string(&record.data)
             .map_err(|e| DbError::Invalid(format!("session encode: {e}")))?;
-        let account = record
+        let signed_in = record
             .data
             .get(SIGNED_IN)
-            .and_then(|v| serde_json::from_value::<SignedIn>(v.clone()).ok())
-            .map(|s| s.account_id);
+            .and_then(|v| serde_json::from_value::<SignedIn>(v.clone()).ok());
+        let account = signed_in.as_ref().map(|s| s.account_id);
+        let tenant = signed_in
+            .as_ref()
+            .and_then(|s| s.tenant)
+            .map(TenantId::into_uuid);
         let expires = DateTime::<Utc>::from_timestamp(record.expiry_date.unix_timestamp(), 0)
             .unwrap_or_else(Utc::now);
         let sql = if insert_only {
-            "INSERT INTO sessions (id, account_id, data, expires_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO sessions (id, account_id, data, expires_at, signed_in_tenant) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING"
         } else {
-            "INSERT INTO sessions (id, account_id, data, expires_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, \
-             data = excluded.data, expires_at = excluded.expires_at"
+            "INSERT INTO sessions (id, account_id, data, expires_at, signed_in_tenant) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET \
+             account_id = excluded.account_id, data = excluded.data, \
+             expires_at = excluded.expires_at, signed_in_tenant = excluded.signed_in_tenant"
         };
         let mut tx = self.db.begin_platform().await?;
         let n = on_conn!(tx.conn(), |c| {
@@ -126,6 +131,7 @@ impl DbSessionStore {
                 .bind(account)
                 .bind(&data)
                 .bind(expires)
+                .bind(tenant)
                 .execute(c)
                 .await?
                 .rows_affected()

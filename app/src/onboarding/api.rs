@@ -98,8 +98,11 @@ pub async fn check_slug(slug: String) -> Result<SlugCheck, AppError> {
     }
 }
 
-/// Creates a clinic in trial with its owner, sends the verification email and signs
-/// the owner in. Answers the path of the new clinic's dashboard.
+/// Creates a clinic in trial and emails its owner the way in: for a new address, a
+/// link that proves it and signs the owner in; for an address that already has an
+/// account, an invitation accepted with that account's password. Every address
+/// gets the same answer ([`SIGN_UP_SENT`]), so the form tells no visitor whether
+/// an email has an account, or belongs to an operator.
 #[server(prefix = "/api", endpoint = "sign_up")]
 pub async fn sign_up(
     clinic_name: String,
@@ -111,9 +114,7 @@ pub async fn sign_up(
     plan: String,
     terms: Option<String>,
 ) -> Result<String, AppError> {
-    use crate::identity::{
-        self, audit, auth, credentials, password as pw, secrets, Audience, Email, Role,
-    };
+    use crate::identity::{self, audit, auth, credentials, password as pw, secrets, Email, Role};
     use crate::plans::{self, trials, PlanId};
     use crate::tenancy::{
         db as tenants, Branding, NewTenant, Slug, TenantId, TenantKind, TenantSettings,
@@ -126,24 +127,14 @@ pub async fn sign_up(
         return Err(AppError::NotFound.respond());
     }
     let field = |name: &str, message: String| AppError::field(name, message).respond();
-    let clinic_name = clinic_name.trim().to_owned();
-    if clinic_name.is_empty() || clinic_name.chars().count() > 120 {
-        return Err(field(
-            "clinic_name",
-            "enter the clinic's name (up to 120 characters)".into(),
-        ));
-    }
+    let clinic_name = crate::text::plain_name(&clinic_name, 2, 120)
+        .map_err(|m| field("clinic_name", format!("the clinic's name: {m}")))?;
     let kind: TenantKind = kind
         .parse()
         .map_err(|_| field("kind", "choose clinic, hospital or practice".into()))?;
     let slug = Slug::parse(slug.trim()).map_err(|e| field("slug", e.to_string()))?;
-    let owner_name = owner_name.trim().to_owned();
-    if owner_name.is_empty() || owner_name.chars().count() > 120 {
-        return Err(field(
-            "owner_name",
-            "enter your name (up to 120 characters)".into(),
-        ));
-    }
+    let owner_name = crate::text::plain_name(&owner_name, 1, 120)
+        .map_err(|m| field("owner_name", format!("your name: {m}")))?;
     let email = Email::parse(&email).map_err(|m| field("email", m))?;
     let plan = PlanId::parse(&plan).map_err(|_| field("plan", "choose a plan".into()))?;
     if terms.as_deref() != Some("on") && terms.as_deref() != Some("true") {
@@ -172,40 +163,13 @@ pub async fn sign_up(
     }
     let existing = credentials::by_email(&mut read, &email).await?;
     drop(read);
-
-    // An existing account proves itself with its password; a new one gets one.
-    let new_hash = match &existing {
-        // A platform operator's account stays an operator's account only.
-        Some(creds) if creds.platform_role.is_some() => {
-            return Err(field(
-                "email",
-                "this address belongs to a MediSync operator; sign up the clinic with another address".into(),
-            ))
-        }
-        Some(creds) if creds.password_hash.is_some() => {
-            auth::check_password_only(&db, creds, &password).await.map_err(|_| {
-                field(
-                    "password",
-                    "this email already has a MediSync account: enter its password to add the clinic to it, or use another email".into(),
-                )
-            })?;
-            None
-        }
-        Some(_) => {
-            return Err(field(
-                "email",
-                "this email has an invitation waiting; accept it from the email first, or use another address".into(),
-            ))
-        }
-        None => {
-            let new = pw::NewPassword::parse(&password).map_err(|m| field("password", m))?;
-            let hash = tokio::task::spawn_blocking(move || pw::hash(&new))
-                .await
-                .map_err(|_| AppError::Internal)?
-                .map_err(|_| AppError::Internal)?;
-            Some(hash)
-        }
-    };
+    // The password is checked and hashed for every address, known or not, so the
+    // answer and its timing are the same for both.
+    let new_password = pw::NewPassword::parse(&password).map_err(|m| field("password", m))?;
+    let hash = tokio::task::spawn_blocking(move || pw::hash(&new_password))
+        .await
+        .map_err(|_| AppError::Internal)?
+        .map_err(|_| AppError::Internal)?;
 
     let tenant_id = TenantId::new();
     let new = NewTenant {
@@ -228,71 +192,92 @@ pub async fn sign_up(
             }
             other => other.into(),
         })?;
-    let account = match existing {
-        Some(creds) => creds.account,
-        None => identity::db::create_account(tx.platform(), &email, &owner_name).await?,
-    };
-    if let Some(hash) = &new_hash {
-        credentials::set_password_hash(tx.platform(), account.id, hash).await?;
-        credentials::issue_token(
-            tx.platform(),
-            account.id,
-            credentials::TokenPurpose::VerifyEmail,
-            &digest,
-            chrono::Duration::hours(72),
-        )
-        .await?;
-    }
-    identity::db::upsert_staff(&mut tx, &account, Role::Owner).await?;
     let meta = auth::request_meta();
     let public = tenant.public();
-    let message = if new_hash.is_some() {
-        let link = format!(
-            "{}/t/{}/verify-email?token={token}",
-            meta.platform_origin, tenant.slug
-        );
-        crate::mail::branded(
-            Some(&public),
-            &email,
-            "Confirm your email address",
-            &[
-                &format!("Welcome to MediSync, {owner_name}. {clinic_name} is ready, with a 14-day trial."),
-                "Confirm this address so we can reach you about your clinic's account. The link works once, within 72 hours.",
-            ],
-            ("Confirm my email", &link),
-        )
-    } else {
-        let link = format!("{}/t/{}/staff", meta.platform_origin, tenant.slug);
-        crate::mail::branded(
-            Some(&public),
-            &email,
-            "Your new clinic is ready",
-            &[&format!(
-                "{clinic_name} was created on MediSync with you as its owner."
-            )],
-            ("Open the dashboard", &link),
-        )
+    let clinic_link = |path: &str| format!("{}/t/{}{path}", meta.platform_origin, tenant.slug);
+    let (actor_id, message) = match existing {
+        // A new address: the account exists from now, but its password waits for
+        // the emailed link, which proves the address and signs the owner in.
+        None => {
+            let account = identity::db::create_account(tx.platform(), &email, &owner_name).await?;
+            credentials::set_pending_password_hash(tx.platform(), account.id, &hash).await?;
+            credentials::issue_token(
+                tx.platform(),
+                account.id,
+                credentials::TokenPurpose::VerifyEmail,
+                &digest,
+                chrono::Duration::hours(72),
+            )
+            .await?;
+            identity::db::upsert_staff(&mut tx, &account, Role::Owner).await?;
+            let message = crate::mail::branded(
+                Some(&public),
+                &email,
+                "Confirm your email to open your clinic",
+                &[
+                    &format!("Welcome to MediSync, {owner_name}. {clinic_name} is ready, with a 14-day trial."),
+                    "Confirm this address to open it: the link works once, within 72 hours, and signs you in.",
+                    "If you did not sign up, ignore this email: nothing happens without the link.",
+                ],
+                ("Confirm and open my clinic", &clinic_link(&format!("/verify-email?token={token}"))),
+            );
+            (Some(account.id), message)
+        }
+        // The address already has an account: nothing about it changes here. The
+        // clinic waits for its owner to accept with that account's own password
+        // (and second factor), as any invitation does.
+        Some(creds) => {
+            crate::identity::invitations::create(
+                &mut tx,
+                &email,
+                &crate::identity::invitations::Invited::Staff(Role::Owner),
+                &digest,
+                creds.account.id,
+            )
+            .await?;
+            let lines: &[&str] = if creds.platform_role.is_some() {
+                &[
+                    "Someone signed up a clinic on MediSync with this address, which belongs to a MediSync operator.",
+                    "An operator's account cannot own a clinic: sign up again with another address. If it was not you, ignore this email.",
+                ]
+            } else {
+                &[
+                    "Someone, probably you, signed up this clinic with this address, which already has a MediSync account.",
+                    "To become its owner, open the link and enter your account's password; the link works once, within 72 hours. If it was not you, ignore this email.",
+                ]
+            };
+            let message = crate::mail::branded(
+                Some(&public),
+                &email,
+                "Add your new clinic to your account",
+                lines,
+                (
+                    "Add the clinic to my account",
+                    &clinic_link(&format!("/invite?token={token}")),
+                ),
+            );
+            (None, message)
+        }
     };
     crate::mail::enqueue(tx.scoped().1, &message).await?;
     audit::record(
         &mut tx,
-        audit::Actor::account(account.id, account.email.as_str()),
+        audit::Actor {
+            id: actor_id,
+            email: Some(email.as_str()),
+        },
         "clinic.created",
         Some(&format!("{} ({})", tenant.name, tenant.slug)),
         &meta,
     )
     .await?;
     tx.commit().await?;
-
-    if new_hash.is_none() {
-        // An existing account signs in the usual way, second factor included: a
-        // password alone must never open a session for it.
-        return Ok(format!("/t/{}/signin?next=/staff", tenant.slug));
-    }
-    let session = auth::session().await?;
-    auth::establish(&session, account.id, Audience::Staff, Some(tenant_id)).await?;
-    Ok(format!("/t/{}/staff?welcome=1", tenant.slug))
+    // Every address gets this same answer: the rest happens through the email.
+    Ok(SIGN_UP_SENT.to_owned())
 }
+
+/// Where sign-up sends everyone: "check your email".
+pub const SIGN_UP_SENT: &str = "/signup/sent";
 
 /// The dashboard's set-up steps, each ticked from the clinic's own data.
 #[server(prefix = "/api", endpoint = "onboarding_checklist")]

@@ -1,7 +1,7 @@
 //! The sign-up page (platform domain) and the dashboard's onboarding checklist.
 
+use crate::shell::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::api::{check_slug, onboarding_checklist, ResendVerification, SignUp};
 use crate::identity::pages::{error_of, go, query, FieldError, FormError, Submit, INPUT};
@@ -20,6 +20,25 @@ fn platform_host() -> String {
             .map(|m| m.platform_host().to_owned())
             .unwrap_or_default()
     }
+}
+
+/// `/signup/sent`: what everyone who signs up sees (the same for every address).
+#[component]
+pub fn SignUpSentPage() -> impl IntoView {
+    if current_site().tenant.is_some() {
+        return view! { <crate::shell::NotFound/> }.into_any();
+    }
+    view! {
+        <PageTitle text="Check your email · MediSync"/>
+        <crate::identity::pages::PublicFrame tenant=None>
+            <div data-testid="signup-sent">
+                <h1 class="text-2xl font-bold">"Check your email"</h1>
+                <p class="mt-4 text-slate-700">"Your clinic is set up. We sent a message to the address you entered: open the link in it to confirm the address and sign in. The link works for 72 hours."</p>
+                <p class="mt-3 text-sm text-slate-600">"If that address already has a MediSync account, the message explains how to add the clinic to it with your existing password. Nothing arrived after a few minutes? Look in your spam folder, or sign up again."</p>
+            </div>
+        </crate::identity::pages::PublicFrame>
+    }
+    .into_any()
 }
 
 /// `/signup` on the platform domain: a new clinic in trial, with its owner.
@@ -65,7 +84,7 @@ pub fn SignUpPage() -> impl IntoView {
     });
     let host = platform_host();
     view! {
-        <Title text="Start your free trial · MediSync"/>
+        <PageTitle text="Start your free trial · MediSync"/>
         <main data-testid="signup-page" class="min-h-screen bg-slate-50 text-slate-900">
             <header class="bg-brand text-on-brand">
                 <div class="mx-auto max-w-2xl px-4 py-6">

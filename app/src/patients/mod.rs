@@ -75,10 +75,7 @@ impl NewPatient {
             ("given name", &self.given_name),
             ("family name", &self.family_name),
         ] {
-            let len = value.trim().chars().count();
-            if len == 0 || len > 100 {
-                return Err(format!("the {field} must be 1 to 100 characters"));
-            }
+            crate::text::plain_name(value, 1, 100).map_err(|m| format!("the {field}: {m}"))?;
         }
         if self.birth_date > today {
             return Err("the date of birth cannot be in the future".into());

@@ -136,10 +136,8 @@ impl Plan {
 
     /// Checks what an operator typed before it is saved.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
-            return Err(("name", "a plan name is 1 to 60 characters".into()));
-        }
+        crate::text::plain_name(&self.name, 1, 60)
+            .map_err(|m| ("name", format!("plan name: {m}")))?;
         if !(0..=100_000_000).contains(&self.price_cents) {
             return Err(("price", "enter a monthly price from 0 to 1,000,000".into()));
         }

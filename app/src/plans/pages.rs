@@ -1,8 +1,8 @@
 //! `/staff/plan`: the clinic's plan, its usage against the limits, and the plans it
 //! can move to.
 
+use crate::shell::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::api::{plan_usage, ChoosePlan};
 use super::{amount, bytes_label, LimitKind};
@@ -44,7 +44,7 @@ pub fn PlanPage() -> impl IntoView {
     let error = error_of!(choose);
     let data = Resource::new(move || choose.version().get(), |_| plan_usage());
     view! {
-        <Title text="Plan and usage"/>
+        <PageTitle text="Plan and usage"/>
         <SignedInShell testid="plan-page">
             <h1 class="text-xl font-semibold">"Plan and usage"</h1>
             <FormError error/>

@@ -102,7 +102,7 @@ pub async fn list_tenants(
     operator()?;
     let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let filter = crate::tenancy::db::TenantFilter {
-        search: clean(search).map(|s| s.chars().take(80).collect()),
+        search: crate::text::search_text("search", search).map_err(AppError::respond)?,
         status: clean(status)
             .map(|s| s.parse())
             .transpose()

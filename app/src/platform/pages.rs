@@ -1,7 +1,7 @@
 //! The platform console's pages (platform domain only).
 
+use crate::shell::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
@@ -58,7 +58,7 @@ pub fn PlatformAdmin() -> impl IntoView {
     }
     let overview = Resource::new(|| (), |_| platform_overview());
     view! {
-        <Title text="Platform admin · MediSync"/>
+        <PageTitle text="Platform admin · MediSync"/>
         <SignedInShell testid="admin-shell">
             <h1 class="text-xl font-semibold">"Platform overview"</h1>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -121,7 +121,7 @@ pub fn TenantsPage() -> impl IntoView {
     let plans = Resource::new(|| (), |_| all_plans());
     let base = "rounded border border-slate-300 px-2 py-1";
     view! {
-        <Title text="Tenants · MediSync"/>
+        <PageTitle text="Tenants · MediSync"/>
         <SignedInShell testid="tenants-page">
             <h1 class="text-xl font-semibold">"Tenants"</h1>
             <div class="mt-4 flex flex-wrap items-end gap-3 text-sm">
@@ -205,7 +205,7 @@ pub fn TenantPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Tenant · MediSync"/>
+        <PageTitle text="Tenant · MediSync"/>
         <SignedInShell testid="tenant-page">
             <a href="/admin/tenants" class="text-sm text-brand underline">"← All tenants"</a>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -303,7 +303,7 @@ pub fn PlansAdminPage() -> impl IntoView {
     );
     let retire_error = error_of!(retire);
     view! {
-        <Title text="Plans · MediSync"/>
+        <PageTitle text="Plans · MediSync"/>
         <SignedInShell testid="plans-admin-page">
             <h1 class="text-xl font-semibold">"Plans"</h1>
             <p class="mt-1 text-sm text-slate-600">"Clinics keep their plan when it is retired; retired plans are no longer offered."</p>

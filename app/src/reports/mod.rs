@@ -1,8 +1,8 @@
 //! Clinic reports (Professional plans and up): the first one counts the clinic's
 //! people and activity. The plan gate is in the access table's feature list.
 
+use crate::shell::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -62,7 +62,7 @@ mod db {
 pub fn ReportsPage() -> impl IntoView {
     let report = Resource::new(|| (), |_| clinic_report());
     view! {
-        <Title text="Reports"/>
+        <PageTitle text="Reports"/>
         <SignedInShell testid="reports-page">
             <h1 class="text-xl font-semibold">"Reports"</h1>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>

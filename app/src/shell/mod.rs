@@ -5,6 +5,18 @@ pub mod pages;
 
 use leptos::prelude::*;
 
+/// The page's `<title>`. Every page sets its title through here, never with
+/// `leptos_meta::Title` directly: leptos_meta writes a title's text into the
+/// server-rendered head unescaped, so a clinic named `</title><meta ...>` would
+/// rewrite the page of everyone who opens it. The browser sets `document.title`
+/// as plain text, so only the server's copy is escaped.
+#[component]
+pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let text = crate::text::escape_html(&text);
+    view! { <leptos_meta::Title text=text/> }
+}
+
 /// One entry of a shell's navigation. Entries whose page has not been built yet are
 /// shown, marked "soon", and are not links.
 #[derive(Clone)]

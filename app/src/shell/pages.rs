@@ -1,5 +1,5 @@
+use crate::shell::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::{NotFound, Panel};
 use crate::identity::api::my_record;
@@ -18,7 +18,7 @@ pub fn StaffDashboard() -> impl IntoView {
         .map(crate::identity::api::role_label)
         .unwrap_or_default();
     view! {
-        <Title text=format!("Dashboard · {}", tenant.name)/>
+        <PageTitle text=format!("Dashboard · {}", tenant.name)/>
         <SignedInShell testid="staff-shell">
             <h1 class="text-xl font-semibold">"Dashboard"</h1>
             <p class="mt-1 text-sm text-slate-600" data-testid="signed-in-as">
@@ -46,7 +46,7 @@ pub fn PatientPortal() -> impl IntoView {
     let record = Resource::new(|| (), |_| my_record());
     let settings = tenant.settings.clone();
     view! {
-        <Title text=format!("Patient portal · {}", tenant.name)/>
+        <PageTitle text=format!("Patient portal · {}", tenant.name)/>
         <SignedInShell testid="portal-shell">
             <h1 class="text-xl font-semibold">{format!("Welcome to {}", tenant.name)}</h1>
             <p class="mt-2 text-slate-700">{tenant.branding.welcome_text.clone()}</p>

@@ -259,12 +259,8 @@ pub async fn save_clinic_settings(
 ) -> Result<TenantSettings, AppError> {
     use ssr::*;
     let (tenant, viewer) = auth::staff_viewer()?;
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(
-            AppError::field("name", "the clinic name must be 1 to 120 characters").respond(),
-        );
-    }
+    let name = crate::text::plain_name(&name, 2, 120)
+        .map_err(|m| AppError::field("name", format!("the clinic name: {m}")).respond())?;
     let days = days.unwrap_or_default();
     let working_days = super::WEEKDAYS
         .iter()
@@ -311,6 +307,9 @@ pub struct DomainSetup {
     pub txt_value: Option<String>,
     /// Proven: requests for the domain now open the clinic.
     pub verified: bool,
+    /// Entered long ago and never proven: it must be entered again.
+    #[serde(default)]
+    pub expired: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -337,6 +336,7 @@ async fn domain_setup(
         domain: state.domain,
         target: domain_target(&slug),
         verified: state.verified,
+        expired: state.expired,
     })
 }
 
@@ -390,9 +390,11 @@ pub async fn set_custom_domain(domain: String) -> Result<DomainSetup, AppError> 
     )
     .await
     .map_err(|e| match e {
-        crate::db::DbError::Conflict(_) => {
-            AppError::field("domain", "another clinic already uses this domain").respond()
-        }
+        crate::db::DbError::Conflict(_) => AppError::field(
+            "domain",
+            "another clinic has already proven it owns this domain",
+        )
+        .respond(),
         other => other.into(),
     })?;
     tx.commit().await?;
@@ -419,6 +421,13 @@ pub async fn verify_custom_domain() -> Result<DomainSetup, AppError> {
     let (Some(domain), Some(token)) = (state.domain, state.token) else {
         return Err(AppError::Invalid("enter the clinic's domain first".into()).respond());
     };
+    if state.expired {
+        return Err(AppError::Invalid(format!(
+            "this domain was entered more than {} days ago and never proven; enter it again for a new TXT record",
+            super::db::DOMAIN_CLAIM_DAYS
+        ))
+        .respond());
+    }
     if !state.verified {
         let verifier = leptos::prelude::use_context::<super::dns::DomainVerifier>()
             .ok_or(AppError::Internal)?;
@@ -430,7 +439,16 @@ pub async fn verify_custom_domain() -> Result<DomainSetup, AppError> {
             .respond());
         }
         let mut tx = db.begin_platform().await?;
-        super::db::mark_domain_verified(&mut tx, tenant, &domain).await?;
+        super::db::mark_domain_verified(&mut tx, tenant, &domain)
+            .await
+            .map_err(|e| match e {
+                crate::db::DbError::Conflict(_) => AppError::Invalid(
+                    "another clinic proved it owns this domain first; check the domain you entered"
+                        .into(),
+                )
+                .respond(),
+                other => other.into(),
+            })?;
         tx.commit().await?;
         auth::audit_event(
             &db,

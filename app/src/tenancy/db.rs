@@ -424,9 +424,14 @@ pub async fn end_trial(
     Ok(done == 1)
 }
 
-/// Points a custom domain at a tenant (unverified, with the token its TXT record
-/// must show), or clears it. Stored lower-case, as request hosts are compared
-/// lower-case.
+/// How long a clinic has to prove a domain it entered; after that the claim
+/// lapses and must be entered again (with a new token).
+pub const DOMAIN_CLAIM_DAYS: i64 = 7;
+
+/// Records a clinic's claim on a custom domain (unverified, with the token its TXT
+/// record must show), or clears the clinic's domain. Any number of clinics may
+/// claim a domain; it is refused only when another clinic has *proven* it.
+/// Stored lower-case, as request hosts are compared lower-case.
 #[tracing::instrument(skip_all)]
 pub async fn set_custom_domain(
     tx: &mut PlatformTx,
@@ -434,19 +439,36 @@ pub async fn set_custom_domain(
     domain: Option<&str>,
     token: Option<&str>,
 ) -> Result<(), DbError> {
+    let domain = domain.map(str::to_ascii_lowercase);
+    if let Some(domain) = &domain {
+        let taken = on_conn!(tx.conn(), |c| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM tenants WHERE custom_domain = $1 AND id <> $2",
+            )
+            .bind(domain)
+            .bind(id.into_uuid())
+            .fetch_one(c)
+            .await?
+        });
+        if taken > 0 {
+            return Err(DbError::Conflict("domain"));
+        }
+    }
     tx.mark_platform_changed();
+    let now = Utc::now();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
-            "UPDATE tenants SET custom_domain = $1, custom_domain_token = $4, \
-             custom_domain_verified_at = NULL, updated_at = $2 WHERE id = $3",
+            "UPDATE tenants SET custom_domain = NULL, custom_domain_verified_at = NULL, \
+             custom_domain_claim = $1, custom_domain_claimed_at = $5, custom_domain_token = $4, \
+             updated_at = $2 WHERE id = $3",
         )
-        .bind(domain.map(str::to_ascii_lowercase))
-        .bind(Utc::now())
+        .bind(&domain)
+        .bind(now)
         .bind(id.into_uuid())
         .bind(token)
+        .bind(domain.as_ref().map(|_| now))
         .execute(c)
-        .await
-        .map_err(DbError::conflict_on("domain"))?
+        .await?
         .rows_affected()
     });
     one_row(done)
@@ -455,9 +477,12 @@ pub async fn set_custom_domain(
 /// A tenant's custom domain as its settings page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainState {
+    /// The domain entered (proven or not).
     pub domain: Option<String>,
     pub token: Option<String>,
     pub verified: bool,
+    /// Entered more than [`DOMAIN_CLAIM_DAYS`] ago and never proven.
+    pub expired: bool,
 }
 
 #[tracing::instrument(skip_all)]
@@ -465,31 +490,36 @@ pub async fn domain_state(tx: &mut PlatformTx, id: TenantId) -> Result<DomainSta
     #[derive(sqlx::FromRow)]
     struct Row {
         custom_domain: Option<String>,
+        custom_domain_claim: Option<String>,
+        custom_domain_claimed_at: Option<DateTime<Utc>>,
         custom_domain_token: Option<String>,
-        custom_domain_verified_at: Option<DateTime<Utc>>,
     }
     let row = on_conn!(tx.conn(), |c| {
         sqlx::query_as::<_, Row>(
-            "SELECT custom_domain, custom_domain_token, custom_domain_verified_at FROM tenants WHERE id = $1",
+            "SELECT custom_domain, custom_domain_claim, custom_domain_claimed_at, \
+             custom_domain_token FROM tenants WHERE id = $1",
         )
         .bind(id.into_uuid())
         .fetch_optional(c)
         .await?
     });
     let row = row.ok_or(DbError::NotFound)?;
-    let (domain, token, verified_at) = (
-        row.custom_domain,
-        row.custom_domain_token,
-        row.custom_domain_verified_at,
-    );
+    let verified = row.custom_domain.is_some();
+    let expired = !verified
+        && row
+            .custom_domain_claimed_at
+            .is_some_and(|at| Utc::now() - at > chrono::Duration::days(DOMAIN_CLAIM_DAYS));
     Ok(DomainState {
-        domain,
-        token,
-        verified: verified_at.is_some(),
+        domain: row.custom_domain.or(row.custom_domain_claim),
+        token: row.custom_domain_token,
+        verified,
+        expired,
     })
 }
 
-/// Marks the tenant's domain as proven, if it is still `domain`.
+/// Makes the tenant's claim on `domain` its proven domain. The first clinic to
+/// prove a domain holds it: a later one gets [`DbError::Conflict`] (the database's
+/// unique index on proven domains decides, so two proofs at once cannot both win).
 #[tracing::instrument(skip_all)]
 pub async fn mark_domain_verified(
     tx: &mut PlatformTx,
@@ -499,13 +529,15 @@ pub async fn mark_domain_verified(
     tx.mark_platform_changed();
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
-            "UPDATE tenants SET custom_domain_verified_at = $3 WHERE id = $1 AND custom_domain = $2",
+            "UPDATE tenants SET custom_domain = custom_domain_claim, \
+             custom_domain_verified_at = $3 WHERE id = $1 AND custom_domain_claim = $2",
         )
         .bind(id.into_uuid())
         .bind(domain)
         .bind(Utc::now())
         .execute(c)
-        .await?
+        .await
+        .map_err(DbError::conflict_on("domain"))?
         .rows_affected()
     });
     one_row(done)

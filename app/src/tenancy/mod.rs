@@ -283,10 +283,7 @@ pub struct NewTenant {
 
 impl NewTenant {
     pub fn validate(&self) -> Result<(), String> {
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 120 {
-            return Err("clinic name must be 1 to 120 characters".into());
-        }
+        crate::text::plain_name(&self.name, 2, 120).map_err(|m| format!("clinic name: {m}"))?;
         self.branding.validate()?;
         self.settings.validate()
     }

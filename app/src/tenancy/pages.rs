@@ -1,5 +1,5 @@
+use crate::shell::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::identity::pages::SignInPage;
 use crate::identity::Audience;
@@ -55,7 +55,7 @@ fn Landing() -> impl IntoView {
         ),
     ];
     view! {
-        <Title text="MediSync · clinic management"/>
+        <PageTitle text="MediSync · clinic management"/>
         <main data-testid="landing" class="min-h-screen bg-slate-50 text-slate-900">
             <header class="bg-brand text-on-brand">
                 <div class="mx-auto max-w-5xl px-4 py-12 sm:py-20">
@@ -239,7 +239,7 @@ pub fn BrandingPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Branding"/>
+        <PageTitle text="Branding"/>
         <SignedInShell testid="branding-page">
             <h1 class="text-xl font-semibold">"Branding"</h1>
             <p class="mt-1 text-sm text-slate-600">"How your clinic looks to staff and patients: every page, the installable app and emails."</p>
@@ -413,7 +413,7 @@ pub fn SettingsPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Clinic settings"/>
+        <PageTitle text="Clinic settings"/>
         <SignedInShell testid="settings-page">
             <h1 class="text-xl font-semibold">"Clinic settings"</h1>
             <p class="mt-1 text-sm text-slate-600">"Every date and time your staff and patients see follows these."</p>
@@ -515,7 +515,7 @@ pub fn DomainPage() -> impl IntoView {
         |_| custom_domain(),
     );
     view! {
-        <Title text="Custom domain"/>
+        <PageTitle text="Custom domain"/>
         <SignedInShell testid="domain-page">
             <h1 class="text-xl font-semibold">"Custom domain"</h1>
             <p class="mt-1 text-sm text-slate-600">"Serve your clinic's pages and patient portal on your own domain, such as portal.yourclinic.com."</p>
@@ -549,7 +549,11 @@ pub fn DomainPage() -> impl IntoView {
                                         view! { <p data-testid="domain-verified" class="rounded bg-green-50 p-3 text-sm text-green-900">"Verified: requests for this domain open your clinic."</p> }.into_any()
                                     } else {
                                         view! {
-                                            <p data-testid="domain-pending" class="rounded bg-amber-50 p-3 text-sm text-amber-900">"Not verified yet: the domain does not open your clinic until the TXT record is found."</p>
+                                            {if setup.expired {
+                                                view! { <p data-testid="domain-expired" class="rounded bg-amber-50 p-3 text-sm text-amber-900">"This domain was never proven and its claim has lapsed: save it again to get a new TXT record."</p> }.into_any()
+                                            } else {
+                                                view! { <p data-testid="domain-pending" class="rounded bg-amber-50 p-3 text-sm text-amber-900">"Not verified yet: the domain does not open your clinic until the TXT record is found. The claim lapses after 7 days without proof."</p> }.into_any()
+                                            }}
                                             <ActionForm action=verify>
                                                 <button type="submit" class=BUTTON disabled=move || verify.pending().get()>
                                                     {move || if verify.pending().get() { "Checking…" } else { "Check DNS now" }}

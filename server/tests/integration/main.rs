@@ -18,4 +18,5 @@ mod mail;
 mod pool;
 mod request_path;
 mod schema;
+mod security_review;
 mod self_service;

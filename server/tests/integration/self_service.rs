@@ -14,7 +14,7 @@ use support::server::{self, Browser};
 use support::TestDb;
 
 on_both_backends!(
-    sign_up_creates_a_trial_clinic_and_signs_its_owner_in,
+    sign_up_answers_every_address_alike_and_the_emailed_link_signs_the_owner_in,
     the_address_check_explains_and_suggests,
     the_eleventh_user_on_starter_is_refused_with_the_upgrade_path,
     features_outside_the_plan_answer_402,
@@ -31,7 +31,7 @@ on_both_backends!(
 
 const OWNER_PASSWORD: &str = "a quiet river at dawn";
 
-async fn sign_up(b: &Browser, slug: &str, email: &str, plan: &str) -> server::Reply {
+pub async fn sign_up(b: &Browser, slug: &str, email: &str, plan: &str) -> server::Reply {
     b.call(
         "localhost",
         "/api/sign_up",
@@ -49,7 +49,7 @@ async fn sign_up(b: &Browser, slug: &str, email: &str, plan: &str) -> server::Re
     .await
 }
 
-async fn tenant(t: &TestDb, slug: &str) -> tenancy::Tenant {
+pub async fn tenant(t: &TestDb, slug: &str) -> tenancy::Tenant {
     let mut tx = t.db.begin_platform_read().await.expect("begin");
     tenancy::db::find_by_slug(&mut tx, &tenancy::Slug::parse(slug).expect("slug"))
         .await
@@ -57,14 +57,54 @@ async fn tenant(t: &TestDb, slug: &str) -> tenancy::Tenant {
         .expect("tenant exists")
 }
 
-fn field_of(reply: &server::Reply) -> String {
+/// The newest email to `to`.
+pub async fn last_mail_to(t: &TestDb, to: &str) -> app::mail::StoredMessage {
+    app::mail::recent(&t.db, 50)
+        .await
+        .expect("mail")
+        .into_iter()
+        .find(|m| m.to_address == to)
+        .unwrap_or_else(|| panic!("no mail to {to}"))
+}
+
+/// The token after `marker` in an email's text.
+pub fn token_in(text: &str, marker: &str) -> String {
+    text.split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {marker} in {text}"))
+        .to_owned()
+}
+
+/// Signs a clinic up and follows the emailed link, so `b` is its signed-in owner.
+pub async fn sign_up_confirmed(t: &TestDb, b: &Browser, slug: &str, email: &str, plan: &str) {
+    let r = sign_up(b, slug, email, plan).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mail = last_mail_to(t, email).await;
+    let token = token_in(&mail.text_body, &format!("/t/{slug}/verify-email?token="));
+    let verified = b
+        .call(
+            "localhost",
+            &format!("/t/{slug}/api/verify_email"),
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(
+        verified.json(),
+        serde_json::json!(format!("/t/{slug}/staff?welcome=1")),
+        "{}",
+        verified.body
+    );
+}
+
+pub fn field_of(reply: &server::Reply) -> String {
     reply.json()["Field"][0]
         .as_str()
         .unwrap_or_default()
         .to_owned()
 }
 
-async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
+async fn sign_up_answers_every_address_alike_and_the_emailed_link_signs_the_owner_in(t: &TestDb) {
     let addr = server::start(&t.db, |_| {}).await;
     let b = Browser::new(addr);
 
@@ -126,7 +166,7 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
 
     let done = sign_up(&b, "harbor", "ana@harbor.example", "professional").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    assert_eq!(done.json(), serde_json::json!("/t/harbor/staff?welcome=1"));
+    assert_eq!(done.json(), serde_json::json!("/signup/sent"));
 
     let created = tenant(t, "harbor").await;
     assert_eq!(created.status, TenantStatus::Trial);
@@ -134,7 +174,53 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
     let days = (created.trial_ends_at.expect("trial end") - chrono::Utc::now()).num_days();
     assert!((13..=14).contains(&days), "trial of {days} days");
 
-    // Signed in as the owner, on the new clinic.
+    // Until the emailed link proves the address, the password opens nothing
+    // (exactly like an address that never signed up).
+    let early = b
+        .sign_in(
+            "localhost",
+            "/t/harbor",
+            "ana@harbor.example",
+            OWNER_PASSWORD,
+            "staff",
+        )
+        .await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        early.body
+    );
+
+    // The email links to the clinic's own address; the link proves the address
+    // and signs the owner in, on the new clinic.
+    let message = last_mail_to(t, "ana@harbor.example").await;
+    assert!(
+        message.subject.contains("Harbor Family Care"),
+        "{}",
+        message.subject
+    );
+    let token = token_in(&message.text_body, "/t/harbor/verify-email?token=");
+    let verified = b
+        .call(
+            "localhost",
+            "/t/harbor/api/verify_email",
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    assert_eq!(
+        verified.json(),
+        serde_json::json!("/t/harbor/staff?welcome=1")
+    );
+    let used_again = Browser::new(addr)
+        .call(
+            "localhost",
+            "/t/harbor/api/verify_email",
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(used_again.status, StatusCode::UNPROCESSABLE_ENTITY);
     let dashboard = b.get("localhost", "/t/harbor/staff?welcome=1").await;
     assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.location());
     assert!(dashboard.body.contains("Signed in as Ana Owner (owner)"));
@@ -147,7 +233,7 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
         .await;
     assert_eq!(checklist.status, StatusCode::OK, "{}", checklist.body);
     let list = checklist.json();
-    assert_eq!(list["email_verified"], false);
+    assert_eq!(list["email_verified"], true);
     let steps: Vec<(String, bool)> = list["items"]
         .as_array()
         .expect("items")
@@ -165,37 +251,17 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
             .map(|k| (k.to_owned(), false))
             .to_vec()
     );
-
-    // The verification email links to the clinic's own address; the link works.
-    let mail = app::mail::recent(&t.db, 10).await.expect("mail");
-    let message = mail
-        .iter()
-        .find(|m| m.to_address == "ana@harbor.example")
-        .expect("verification mail");
-    assert!(
-        message.subject.contains("Harbor Family Care"),
-        "{}",
-        message.subject
-    );
-    let token = message
-        .text_body
-        .split("/t/harbor/verify-email?token=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("verification link on the clinic's address")
-        .to_owned();
-    let verified = b
-        .call(
+    // From now on the password works as usual.
+    let later = Browser::new(addr)
+        .sign_in(
             "localhost",
-            "/t/harbor/api/verify_email",
-            &[("token", &token)],
+            "/t/harbor",
+            "ana@harbor.example",
+            OWNER_PASSWORD,
+            "staff",
         )
         .await;
-    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
-    let again = b
-        .call("localhost", "/t/harbor/api/onboarding_checklist", &[])
-        .await;
-    assert_eq!(again.json()["email_verified"], true);
+    assert_eq!(later.status, StatusCode::OK, "{}", later.body);
 
     // Its audit log starts with the creation; the address is now taken.
     let audit = b.call("localhost", "/t/harbor/api/list_audit", &[]).await;
@@ -214,68 +280,86 @@ async fn sign_up_creates_a_trial_clinic_and_signs_its_owner_in(t: &TestDb) {
         taken.body
     );
 
-    // An existing account adds a clinic with its own password, not a new one.
-    let other = Browser::new(addr)
+    // An address that already has an account gets the very same answer, whatever
+    // password was typed; nothing about the account changes, and the clinic
+    // waits for its owner to accept with the account's own password.
+    for (slug, password) in [
+        ("harbor-east", "not the password she has"),
+        ("harbor-west", OWNER_PASSWORD),
+    ] {
+        let visitor = Browser::new(addr);
+        let r = visitor
+            .call(
+                "localhost",
+                "/api/sign_up",
+                &[
+                    ("clinic_name", "Harbor East"),
+                    ("kind", "clinic"),
+                    ("slug", slug),
+                    ("owner_name", "Ana Owner"),
+                    ("email", "ana@harbor.example"),
+                    ("password", password),
+                    ("plan", "starter"),
+                    ("terms", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json(), serde_json::json!("/signup/sent"));
+        assert_eq!(
+            visitor
+                .get("localhost", &format!("/t/{slug}/staff"))
+                .await
+                .status,
+            StatusCode::SEE_OTHER,
+            "a password alone opens no session"
+        );
+    }
+    let invitation = last_mail_to(t, "ana@harbor.example").await;
+    assert!(
+        invitation.subject.contains("Add your new clinic"),
+        "{}",
+        invitation.subject
+    );
+    let token = token_in(&invitation.text_body, "/t/harbor-west/invite?token=");
+    let wrong = Browser::new(addr)
         .call(
             "localhost",
-            "/api/sign_up",
-            &[
-                ("clinic_name", "Harbor East"),
-                ("kind", "clinic"),
-                ("slug", "harbor-east"),
-                ("owner_name", "Ana Owner"),
-                ("email", "ana@harbor.example"),
-                ("password", "not the password she has"),
-                ("plan", "starter"),
-                ("terms", "on"),
-            ],
+            "/t/harbor-west/api/accept_invitation",
+            &[("token", &token), ("password", "not the password she has")],
         )
         .await;
-    assert_eq!(field_of(&other), "password", "{}", other.body);
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
     let existing = Browser::new(addr);
-    let second = existing
+    let accepted = existing
         .call(
             "localhost",
-            "/api/sign_up",
-            &[
-                ("clinic_name", "Harbor East"),
-                ("kind", "clinic"),
-                ("slug", "harbor-east"),
-                ("owner_name", "Ana Owner"),
-                ("email", "ana@harbor.example"),
-                ("password", OWNER_PASSWORD),
-                ("plan", "starter"),
-                ("terms", "on"),
-            ],
+            "/t/harbor-west/api/accept_invitation",
+            &[("token", &token), ("password", OWNER_PASSWORD)],
         )
         .await;
-    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
-    // Not signed in by the password alone: the usual sign-in (with its second
-    // factor, when the account has one) opens the new clinic.
-    assert_eq!(
-        second.json(),
-        serde_json::json!("/t/harbor-east/signin?next=/staff")
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    let west = existing.get("localhost", "/t/harbor-west/staff").await;
+    assert_eq!(west.status, StatusCode::OK);
+    assert!(
+        west.body.contains("(owner)"),
+        "the account owns the new clinic"
     );
+    // The first password still works: the second sign-up did not replace it.
     assert_eq!(
-        existing
-            .get("localhost", "/t/harbor-east/staff")
-            .await
-            .status,
-        StatusCode::SEE_OTHER
-    );
-    let signed_in = existing
-        .sign_in(
-            "localhost",
-            "/t/harbor-east",
-            "ana@harbor.example",
-            OWNER_PASSWORD,
-            "staff",
-        )
-        .await;
-    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
-    assert_eq!(
-        existing
-            .get("localhost", "/t/harbor-east/staff")
+        Browser::new(addr)
+            .sign_in(
+                "localhost",
+                "/t/harbor",
+                "ana@harbor.example",
+                OWNER_PASSWORD,
+                "staff",
+            )
             .await
             .status,
         StatusCode::OK
@@ -338,7 +422,7 @@ async fn set_plan(t: &TestDb, slug: &str, plan: &str) {
     tx.commit().await.expect("commit");
 }
 
-async fn owner_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
+pub async fn owner_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
     let b = Browser::new(addr);
     let r = b
         .sign_in(
@@ -356,12 +440,7 @@ async fn owner_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
 async fn the_eleventh_user_on_starter_is_refused_with_the_upgrade_path(t: &TestDb) {
     let addr = server::start(&t.db, |_| {}).await;
     let b = Browser::new(addr);
-    assert_eq!(
-        sign_up(&b, "small", "owner@small.example", "starter")
-            .await
-            .status,
-        StatusCode::OK
-    );
+    sign_up_confirmed(t, &b, "small", "owner@small.example", "starter").await;
     // The owner is user 1; nine invitations make ten.
     for n in 2..=10 {
         let email = format!("staff{n}@small.example");
@@ -567,7 +646,7 @@ async fn branding_is_checked_saved_and_served_everywhere(t: &TestDb) {
     assert!(audit.body.contains("branding.changed") && audit.body.contains("branding.reset"));
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbaImage::from_fn(width, height, |x, y| {
         image::Rgba([(x % 255) as u8, (y % 255) as u8, 90, 255])
     });
@@ -578,7 +657,7 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-async fn upload(
+pub async fn upload(
     b: &Browser,
     host: &str,
     path: &str,
@@ -894,7 +973,8 @@ async fn a_custom_domain_routes_to_its_clinic(t: &TestDb) {
         .await;
     assert_eq!(field_of(&clash), "domain", "{}", clash.body);
     // Clearing it stops the routing.
-    assert_eq!(set("").await.status, StatusCode::OK);
+    let cleared = set("").await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
     let after = Browser::new(addr).get("portal.acme-clinic.test", "/").await;
     assert_eq!(after.status, StatusCode::NOT_FOUND);
 }
@@ -903,7 +983,7 @@ const OPERATOR_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// A super admin or support operator, signed in on the platform site (with a
 /// one-time recovery code as the second factor).
-async fn operator(
+pub async fn operator(
     t: &TestDb,
     addr: std::net::SocketAddr,
     email: &str,
@@ -984,7 +1064,9 @@ async fn suspension_blocks_the_clinic_until_reactivated(t: &TestDb) {
         )
         .await;
     assert_eq!(field_of(&far), "created_to", "{}", far.body);
-    // An operator's address cannot own a clinic.
+    // An operator's address cannot own a clinic; sign-up does not say so on the
+    // page (it answers every address alike), the email does, and the invitation
+    // it carries cannot be accepted.
     let op_signup = sign_up(
         &Browser::new(addr),
         "ops-clinic",
@@ -992,7 +1074,33 @@ async fn suspension_blocks_the_clinic_until_reactivated(t: &TestDb) {
         "starter",
     )
     .await;
-    assert_eq!(field_of(&op_signup), "email", "{}", op_signup.body);
+    assert_eq!(
+        op_signup.json(),
+        serde_json::json!("/signup/sent"),
+        "{}",
+        op_signup.body
+    );
+    let op_mail = last_mail_to(t, "op@medisync.example").await;
+    assert!(
+        op_mail.text_body.contains("operator"),
+        "{}",
+        op_mail.text_body
+    );
+    let op_token = token_in(&op_mail.text_body, "/t/ops-clinic/invite?token=");
+    let refused = Browser::new(addr)
+        .call(
+            "localhost",
+            "/t/ops-clinic/api/accept_invitation",
+            &[("token", &op_token), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("operator"), "{}", refused.body);
 
     let no_reason = op
         .call(
@@ -1046,14 +1154,16 @@ async fn suspension_blocks_the_clinic_until_reactivated(t: &TestDb) {
         .call("localhost", "/api/platform_overview", &[])
         .await
         .json();
-    assert_eq!(figures["tenants"], 1);
+    // Acme, and the clinic the operator's address signed up (it waits for an
+    // owner who can never accept).
+    assert_eq!(figures["tenants"], 2);
     assert_eq!(
         figures["mrr"],
         serde_json::json!([["USD", 79900]]),
         "one active enterprise clinic"
     );
     assert_eq!(figures["signups"].as_array().map(Vec::len), Some(12));
-    assert_eq!(figures["signups"][11]["count"], 1);
+    assert_eq!(figures["signups"][11]["count"], 2);
 }
 
 async fn support_sessions_are_time_bound_visible_and_audited(t: &TestDb) {

@@ -17,12 +17,14 @@ pub async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> SocketAddr {
     config.rate_limit_per_minute = 100_000;
     config.storage_path =
         std::env::temp_dir().join(format!("medisync-test-{}", uuid::Uuid::now_v7()));
-    tweak(&mut config);
-    let state = AppState::new(db.clone(), config).expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    // Links in emails carry the port people reach the server on.
+    config.public_port = addr.port();
+    tweak(&mut config);
+    let state = AppState::new(db.clone(), config).expect("state");
     tokio::spawn(server::serve_on(listener, state, std::future::pending()));
     addr
 }
