@@ -1,6 +1,6 @@
 // Clinic self-service, end to end: signing a new clinic up on the platform
-// address (live address check, onboarding checklist, trial banner, email
-// verification through the dev mailbox), the branding editor (logo upload,
+// address (live address check, "check your email", the emailed link that
+// confirms the address and signs in, onboarding checklist, trial banner), the branding editor (logo upload,
 // live preview, accessible colours only, branded sign-in pages on both
 // addresses, the web app manifest), the Starter plan's user limit, and the
 // platform console suspending and reactivating a clinic.
@@ -106,13 +106,21 @@ async function signUpClinic(page, label) {
     return { status: r.status, body: await r.text() };
   }, clinic);
   assert.equal(answer.status, 200, `POST /api/sign_up for ${clinic.slug} -> ${answer.status}: ${answer.body.slice(0, 300)}`);
-  let dest = answer.body;
-  try {
-    dest = JSON.parse(answer.body);
-  } catch {
-    // a plain-text answer is the path itself
-  }
-  assert.equal(dest, `/t/${clinic.slug}/staff?welcome=1`, 'sign-up answered an unexpected destination');
+  assert.equal(JSON.parse(answer.body), '/signup/sent', 'sign-up answered an unexpected destination');
+  // The emailed link proves the address and signs the owner in.
+  const link = await mailLinkFor(clinic.email);
+  const token = new URL(link).searchParams.get('token');
+  const confirmed = await page.evaluate(async ([slug, token]) => {
+    const r = await fetch(`/t/${slug}/api/verify_email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    return { status: r.status, body: await r.text() };
+  }, [clinic.slug, token]);
+  assert.equal(confirmed.status, 200, `verify_email -> ${confirmed.status}: ${confirmed.body}`);
+  const dest = JSON.parse(confirmed.body);
+  assert.equal(dest, `/t/${clinic.slug}/staff?welcome=1`, 'the emailed link did not sign the owner in');
   const landed = await open(page, platformUrl(dest));
   assert.equal(landed.status(), 200, `GET ${dest} -> ${landed.status()}`);
   assert.equal(new URL(page.url()).pathname, `/t/${clinic.slug}/staff`, `sign-up did not sign the owner in (at ${page.url()})`);
@@ -295,22 +303,38 @@ describe('clinic self-service', { timeout: TEST_TIMEOUT_MS * 14 }, () => {
 
       await form.locator('input[name=terms]').check();
       await screenshot(page, 'self-service-signup');
+      // Every address gets the same answer: "check your email".
+      const sent = page.waitForURL((u) => u.pathname === '/signup/sent', { waitUntil: 'load', timeout: 30_000 });
+      await form.getByRole('button', { name: 'Create my clinic' }).click();
+      try {
+        await sent;
+      } catch (err) {
+        const shown = await page.locator('[data-testid=form-error], [data-testid^=error-]').allInnerTexts().catch(() => []);
+        throw new Error(`sign-up did not reach /signup/sent (at ${page.url()}; errors: ${shown.join(' | ') || 'none'}): ${err.message}`);
+      }
+      await page.locator('[data-testid=signup-sent]').waitFor({ state: 'visible' });
+      assert.equal(new URL(page.url()).host, new URL(platformUrl('/')).host, 'sign-up left the platform host');
+      assert.deepEqual(pageErrors, [], 'uncaught errors on the sign-up page');
+      assert.deepEqual(badAssets, [], 'client bundle assets failed to load');
+      // Until the address is proven, the clinic's dashboard stays closed.
+      assert.equal((await rawGet(pathUrl(slug, '/staff'))).status, 303);
+
+      // The email, through the dev mailbox: its link confirms the address (a
+      // button, so a mail scanner opening the link uses nothing) and signs in.
+      const link = await mailLinkFor(email);
+      assert.ok(link.startsWith(pathUrl(slug, '/verify-email?token=')), `verification link: ${link}`);
+      const verify = await open(page, link);
+      assert.equal(verify.status(), 200, `${link} -> ${verify.status()}`);
+      await waitForHydration(page, '(verify email)');
+      await screenshot(page, 'self-service-verify');
       const landed = page.waitForURL(
         (u) => u.pathname === `/t/${slug}/staff` && u.searchParams.get('welcome') === '1',
         { waitUntil: 'load', timeout: 30_000 },
       );
-      await form.getByRole('button', { name: 'Create my clinic' }).click();
-      try {
-        await landed;
-      } catch (err) {
-        const shown = await page.locator('[data-testid=form-error], [data-testid^=error-]').allInnerTexts().catch(() => []);
-        throw new Error(`sign-up did not reach /t/${slug}/staff?welcome=1 (at ${page.url()}; errors: ${shown.join(' | ') || 'none'}): ${err.message}`);
-      }
-      assert.equal(new URL(page.url()).host, new URL(platformUrl('/')).host, 'sign-up left the platform host');
-      assert.deepEqual(pageErrors, [], 'uncaught errors on the sign-up page');
-      assert.deepEqual(badAssets, [], 'client bundle assets failed to load');
+      await page.getByRole('button', { name: 'Confirm my email' }).click();
+      await landed;
 
-      // The new clinic's dashboard: welcome, checklist, verification notice, trial.
+      // The new clinic's dashboard: welcome, checklist, trial.
       await waitForHydration(page, '(new clinic dashboard)');
       assert.ok(await page.locator('[data-testid=staff-shell]').isVisible(), 'no staff shell after sign-up');
       assert.equal(await text(page.locator('[data-testid=signed-in-as]')), `Signed in as ${ownerName} (owner)`);
@@ -323,7 +347,6 @@ describe('clinic self-service', { timeout: TEST_TIMEOUT_MS * 14 }, () => {
         assert.equal(await item.getAttribute('data-done'), 'false', `step-${step} is done on a brand-new clinic`);
       }
       assert.equal(await text(page.locator('[data-testid=onboarding-progress]')), '0 of 4 done');
-      await page.locator('[data-testid=verify-email-notice]').waitFor({ state: 'visible' });
       const trial = await text(page.locator('[data-testid=trial-banner]'));
       assert.match(trial, /^Trial: 1[34] days left\./, `trial banner: ${trial}`);
       assert.equal(
@@ -332,14 +355,6 @@ describe('clinic self-service', { timeout: TEST_TIMEOUT_MS * 14 }, () => {
         'the dashboard header does not show the new clinic',
       );
       await screenshot(page, 'self-service-dashboard');
-
-      // The verification email, through the dev mailbox.
-      const link = await mailLinkFor(email);
-      assert.ok(link.startsWith(pathUrl(slug, '/verify-email?token=')), `verification link: ${link}`);
-      const verify = await open(page, link);
-      assert.equal(verify.status(), 200, `${link} -> ${verify.status()}`);
-      await page.locator('[data-testid=verified]').waitFor({ state: 'visible' });
-      await screenshot(page, 'self-service-verified');
 
       await open(page, pathUrl(slug, '/staff'));
       await waitForHydration(page, '(dashboard after verifying)');

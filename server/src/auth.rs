@@ -394,3 +394,57 @@ fn encode(path: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    fn request_from(peer: &str, forwarded: &[&str]) -> Request {
+        let mut b = Request::builder().uri("/api/sign_in");
+        for f in forwarded {
+            b = b.header("x-forwarded-for", *f);
+        }
+        let mut req = b.body(Body::empty()).expect("request");
+        let peer: SocketAddr = peer.parse().expect("peer");
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req
+    }
+
+    fn config(trusted: &[&str]) -> crate::config::Config {
+        let mut c =
+            crate::config::load(std::path::Path::new("/nonexistent"), &|_| None).expect("defaults");
+        c.trusted_proxies = trusted.iter().map(|ip| ip.parse().expect("ip")).collect();
+        c
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_a_trusted_proxy() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("ip"));
+        // Off by default: the header is anyone's claim.
+        let direct = request_from("203.0.113.9:5000", &["198.51.100.1"]);
+        assert_eq!(client_ip(&config(&[]), &direct), ip("203.0.113.9"));
+        // Behind a trusted proxy: the nearest address it did not add itself.
+        let proxied = request_from("10.0.0.2:5000", &["198.51.100.1, 198.51.100.7"]);
+        assert_eq!(
+            client_ip(&config(&["10.0.0.2"]), &proxied),
+            ip("198.51.100.7")
+        );
+        // A chain of trusted proxies is walked from the right; a spoofed entry
+        // further left is never chosen.
+        let chain = request_from("10.0.0.2:5000", &["6.6.6.6, 198.51.100.7", "10.0.0.3"]);
+        assert_eq!(
+            client_ip(&config(&["10.0.0.2", "10.0.0.3"]), &chain),
+            ip("198.51.100.7")
+        );
+        // A garbled header names nobody: the proxy's own address.
+        let garbled = request_from("10.0.0.2:5000", &["not-an-ip"]);
+        assert_eq!(client_ip(&config(&["10.0.0.2"]), &garbled), ip("10.0.0.2"));
+        // The same header from an untrusted peer changes nothing.
+        let spoofed = request_from("203.0.113.9:5000", &["10.0.0.2, 1.2.3.4"]);
+        assert_eq!(
+            client_ip(&config(&["10.0.0.2"]), &spoofed),
+            ip("203.0.113.9")
+        );
+    }
+}

@@ -487,12 +487,52 @@ mod tests {
                 "server.base_domain",
             ),
             ("MEDISYNC_MAIL_SMTP_URL", "http://mail", "mail.smtp_url"),
+            (
+                "MEDISYNC_SESSION_SECRET_KEY",
+                "too-short",
+                "session.secret_key",
+            ),
+            (
+                "MEDISYNC_SERVER_TRUSTED_PROXIES",
+                "10.0.0.1, proxy.internal",
+                "server.trusted_proxies",
+            ),
+            ("MEDISYNC_SERVER_PUBLIC_PORT", "70000", "server.public_port"),
         ];
         for (var, value, key) in cases {
             let err = load_with(&[(var, value)]).expect_err(var).to_string();
             assert!(err.contains(key), "{err} should name {key}");
             assert!(err.contains(var), "{err} should name {var}");
         }
+    }
+
+    #[test]
+    fn production_needs_a_secret_key_and_links_use_the_public_port() {
+        let err = load_with(&[("MEDISYNC_SERVER_ENVIRONMENT", "production")])
+            .expect_err("no key in production")
+            .to_string();
+        assert!(err.contains("session.secret_key"), "{err}");
+        let key = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        let config = load_with(&[
+            ("MEDISYNC_SERVER_ENVIRONMENT", "production"),
+            ("MEDISYNC_SESSION_SECRET_KEY", key),
+            ("MEDISYNC_SESSION_COOKIE_SECURE", "true"),
+            ("MEDISYNC_SERVER_BASE_DOMAIN", "clinics.example"),
+            ("MEDISYNC_SERVER_SITE_ADDR", "0.0.0.0:3000"),
+            ("MEDISYNC_SERVER_PUBLIC_PORT", "443"),
+            ("MEDISYNC_SERVER_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+        ])
+        .expect("valid");
+        assert_eq!(config.secret_key.map(|k| k[31]), Some(0xff));
+        assert_eq!(config.platform_origin(), "https://clinics.example");
+        assert_eq!(
+            config.origin_of("acme.clinics.example"),
+            "https://acme.clinics.example"
+        );
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let dev = load_with(&[("MEDISYNC_SERVER_SITE_ADDR", "127.0.0.1:3107")]).expect("dev");
+        assert_eq!(dev.platform_origin(), "http://localhost:3107");
+        assert_eq!(dev.secret_key, None);
     }
 
     #[test]

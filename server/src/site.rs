@@ -333,6 +333,37 @@ mod tests {
     }
 
     #[test]
+    fn only_real_ipv6_literals_and_plain_names_are_hosts() {
+        let base = "medisync.example";
+        for ok in ["[::1]", "[::1]:3000", "[2001:db8::7]:443"] {
+            assert_eq!(classify_host(Some(ok), base), Addressed::Platform, "{ok}");
+        }
+        for bad in [
+            "[::1]@evil.example",
+            "[::1]@evil.example:80",
+            "[evil.example]",
+            "[::1]x",
+            "[::1]:80:80",
+            "[::1",
+            "[]",
+            "evil.example@medisync.example",
+            "acme.medisync.example:http",
+            "acme.medisync.example:",
+            "acme.medisync.example:123456",
+            "acme medisync.example",
+            "acme.medisync.example/x",
+            "acme_x.medisync.example",
+            "",
+        ] {
+            assert_eq!(
+                classify_host(Some(bad), base),
+                Addressed::Malformed,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn splits_the_path_prefix() {
         assert_eq!(split_path_prefix("/t/acme/staff"), Some(("acme", "/staff")));
         assert_eq!(split_path_prefix("/t/acme"), Some(("acme", "/")));

@@ -64,3 +64,33 @@ fn the_check_sees_a_violation() {
     let named = crate_modules_named("use crate::tenancy::TenantId;\nuse crate::db::Tx;");
     assert_eq!(named, vec!["tenancy".to_owned(), "db".to_owned()]);
 }
+
+/// leptos_meta writes a `<Title>`'s text into the server-rendered head unescaped;
+/// every page sets its title through `shell::PageTitle`, which escapes it. A page
+/// that used `leptos_meta`'s components directly would bring the hole back.
+#[test]
+fn pages_set_their_title_only_through_the_escaping_wrapper() {
+    let src = app_src();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let wrapper = src.join("shell").join("mod.rs");
+    let mut violations = Vec::new();
+    for file in files.iter().filter(|f| **f != wrapper) {
+        let source = std::fs::read_to_string(file).expect("read source");
+        for needle in [
+            "<Title",
+            "leptos_meta::Title",
+            "<Meta ",
+            "leptos_meta::Meta",
+        ] {
+            if source.contains(needle) {
+                violations.push(format!("{} uses {needle}", file.display()));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "set page titles with crate::shell::PageTitle:\n{}",
+        violations.join("\n")
+    );
+}
