@@ -28,6 +28,8 @@ struct DemoTenant {
     accent: &'static str,
     headline: &'static str,
     welcome: &'static str,
+    /// Shown on the sign-in page (and the suspended page) when set.
+    support_phone: Option<&'static str>,
     settings: (&'static str, &'static str, &'static str, &'static str),
     plan: &'static str,
     staff: &'static [(&'static str, &'static str, Role)],
@@ -44,6 +46,7 @@ const TENANTS: &[DemoTenant] = &[
         accent: "#b45309",
         headline: "Welcome to Acme Family Clinic",
         welcome: "Book visits, see your results and message your care team.",
+        support_phone: None,
         settings: ("America/New_York", "USD", "en", "%m/%d/%Y"),
         plan: "professional",
         staff: &[
@@ -74,6 +77,7 @@ const TENANTS: &[DemoTenant] = &[
         accent: "#c2410c",
         headline: "Northwind staff and patient sign-in",
         welcome: "Access your hospital workspace or your patient record securely.",
+        support_phone: None,
         settings: ("Europe/London", "GBP", "en-GB", "%d/%m/%Y"),
         plan: "starter",
         staff: &[
@@ -122,6 +126,7 @@ const TENANTS: &[DemoTenant] = &[
         accent: "#be123c",
         headline: "Harbor Street Practice",
         welcome: "Family medicine on Harbor Street.",
+        support_phone: Some("+1 312 555 0142"),
         settings: ("America/Chicago", "USD", "en", "%m/%d/%Y"),
         plan: "starter",
         staff: &[("hal.harper@harbor.example", "Hal Harper", Role::Owner)],
@@ -263,6 +268,7 @@ fn new_tenant(demo: &DemoTenant) -> Result<NewTenant, DbError> {
             accent_color: color(demo.accent)?,
             sign_in_headline: demo.headline.into(),
             welcome_text: demo.welcome.into(),
+            support_phone: demo.support_phone.map(str::to_owned),
             ..Branding::default()
         },
         settings: TenantSettings {

@@ -32,7 +32,23 @@ pub enum AppError {
     Transport(String),
 }
 
+/// `text` with its first letter in capitals, for a message shown as a sentence.
+/// ASCII only: the messages are MediSync's own English text, and Unicode case
+/// tables would cost every page's download more than they are worth here.
+pub fn sentence(text: &str) -> String {
+    let mut out = text.to_owned();
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    out
+}
+
 impl AppError {
+    /// The message as a person reads it: a sentence starting with a capital.
+    pub fn message(&self) -> String {
+        sentence(&self.to_string())
+    }
+
     pub fn field(name: &str, message: impl Into<String>) -> Self {
         Self::Field(name.into(), message.into())
     }
@@ -40,7 +56,7 @@ impl AppError {
     /// The message for one form field, when this error is about it.
     pub fn for_field(&self, name: &str) -> Option<String> {
         match self {
-            Self::Field(f, m) if f == name => Some(m.clone()),
+            Self::Field(f, m) if f == name => Some(sentence(m)),
             _ => None,
         }
     }

@@ -10,8 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use axum::response::IntoResponse;
 use axum::Router;
-use http::{header, HeaderValue};
+use http::{header, HeaderValue, StatusCode};
 use tower::Layer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -154,12 +155,58 @@ pub fn pkg_service<S: Clone + Send + Sync + 'static>(pkg_dir: PathBuf, hashed: b
         header::VARY,
         HeaderValue::from_static("accept-encoding"),
     );
-    Router::new().fallback_service(vary.layer(cache.layer(files)))
+    let files = vary.layer(cache.layer(files));
+    // Only what a browser runs: the build also leaves type declarations (.d.ts)
+    // and may leave other files beside them, which are nobody's business.
+    Router::new().fallback(move |req: axum::extract::Request| {
+        let files = files.clone();
+        async move {
+            if !is_served_asset(req.uri().path()) {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            match tower::ServiceExt::oneshot(files, req).await {
+                Ok(res) => res.into_response(),
+                Err(never) => match never {},
+            }
+        }
+    })
+}
+
+/// A file of the built site a browser may load: scripts, wasm, styles and the
+/// wasm split manifest (by file name: `/x.js`, never `/x.d.ts`).
+pub fn is_served_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or("");
+    !name.ends_with(".d.ts")
+        && [".js", ".wasm", ".css", ".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_a_browser_runs_is_served() {
+        for ok in [
+            "/medisync.abc.js",
+            "/medisync.abc.wasm",
+            "/chunk_1.x.wasm",
+            "/medisync.css",
+            "/__wasm_split_manifest.x.json",
+        ] {
+            assert!(is_served_asset(ok), "{ok}");
+        }
+        for no in [
+            "/medisync.d.ts",
+            "/medisync_bg.wasm.d.ts",
+            "/x.map",
+            "/",
+            "/README",
+        ] {
+            assert!(!is_served_asset(no), "{no}");
+        }
+    }
 
     #[test]
     fn a_hash_file_is_read_line_by_line() {

@@ -263,6 +263,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(rule) = access::page_rule(&path) else {
         return next.run(req).await;
     };
+    // No such page: the app answers its 404 page, whoever asks (it shows nothing).
+    if !state.pages.contains(&path) {
+        return next.run(req).await;
+    }
     // Tenant areas do not exist on the platform site, nor the console on a tenant's.
     let wrong_site = match rule {
         Rule::Platform(_) => site.tenant.is_some(),

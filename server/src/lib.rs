@@ -6,6 +6,7 @@ pub mod config;
 pub mod input;
 pub mod mailer;
 pub mod ratelimit;
+pub mod routes;
 pub mod security;
 pub mod site;
 mod status_pages;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub domains: app::tenancy::dns::DomainVerifier,
     /// Which tenant each address names, remembered for a second.
     pub tenants: Arc<tenant_cache::TenantCache>,
+    /// The app's page addresses (an unknown one is a 404 for everyone).
+    pub pages: Arc<routes::PageRoutes>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
         Ok(Self {
             domains: domain_verifier(&config),
             tenants: Arc::default(),
+            pages: Arc::new(routes::PageRoutes::of_app()),
             db,
             storage,
             usage: Arc::default(),
@@ -470,6 +474,7 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
         .extensions()
         .get::<security::RequestNonce>()
         .map(|n| n.0.clone());
+    let nonce_text = nonce.as_ref().map(|n| n.as_inner().to_string());
     let db = state.db.clone();
     let options = state.leptos.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
@@ -485,7 +490,11 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
         },
         move || app::shell(options.clone()),
     );
-    render(req).await.into_response()
+    let res = render(req).await.into_response();
+    match nonce_text {
+        Some(nonce) => security::crossorigin_without_nonce(res, &nonce),
+        None => res,
+    }
 }
 
 /// Makes `email` a platform operator (creating the account when needed) and returns

@@ -77,6 +77,32 @@ pub fn is_same_origin(req: &Request) -> bool {
     }
 }
 
+/// Leptos' preload links carry the CSP nonce as their `crossorigin` value (an
+/// invalid value, which browsers read as `anonymous`), putting the nonce where
+/// markup and selectors can read it. The head is in the page's first chunk; this
+/// rewrites it there to the value browsers already used.
+pub fn crossorigin_without_nonce(res: Response, nonce: &str) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = res.into_parts();
+    let wrong = format!("crossorigin=\"{nonce}\"");
+    let mut first = true;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk?;
+        if !std::mem::take(&mut first) {
+            return Ok::<_, axum::Error>(chunk);
+        }
+        match std::str::from_utf8(&chunk) {
+            Ok(text) if text.contains(&wrong) => Ok(axum::body::Bytes::from(
+                text.replace(&wrong, "crossorigin=\"anonymous\""),
+            )),
+            _ => Ok(chunk),
+        }
+    });
+    let mut res = Response::from_parts(parts, axum::body::Body::from_stream(stream));
+    res.headers_mut().remove(header::CONTENT_LENGTH);
+    res
+}
+
 pub async fn same_origin(req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || is_same_origin(&req) {

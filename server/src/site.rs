@@ -138,7 +138,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
             origin,
         }) => {
             if !tenant.status.is_served() {
-                return status_pages::suspended(&tenant.name, tenant.status);
+                return status_pages::suspended(&tenant);
             }
             if let Some(base) = &path_base {
                 match strip_base(req.uri(), base) {

@@ -31,12 +31,28 @@ pub fn not_found() -> Response {
 }
 
 /// A tenant that may not be served: its name, and nothing of its data.
-pub fn suspended(name: &str, status: TenantStatus) -> Response {
-    let message = match status {
-        TenantStatus::Cancelled => "This clinic's MediSync account has been closed.",
-        _ => "This clinic's MediSync account is suspended. Please contact the clinic directly.",
+/// The clinic's own contact details (from its branding) are shown, so patients
+/// and staff know how to reach it.
+pub fn suspended(tenant: &app::tenancy::Tenant) -> Response {
+    let contacts: Vec<&str> = [
+        tenant.branding.support_phone.as_deref(),
+        tenant.branding.support_email.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let reach = if contacts.is_empty() {
+        "Please contact the clinic directly.".to_owned()
+    } else {
+        format!("To reach the clinic: {}.", contacts.join(" · "))
     };
-    page(StatusCode::FORBIDDEN, "suspended", name, message)
+    let message = match tenant.status {
+        TenantStatus::Cancelled => {
+            format!("This clinic's MediSync account has been closed. {reach}")
+        }
+        _ => format!("This clinic's MediSync account is suspended. {reach}"),
+    };
+    page(StatusCode::FORBIDDEN, "suspended", &tenant.name, &message)
 }
 
 pub fn forbidden() -> Response {

@@ -222,6 +222,84 @@ impl Viewer {
     }
 }
 
+/// What each audit action means, in words a clinic's administrator reads. An
+/// action missing here is shown by its code (a test keeps every recorded action
+/// listed).
+pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("sign_in.succeeded", "Signed in"),
+    (
+        "sign_in.failed",
+        "Sign-in refused (wrong email or password, or no access here)",
+    ),
+    ("sign_in.refused_locked", "Sign-in refused: account locked"),
+    ("sign_in.second_factor_failed", "Wrong two-factor code"),
+    ("sign_out", "Signed out"),
+    ("sign_out.all_devices", "Signed out on every device"),
+    (
+        "account.locked",
+        "Account locked after repeated failed sign-ins",
+    ),
+    ("password.changed", "Changed their password"),
+    (
+        "password.reset_requested",
+        "Asked for a password reset link",
+    ),
+    ("password.reset", "Reset their password"),
+    ("two_factor.enabled", "Turned on two-factor sign-in"),
+    ("two_factor.removed", "Turned off two-factor sign-in"),
+    ("invitation.sent", "Sent an invitation"),
+    ("invitation.accepted", "Accepted an invitation"),
+    ("member.role_changed", "Changed a staff member's role"),
+    ("member.deactivated", "Deactivated a staff member"),
+    ("clinic.created", "Created the clinic"),
+    ("branding.changed", "Changed the branding"),
+    ("branding.reset", "Reset the branding to the default"),
+    ("branding.logo_uploaded", "Uploaded a logo"),
+    ("branding.logo_removed", "Removed the logo"),
+    ("settings.changed", "Changed the clinic settings"),
+    ("settings.security_changed", "Changed the sign-in policy"),
+    ("settings.domain_changed", "Changed the custom domain"),
+    ("settings.domain_verified", "Proved the custom domain"),
+    ("plan.changed", "Changed the plan"),
+    ("tenant.suspended", "Clinic suspended by MediSync"),
+    ("tenant.reactivated", "Clinic reactivated by MediSync"),
+    ("tenant.trial_ended", "Trial ended"),
+    (
+        "support.session_started",
+        "MediSync support opened a support session",
+    ),
+    ("support.session_ended", "MediSync support session ended"),
+    (
+        "access.denied",
+        "Opened something their role does not allow",
+    ),
+];
+
+/// The audit page's filter: a label and the action-code prefix it selects.
+pub const AUDIT_FILTERS: &[(&str, &str)] = &[
+    ("", "All activity"),
+    ("sign_", "Sign-in and sign-out"),
+    ("account.", "Account locks"),
+    ("password.", "Passwords"),
+    ("two_factor.", "Two-factor sign-in"),
+    ("invitation.", "Invitations"),
+    ("member.", "Staff changes"),
+    ("branding.", "Branding"),
+    ("settings.", "Settings"),
+    ("plan.", "Plan"),
+    ("support.", "Support sessions"),
+    ("tenant.", "Suspension and trial"),
+    ("access.", "Refused access"),
+];
+
+/// The sentence for an audit action (its code when it has none).
+pub fn describe_action(code: &str) -> &str {
+    AUDIT_ACTIONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, words)| words)
+}
+
 /// One line of a tenant's audit trail, as the audit page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {

@@ -38,27 +38,68 @@ macro_rules! error_of {
 }
 pub(crate) use error_of;
 
-/// A message under a form field when the last error names it.
+/// A message under a form field when the last error names it. The field (the
+/// input whose id is `field`) is marked invalid, described by the message, and
+/// focused when nothing else has focus, so a screen reader hears what to fix.
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let message = error.get().and_then(|e| e.for_field(field));
+        mark_field(field, message.is_some());
+    });
     move || {
         error.get().and_then(|e| e.for_field(field)).map(|m| {
-            view! { <p class="mt-1 text-sm text-red-700" data-testid=format!("error-{field}")>{m}</p> }
+            view! { <p id=format!("error-{field}") class="mt-1 text-sm text-red-700" data-testid=format!("error-{field}")>{m}</p> }
         })
     }
 }
 
-/// A form-wide message for errors not about one field.
+/// Sets or clears `aria-invalid` / `aria-describedby` on the input `id`, and
+/// focuses it when the page's focus is nowhere in particular (the body, or the
+/// submit button that was just pressed).
+#[cfg(feature = "hydrate")]
+fn mark_field(id: &str, invalid: bool) {
+    use leptos::wasm_bindgen::JsCast;
+    let Some(input) = document().get_element_by_id(id) else {
+        return;
+    };
+    if !invalid {
+        let _ = input.remove_attribute("aria-invalid");
+        let _ = input.remove_attribute("aria-describedby");
+        return;
+    }
+    let _ = input.set_attribute("aria-invalid", "true");
+    let _ = input.set_attribute("aria-describedby", &format!("error-{id}"));
+    let idle = document()
+        .active_element()
+        .is_none_or(|a| matches!(a.tag_name().as_str(), "BODY" | "BUTTON"));
+    if idle {
+        if let Some(el) = input.dyn_ref::<leptos::web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+}
+
+/// A form-wide message for errors not about one field. It takes the focus when
+/// it appears (after a refused sign-in the focus would otherwise drop to the
+/// page), and is announced as an alert.
 #[component]
 pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    let message_ref = NodeRef::<html::P>::new();
+    Effect::new(move |_| {
+        if let Some(el) = message_ref.get() {
+            let _ = el.focus();
+        }
+    });
     move || {
         error
             .get()
             .filter(|e| !matches!(e, AppError::Field(..)))
             .map(|e| {
                 view! {
-                    <p role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800">
-                        {e.to_string()}
+                    <p node_ref=message_ref tabindex="-1" role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-700">
+                        {e.message()}
                     </p>
                 }
             })
@@ -105,22 +146,20 @@ pub fn PublicFrame(tenant: Option<TenantPublic>, children: Children) -> impl Int
     }
 }
 
-/// Marks the page as hydrated once a server function answered from the browser.
+/// Marks the page as hydrated for browser tests: effects run only in the browser,
+/// after hydration, so the mark appears exactly when the page handles input. It
+/// asks the server nothing and says nothing to screen readers.
 #[component]
 pub fn HydratedMarker() -> impl IntoView {
-    let profile = LocalResource::new(crate::tenancy::api::tenant_profile);
-    let site = current_site();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let slug = current_site()
+        .tenant
+        .map(|t| t.slug.to_string())
+        .unwrap_or_default();
     move || {
-        let ready = if site.tenant.is_some() {
-            profile
-                .get()
-                .and_then(Result::ok)
-                .map(|t| t.slug.to_string())
-        } else {
-            profile.get().map(|_| String::new())
-        };
-        ready.map(|slug| {
-            view! { <span data-testid="hydrated" data-tenant=slug class="sr-only">"ready"</span> }
+        hydrated.get().then(|| {
+            view! { <span data-testid="hydrated" data-tenant=slug.clone() aria-hidden="true" hidden></span> }
         })
     }
 }
@@ -286,6 +325,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                     <Submit pending=action.pending().into() label="Send reset link" busy="Sending…"/>
                 </ActionForm>
             </Show>
+            <a data-testid="back-to-sign-in" href=current_site().href("/signin") class="mt-4 block text-sm text-brand underline">"Back to sign-in"</a>
             <HydratedMarker/>
         </PublicFrame>
     }
@@ -350,7 +390,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
         <PublicFrame tenant=current_site().tenant>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || details.get().map(|d| match d {
-                    Err(e) => view! { <p role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800">{e.message()}</p> }.into_any(),
                     Ok(d) => {
                         let what = d.role.map_or_else(
                             || "the patient portal".to_owned(),
@@ -523,11 +563,11 @@ pub fn SecurityPage() -> impl IntoView {
                     "Two-factor sign-in is required here. Set it up to continue."
                 </p>
             })}
-            <div class="mt-4 grid gap-4 lg:grid-cols-2">
+            <div class="mt-4 grid grid-cols-1 gap-4 lg:grid-cols-2">
                 <Panel title="Two-factor sign-in">
                     <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                         {move || overview.get().map(|o| match o {
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                             Ok(o) if o.totp_enabled => view! {
                                 <p data-testid="totp-on">"On: sign-in asks for a code from your authenticator app."</p>
                                 {(!o.two_factor_required).then(|| view! {
@@ -672,9 +712,9 @@ pub fn UsersPage() -> impl IntoView {
             <FormError error=change_error/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || staff.get().map(|list| match list {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) => view! {
-                        <table class="mt-4 w-full text-left text-sm" data-testid="staff-table">
+                        <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Staff members"><table class="w-full text-left text-sm" data-testid="staff-table">
                             <thead><tr><th class="p-2">"Name"</th><th class="p-2">"Email"</th><th class="p-2">"Role"</th><th class="p-2">"Status"</th><th class="p-2"></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|m| {
@@ -711,7 +751,7 @@ pub fn UsersPage() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Suspense>
@@ -739,7 +779,7 @@ pub fn PatientsPage() -> impl IntoView {
             <FormError error/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || patients.get().map(|list| match list {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) => view! {
                         <ul class="mt-4 space-y-2" data-testid="patient-list">
                             {list.into_iter().map(|p| {
@@ -750,7 +790,10 @@ pub fn PatientsPage() -> impl IntoView {
                                         {may_invite.then(|| view! {
                                             <ActionForm action=invite attr:class="mt-2 flex flex-wrap gap-2">
                                                 <input type="hidden" name="patient_id" value=p.id.to_string()/>
-                                                <input name="email" type="email" aria-label="Portal email" value=email required class="rounded border border-slate-300 px-2 py-1"/>
+                                                <label class="flex min-w-0 flex-wrap items-center gap-2 text-sm">
+                                                    <span class="font-medium">"Portal email"</span>
+                                                    <input name="email" type="email" value=email required class="min-w-0 max-w-full rounded border border-slate-300 px-2 py-1"/>
+                                                </label>
                                                 <button type="submit" class="text-brand underline">"Invite to portal"</button>
                                             </ActionForm>
                                         })}
@@ -780,9 +823,13 @@ pub fn AuditPage() -> impl IntoView {
         <SignedInShell testid="audit-page">
             <h1 class="text-xl font-semibold">"Audit log"</h1>
             <div class="mt-4 flex flex-wrap gap-3">
-                <label class="text-sm">"Action starts with"
-                    <input class=INPUT data-testid="filter-action" placeholder="sign_in"
-                        on:change=move |ev| action_filter.set(event_target_value(&ev))/>
+                <label class="text-sm">"Activity"
+                    <select class=INPUT data-testid="filter-action"
+                        on:change=move |ev| action_filter.set(event_target_value(&ev))>
+                        {super::AUDIT_FILTERS.iter().map(|(prefix, label)| view! {
+                            <option value=*prefix>{*label}</option>
+                        }).collect_view()}
+                    </select>
                 </label>
                 <label class="text-sm">"Person (email contains)"
                     <input class=INPUT data-testid="filter-actor"
@@ -791,22 +838,22 @@ pub fn AuditPage() -> impl IntoView {
             </div>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || entries.get().map(|list| match list {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) => view! {
-                        <table class="mt-4 w-full text-left text-sm" data-testid="audit-table">
-                            <thead><tr><th class="p-2">"When"</th><th class="p-2">"Who"</th><th class="p-2">"Action"</th><th class="p-2">"Target"</th><th class="p-2">"From"</th></tr></thead>
+                        <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Audit entries"><table class="w-full text-left text-sm" data-testid="audit-table">
+                            <thead><tr><th class="p-2">"When"</th><th class="p-2">"Who"</th><th class="p-2">"What"</th><th class="p-2">"Target"</th><th class="p-2">"From"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|e| view! {
                                     <tr class="border-t border-slate-200" data-action=e.action.clone()>
                                         <td class="p-2 whitespace-nowrap" title=e.occurred_at.to_rfc3339()>{e.when.clone()}</td>
                                         <td class="p-2">{e.actor.clone().unwrap_or_default()}</td>
-                                        <td class="p-2 font-mono">{e.action.clone()}</td>
+                                        <td class="p-2" title=e.action.clone()>{super::describe_action(&e.action).to_owned()}</td>
                                         <td class="p-2">{e.target.clone().unwrap_or_default()}</td>
                                         <td class="p-2 text-xs" title=e.user_agent.clone().unwrap_or_default()>{e.ip.clone().unwrap_or_default()}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Suspense>

@@ -182,11 +182,11 @@ pub fn SignUpPage() -> impl IntoView {
                         <p class="text-sm text-slate-600">"Every plan starts with the same free trial; you can change it before the trial ends."</p>
                         <Suspense fallback=|| view! { <p>"Loading plans…"</p> }>
                             {move || plans.get().map(|list| match list {
-                                Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                                Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                                 Ok(list) => {
                                     let wanted = chosen_plan.get().unwrap_or_else(|| "starter".into());
                                     view! {
-                                        <div class="mt-2 grid gap-3 sm:grid-cols-3">
+                                        <div class="mt-2 grid grid-cols-1 gap-3 sm:grid-cols-3">
                                             {list.into_iter().map(|p| {
                                                 let id = format!("plan-{}", p.id);
                                                 let label_for = id.clone();

@@ -50,7 +50,7 @@ pub fn PlanPage() -> impl IntoView {
             <FormError error/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || data.get().map(|d| match d {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(d) => {
                         let plan = d.plan.clone();
                         let usage = d.usage.clone();
@@ -65,7 +65,7 @@ pub fn PlanPage() -> impl IntoView {
                                 <p class="text-sm text-slate-600">{format!("Includes: {}", plan.features.iter().map(|f| f.label()).collect::<Vec<_>>().join(", "))}</p>
                             </section>
                             <h2 class="mt-6 font-semibold">"Plans"</h2>
-                            <div class="mt-2 grid gap-3 md:grid-cols-3">
+                            <div class="mt-2 grid grid-cols-1 gap-3 md:grid-cols-3">
                                 {d.plans.into_iter().map(|p| {
                                     let current = p.id == plan.id;
                                     let id = p.id.to_string();

@@ -63,12 +63,12 @@ pub fn PlatformAdmin() -> impl IntoView {
             <h1 class="text-xl font-semibold">"Platform overview"</h1>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || overview.get().map(|o| match o {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(o) => {
                         let total_signups = o.signups.iter().map(|w| w.count).sum::<i64>().to_string();
                         let chart = signups_chart(&o.signups);
                         view! {
-                        <div class="mt-4 grid gap-4 sm:grid-cols-3">
+                        <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-3">
                             <Panel title="Tenants">
                                 <p data-testid="tenant-count" class="text-2xl font-semibold">{format!("{} tenants", o.tenants)}</p>
                                 <ul class="mt-2" data-testid="tenants-by-status">
@@ -145,9 +145,9 @@ pub fn TenantsPage() -> impl IntoView {
             </div>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || list.get().map(|l| match l {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(l) => view! {
-                        <table class="mt-4 w-full text-left text-sm" data-testid="tenant-table">
+                        <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Tenants"><table class="w-full text-left text-sm" data-testid="tenant-table">
                             <thead><tr><th class="p-2">"Clinic"</th><th class="p-2">"Address"</th><th class="p-2">"Status"</th><th class="p-2">"Plan"</th><th class="p-2">"Created"</th></tr></thead>
                             <tbody>
                                 {l.into_iter().map(|t| view! {
@@ -160,7 +160,7 @@ pub fn TenantsPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Suspense>
@@ -210,7 +210,7 @@ pub fn TenantPage() -> impl IntoView {
             <a href="/admin/tenants" class="text-sm text-brand underline">"← All tenants"</a>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || detail.get().map(|d| match d {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(d) => {
                         let t = d.tenant.clone();
                         let tid = t.id.to_string();
@@ -224,7 +224,7 @@ pub fn TenantPage() -> impl IntoView {
                             {d.trial_ends.clone().map(|e| view! { <p class="text-sm">{format!("Trial ends {e}")}</p> })}
                             {d.custom_domain.clone().map(|e| view! { <p class="text-sm">{format!("Custom domain: {e}")}</p> })}
                             <p class="text-sm">{format!("Owners: {}", d.owners.join(", "))}</p>
-                            <div class="mt-4 grid gap-4 md:grid-cols-2">
+                            <div class="mt-4 grid grid-cols-1 gap-4 md:grid-cols-2">
                                 <Panel title="Usage">
                                     <ul data-testid="tenant-usage">
                                         <li>{format!("Plan: {} ({})", d.plan.name, d.plan.price_label())}</li>
@@ -310,7 +310,7 @@ pub fn PlansAdminPage() -> impl IntoView {
             <FormError error=retire_error/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || plans.get().map(|l| match l {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(l) => view! {
                         <div class="mt-4 space-y-4">
                             {l.into_iter().map(|p| {
@@ -379,7 +379,7 @@ fn PlanForm(plan: Option<Plan>, save: ServerAction<SavePlan>) -> impl IntoView {
             <p class="font-semibold">{title}</p>
             {is_new.then(|| view! { <input type="hidden" name="is_new" value="1"/> })}
             <input type="hidden" name="features" prop:value=move || features.get()/>
-            <div class="mt-2 grid gap-2 text-sm sm:grid-cols-4">
+            <div class="mt-2 grid grid-cols-1 gap-2 text-sm sm:grid-cols-4">
                 <label>"Code"<input name="id" class=small value=text(|p| p.id.to_string()) readonly=!is_new required/></label>
                 <label>"Name"<input name="name" class=small value=text(|p| p.name.clone()) required/></label>
                 <label>"Price / month"<input name="price" class=small value=text(|p| format!("{}.{:02}", p.price_cents / 100, p.price_cents % 100)) required/></label>

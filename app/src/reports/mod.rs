@@ -67,9 +67,9 @@ pub fn ReportsPage() -> impl IntoView {
             <h1 class="text-xl font-semibold">"Reports"</h1>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || report.get().map(|r| match r {
-                    Err(e) => view! { <p role="alert" data-testid="report-error" class="mt-4 rounded bg-amber-50 p-3 text-sm text-amber-900">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert" data-testid="report-error" class="mt-4 rounded bg-amber-50 p-3 text-sm text-amber-900">{e.message()}</p> }.into_any(),
                     Ok(r) => view! {
-                        <dl class="mt-4 grid gap-2 sm:grid-cols-2" data-testid="clinic-report">
+                        <dl class="mt-4 grid grid-cols-1 gap-2 sm:grid-cols-2" data-testid="clinic-report">
                             <dt class="font-medium">"Patients"</dt><dd>{r.patients.to_string()}</dd>
                             <dt class="font-medium">"Audit events, last 30 days"</dt><dd>{r.audit_events_30_days.to_string()}</dd>
                             {r.staff_by_role.into_iter().map(|(role, n)| view! { <dt class="font-medium">{format!("Active {role}s")}</dt><dd>{n.to_string()}</dd> }).collect_view()}

@@ -47,28 +47,72 @@ pub fn AppShell(
             "hidden border-b border-slate-200 bg-white md:block md:border-b-0 md:border-r md:w-56"
         }
     };
-    let logo = crate::site::current_site()
+    let site = crate::site::current_site();
+    let logo = site
         .tenant
-        .and_then(|t| t.branding.logo_url);
+        .as_ref()
+        .and_then(|t| t.branding.logo_url.clone());
+    // The page the person is on, without the `/t/{slug}` base (the server sees the
+    // path after it; the browser before it).
+    let location = leptos_router::hooks::use_location();
+    let base = site.base.clone();
+    let current = Memo::new(move |_| {
+        let path = location.pathname.get();
+        path.strip_prefix(base.as_str())
+            .filter(|rest| rest.starts_with('/'))
+            .map_or(path.clone(), str::to_owned)
+    });
+    let base = site.base.clone();
+    let main_ref = NodeRef::<leptos::html::Main>::new();
+    // Escape closes the open menu and returns focus to its button (the key
+    // reaches the shell from the button or a link inside it).
+    let toggle_ref = NodeRef::<leptos::html::Button>::new();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && nav_open.get_untracked() {
+            nav_open.set(false);
+            if let Some(button) = toggle_ref.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    };
     view! {
-        <div data-testid=testid class="min-h-screen flex flex-col bg-slate-50 text-slate-900">
+        <div data-testid=testid on:keydown=on_key class="min-h-screen flex flex-col bg-slate-50 text-slate-900">
+            <a
+                href="#main"
+                data-testid="skip-link"
+                // The router would treat the fragment as a navigation; move the
+                // focus to the content ourselves.
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    if let Some(main) = main_ref.get() {
+                        let _ = main.focus();
+                    }
+                }
+                class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-slate-900 focus:shadow"
+            >
+                "Skip to content"
+            </a>
             <header
                 data-testid="brand-header"
-                class="bg-brand text-on-brand flex items-center justify-between gap-3 px-4 py-3"
+                class="bg-brand text-on-brand flex flex-wrap items-center justify-between gap-x-3 gap-y-2 px-4 py-3"
             >
-                <div class="flex min-w-0 items-center gap-3">
+                // Which clinic this is stays readable at any width (a doctor at two
+                // clinics must always see whose records are open): the name wraps
+                // rather than being cut, and the actions wrap below it.
+                <div class="flex min-w-0 flex-1 basis-48 items-center gap-3">
                     {logo.map(|src| view! {
-                        <img src=src alt="" data-testid="clinic-logo" class="h-8 w-auto max-w-32 rounded bg-white object-contain"/>
+                        <img src=src alt="" data-testid="clinic-logo" class="h-8 w-auto max-w-20 shrink-0 rounded bg-white object-contain sm:max-w-32"/>
                     })}
                     <div class="min-w-0">
-                        <p class="truncate font-semibold">{brand}</p>
+                        <p data-testid="clinic-name" class="break-words font-semibold leading-tight">{brand}</p>
                         <p class="text-xs opacity-90">{area}</p>
                     </div>
                 </div>
-                <div class="flex items-center gap-3">
+                <div class="flex flex-wrap items-center justify-end gap-x-3 gap-y-1">
                 <UserMenu/>
                 <button
                     type="button"
+                    node_ref=toggle_ref
                     data-testid="nav-toggle"
                     class="md:hidden rounded border border-current px-3 py-1 text-sm focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
                     aria-controls="app-nav"
@@ -84,11 +128,11 @@ pub fn AppShell(
                     <ul class="p-2">
                         {nav
                             .into_iter()
-                            .map(|item| view! { <li>{nav_entry(item)}</li> })
+                            .map(|item| view! { <li>{nav_entry(item, &base, current)}</li> })
                             .collect_view()}
                     </ul>
                 </nav>
-                <main class="flex-1 min-w-0 p-4 md:p-8">{children()}</main>
+                <main node_ref=main_ref id="main" tabindex="-1" class="flex-1 min-w-0 p-4 md:p-8 focus:outline-none">{children()}</main>
             </div>
         </div>
     }
@@ -129,6 +173,7 @@ fn UserMenu() -> impl IntoView {
                 <details class="relative text-sm" data-testid="clinic-switcher">
                     <summary class="cursor-pointer">"Switch clinic"</summary>
                     <ul class="absolute right-0 z-10 mt-1 w-56 rounded border border-slate-200 bg-white p-1 text-slate-900 shadow">
+                        <li data-testid="switch-note" class="px-2 py-1 text-xs text-slate-600">"Each clinic keeps its own sign-in: you may be asked for your password there."</li>
                         {others.into_iter().map(|c| view! {
                             <li><a class="block rounded px-2 py-1 hover:bg-slate-100" href=c.href.clone()>{c.name.clone()}</a></li>
                         }).collect_view()}
@@ -226,19 +271,24 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
     }
 }
 
-fn nav_entry(item: NavItem) -> AnyView {
+fn nav_entry(item: NavItem, base: &str, current: Memo<String>) -> AnyView {
     let row = "flex items-center justify-between rounded px-3 py-2 text-sm";
     match item.href {
-        Some(href) => view! {
+        Some(href) => {
+            let path = href.strip_prefix(base).unwrap_or(&href).to_owned();
+            let here = move || (current.get() == path).then_some("page");
+            view! {
             <a
                 href=href
-                class=format!("{row} font-medium text-slate-800 hover:bg-slate-100 focus-visible:outline focus-visible:outline-2 focus-visible:outline-brand")
+                aria-current=here
+                class=format!("{row} font-medium text-slate-800 hover:bg-slate-100 aria-[current=page]:bg-slate-100 aria-[current=page]:font-semibold focus-visible:outline focus-visible:outline-2 focus-visible:outline-brand")
             >
                 {item.label}
                 {item.badge.map(|b| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 text-xs text-amber-900">{b}</span> })}
             </a>
+            }
+            .into_any()
         }
-        .into_any(),
         None => view! {
             <span class=format!("{row} text-slate-500") aria-disabled="true">
                 {item.label}
@@ -268,13 +318,22 @@ pub fn NotFound() -> impl IntoView {
         res.set_status(http::StatusCode::NOT_FOUND);
     }
     let site = crate::site::current_site();
+    let title = format!(
+        "Page not found · {}",
+        site.tenant.as_ref().map_or("MediSync", |t| t.name.as_str())
+    );
+    // In the clinic's own frame (name, logo, colours), so a mistyped link still
+    // shows whose site this is and the way back.
     view! {
-        <main data-testid="not-found" class="mx-auto max-w-md p-8 text-center">
-            <h1 class="text-2xl font-semibold">"Page not found"</h1>
-            <p class="mt-2 text-slate-600">"There is nothing at this address."</p>
-            <a class="mt-4 inline-block text-brand underline" href=site.href("/")>
-                "Go to the start page"
-            </a>
-        </main>
+        <PageTitle text=title/>
+        <crate::identity::pages::PublicFrame tenant=site.tenant.clone()>
+            <div data-testid="not-found" class="text-center">
+                <h1 class="text-2xl font-semibold">"Page not found"</h1>
+                <p class="mt-2 text-slate-600">"There is nothing at this address. Check the link, or start again from the front page."</p>
+                <a class="mt-4 inline-block text-brand underline" href=site.href("/")>
+                    "Go to the start page"
+                </a>
+            </div>
+        </crate::identity::pages::PublicFrame>
     }
 }

@@ -25,7 +25,7 @@ pub fn StaffDashboard() -> impl IntoView {
                 {format!("Signed in as {} ({role})", viewer.display_name)}
             </p>
             {viewer.can(crate::identity::permissions::Permission::SettingsManage).then(|| view! { <crate::onboarding::pages::OnboardingChecklist/> })}
-            <div class="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+            <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 <Panel title="Today">"Appointments will appear here once scheduling is set up."</Panel>
                 <Panel title="Patients">"Find patients from the Patients page."</Panel>
                 <Panel title="Tasks">"Nothing needs your attention."</Panel>
@@ -50,7 +50,7 @@ pub fn PatientPortal() -> impl IntoView {
         <SignedInShell testid="portal-shell">
             <h1 class="text-xl font-semibold">{format!("Welcome to {}", tenant.name)}</h1>
             <p class="mt-2 text-slate-700">{tenant.branding.welcome_text.clone()}</p>
-            <div class="mt-4 grid gap-4 sm:grid-cols-2">
+            <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <Panel title="Your record">
                     <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                         {move || record.get().map(|r| match r {
@@ -61,7 +61,7 @@ pub fn PatientPortal() -> impl IntoView {
                                     <dt>"Date of birth"</dt><dd data-testid="my-birth-date">{settings.format_day(r.birth_date)}</dd>
                                 </dl>
                             }.into_any(),
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                         })}
                     </Suspense>
                 </Panel>

@@ -83,18 +83,10 @@ pub const DATE_FORMATS: &[(&str, &str)] = &[
     ("%d %b %Y", "21 Nov 2026"),
 ];
 
-/// Languages the clinic's pages and emails are marked with.
-pub const LANGUAGES: &[(&str, &str)] = &[
-    ("en", "English"),
-    ("en-GB", "English (UK)"),
-    ("es", "Español"),
-    ("fr", "Français"),
-    ("de", "Deutsch"),
-    ("it", "Italiano"),
-    ("nl", "Nederlands"),
-    ("pt", "Português"),
-    ("pt-BR", "Português (Brasil)"),
-];
+/// The languages MediSync's interface is written in: a clinic's pages carry
+/// `lang` equal to the language of their text, so only languages the interface
+/// is actually translated into are offered (a translation adds its entry here).
+pub const LANGUAGES: &[(&str, &str)] = &[("en", "English (US)"), ("en-GB", "English (UK)")];
 
 /// ISO 4217 codes offered in the settings form.
 pub const CURRENCIES: &[&str] = &[

@@ -71,7 +71,7 @@ fn Landing() -> impl IntoView {
                     </a>
                 </div>
             </header>
-            <section class="mx-auto grid max-w-5xl gap-4 px-4 py-10 sm:grid-cols-2">
+            <section class="mx-auto grid grid-cols-1 max-w-5xl gap-4 px-4 py-10 sm:grid-cols-2">
                 {features
                     .into_iter()
                     .map(|(title, text)| {
@@ -244,7 +244,7 @@ pub fn BrandingPage() -> impl IntoView {
             <h1 class="text-xl font-semibold">"Branding"</h1>
             <p class="mt-1 text-sm text-slate-600">"How your clinic looks to staff and patients: every page, the installable app and emails."</p>
             {move || notice.get().map(|m| view! { <p role="status" data-testid="branding-notice" class="mt-3 rounded bg-green-50 p-3 text-sm text-green-900">{m}</p> })}
-            <div class="mt-4 grid gap-6 lg:grid-cols-2">
+            <div class="mt-4 grid grid-cols-1 gap-6 lg:grid-cols-2">
                 <div>
                     <form class=CARD data-testid="logo-form" on:submit=move |ev| submit_logo(ev, upload)>
                         <h2 class="font-semibold">"Logo"</h2>
@@ -521,7 +521,7 @@ pub fn DomainPage() -> impl IntoView {
             <p class="mt-1 text-sm text-slate-600">"Serve your clinic's pages and patient portal on your own domain, such as portal.yourclinic.com."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || current.get().map(|setup| match setup {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(setup) => {
                         let value = setup.domain.clone().unwrap_or_default();
                         let records = setup.domain.clone().map(|domain| {
@@ -532,7 +532,7 @@ pub fn DomainPage() -> impl IntoView {
                             view! {
                                 <section data-testid="dns-record" class=CARD>
                                     <h2 class="font-semibold">"Create these DNS records at your domain's provider"</h2>
-                                    <table class="w-full text-left text-sm">
+                                    <div class="max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="DNS records"><table class="w-full text-left text-sm">
                                         <thead><tr><th class="p-2">"Type"</th><th class="p-2">"Name"</th><th class="p-2">"Value"</th></tr></thead>
                                         <tbody>
                                             {rows.into_iter().map(|(kind, name, value, testid)| view! {
@@ -543,7 +543,7 @@ pub fn DomainPage() -> impl IntoView {
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>
-                                    </table>
+                                    </table></div>
                                     <p class="text-sm text-slate-600">"The TXT record proves the domain is yours; the CNAME sends its visitors here. For a bare domain such as yourclinic.com, use your provider's ALIAS or ANAME record instead of the CNAME. DNS changes can take up to a day to appear."</p>
                                     {if setup.verified {
                                         view! { <p data-testid="domain-verified" class="rounded bg-green-50 p-3 text-sm text-green-900">"Verified: requests for this domain open your clinic."</p> }.into_any()

@@ -209,12 +209,17 @@ async fn check(
     let b = browser_for(addr, who).await;
     let mut wrong = Vec::new();
     // Pages first: the sign-out functions end every session of the account.
-    for (path, rule) in access::PAGES {
+    let pages = ::server::routes::PageRoutes::of_app();
+    for (prefix, rule) in access::PAGES {
         let tenant_area = !matches!(rule, Rule::Platform(_));
         let tenant_site = !site.base.is_empty();
         if tenant_area != tenant_site || *rule == Rule::Public {
             continue;
         }
+        // A page of the area (an area prefix that is no page itself answers 404).
+        let path = &pages
+            .page_under(prefix)
+            .unwrap_or_else(|| panic!("no page under {prefix}"));
         let reply = b.get(site.host, &format!("{}{path}", site.base)).await;
         let (want, got) = (expect(*rule, who), decision_of(&reply));
         if want != got {

@@ -94,3 +94,49 @@ fn pages_set_their_title_only_through_the_escaping_wrapper() {
         violations.join("\n")
     );
 }
+
+/// Every audit action the code records has a sentence on the audit page (the
+/// page shows sentences, not codes). Actions are the `"area.event"` literals in
+/// the sources; permission codes and platform-only events are told apart here.
+#[test]
+fn every_recorded_audit_action_has_words() {
+    const NOT_ACTIONS: &[&str] = &["t.slug", "tenants.manage", "plans.manage"];
+    const PLATFORM_ONLY: &[&str] = &[
+        "plan.retired",
+        "plan.restored",
+        "plan.created",
+        "plan.updated",
+    ];
+    let mut files = Vec::new();
+    rust_files(&app_src(), &mut files);
+    // The server records one action itself (refused access).
+    files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/auth.rs"));
+    let mut missing = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).expect("read source");
+        for literal in source.split('"').skip(1).step_by(2) {
+            let Some((area, event)) = literal.split_once('.') else {
+                continue;
+            };
+            let word =
+                |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            let permission = app::identity::permissions::ALL
+                .iter()
+                .any(|p| p.as_str() == literal);
+            if !word(area) || !word(event) || permission || NOT_ACTIONS.contains(&literal) {
+                continue;
+            }
+            if PLATFORM_ONLY.contains(&literal)
+                || app::identity::describe_action(literal) != literal
+            {
+                continue;
+            }
+            missing.push(format!("{}: {literal}", file.display()));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "audit actions without words in identity::AUDIT_ACTIONS:\n{}",
+        missing.join("\n")
+    );
+}

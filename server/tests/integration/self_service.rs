@@ -850,7 +850,7 @@ async fn settings_are_validated_and_dates_follow_them(t: &TestDb) {
                     ("name", "Acme Care"),
                     ("timezone", tz),
                     ("currency", "EUR"),
-                    ("language", "pt-BR"),
+                    ("language", "en-GB"),
                     ("date_format", "%d/%m/%Y"),
                     ("days", days),
                 ],
@@ -869,7 +869,7 @@ async fn settings_are_validated_and_dates_follow_them(t: &TestDb) {
     assert_eq!(stored.settings.timezone, "Asia/Tokyo");
     assert_eq!(stored.settings.working_days, "mon,wed,fri,sat");
     let page = Browser::new(addr).get("acme.localhost", "/").await;
-    assert!(page.body.contains(r#"<html lang="pt-BR""#));
+    assert!(page.body.contains(r#"<html lang="en-GB""#));
     // The audit page's times are in Tokyo time and the chosen format.
     let audit = b
         .call("localhost", "/t/acme/api/list_audit", &[])
