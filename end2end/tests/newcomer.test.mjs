@@ -25,6 +25,9 @@ import {
   startPrivateServer,
   freePort,
   freshTotp,
+  mailLinkFor,
+  uniqueEmail,
+  acceptAsNewAccount,
 } from './support.mjs';
 
 const PHONE = { width: 360, height: 740 };
@@ -240,6 +243,60 @@ describe('newcomer: the shell', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
       assert.ok(actions.length > 0, 'no sign-in rows (the owner just signed in)');
       assert.ok(actions.every((a) => a.startsWith('sign_')), `filtered rows: ${actions.join(', ')}`);
+    });
+  });
+
+  test('staff access you can see: pending invitations, sent again, withdrawn; deactivation asks and can be undone', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    const nurse = uniqueEmail('seen-nurse');
+    const pendingOnly = uniqueEmail('pending-nurse');
+    await withPage(browser, {}, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin?next=/staff/users'), ACCOUNTS.acmeOwner.email, DEMO_PASSWORD, {
+        expect: /\/staff\/users$/,
+      });
+      await waitForHydration(page, '(users page)');
+      for (const email of [nurse, pendingOnly]) {
+        await page.locator('#invite_email').fill(email);
+        await page.locator('#invite_role').selectOption('nurse');
+        await page.getByRole('button', { name: 'Send invitation' }).click();
+        await page.locator(`[data-testid=pending-invitations] li[data-email="${email}"]`).waitFor({ state: 'visible' });
+      }
+      // The same address again: refused, saying why.
+      await page.locator('#invite_email').fill(pendingOnly);
+      await page.getByRole('button', { name: 'Send invitation' }).click();
+      await page.locator('[data-testid=error-email]').waitFor({ state: 'visible' });
+      assert.match((await page.locator('[data-testid=error-email]').innerText()) ?? '', /already invited/);
+      // Sent again, then withdrawn.
+      const row = page.locator(`[data-testid=pending-invitations] li[data-email="${pendingOnly}"]`);
+      await row.getByRole('button', { name: 'Send again' }).click();
+      await page.locator('[data-testid=invite-resent]').waitFor({ state: 'visible' });
+      await row.getByRole('button', { name: 'Withdraw' }).click();
+      await row.waitFor({ state: 'detached' });
+      await screenshot(page, 'newcomer-users-pending');
+    });
+    const link = await mailLinkFor(nurse);
+    await withPage(browser, {}, (page) => acceptAsNewAccount(page, link, 'Nia Seen', 'lantern copper meadow rain', /\/staff$/));
+    await withPage(browser, {}, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin?next=/staff/users'), ACCOUNTS.acmeOwner.email, DEMO_PASSWORD, {
+        expect: /\/staff\/users$/,
+      });
+      await waitForHydration(page, '(users page)');
+      const member = page.locator('[data-testid=staff-table] tr', { hasText: nurse });
+      await member.waitFor({ state: 'visible' });
+      // Deactivating asks first.
+      await member.getByText('Deactivate…').click();
+      await member.getByRole('button', { name: 'Yes, deactivate' }).click();
+      await member.locator('[data-testid=member-status]', { hasText: 'Deactivated' }).waitFor({ state: 'visible' });
+      await member.getByRole('button', { name: 'Reactivate' }).click();
+      await member.locator('[data-testid=member-status]', { hasText: 'Active' }).waitFor({ state: 'visible' });
+
+      // Each patient's portal status is shown; one who uses the portal is not invited again.
+      await open(page, pathUrl('acme', '/staff/patients'));
+      await waitForHydration(page, '(patients page)');
+      const priya = page.locator('[data-testid=patient-list] li[data-mrn="ACM-0005"]');
+      await priya.waitFor({ state: 'visible' });
+      assert.equal(await priya.getAttribute('data-portal'), 'active');
+      assert.match((await priya.locator('[data-testid=portal-status]').innerText()) ?? '', /Uses the portal/);
+      assert.equal(await priya.getByRole('button').count(), 0, 'a portal user is offered an invitation');
     });
   });
 

@@ -739,7 +739,31 @@ pub async fn invite_staff(email: String, role: Role) -> Result<(), AppError> {
     may_assign(&viewer, role)?;
     let db = auth::db()?;
     let (token, digest) = super::secrets::new_token();
+    let existing = {
+        let mut platform = db.begin_platform_read().await?;
+        super::db::find_account_by_email(&mut platform, &email).await?
+    };
     let mut tx = db.begin_for(tenant_id).await?;
+    // Someone already here, or already invited, is not invited again.
+    if let Some(account) = &existing {
+        if let Some(member) = super::db::staff_by_account(&mut tx, account.id).await? {
+            let message = match member.status {
+                super::MemberStatus::Active => format!(
+                    "{email} is already on the staff as {}; change their role in the list below",
+                    role_label(member.role)
+                ),
+                _ => format!("{email} was deactivated; reactivate them in the list below"),
+            };
+            return Err(AppError::field("email", message).respond());
+        }
+    }
+    if super::invitations::staff_invitation_pending(&mut tx, &email).await? {
+        return Err(AppError::field(
+            "email",
+            format!("{email} is already invited; send the invitation again from the list of pending invitations"),
+        )
+        .respond());
+    }
     // Every invitation holds a seat until it is answered or expires.
     if let Err(limit) =
         crate::plans::db::ensure_room(&mut tx, crate::plans::LimitKind::Users, 1).await?
@@ -754,9 +778,31 @@ pub async fn invite_staff(email: String, role: Role) -> Result<(), AppError> {
         viewer.account_id,
     )
     .await?;
-    let message = crate::mail::branded(
-        Some(&tenant),
-        &email,
+    let message = staff_invitation_mail(&tenant, &viewer, &email, role, &token);
+    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "invitation.sent",
+        Some(&format!("{email} as {role}")),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn staff_invitation_mail(
+    tenant: &crate::tenancy::TenantPublic,
+    viewer: &super::Viewer,
+    email: &super::Email,
+    role: Role,
+    token: &str,
+) -> crate::mail::Message {
+    crate::mail::branded(
+        Some(tenant),
+        email,
         "You are invited",
         &[
             &format!(
@@ -769,20 +815,110 @@ pub async fn invite_staff(email: String, role: Role) -> Result<(), AppError> {
         ],
         (
             "Accept the invitation",
-            &link(&format!("/invite?token={token}")),
+            &ssr::link(&format!("/invite?token={token}")),
         ),
-    );
+    )
+}
+
+/// A staff invitation waiting for its answer, as the Users page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingInvitation {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    /// When the link stops working, in the clinic's time zone and format.
+    pub expires: String,
+}
+
+#[server(prefix = "/api", endpoint = "list_staff_invitations")]
+pub async fn list_staff_invitations() -> Result<Vec<PendingInvitation>, AppError> {
+    use ssr::*;
+    let (tenant, _) = auth::staff_viewer()?;
+    let settings = ssr::tenant()?.settings;
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant).await?;
+    let pending = super::invitations::pending_staff(&mut tx).await?;
+    Ok(pending
+        .into_iter()
+        .filter_map(|i| match i.invited {
+            super::invitations::Invited::Staff(role) => Some(PendingInvitation {
+                id: i.id,
+                email: i.email.to_string(),
+                role,
+                expires: settings.format_datetime(i.expires_at),
+            }),
+            super::invitations::Invited::Patient(_) => None,
+        })
+        .collect())
+}
+
+/// Sends a pending staff invitation again, with a new link and 72 more hours.
+#[server(prefix = "/api", endpoint = "resend_staff_invitation")]
+pub async fn resend_staff_invitation(id: Uuid) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant_id, viewer) = auth::staff_viewer()?;
+    let tenant = tenant()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for(tenant_id).await?;
+    let invitation = super::invitations::find_pending_by_id(&mut tx, id)
+        .await?
+        .ok_or_else(|| gone_invitation().respond())?;
+    let super::invitations::Invited::Staff(role) = invitation.invited else {
+        return Err(AppError::NotFound.respond());
+    };
+    may_assign(&viewer, role)?;
+    let (token, digest) = super::secrets::new_token();
+    if !super::invitations::renew(&mut tx, id, &digest).await? {
+        return Err(gone_invitation().respond());
+    }
+    let message = staff_invitation_mail(&tenant, &viewer, &invitation.email, role, &token);
     crate::mail::enqueue(tx.scoped().1, &message).await?;
     super::audit::record(
         &mut tx,
         super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
-        "invitation.sent",
-        Some(&format!("{email} as {role}")),
+        "invitation.resent",
+        Some(&format!("{} as {role}", invitation.email)),
         &auth::request_meta(),
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Withdraws a pending staff invitation: its link stops working, its seat is free.
+#[server(prefix = "/api", endpoint = "revoke_staff_invitation")]
+pub async fn revoke_staff_invitation(id: Uuid) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant_id, viewer) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for(tenant_id).await?;
+    let invitation = super::invitations::find_pending_by_id(&mut tx, id)
+        .await?
+        .ok_or_else(|| gone_invitation().respond())?;
+    let super::invitations::Invited::Staff(role) = invitation.invited else {
+        return Err(AppError::NotFound.respond());
+    };
+    may_assign(&viewer, role)?;
+    if !super::invitations::revoke(&mut tx, id).await? {
+        return Err(gone_invitation().respond());
+    }
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "invitation.revoked",
+        Some(&format!("{} as {role}", invitation.email)),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn gone_invitation() -> AppError {
+    AppError::Invalid(
+        "this invitation was already answered, withdrawn or has expired; reload the list".into(),
+    )
 }
 
 /// A role as people say it.
@@ -869,6 +1005,35 @@ pub async fn deactivate_staff(member_id: Uuid) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Gives a deactivated member their access back (a seat of the plan again).
+#[server(prefix = "/api", endpoint = "reactivate_staff")]
+pub async fn reactivate_staff(member_id: Uuid) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let member = member_for_change(&db, tenant, &viewer, member_id).await?;
+    if member.status == MemberStatus::Active {
+        return Ok(());
+    }
+    let mut tx = db.begin_for(tenant).await?;
+    if let Err(limit) =
+        crate::plans::db::ensure_room(&mut tx, crate::plans::LimitKind::Users, 1).await?
+    {
+        return Err(AppError::Upgrade(limit.0).respond());
+    }
+    super::db::set_staff_status(&mut tx, member.id, MemberStatus::Active).await?;
+    super::audit::record(
+        &mut tx,
+        super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        "member.reactivated",
+        Some(&member.display_name),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "set_security_policy")]
 pub async fn set_security_policy(
     require_staff_2fa: Option<String>,
@@ -929,6 +1094,18 @@ pub async fn list_audit(
     Ok(entries)
 }
 
+/// Whether a patient can use the clinic's portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum PortalStatus {
+    /// Never invited, or every invitation lapsed or was replaced.
+    #[default]
+    None,
+    /// An invitation waits for an answer.
+    Invited,
+    /// The patient has a portal account.
+    Active,
+}
+
 /// A patient row for staff lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientSummary {
@@ -936,6 +1113,8 @@ pub struct PatientSummary {
     pub mrn: String,
     pub name: String,
     pub email: Option<String>,
+    #[serde(default)]
+    pub portal: PortalStatus,
 }
 
 impl From<crate::patients::Patient> for PatientSummary {
@@ -945,6 +1124,11 @@ impl From<crate::patients::Patient> for PatientSummary {
             mrn: p.mrn.to_string(),
             name: format!("{} {}", p.given_name, p.family_name),
             email: p.email,
+            portal: if p.portal_account {
+                PortalStatus::Active
+            } else {
+                PortalStatus::None
+            },
         }
     }
 }
@@ -957,7 +1141,17 @@ pub async fn list_patients(query: Option<String>) -> Result<Vec<PatientSummary>,
     let db = auth::db()?;
     let mut tx = db.begin_for_read(tenant).await?;
     let found = crate::patients::db::search(&mut tx, query.as_deref().unwrap_or(""), 100).await?;
-    Ok(found.into_iter().map(PatientSummary::from).collect())
+    let invited = super::invitations::patients_invited(&mut tx).await?;
+    Ok(found
+        .into_iter()
+        .map(|p| {
+            let mut row = PatientSummary::from(p);
+            if row.portal == PortalStatus::None && invited.contains(&row.id) {
+                row.portal = PortalStatus::Invited;
+            }
+            row
+        })
+        .collect())
 }
 
 #[server(prefix = "/api", endpoint = "invite_patient")]
@@ -971,6 +1165,15 @@ pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppEr
     let patient = crate::patients::db::get(&mut tx, patient_id)
         .await?
         .ok_or_else(|| AppError::NotFound.respond())?;
+    if patient.portal_account {
+        return Err(AppError::field(
+            "email",
+            "this patient already uses the portal; they can reset their password from its sign-in page",
+        )
+        .respond());
+    }
+    // Inviting again replaces the earlier link: one way in at a time.
+    super::invitations::revoke_for_patient(&mut tx, patient.id).await?;
     let (token, digest) = super::secrets::new_token();
     super::invitations::create(
         &mut tx,

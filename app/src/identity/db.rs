@@ -183,6 +183,26 @@ pub async fn set_staff_status(
     one_row(affected)
 }
 
+/// The staff membership (active or not) of an account in the transaction's tenant.
+#[tracing::instrument(skip_all)]
+pub async fn staff_by_account(
+    tx: &mut TenantTx,
+    account_id: Uuid,
+) -> Result<Option<StaffMember>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let sql = format!(
+        "SELECT {STAFF_COLUMNS} FROM staff_members WHERE tenant_id = $1 AND account_id = $2"
+    );
+    let row = on_conn!(conn, |c| {
+        sqlx::query_as::<_, StaffRow>(&sql)
+            .bind(tenant)
+            .bind(account_id)
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(StaffMember::try_from).transpose()
+}
+
 /// The active staff membership of an account in the transaction's tenant.
 #[tracing::instrument(skip_all)]
 pub async fn active_staff_by_account(

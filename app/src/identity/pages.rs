@@ -660,21 +660,38 @@ pub fn UsersPage() -> impl IntoView {
     let invite = ServerAction::<InviteStaff>::new();
     let change = ServerAction::<ChangeStaffRole>::new();
     let deactivate = ServerAction::<DeactivateStaff>::new();
+    let reactivate = ServerAction::<ReactivateStaff>::new();
+    let resend = ServerAction::<ResendStaffInvitation>::new();
+    let revoke = ServerAction::<RevokeStaffInvitation>::new();
     let staff = Resource::new(
         move || {
             (
                 invite.version().get(),
                 change.version().get(),
                 deactivate.version().get(),
+                reactivate.version().get(),
             )
         },
         |_| list_staff(),
+    );
+    let pending = Resource::new(
+        move || {
+            (
+                invite.version().get(),
+                resend.version().get(),
+                revoke.version().get(),
+            )
+        },
+        |_| list_staff_invitations(),
     );
     let invite_error = error_of!(invite);
     let change_error = Signal::derive(move || {
         error_of!(change)
             .get()
             .or_else(|| error_of!(deactivate).get())
+            .or_else(|| error_of!(reactivate).get())
+            .or_else(|| error_of!(resend).get())
+            .or_else(|| error_of!(revoke).get())
     });
     let me = current_site()
         .viewer
@@ -723,6 +740,8 @@ pub fn UsersPage() -> impl IntoView {
                                     let current = m.role;
                                     // Nobody changes their own role or deactivates themselves.
                                     let editable = m.email != me && m.status == super::MemberStatus::Active;
+                                    let reactivable = m.email != me && m.status != super::MemberStatus::Active;
+                                    let id_for_reactivate = id.clone();
                                     view! {
                                         <tr class="border-t border-slate-200">
                                             <td class="p-2">{m.display_name.clone()}</td>
@@ -738,12 +757,28 @@ pub fn UsersPage() -> impl IntoView {
                                                 </ActionForm>
                                                 }.into_any() } else { view! { <span>{role_label(current)}</span> }.into_any() }}
                                             </td>
-                                            <td class="p-2">{m.status.as_str()}</td>
+                                            <td class="p-2" data-testid="member-status">{match m.status {
+                                                super::MemberStatus::Active => "Active",
+                                                _ => "Deactivated",
+                                            }}</td>
                                             <td class="p-2">
+                                                // Deactivating asks first, and says what it does; it can be undone.
                                                 {editable.then(|| view! {
-                                                <ActionForm action=deactivate>
-                                                    <input type="hidden" name="member_id" value=id_for_deactivate/>
-                                                    <button type="submit" class="text-red-700 underline">"Deactivate"</button>
+                                                <details data-testid="deactivate">
+                                                    <summary class="cursor-pointer text-red-700 underline">"Deactivate…"</summary>
+                                                    <div class="mt-2 space-y-2 rounded border border-red-200 bg-red-50 p-2 text-xs text-red-900">
+                                                        <p>"They are signed out here at once and can no longer sign in to this clinic. You can reactivate them later."</p>
+                                                        <ActionForm action=deactivate>
+                                                            <input type="hidden" name="member_id" value=id_for_deactivate/>
+                                                            <button type="submit" class="rounded bg-red-700 px-2 py-1 font-semibold text-white">"Yes, deactivate"</button>
+                                                        </ActionForm>
+                                                    </div>
+                                                </details>
+                                                })}
+                                                {reactivable.then(|| view! {
+                                                <ActionForm action=reactivate>
+                                                    <input type="hidden" name="member_id" value=id_for_reactivate/>
+                                                    <button type="submit" class="text-brand underline">"Reactivate"</button>
                                                 </ActionForm>
                                                 })}
                                             </td>
@@ -755,6 +790,42 @@ pub fn UsersPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Suspense>
+            <h2 class="mt-8 text-lg font-semibold">"Pending invitations"</h2>
+            <p class="text-sm text-slate-600">"Each holds a seat of the plan until it is accepted, withdrawn or expires."</p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || pending.get().map(|list| match list {
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p data-testid="no-pending" class="mt-2 text-sm text-slate-700">"No invitations are waiting."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="mt-2 space-y-2" data-testid="pending-invitations">
+                            {list.into_iter().map(|i| {
+                                let id = i.id.to_string();
+                                let id_for_revoke = id.clone();
+                                view! {
+                                    <li class="flex flex-wrap items-center gap-x-4 gap-y-1 rounded border border-slate-200 bg-white p-3 text-sm" data-email=i.email.clone()>
+                                        <span class="min-w-0 break-all font-medium">{i.email.clone()}</span>
+                                        <span>{role_label(i.role)}</span>
+                                        <span class="text-slate-600">"Link works until "{i.expires.clone()}</span>
+                                        <ActionForm action=resend>
+                                            <input type="hidden" name="id" value=id/>
+                                            <button type="submit" class="text-brand underline">"Send again"</button>
+                                        </ActionForm>
+                                        <ActionForm action=revoke>
+                                            <input type="hidden" name="id" value=id_for_revoke/>
+                                            <button type="submit" class="text-red-700 underline">"Withdraw"</button>
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Suspense>
+            {move || matches!(resend.value().get(), Some(Ok(()))).then(|| view! {
+                <p data-testid="invite-resent" class="mt-2 text-sm text-green-800">"Invitation sent again, with a new link."</p>
+            })}
             <HydratedMarker/>
         </SignedInShell>
     }
@@ -764,7 +835,7 @@ pub fn UsersPage() -> impl IntoView {
 #[component]
 pub fn PatientsPage() -> impl IntoView {
     let invite = ServerAction::<InvitePatient>::new();
-    let patients = Resource::new(|| (), |_| list_patients(None));
+    let patients = Resource::new(move || invite.version().get(), |_| list_patients(None));
     let error = error_of!(invite);
     let may_invite = current_site()
         .viewer
@@ -784,17 +855,24 @@ pub fn PatientsPage() -> impl IntoView {
                         <ul class="mt-4 space-y-2" data-testid="patient-list">
                             {list.into_iter().map(|p| {
                                 let email = p.email.clone().unwrap_or_default();
+                                let (status, badge, button) = match p.portal {
+                                    PortalStatus::Active => ("active", "Uses the portal", ""),
+                                    PortalStatus::Invited => ("invited", "Invited, not yet accepted", "Send the invitation again"),
+                                    PortalStatus::None => ("none", "No portal access", "Invite to portal"),
+                                };
+                                let can_invite = may_invite && p.portal != PortalStatus::Active;
                                 view! {
-                                    <li class="rounded border border-slate-200 bg-white p-3" data-mrn=p.mrn.clone()>
+                                    <li class="rounded border border-slate-200 bg-white p-3" data-mrn=p.mrn.clone() data-portal=status>
                                         <p class="font-medium">{p.name.clone()}" · "{p.mrn.clone()}</p>
-                                        {may_invite.then(|| view! {
+                                        <p data-testid="portal-status" class="text-sm text-slate-600">"Portal: "{badge}</p>
+                                        {can_invite.then(|| view! {
                                             <ActionForm action=invite attr:class="mt-2 flex flex-wrap gap-2">
                                                 <input type="hidden" name="patient_id" value=p.id.to_string()/>
                                                 <label class="flex min-w-0 flex-wrap items-center gap-2 text-sm">
                                                     <span class="font-medium">"Portal email"</span>
                                                     <input name="email" type="email" value=email required class="min-w-0 max-w-full rounded border border-slate-300 px-2 py-1"/>
                                                 </label>
-                                                <button type="submit" class="text-brand underline">"Invite to portal"</button>
+                                                <button type="submit" class="text-brand underline">{button}</button>
                                             </ActionForm>
                                         })}
                                     </li>

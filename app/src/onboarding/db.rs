@@ -21,7 +21,7 @@ pub async fn counts(tx: &mut TenantTx) -> Result<Counts, DbError> {
         sqlx::query_scalar::<_, i64>(
             "SELECT (SELECT count(*) FROM staff_members WHERE tenant_id = $1 AND role = 'doctor' AND status = 'active') \
              + (SELECT count(*) FROM invitations WHERE tenant_id = $1 AND kind = 'staff' AND role = 'doctor' \
-                AND accepted_at IS NULL AND expires_at > $2)",
+                AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2)",
         )
         .bind(tenant)
         .bind(now)

@@ -17,6 +17,7 @@ struct PatientRow {
     email: Option<String>,
     phone: Option<String>,
     primary_staff_id: Option<Uuid>,
+    portal_account: bool,
 }
 
 impl TryFrom<PatientRow> for Patient {
@@ -32,12 +33,13 @@ impl TryFrom<PatientRow> for Patient {
             email: r.email,
             phone: r.phone,
             primary_staff_id: r.primary_staff_id,
+            portal_account: r.portal_account,
         })
     }
 }
 
-const COLUMNS: &str =
-    "id, mrn, given_name, family_name, birth_date, sex, email, phone, primary_staff_id";
+const COLUMNS: &str = "id, mrn, given_name, family_name, birth_date, sex, email, phone, \
+     primary_staff_id, (account_id IS NOT NULL) AS portal_account";
 
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut TenantTx, new: &NewPatient) -> Result<Patient, DbError> {

@@ -55,6 +55,9 @@ pub struct Patient {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub primary_staff_id: Option<Uuid>,
+    /// The patient has a portal account (an invitation was accepted).
+    #[serde(default)]
+    pub portal_account: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -218,7 +218,7 @@ pub async fn seats_taken(tx: &mut TenantTx) -> Result<i64, DbError> {
     let pending = scalar(
         tx,
         "SELECT count(*) FROM invitations WHERE tenant_id = $1 AND kind = 'staff' \
-         AND accepted_at IS NULL AND expires_at > $2",
+         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
         Some(Utc::now()),
     )
     .await?;

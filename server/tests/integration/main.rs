@@ -20,3 +20,4 @@ mod request_path;
 mod schema;
 mod security_review;
 mod self_service;
+mod staff_access;
