@@ -852,9 +852,21 @@ pub async fn list_staff_invitations() -> Result<Vec<PendingInvitation>, AppError
         .collect())
 }
 
+/// What can be done with a pending staff invitation from the Users page.
+#[server(prefix = "/api", endpoint = "manage_staff_invitation")]
+pub async fn manage_staff_invitation(id: Uuid, action: String) -> Result<(), AppError> {
+    match action.as_str() {
+        "resend" => resend_staff_invitation(id).await,
+        "withdraw" => revoke_staff_invitation(id).await,
+        _ => Err(AppError::Invalid(
+            "choose to send the invitation again or to withdraw it".into(),
+        )),
+    }
+}
+
 /// Sends a pending staff invitation again, with a new link and 72 more hours.
-#[server(prefix = "/api", endpoint = "resend_staff_invitation")]
-pub async fn resend_staff_invitation(id: Uuid) -> Result<(), AppError> {
+#[cfg(feature = "ssr")]
+async fn resend_staff_invitation(id: Uuid) -> Result<(), AppError> {
     use ssr::*;
     let (tenant_id, viewer) = auth::staff_viewer()?;
     let tenant = tenant()?;
@@ -886,8 +898,8 @@ pub async fn resend_staff_invitation(id: Uuid) -> Result<(), AppError> {
 }
 
 /// Withdraws a pending staff invitation: its link stops working, its seat is free.
-#[server(prefix = "/api", endpoint = "revoke_staff_invitation")]
-pub async fn revoke_staff_invitation(id: Uuid) -> Result<(), AppError> {
+#[cfg(feature = "ssr")]
+async fn revoke_staff_invitation(id: Uuid) -> Result<(), AppError> {
     use ssr::*;
     let (tenant_id, viewer) = auth::staff_viewer()?;
     let db = auth::db()?;
@@ -1005,9 +1017,23 @@ pub async fn deactivate_staff(member_id: Uuid) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Deactivates a member (`active` = "false") or gives a deactivated member their
+/// access back (`active` = "true", a seat of the plan again): one action for
+/// the Users page's two buttons.
+#[server(prefix = "/api", endpoint = "set_staff_active")]
+pub async fn set_staff_active(member_id: Uuid, active: String) -> Result<(), AppError> {
+    match active.as_str() {
+        "true" => reactivate_staff(member_id).await,
+        "false" => deactivate_staff(member_id).await,
+        _ => Err(AppError::Invalid(
+            "choose to deactivate or to reactivate".into(),
+        )),
+    }
+}
+
 /// Gives a deactivated member their access back (a seat of the plan again).
-#[server(prefix = "/api", endpoint = "reactivate_staff")]
-pub async fn reactivate_staff(member_id: Uuid) -> Result<(), AppError> {
+#[cfg(feature = "ssr")]
+async fn reactivate_staff(member_id: Uuid) -> Result<(), AppError> {
     use ssr::*;
     let (tenant, viewer) = auth::staff_viewer()?;
     let db = auth::db()?;

@@ -659,39 +659,29 @@ fn TotpSetupForm(
 pub fn UsersPage() -> impl IntoView {
     let invite = ServerAction::<InviteStaff>::new();
     let change = ServerAction::<ChangeStaffRole>::new();
-    let deactivate = ServerAction::<DeactivateStaff>::new();
-    let reactivate = ServerAction::<ReactivateStaff>::new();
-    let resend = ServerAction::<ResendStaffInvitation>::new();
-    let revoke = ServerAction::<RevokeStaffInvitation>::new();
+    // One action per kind of change (each action costs every page's download):
+    // deactivate/reactivate share one, resend/withdraw another.
+    let set_active = ServerAction::<SetStaffActive>::new();
+    let manage = ServerAction::<ManageStaffInvitation>::new();
+    // Which of the two the last press was, for the confirmation line.
+    let last_manage = RwSignal::new("");
     let staff = Resource::new(
         move || {
             (
                 invite.version().get(),
                 change.version().get(),
-                deactivate.version().get(),
-                reactivate.version().get(),
+                set_active.version().get(),
+                manage.version().get(),
             )
         },
-        |_| list_staff(),
-    );
-    let pending = Resource::new(
-        move || {
-            (
-                invite.version().get(),
-                resend.version().get(),
-                revoke.version().get(),
-            )
-        },
-        |_| list_staff_invitations(),
+        |_| async { (list_staff().await, list_staff_invitations().await) },
     );
     let invite_error = error_of!(invite);
     let change_error = Signal::derive(move || {
         error_of!(change)
             .get()
-            .or_else(|| error_of!(deactivate).get())
-            .or_else(|| error_of!(reactivate).get())
-            .or_else(|| error_of!(resend).get())
-            .or_else(|| error_of!(revoke).get())
+            .or_else(|| error_of!(set_active).get())
+            .or_else(|| error_of!(manage).get())
     });
     let me = current_site()
         .viewer
@@ -728,7 +718,7 @@ pub fn UsersPage() -> impl IntoView {
             <FormError error=invite_error/>
             <FormError error=change_error/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || staff.get().map(|list| match list {
+                {move || staff.get().map(|(list, _)| match list {
                     Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) => view! {
                         <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Staff members"><table class="w-full text-left text-sm" data-testid="staff-table">
@@ -768,16 +758,18 @@ pub fn UsersPage() -> impl IntoView {
                                                     <summary class="cursor-pointer text-red-700 underline">"Deactivate…"</summary>
                                                     <div class="mt-2 space-y-2 rounded border border-red-200 bg-red-50 p-2 text-xs text-red-900">
                                                         <p>"They are signed out here at once and can no longer sign in to this clinic. You can reactivate them later."</p>
-                                                        <ActionForm action=deactivate>
+                                                        <ActionForm action=set_active>
                                                             <input type="hidden" name="member_id" value=id_for_deactivate/>
+                                                            <input type="hidden" name="active" value="false"/>
                                                             <button type="submit" class="rounded bg-red-700 px-2 py-1 font-semibold text-white">"Yes, deactivate"</button>
                                                         </ActionForm>
                                                     </div>
                                                 </details>
                                                 })}
                                                 {reactivable.then(|| view! {
-                                                <ActionForm action=reactivate>
+                                                <ActionForm action=set_active>
                                                     <input type="hidden" name="member_id" value=id_for_reactivate/>
+                                                    <input type="hidden" name="active" value="true"/>
                                                     <button type="submit" class="text-brand underline">"Reactivate"</button>
                                                 </ActionForm>
                                                 })}
@@ -793,7 +785,7 @@ pub fn UsersPage() -> impl IntoView {
             <h2 class="mt-8 text-lg font-semibold">"Pending invitations"</h2>
             <p class="text-sm text-slate-600">"Each holds a seat of the plan until it is accepted, withdrawn or expires."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || pending.get().map(|list| match list {
+                {move || staff.get().map(|(_, list)| match list {
                     Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) if list.is_empty() => view! {
                         <p data-testid="no-pending" class="mt-2 text-sm text-slate-700">"No invitations are waiting."</p>
@@ -808,13 +800,15 @@ pub fn UsersPage() -> impl IntoView {
                                         <span class="min-w-0 break-all font-medium">{i.email.clone()}</span>
                                         <span>{role_label(i.role)}</span>
                                         <span class="text-slate-600">"Link works until "{i.expires.clone()}</span>
-                                        <ActionForm action=resend>
+                                        <ActionForm action=manage>
                                             <input type="hidden" name="id" value=id/>
-                                            <button type="submit" class="text-brand underline">"Send again"</button>
+                                            <input type="hidden" name="action" value="resend"/>
+                                            <button type="submit" class="text-brand underline" on:click=move |_| last_manage.set("resend")>"Send again"</button>
                                         </ActionForm>
-                                        <ActionForm action=revoke>
+                                        <ActionForm action=manage>
                                             <input type="hidden" name="id" value=id_for_revoke/>
-                                            <button type="submit" class="text-red-700 underline">"Withdraw"</button>
+                                            <input type="hidden" name="action" value="withdraw"/>
+                                            <button type="submit" class="text-red-700 underline" on:click=move |_| last_manage.set("withdraw")>"Withdraw"</button>
                                         </ActionForm>
                                     </li>
                                 }
@@ -823,8 +817,9 @@ pub fn UsersPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Suspense>
-            {move || matches!(resend.value().get(), Some(Ok(()))).then(|| view! {
-                <p data-testid="invite-resent" class="mt-2 text-sm text-green-800">"Invitation sent again, with a new link."</p>
+            {move || matches!(manage.value().get(), Some(Ok(()))).then(|| match last_manage.get() {
+                "withdraw" => view! { <p data-testid="invite-withdrawn" class="mt-2 text-sm text-green-800">"Invitation withdrawn: its link no longer works."</p> }.into_any(),
+                _ => view! { <p data-testid="invite-resent" class="mt-2 text-sm text-green-800">"Invitation sent again, with a new link."</p> }.into_any(),
             })}
             <HydratedMarker/>
         </SignedInShell>

@@ -268,7 +268,16 @@ async fn clinic_names_cannot_inject_markup(t: &TestDb) {
 }
 
 async fn a_support_session_cannot_create_anything_that_outlasts_it(t: &TestDb) {
-    staffed_clinic(&t.db, "acme").await;
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    // A patient without portal access (the fixture's own patient has it).
+    let mut tx = t.db.begin_for(clinic.tenant.id).await.expect("begin");
+    app::patients::db::create(
+        &mut tx,
+        &support::fixtures::new_patient("MRN-2", "Noor", "Nadeem", None),
+    )
+    .await
+    .expect("patient");
+    tx.commit().await.expect("commit");
     let addr = server::start(&t.db, |_| {}).await;
     let op = operator(
         t,
@@ -293,9 +302,14 @@ async fn a_support_session_cannot_create_anything_that_outlasts_it(t: &TestDb) {
     // Reading is what support is for.
     let patients = op.call("localhost", "/t/acme/api/list_patients", &[]).await;
     assert_eq!(patients.status, StatusCode::OK, "{}", patients.body);
-    let patient_id = patients.json()[0]["id"]
-        .as_str()
-        .expect("a patient")
+    let patient_id = patients
+        .json()
+        .as_array()
+        .expect("patients")
+        .iter()
+        .find(|p| p["portal"] == "None")
+        .and_then(|p| p["id"].as_str())
+        .expect("a patient without portal access")
         .to_owned();
     // Nothing that outlasts the session: invitations of any kind (a portal
     // account for an address of the operator's choosing included), staff changes,

@@ -94,8 +94,8 @@ async fn pending_invitations_are_listed_sent_again_and_withdrawn(t: &TestDb) {
     let resent = owner
         .call(
             "localhost",
-            "/t/acme/api/resend_staff_invitation",
-            &[("id", &id)],
+            "/t/acme/api/manage_staff_invitation",
+            &[("id", &id), ("action", "resend")],
         )
         .await;
     assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
@@ -118,8 +118,8 @@ async fn pending_invitations_are_listed_sent_again_and_withdrawn(t: &TestDb) {
     let revoked = owner
         .call(
             "localhost",
-            "/t/acme/api/revoke_staff_invitation",
-            &[("id", &id)],
+            "/t/acme/api/manage_staff_invitation",
+            &[("id", &id), ("action", "withdraw")],
         )
         .await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
@@ -146,8 +146,8 @@ async fn pending_invitations_are_listed_sent_again_and_withdrawn(t: &TestDb) {
     let twice = owner
         .call(
             "localhost",
-            "/t/acme/api/revoke_staff_invitation",
-            &[("id", &id)],
+            "/t/acme/api/manage_staff_invitation",
+            &[("id", &id), ("action", "withdraw")],
         )
         .await;
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -192,8 +192,8 @@ async fn deactivated_staff_can_be_reactivated(t: &TestDb) {
     let off = owner
         .call(
             "localhost",
-            "/t/acme/api/deactivate_staff",
-            &[("member_id", &id)],
+            "/t/acme/api/set_staff_active",
+            &[("member_id", &id), ("active", "false")],
         )
         .await;
     assert_eq!(off.status, StatusCode::OK, "{}", off.body);
@@ -213,8 +213,8 @@ async fn deactivated_staff_can_be_reactivated(t: &TestDb) {
     let on = owner
         .call(
             "localhost",
-            "/t/acme/api/reactivate_staff",
-            &[("member_id", &id)],
+            "/t/acme/api/set_staff_active",
+            &[("member_id", &id), ("active", "true")],
         )
         .await;
     assert_eq!(on.status, StatusCode::OK, "{}", on.body);
