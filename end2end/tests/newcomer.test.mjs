@@ -235,14 +235,21 @@ describe('newcomer: the shell', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
       await row.waitFor({ state: 'attached' });
       assert.match((await row.innerText()) ?? '', /Signed in/);
       assert.doesNotMatch((await page.locator('[data-testid=audit-table] tbody').innerText()) ?? '', /sign_in\.succeeded/);
-      const refreshed = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/api/list_audit'));
+      // The choice asks the server for that kind of activity only…
+      const asked = page.waitForRequest(
+        (r) => new URL(r.url()).pathname.endsWith('/api/list_audit') && /(^|&)action=sign_(&|$)/.test(r.postData() ?? ''),
+      );
       await page.locator('[data-testid=filter-action]').selectOption({ label: 'Sign-in and sign-out' });
-      await refreshed;
+      await asked;
+      // …and the table, once redrawn, shows only that kind (the owner just signed in).
+      await page.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('[data-testid=audit-table] tbody tr')];
+        return rows.length > 0 && rows.every((r) => (r.dataset.action ?? '').startsWith('sign_'));
+      }, null, { timeout: 15_000 });
       const actions = await page
         .locator('[data-testid=audit-table] tbody tr')
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
-      assert.ok(actions.length > 0, 'no sign-in rows (the owner just signed in)');
-      assert.ok(actions.every((a) => a.startsWith('sign_')), `filtered rows: ${actions.join(', ')}`);
+      assert.ok(actions.length > 0 && actions.every((a) => a.startsWith('sign_')), `filtered rows: ${actions.join(', ')}`);
     });
   });
 
