@@ -209,19 +209,9 @@ pub async fn active_staff_by_account(
     tx: &mut TenantTx,
     account_id: Uuid,
 ) -> Result<Option<StaffMember>, DbError> {
-    let (tenant, conn) = tx.scoped();
-    let sql = format!(
-        "SELECT {STAFF_COLUMNS} FROM staff_members \
-         WHERE tenant_id = $1 AND account_id = $2 AND status = 'active'"
-    );
-    let row = on_conn!(conn, |c| {
-        sqlx::query_as::<_, StaffRow>(&sql)
-            .bind(tenant)
-            .bind(account_id)
-            .fetch_optional(c)
-            .await?
-    });
-    row.map(StaffMember::try_from).transpose()
+    Ok(staff_by_account(tx, account_id)
+        .await?
+        .filter(|m| m.status == MemberStatus::Active))
 }
 
 /// Adds a membership, or re-activates one with a new role.

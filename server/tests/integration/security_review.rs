@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use app::identity::{self, Role};
 use app::tenancy;
 
-use crate::self_service::{field_of, operator, owner_of, sign_up, tenant};
+use crate::self_service::{field_of, member_id, operator, owner_of, sign_up, tenant};
 use crate::support;
 use support::fixtures::{staff_email, staffed_clinic, PASSWORD};
 use support::server::{self, Browser};
@@ -48,6 +48,37 @@ async fn raw(
         .expect("request");
     let status = res.status();
     (status, res.text().await.expect("body"))
+}
+
+/// Runs one `UPDATE` with one value straight on the database, bypassing the
+/// application (data an older version or an operator could have left).
+async fn write_behind_the_app<T>(t: &TestDb, sql: &str, value: T)
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + 'static,
+{
+    match t.backend {
+        app::db::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&t.app_url).await.expect("pool");
+            sqlx::query(sql)
+                .bind(value)
+                .execute(&pool)
+                .await
+                .expect("write");
+        }
+        app::db::Backend::Postgres => {
+            let pool = t.superuser_pool().await;
+            sqlx::query(sql)
+                .bind(value)
+                .execute(&pool)
+                .await
+                .expect("write");
+        }
+    }
 }
 
 async fn newest_mail_to(t: &TestDb, to: &str) -> Option<app::mail::StoredMessage> {
@@ -228,24 +259,7 @@ async fn clinic_names_cannot_inject_markup(t: &TestDb) {
     // A name that got in some other way (an older version, raw SQL) is escaped
     // on every page that shows it, in the <title> included.
     let sql = "UPDATE tenants SET name = $1 WHERE slug = 'acme'";
-    match t.backend {
-        app::db::Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&t.app_url).await.expect("pool");
-            sqlx::query(sql)
-                .bind(hostile)
-                .execute(&pool)
-                .await
-                .expect("rename");
-        }
-        app::db::Backend::Postgres => {
-            let pool = t.superuser_pool().await;
-            sqlx::query(sql)
-                .bind(hostile)
-                .execute(&pool)
-                .await
-                .expect("rename");
-        }
-    }
+    write_behind_the_app(t, sql, hostile.to_owned()).await;
     let addr = server::start(&t.db, |_| {}).await; // no remembered tenant
     let owner = owner_of(addr, "acme").await;
     for (b, path) in [
@@ -414,24 +428,7 @@ async fn only_a_proven_domain_is_unique_and_unproven_claims_lapse(t: &TestDb) {
     assert_eq!(lapsing.status, StatusCode::OK, "{}", lapsing.body);
     let old = chrono::Utc::now() - chrono::Duration::days(tenancy::db::DOMAIN_CLAIM_DAYS + 1);
     let sql = "UPDATE tenants SET custom_domain_claimed_at = $1 WHERE slug = 'squatter'";
-    match t.backend {
-        app::db::Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&t.app_url).await.expect("pool");
-            sqlx::query(sql)
-                .bind(old)
-                .execute(&pool)
-                .await
-                .expect("age");
-        }
-        app::db::Backend::Postgres => {
-            let pool = t.superuser_pool().await;
-            sqlx::query(sql)
-                .bind(old)
-                .execute(&pool)
-                .await
-                .expect("age");
-        }
-    }
+    write_behind_the_app(t, sql, old).await;
     let state = squatter
         .call("localhost", "/t/squatter/api/custom_domain", &[])
         .await;
@@ -689,16 +686,7 @@ async fn a_clinic_ends_only_its_own_sessions_of_a_shared_member(t: &TestDb) {
     // Acme's owner makes the doctor a nurse, then deactivates them: their acme
     // session ends, their globex session does not.
     let owner = owner_of(addr, "acme").await;
-    let staff = owner.call("localhost", "/t/acme/api/list_staff", &[]).await;
-    let member = staff
-        .json()
-        .as_array()
-        .expect("members")
-        .iter()
-        .find(|m| m["email"] == doctor_email.as_str())
-        .and_then(|m| m["id"].as_str())
-        .expect("the doctor")
-        .to_owned();
+    let member = member_id(&owner, "acme", &doctor_email).await;
     for (path, form) in [
         (
             "/t/acme/api/change_staff_role",

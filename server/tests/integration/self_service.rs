@@ -423,18 +423,39 @@ async fn set_plan(t: &TestDb, slug: &str, plan: &str) {
 }
 
 pub async fn owner_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
+    staff_of(addr, slug, Role::Owner).await
+}
+
+/// A browser signed in as the fixture clinic's member with `role`.
+pub async fn staff_of(addr: std::net::SocketAddr, slug: &str, role: Role) -> Browser {
     let b = Browser::new(addr);
     let r = b
         .sign_in(
             "localhost",
             &format!("/t/{slug}"),
-            &staff_email(Role::Owner, slug),
+            &staff_email(role, slug),
             PASSWORD,
             "staff",
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     b
+}
+
+/// The staff-list id of the member with `email`, as `owner` sees it.
+pub async fn member_id(owner: &Browser, slug: &str, email: &str) -> String {
+    let staff = owner
+        .call("localhost", &format!("/t/{slug}/api/list_staff"), &[])
+        .await;
+    staff
+        .json()
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["email"] == email)
+        .and_then(|m| m["id"].as_str())
+        .unwrap_or_else(|| panic!("{email} is not on the staff: {}", staff.body))
+        .to_owned()
 }
 
 async fn the_eleventh_user_on_starter_is_refused_with_the_upgrade_path(t: &TestDb) {
@@ -582,16 +603,7 @@ async fn branding_is_checked_saved_and_served_everywhere(t: &TestDb) {
     let not_color = save("red", "#0e7490").await;
     assert_eq!(field_of(&not_color), "primary_color");
     // A nurse may not touch branding.
-    let nurse = Browser::new(addr);
-    nurse
-        .sign_in(
-            "localhost",
-            "/t/acme",
-            &staff_email(Role::Nurse, "acme"),
-            PASSWORD,
-            "staff",
-        )
-        .await;
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
     let denied = nurse
         .call("localhost", "/t/acme/api/save_branding", &[])
         .await;

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use app::identity::Role;
 
-use crate::self_service::{field_of, owner_of};
+use crate::self_service::{field_of, member_id, owner_of, staff_of};
 use crate::support;
 use support::fixtures::{staff_email, staffed_clinic, PASSWORD};
 use support::server::{self, Browser};
@@ -158,16 +158,7 @@ async fn pending_invitations_are_listed_sent_again_and_withdrawn(t: &TestDb) {
     );
 
     // A nurse may not see or touch the list.
-    let nurse = Browser::new(addr);
-    nurse
-        .sign_in(
-            "localhost",
-            "/t/acme",
-            &staff_email(Role::Nurse, "acme"),
-            PASSWORD,
-            "staff",
-        )
-        .await;
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
     let denied = nurse
         .call("localhost", "/t/acme/api/list_staff_invitations", &[])
         .await;
@@ -179,16 +170,7 @@ async fn deactivated_staff_can_be_reactivated(t: &TestDb) {
     let addr = server::start(&t.db, |_| {}).await;
     let owner = owner_of(addr, "acme").await;
     let nurse_email = staff_email(Role::Nurse, "acme");
-    let staff = owner.call("localhost", "/t/acme/api/list_staff", &[]).await;
-    let id = staff
-        .json()
-        .as_array()
-        .expect("members")
-        .iter()
-        .find(|m| m["email"] == nurse_email.as_str())
-        .and_then(|m| m["id"].as_str())
-        .expect("the nurse")
-        .to_owned();
+    let id = member_id(&owner, "acme", &nurse_email).await;
     let off = owner
         .call(
             "localhost",
