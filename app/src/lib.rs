@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod error;
+pub mod forms;
 pub mod identity;
 pub mod ids;
 pub mod onboarding;
@@ -45,6 +46,9 @@ pub fn hydrate() {
     // chunk before hydrating it (docs/frontend.md).
     leptos::mount::hydrate_lazy(move || {
         provide_context(site);
+        if let Some(outcome) = forms::embedded() {
+            outcome.provide();
+        }
         view! { <App/> }
     });
 }

@@ -152,7 +152,7 @@ describe('app shells', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
       assert.equal(at.searchParams.get('next'), '/admin');
       assert.equal(await page.locator('[data-testid=admin-shell]').count(), 0, 'admin shell shown to an anonymous visitor');
       assert.ok(await page.locator('[data-testid=sign-in-form]').isVisible(), 'no sign-in form');
-      assert.equal(((await page.locator('h1').first().innerText()) ?? '').trim(), 'Platform sign-in');
+      assert.equal(((await page.locator('h1').first().innerText()) ?? '').trim(), 'Sign in to MediSync');
       assert.equal(((await page.locator('[data-testid=tenant-name]').innerText()) ?? '').trim(), 'MediSync');
       await waitForHydration(page, '(platform sign-in)');
       await screenshot(page, 'signin-platform-desktop');

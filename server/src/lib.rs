@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod input;
 pub mod mailer;
+pub mod plain_forms;
 pub mod ratelimit;
 pub mod routes;
 pub mod security;
@@ -171,6 +172,9 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::guard,
         ))
+        // Outside the guard, so a refusal by the access rules or a rate limit
+        // also answers a plain form post with a page, not JSON.
+        .layer(axum::middleware::from_fn(plain_forms::answer_plain_posts))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::load_viewer,
@@ -477,8 +481,12 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
     let nonce_text = nonce.as_ref().map(|n| n.as_inner().to_string());
     let db = state.db.clone();
     let options = state.leptos.clone();
-    let render = leptos_axum::render_app_to_stream_with_context(
+    let outcome = plain_forms::take_outcome(req.extensions().get().cloned()).await;
+    let render = leptos_axum::render_app_to_stream_in_order_with_context(
         move || {
+            if let Some(outcome) = outcome.clone() {
+                outcome.provide();
+            }
             provide_context(site.clone());
             provide_context(meta.clone());
             provide_context(db.clone());

@@ -18,6 +18,8 @@ pub fn limited_endpoint(path: &str) -> Option<&'static str> {
     match path {
         "/api/sign_in" => Some("sign_in"),
         "/api/second_factor" => Some("second_factor"),
+        "/api/choose_door" => Some("choose_door"),
+        "/api/find_my_clinic" => Some("find_my_clinic"),
         "/api/request_password_reset" => Some("request_password_reset"),
         "/api/reset_password" => Some("reset_password"),
         "/api/accept_invitation" => Some("accept_invitation"),

@@ -68,6 +68,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("tenant_profile", R::Public),
     ("sign_in", R::Public),
     ("second_factor", R::Public),
+    ("choose_door", R::Public),
+    ("find_my_clinic", R::Public),
     ("request_password_reset", R::Public),
     ("reset_password", R::Public),
     ("invitation_details", R::Public),

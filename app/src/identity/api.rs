@@ -16,11 +16,14 @@ pub enum SignInStep {
     Go(String),
     /// Ask for a TOTP or recovery code.
     SecondFactor,
+    /// Ask whether to sign in as staff or as a patient (the account is both here).
+    ChooseDoor,
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use super::super::auth;
+    pub use crate::forms::landing;
     pub use crate::site::current_site;
     pub use leptos::prelude::*;
 
@@ -62,23 +65,104 @@ pub async fn sign_in(
         return Err(AppError::NotFound.respond());
     }
     let db = auth::db()?;
-    let creds = auth::check_password(&db, &site, audience, &email, &password).await?;
+    let (creds, doors) = auth::check_password(&db, &site, &email, &password).await?;
     let session = auth::session().await?;
-    let next = super::access::safe_next(next.as_deref(), home_of(audience));
-    match auth::after_password(&session, &site, audience, &creds, &next).await? {
-        auth::AfterPassword::SecondFactor => Ok(SignInStep::SecondFactor),
+    // One sign-in per clinic address: the account's doors decide. Someone who is
+    // both staff and patient here goes where they were heading, through the
+    // portal's own page to the portal, and is asked otherwise.
+    let heading = next.as_deref().and_then(area_of);
+    let page_door = (audience == Audience::Patient).then_some(Audience::Patient);
+    let Some(door) = doors.choose(heading.or(page_door)) else {
+        auth::await_door(
+            &session,
+            creds.account.id,
+            site.tenant.as_ref().map(|t| t.id),
+            next,
+        )
+        .await?;
+        crate::forms::lands_on(&site.href("/signin?step=door"));
+        return Ok(SignInStep::ChooseDoor);
+    };
+    enter(&db, &site, &session, &creds, door, next.as_deref()).await
+}
+
+/// The area of the site a path belongs to, when it belongs to one door.
+pub fn area_of(path: &str) -> Option<Audience> {
+    if path == "/portal" || path.starts_with("/portal/") {
+        Some(Audience::Patient)
+    } else if path == "/staff" || path.starts_with("/staff/") {
+        Some(Audience::Staff)
+    } else if path == "/admin" || path.starts_with("/admin/") {
+        Some(Audience::Platform)
+    } else {
+        None
+    }
+}
+
+/// Goes through `door` after a right password: the second factor when the
+/// account has one, else signed in and on to `next` (when it is behind that door)
+/// or the door's home.
+#[cfg(feature = "ssr")]
+async fn enter(
+    db: &crate::db::Db,
+    site: &crate::site::SiteInfo,
+    session: &tower_sessions::Session,
+    creds: &super::credentials::Credentials,
+    door: Audience,
+    next: Option<&str>,
+) -> Result<SignInStep, AppError> {
+    use ssr::*;
+    let next = next.filter(|n| area_of(n).is_none_or(|area| area == door));
+    let next = super::access::safe_next(next, home_of(door));
+    match auth::after_password(session, site, door, creds, &next).await? {
+        auth::AfterPassword::SecondFactor => {
+            crate::forms::lands_on(&site.href(&format!("{}?step=code", sign_in_path(door))));
+            Ok(SignInStep::SecondFactor)
+        }
         auth::AfterPassword::Complete => {
             auth::audit_event(
-                &db,
+                db,
                 site.tenant.as_ref().map(|t| t.id),
                 super::audit::Actor::account(creds.account.id, creds.account.email.as_str()),
                 "sign_in.succeeded",
-                Some(audience.as_str()),
+                Some(door.as_str()),
             )
             .await;
-            Ok(SignInStep::Go(site.href(&next)))
+            Ok(SignInStep::Go(landing(site.href(&next))))
         }
     }
+}
+
+/// The second half of signing in for someone with two doors here: the one chosen.
+#[server(prefix = "/api", endpoint = "choose_door")]
+pub async fn choose_door(door: Audience) -> Result<SignInStep, AppError> {
+    use ssr::*;
+    let site = current_site();
+    let db = auth::db()?;
+    let session = auth::session().await?;
+    let expired = || {
+        AppError::Invalid("that sign-in has expired; enter your email and password again".into())
+            .respond()
+    };
+    let pending = auth::take_awaiting_door(&session, &site)
+        .await?
+        .ok_or_else(expired)?;
+    let mut tx = db.begin_platform_read().await?;
+    let creds = super::credentials::by_id(&mut tx, pending.account_id)
+        .await?
+        .ok_or_else(expired)?;
+    drop(tx);
+    if creds
+        .locked_until
+        .is_some_and(|until| until > chrono::Utc::now())
+    {
+        return Err(expired());
+    }
+    // Checked again: a door may have closed since the password was typed.
+    if !auth::doors_of(&db, &site, &creds).await?.opens(door) || door == Audience::Platform {
+        return Err(expired());
+    }
+    enter(&db, &site, &session, &creds, door, pending.next.as_deref()).await
 }
 
 #[server(prefix = "/api", endpoint = "second_factor")]
@@ -138,7 +222,7 @@ pub async fn second_factor(code: String) -> Result<SignInStep, AppError> {
         Some("with two-factor"),
     )
     .await;
-    Ok(SignInStep::Go(site.href(&pending.next)))
+    Ok(SignInStep::Go(landing(site.href(&pending.next))))
 }
 
 #[server(prefix = "/api", endpoint = "sign_out")]
@@ -157,7 +241,7 @@ pub async fn sign_out() -> Result<String, AppError> {
         None,
     )
     .await;
-    Ok(site.href(sign_in_path(viewer.audience())))
+    Ok(landing(site.href(sign_in_path(viewer.audience()))))
 }
 
 /// The sign-in page for an audience.
@@ -185,7 +269,7 @@ pub async fn sign_out_everywhere() -> Result<String, AppError> {
         None,
     )
     .await;
-    Ok(site.href(sign_in_path(viewer.audience())))
+    Ok(landing(site.href(sign_in_path(viewer.audience()))))
 }
 
 #[server(prefix = "/api", endpoint = "request_password_reset")]
@@ -246,6 +330,81 @@ async fn start_password_reset(email: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// "Find my clinic" on the platform's site: emails the address the clinics where
+/// it can sign in (as staff or as a patient). The screen's answer, and its timing,
+/// are the same whether or not the address has any.
+#[server(prefix = "/api", endpoint = "find_my_clinic")]
+pub async fn find_my_clinic(email: String) -> Result<(), AppError> {
+    use ssr::*;
+    if current_site().tenant.is_some() {
+        return Err(AppError::NotFound.respond());
+    }
+    let started = std::time::Instant::now();
+    let result = email_my_clinics(email).await;
+    auth::answer_no_sooner_than(started, auth::UNIFORM_ANSWER).await;
+    result
+}
+
+#[cfg(feature = "ssr")]
+async fn email_my_clinics(email: String) -> Result<(), AppError> {
+    use ssr::*;
+    let Ok(email) = super::Email::parse(&email) else {
+        return Err(
+            AppError::field("find_email", "enter the email address you sign in with").respond(),
+        );
+    };
+    let db = auth::db()?;
+    let mut tx = db.begin_platform_read().await?;
+    let creds = super::credentials::by_email(&mut tx, &email).await?;
+    drop(tx);
+    let Some(creds) = creds else {
+        return Ok(());
+    };
+    let account = creds.account.id;
+    let meta = auth::request_meta();
+    let address = |slug: &str| format!("{}://{}/signin", meta.scheme(), meta.clinic_host(slug));
+    let mut lines: Vec<String> = Vec::new();
+    for (_, slug, name) in super::db::staff_tenants_of(&db, account).await? {
+        lines.push(format!("{name} (on the team): {}", address(&slug)));
+    }
+    for (_, slug, name) in super::db::portal_tenants_of(&db, account).await? {
+        lines.push(format!("{name} (patient portal): {}", address(&slug)));
+    }
+    let Some(first) = lines
+        .first()
+        .and_then(|l| l.rsplit_once(": "))
+        .map(|(_, a)| a.to_owned())
+    else {
+        return Ok(());
+    };
+    let mut text = vec![
+        format!("Hello {},", creds.account.display_name),
+        "You asked where you can sign in with this email address. Each clinic signs in at its own address:".to_owned(),
+    ];
+    text.extend(lines);
+    text.push("If you did not ask, ignore this email: nothing has changed.".to_owned());
+    let text: Vec<&str> = text.iter().map(String::as_str).collect();
+    let message = crate::mail::branded(
+        None,
+        &email,
+        "Your clinics on MediSync",
+        &text,
+        ("Open your clinic", &first),
+    );
+    let mut tx = db.begin_platform().await?;
+    crate::mail::enqueue(tx.conn(), &message).await?;
+    super::audit::record_platform(
+        &mut tx,
+        super::audit::Actor::account(account, creds.account.email.as_str()),
+        "account.clinics_emailed",
+        None,
+        &meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "reset_password")]
 pub async fn reset_password(token: String, password: String) -> Result<String, AppError> {
     use ssr::*;
@@ -288,7 +447,7 @@ pub async fn reset_password(token: String, password: String) -> Result<String, A
         None,
     )
     .await;
-    Ok(site.href("/signin?reset=1"))
+    Ok(landing(site.href("/signin?reset=1")))
 }
 
 /// What an invitation link offers, shown before accepting.
@@ -424,15 +583,15 @@ pub async fn accept_invitation(
     if second_factor {
         // A password alone never opens a session for an account with a second
         // factor: it signs in the usual way, code included.
-        return Ok(site.href(&format!(
+        return Ok(landing(site.href(&format!(
             "{}?next={}",
             sign_in_path(audience),
             home_of(audience)
-        )));
+        ))));
     }
     let session = auth::session().await?;
     auth::establish(&session, account.id, audience, Some(tenant.id)).await?;
-    Ok(site.href(home_of(audience)))
+    Ok(landing(site.href(home_of(audience))))
 }
 
 /// Proves the address behind an emailed link (a POST from the page's button, so a
@@ -478,7 +637,7 @@ pub async fn verify_email(token: String) -> Result<Option<String>, AppError> {
         Some("email link"),
     )
     .await;
-    Ok(Some(site.href("/staff?welcome=1")))
+    Ok(Some(landing(site.href("/staff?welcome=1"))))
 }
 
 /// The viewer's own security settings.

@@ -10,7 +10,10 @@ use uuid::Uuid;
 use super::audit::{self, Actor, RequestMeta};
 use super::credentials::{self, Credentials};
 use super::permissions::PlatformRole;
-use super::sessions::{AwaitingSecondFactor, SignedIn, Stale, AWAITING_SECOND_FACTOR, SIGNED_IN};
+use super::sessions::{
+    AwaitingDoor, AwaitingSecondFactor, SignedIn, Stale, AWAITING_DOOR, AWAITING_SECOND_FACTOR,
+    SIGNED_IN,
+};
 use super::{db as staff_db, Audience, Email, Standing, Viewer};
 use crate::db::{Db, DbError};
 use crate::error::AppError;
@@ -284,17 +287,17 @@ fn wrong() -> AppError {
     AppError::Invalid(SIGN_IN_FAILED.into()).respond()
 }
 
-/// Checks the password and the person's right to sign in on this site through
-/// `audience`; counts failures toward the lockout. Every refusal looks the same.
+/// Checks the password and which doors into this site the account has; counts
+/// failures toward the lockout. Every refusal of a wrong email or password looks
+/// the same; a right password without any door here is told so plainly.
 pub async fn check_password(
     db: &Db,
     site: &SiteInfo,
-    audience: Audience,
     email: &str,
     password: &str,
-) -> Result<Credentials, AppError> {
+) -> Result<(Credentials, Doors), AppError> {
     let started = std::time::Instant::now();
-    let result = check_password_inner(db, site, audience, email, password).await;
+    let result = check_password_inner(db, site, email, password).await;
     if result.is_err() {
         answer_no_sooner_than(started, UNIFORM_ANSWER).await;
     }
@@ -316,10 +319,9 @@ pub async fn answer_no_sooner_than(started: std::time::Instant, floor: std::time
 async fn check_password_inner(
     db: &Db,
     site: &SiteInfo,
-    audience: Audience,
     email: &str,
     password: &str,
-) -> Result<Credentials, AppError> {
+) -> Result<(Credentials, Doors), AppError> {
     let tenant = site.tenant.as_ref().map(|t| t.id);
     let Ok(email) = Email::parse(email) else {
         return Err(
@@ -361,14 +363,86 @@ async fn check_password_inner(
             return Err(e);
         }
     };
-    if !may_enter(db, site, audience, &creds).await? {
+    let doors = doors_of(db, site, &creds).await?;
+    if doors.is_empty() {
         audit_event(db, tenant, actor, "sign_in.failed", Some("no access here")).await;
-        return Err(wrong());
+        // The password was right: say plainly why this door stays shut.
+        return Err(no_access_here(site));
     }
     let mut tx = db.begin_platform().await?;
     credentials::clear_failures(&mut tx, creds.account.id).await?;
     tx.commit().await?;
-    Ok(creds)
+    Ok((creds, doors))
+}
+
+/// Which doors into this site an account has: on a clinic's address, staff and
+/// patient (either, both or neither); on the platform's, the operators' console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Doors {
+    pub staff: bool,
+    pub patient: bool,
+    pub platform: bool,
+}
+
+impl Doors {
+    pub fn is_empty(self) -> bool {
+        !(self.staff || self.patient || self.platform)
+    }
+
+    /// The door to go through, or `None` when the person must choose: only one
+    /// is open, or `hint` (the sign-in page used, or where they were going) names
+    /// one of several.
+    pub fn choose(self, hint: Option<Audience>) -> Option<Audience> {
+        if self.platform {
+            return Some(Audience::Platform);
+        }
+        match (self.staff, self.patient, hint) {
+            (true, false, _) => Some(Audience::Staff),
+            (false, true, _) => Some(Audience::Patient),
+            (true, true, Some(h)) if h != Audience::Platform => Some(h),
+            _ => None,
+        }
+    }
+
+    pub fn opens(self, audience: Audience) -> bool {
+        match audience {
+            Audience::Staff => self.staff,
+            Audience::Patient => self.patient,
+            Audience::Platform => self.platform,
+        }
+    }
+}
+
+/// The doors `creds` has into `site`.
+pub async fn doors_of(db: &Db, site: &SiteInfo, creds: &Credentials) -> Result<Doors, AppError> {
+    Ok(if site.tenant.is_some() {
+        Doors {
+            staff: may_enter(db, site, Audience::Staff, creds).await?,
+            patient: may_enter(db, site, Audience::Patient, creds).await?,
+            platform: false,
+        }
+    } else {
+        Doors {
+            platform: may_enter(db, site, Audience::Platform, creds).await?,
+            ..Doors::default()
+        }
+    })
+}
+
+/// The answer to a right password without a door here.
+fn no_access_here(site: &SiteInfo) -> AppError {
+    let message = match &site.tenant {
+        Some(t) => format!(
+            "This account has no access at {}: it is not on the clinic's team and has no patient portal here. \
+             If you expected access, ask the clinic to invite you. To find the clinics where you can sign in, \
+             use \"Find my clinic\" on the MediSync home page.",
+            t.name
+        ),
+        None => "This sign-in is for MediSync's operators. Clinic teams and patients sign in at their clinic's own address: \
+                 use \"Find my clinic\" below and we will email you the addresses."
+            .to_owned(),
+    };
+    AppError::Invalid(message).respond()
 }
 
 /// Checks one account's password, honouring and counting toward the lockout.
@@ -526,6 +600,42 @@ pub async fn awaiting_second_factor(
         .get(AWAITING_SECOND_FACTOR)
         .await
         .map_err(internal)?;
+    Ok(pending.filter(|p| {
+        p.tenant == site.tenant.as_ref().map(|t| t.id)
+            && Utc::now() - p.started_at < Duration::minutes(SECOND_FACTOR_MINUTES)
+    }))
+}
+
+/// Remembers, for a few minutes, a right password that still has to choose its
+/// door (staff or patient).
+pub async fn await_door(
+    session: &Session,
+    account_id: Uuid,
+    tenant: Option<TenantId>,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(internal)?;
+    session
+        .insert(
+            AWAITING_DOOR,
+            AwaitingDoor {
+                account_id,
+                tenant,
+                started_at: Utc::now(),
+                next,
+            },
+        )
+        .await
+        .map_err(internal)
+}
+
+/// The pending door choice of this session, if still valid for this site (and
+/// taken out: a choice is made once).
+pub async fn take_awaiting_door(
+    session: &Session,
+    site: &SiteInfo,
+) -> Result<Option<AwaitingDoor>, AppError> {
+    let pending: Option<AwaitingDoor> = session.remove(AWAITING_DOOR).await.map_err(internal)?;
     Ok(pending.filter(|p| {
         p.tenant == site.tenant.as_ref().map(|t| t.id)
             && Utc::now() - p.started_at < Duration::minutes(SECOND_FACTOR_MINUTES)

@@ -276,6 +276,24 @@ pub async fn staff_tenants_of(
     }))
 }
 
+/// The clinics (id, slug, name) where `account_id` has a patient portal: its own
+/// patient records, read through the account's own policy (never another's).
+pub async fn portal_tenants_of(
+    db: &crate::db::Db,
+    account_id: Uuid,
+) -> Result<Vec<(Uuid, String, String)>, DbError> {
+    let mut tx = db.begin_for_account(account_id).await?;
+    Ok(on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, (Uuid, String, String)>(
+            "SELECT DISTINCT t.id, t.slug, t.name FROM patients p JOIN tenants t ON t.id = p.tenant_id \
+             WHERE p.account_id = $1 AND t.status IN ('trial', 'active') ORDER BY t.name",
+        )
+        .bind(account_id)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
 /// The email addresses of the tenant's active owners (for notices about the
 /// clinic's account).
 #[tracing::instrument(skip_all)]

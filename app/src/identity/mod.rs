@@ -228,6 +228,10 @@ impl Viewer {
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("sign_in.succeeded", "Signed in"),
     (
+        "account.clinics_emailed",
+        "Emailed the clinics where this address can sign in",
+    ),
+    (
         "sign_in.failed",
         "Sign-in refused (wrong email or password, or no access here)",
     ),

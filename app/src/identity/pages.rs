@@ -5,6 +5,7 @@
 use crate::shell::PageTitle;
 use leptos::html;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 use super::api::*;
@@ -164,41 +165,88 @@ pub fn HydratedMarker() -> impl IntoView {
     }
 }
 
-/// Sign-in for staff (`/`, `/signin`), patients (`/portal/signin`) or platform
-/// operators (`/signin` on the platform domain).
+/// The steps of signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignInStage {
+    Password,
+    Door,
+    Code,
+}
+
+/// One sign-in per clinic address (`/`, `/signin`, and the portal's own
+/// `/portal/signin`): the server knows from the account whether it is staff,
+/// patient or both here (both: this page asks). On the platform's address,
+/// operators sign in and everyone else finds their clinic.
 #[component]
 pub fn SignInPage(audience: Audience) -> impl IntoView {
     let site = current_site();
     let tenant = site.tenant.clone();
     let sign_in = ServerAction::<SignIn>::new();
     let second = ServerAction::<SecondFactor>::new();
+    let door = ServerAction::<ChooseDoor>::new();
     let next = query("next");
     let was_reset = query("reset");
     let expired = query("expired");
+    let step = query("step");
     let password_ref = NodeRef::<html::Input>::new();
-    let needs_code = RwSignal::new(false);
-    Effect::new(move |_| match sign_in.value().get() {
-        Some(Ok(SignInStep::Go(url))) => go(&url),
-        Some(Ok(SignInStep::SecondFactor)) => needs_code.set(true),
-        Some(Err(_)) => {
+    Effect::new(move |_| {
+        if let Some(Err(_)) = sign_in.value().get() {
             if let Some(input) = password_ref.get() {
                 input.set_value("");
             }
         }
-        None => {}
     });
+    // Whichever step finished the sign-in, go where it says.
     Effect::new(move |_| {
-        if let Some(Ok(SignInStep::Go(url))) = second.value().get() {
-            go(&url);
+        for value in [
+            sign_in.value().get(),
+            door.value().get(),
+            second.value().get(),
+        ] {
+            if let Some(Ok(SignInStep::Go(url))) = value {
+                go(&url);
+            }
         }
     });
-    let error = error_of!(sign_in);
     let code_error = error_of!(second);
+    let door_error = error_of!(door);
+    // A later step that expired goes back to the password, saying why.
+    let step_expired = move || {
+        [code_error.get(), door_error.get()]
+            .into_iter()
+            .flatten()
+            .find(|e| !matches!(e, AppError::Field(..)))
+    };
+    let error = Signal::derive(move || {
+        sign_in
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(step_expired)
+    });
+    // The step shown: from the last answer, or (after a form posted before the
+    // page's code arrived) from the address the server sent the browser to.
+    let stage = Memo::new(move |_| {
+        if step_expired().is_some() {
+            return SignInStage::Password;
+        }
+        let answered = [door.value().get(), sign_in.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(Result::ok);
+        match (answered, step.get().as_deref()) {
+            (Some(SignInStep::SecondFactor), _) | (None, Some("code")) => SignInStage::Code,
+            (Some(SignInStep::ChooseDoor), _) | (None, Some("door")) => SignInStage::Door,
+            _ => SignInStage::Password,
+        }
+    });
+    let clinic = StoredValue::new(tenant.as_ref().map(|t| t.name.clone()).unwrap_or_default());
+    let typed_email = StoredValue::new(crate::forms::typed(SignIn::PATH, "email"));
     let (headline, welcome) = tenant.as_ref().map_or_else(
         || {
             (
-                "Platform sign-in".to_owned(),
-                "For MediSync operators.".to_owned(),
+                "Sign in to MediSync".to_owned(),
+                "MediSync's operators sign in here. Clinic teams and patients sign in at their clinic's own address.".to_owned(),
             )
         },
         |t| {
@@ -220,6 +268,7 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
         tenant.as_ref().map_or("MediSync", |t| t.name.as_str())
     );
     let forgot = StoredValue::new(site.href("/forgot-password"));
+    let on_platform = tenant.is_none();
     let support = tenant.as_ref().and_then(|t| {
         let b = &t.branding;
         (b.support_phone.is_some() || b.support_email.is_some()).then(|| {
@@ -253,9 +302,8 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
                     "Your password was changed and every session was signed out. Sign in with the new password."
                 </p>
             })}
-            <Show
-                when=move || !needs_code.get()
-                fallback=move || view! {
+            {move || match stage.get() {
+                SignInStage::Code => view! {
                     <ActionForm action=second attr:class=CARD attr:data-testid="second-factor-form">
                         <p class="text-sm text-slate-700">
                             "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
@@ -268,35 +316,92 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
                         <FormError error=code_error/>
                         <Submit pending=second.pending().into() label="Verify" busy="Verifying…"/>
                     </ActionForm>
-                }
-            >
-                <ActionForm action=sign_in attr:class=CARD attr:data-testid="sign-in-form">
-                    <input type="hidden" name="audience" value=audience.as_str()/>
-                    <input type="hidden" name="next" value=move || next.get().unwrap_or_default()/>
-                    <div>
-                        <label for="email" class="block text-sm font-medium">"Email"</label>
-                        <input id="email" name="email" type="email" autocomplete="username" required class=INPUT/>
-                    </div>
-                    <div>
-                        <label for="password" class="block text-sm font-medium">"Password"</label>
-                        <input
-                            id="password"
-                            name="password"
-                            type="password"
-                            autocomplete="current-password"
-                            required
-                            node_ref=password_ref
-                            class=INPUT
-                        />
-                    </div>
-                    <FormError error/>
-                    <Submit pending=sign_in.pending().into() label="Sign in" busy="Signing in…"/>
-                    <a href=forgot.get_value() class="block text-sm text-brand underline">"Forgot your password?"</a>
-                </ActionForm>
-            </Show>
+                }.into_any(),
+                SignInStage::Door => view! {
+                    <ActionForm action=door attr:class=CARD attr:data-testid="choose-door-form">
+                        <h2 class="text-lg font-semibold">"How do you want to sign in?"</h2>
+                        <p class="text-sm text-slate-700">
+                            {format!("You are on the team at {} and also one of its patients. Choose one; you can sign out and come back as the other.", clinic.get_value())}
+                        </p>
+                        <button type="submit" name="door" value="staff" data-testid="door-staff" class=format!("w-full {BUTTON}") disabled=move || door.pending().get()>
+                            "As staff: the clinic's records"
+                        </button>
+                        <button type="submit" name="door" value="patient" data-testid="door-patient" class="w-full rounded border border-brand px-4 py-2 font-semibold text-brand disabled:opacity-60" disabled=move || door.pending().get()>
+                            "As a patient: my own record"
+                        </button>
+                    </ActionForm>
+                }.into_any(),
+                SignInStage::Password => view! {
+                    <ActionForm action=sign_in attr:class=CARD attr:data-testid="sign-in-form">
+                        <input type="hidden" name="audience" value=audience.as_str()/>
+                        <input type="hidden" name="next" value=move || next.get().unwrap_or_default()/>
+                        <div>
+                            <label for="email" class="block text-sm font-medium">"Email"</label>
+                            <input id="email" name="email" type="email" autocomplete="username" required class=INPUT value=typed_email.get_value()/>
+                        </div>
+                        <div>
+                            <label for="password" class="block text-sm font-medium">"Password"</label>
+                            <input
+                                id="password"
+                                name="password"
+                                type="password"
+                                autocomplete="current-password"
+                                required
+                                node_ref=password_ref
+                                class=INPUT
+                            />
+                        </div>
+                        <FormError error/>
+                        <Submit pending=sign_in.pending().into() label="Sign in" busy="Signing in…"/>
+                        <a href=forgot.get_value() class="block text-sm text-brand underline">"Forgot your password?"</a>
+                    </ActionForm>
+                    {if on_platform {
+                        view! { <FindMyClinic/> }.into_any()
+                    } else {
+                        view! {
+                            <p data-testid="one-door" class="mt-3 text-sm text-slate-700">
+                                "One sign-in for the clinic's team and its patients: we take you to the right place."
+                            </p>
+                        }.into_any()
+                    }}
+                }.into_any(),
+            }}
             {support}
             <HydratedMarker/>
         </PublicFrame>
+    }
+}
+
+/// "Find my clinic", on the platform's sign-in page: emails the clinics where an
+/// address can sign in; the answer on screen is always the same.
+#[component]
+fn FindMyClinic() -> impl IntoView {
+    let action = ServerAction::<FindMyClinic>::new();
+    let error = error_of!(action);
+    let sent_plainly = crate::forms::succeeded(FindMyClinic::PATH);
+    let sent = move || sent_plainly || matches!(action.value().get(), Some(Ok(())));
+    view! {
+        <section data-testid="find-my-clinic" class=CARD aria-labelledby="find-my-clinic-title">
+            <h2 id="find-my-clinic-title" class="text-lg font-semibold">"Find my clinic"</h2>
+            <p class="text-sm text-slate-700">
+                "Clinic teams and patients sign in at their clinic's own address. Enter your email and we will send you the addresses of the clinics where you can sign in."
+            </p>
+            <Show when=move || !sent() fallback=|| view! {
+                <p data-testid="clinics-sent" role="status" class="rounded bg-green-50 p-3 text-sm text-green-800">
+                    "If that address can sign in at any clinic, we sent it an email listing them. Check your inbox."
+                </p>
+            }>
+                <ActionForm action attr:class="space-y-3">
+                    <div>
+                        <label for="find_email" class="block text-sm font-medium">"Your email"</label>
+                        <input id="find_email" name="email" type="email" autocomplete="email" required class=INPUT/>
+                        <FieldError error field="find_email"/>
+                    </div>
+                    <FormError error/>
+                    <Submit pending=action.pending().into() label="Email me my clinics" busy="Sending…"/>
+                </ActionForm>
+            </Show>
+        </section>
     }
 }
 
@@ -305,7 +410,9 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
 pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<RequestPasswordReset>::new();
     let error = error_of!(action);
-    let sent = move || matches!(action.value().get(), Some(Ok(())));
+    let sent_plainly = crate::forms::succeeded(RequestPasswordReset::PATH);
+    let sent = move || sent_plainly || matches!(action.value().get(), Some(Ok(())));
+    let typed_email = StoredValue::new(crate::forms::typed(RequestPasswordReset::PATH, "email"));
     view! {
         <PageTitle text="Reset your password"/>
         <PublicFrame tenant=current_site().tenant>
@@ -318,7 +425,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                 <ActionForm action attr:class=CARD>
                     <div>
                         <label for="email" class="block text-sm font-medium">"Email"</label>
-                        <input id="email" name="email" type="email" autocomplete="username" required class=INPUT/>
+                        <input id="email" name="email" type="email" autocomplete="username" required class=INPUT value=typed_email.get_value()/>
                         <FieldError error field="email"/>
                     </div>
                     <FormError error/>
@@ -380,6 +487,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
     );
     let action = ServerAction::<AcceptInvitation>::new();
     let error = error_of!(action);
+    let typed_name = StoredValue::new(crate::forms::typed(AcceptInvitation::PATH, "display_name"));
     Effect::new(move |_| {
         if let Some(Ok(url)) = action.value().get() {
             go(&url);
@@ -413,7 +521,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
                                     view! {
                                         <div>
                                             <label for="display_name" class="block text-sm font-medium">"Your name"</label>
-                                            <input id="display_name" name="display_name" autocomplete="name" required maxlength="120" class=INPUT/>
+                                            <input id="display_name" name="display_name" autocomplete="name" required maxlength="120" class=INPUT value=typed_name.get_value()/>
                                             <FieldError error field="display_name"/>
                                         </div>
                                         <PasswordField error label="Choose a password"/>
@@ -687,10 +795,17 @@ pub fn UsersPage() -> impl IntoView {
         .viewer
         .map(|v| v.email.to_string())
         .unwrap_or_default();
+    // What was typed, when the invitation was posted before the page's code
+    // arrived and came back refused (`crate::forms`).
+    let typed_email = crate::forms::typed(InviteStaff::PATH, "email");
+    let typed_role = crate::forms::typed(InviteStaff::PATH, "role")
+        .and_then(|r| r.parse::<Role>().ok())
+        .unwrap_or(Role::Receptionist);
+    let sent_plainly = crate::forms::succeeded(InviteStaff::PATH);
     let role_options = move || {
         Role::ALL
             .iter()
-            .map(|r| view! { <option value=r.as_str() selected=*r == Role::Receptionist>{role_label(*r)}</option> })
+            .map(|r| view! { <option value=r.as_str() selected=*r == typed_role>{role_label(*r)}</option> })
             .collect_view()
     };
     view! {
@@ -700,7 +815,7 @@ pub fn UsersPage() -> impl IntoView {
             <ActionForm action=invite attr:class="mt-4 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4" attr:data-testid="invite-form">
                 <div class="min-w-56 flex-1">
                     <label for="invite_email" class="block text-sm font-medium">"Email"</label>
-                    <input id="invite_email" name="email" type="email" required class=INPUT/>
+                    <input id="invite_email" name="email" type="email" required class=INPUT value=typed_email/>
                     <FieldError error=invite_error field="email"/>
                 </div>
                 <div>
@@ -712,7 +827,7 @@ pub fn UsersPage() -> impl IntoView {
                     {move || if invite.pending().get() { "Sending…" } else { "Send invitation" }}
                 </button>
             </ActionForm>
-            {move || matches!(invite.value().get(), Some(Ok(()))).then(|| view! {
+            {move || (sent_plainly || matches!(invite.value().get(), Some(Ok(())))).then(|| view! {
                 <p data-testid="invite-sent" class="mt-2 text-sm text-green-800">"Invitation sent."</p>
             })}
             <FormError error=invite_error/>

@@ -16,6 +16,8 @@ use crate::tenancy::TenantId;
 pub const SIGNED_IN: &str = "signed_in";
 /// Session key of [`AwaitingSecondFactor`].
 pub const AWAITING_SECOND_FACTOR: &str = "awaiting_2fa";
+/// Session key of [`AwaitingDoor`].
+pub const AWAITING_DOOR: &str = "awaiting_door";
 
 /// A completed sign-in. It belongs to exactly one tenant (or to the platform) and is
 /// refused anywhere else.
@@ -49,6 +51,17 @@ pub struct AwaitingSecondFactor {
     pub tenant: Option<TenantId>,
     pub started_at: DateTime<Utc>,
     pub next: String,
+}
+
+/// A password accepted by someone who is both on the clinic's team and one of its
+/// patients: which of the two they sign in as is still to choose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AwaitingDoor {
+    pub account_id: Uuid,
+    pub tenant: Option<TenantId>,
+    pub started_at: DateTime<Utc>,
+    /// Where to go afterwards when it suits the door chosen.
+    pub next: Option<String>,
 }
 
 /// Why a stored session no longer counts.

@@ -273,7 +273,7 @@ pub async fn sign_up(
     .await?;
     tx.commit().await?;
     // Every address gets this same answer: the rest happens through the email.
-    Ok(SIGN_UP_SENT.to_owned())
+    Ok(crate::forms::landing(SIGN_UP_SENT.to_owned()))
 }
 
 /// Where sign-up sends everyone: "check your email".

@@ -2,6 +2,7 @@
 
 use crate::shell::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use super::api::{check_slug, onboarding_checklist, ResendVerification, SignUp};
 use crate::identity::pages::{error_of, go, query, FieldError, FormError, Submit, INPUT};
@@ -55,9 +56,15 @@ pub fn SignUpPage() -> impl IntoView {
         }
     });
     let plans = Resource::new(|| (), |_| list_plans());
+    // What was typed, when the form was posted before the page's code arrived
+    // and came back refused (`crate::forms`).
+    let typed = |field: &str| crate::forms::typed(SignUp::PATH, field);
+    let typed_plan = typed("plan");
     let chosen_plan = query("plan");
-    let slug = RwSignal::new(String::new());
-    let slug_edited = RwSignal::new(false);
+    let kind = typed("kind").unwrap_or_else(|| "clinic".into());
+    let typed_slug = typed("slug");
+    let slug_edited = RwSignal::new(typed_slug.is_some());
+    let slug = RwSignal::new(typed_slug.unwrap_or_default());
     let checked = RwSignal::new(String::new());
     let pending_check: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
     // Check the address a moment after the last keystroke, not on every one.
@@ -90,7 +97,7 @@ pub fn SignUpPage() -> impl IntoView {
                 <div class="mx-auto max-w-2xl px-4 py-6">
                     <a href="/" class="text-sm font-semibold opacity-90">"MediSync"</a>
                     <h1 class="mt-1 text-2xl font-bold">"Start your clinic's 14-day free trial"</h1>
-                    <p class="mt-1 opacity-95">"No card needed. Your data stays yours: export it any time."</p>
+                    <p class="mt-1 opacity-95">"No card needed."</p>
                 </div>
             </header>
             <section class="mx-auto max-w-2xl px-4 py-8">
@@ -99,7 +106,7 @@ pub fn SignUpPage() -> impl IntoView {
                         <legend class="text-lg font-semibold">"Your clinic"</legend>
                         <div>
                             <label for="clinic_name" class="block text-sm font-medium">"Clinic name"</label>
-                            <input id="clinic_name" name="clinic_name" required maxlength="120" autocomplete="organization" class=INPUT
+                            <input id="clinic_name" name="clinic_name" required maxlength="120" autocomplete="organization" class=INPUT value=typed("clinic_name")
                                 on:input=move |ev| {
                                     if !slug_edited.get_untracked() {
                                         let made = super::slugify(&event_target_value(&ev));
@@ -112,9 +119,9 @@ pub fn SignUpPage() -> impl IntoView {
                         <div>
                             <label for="kind" class="block text-sm font-medium">"Kind"</label>
                             <select id="kind" name="kind" class=INPUT>
-                                <option value="clinic" selected>"Clinic"</option>
-                                <option value="practice">"Practice"</option>
-                                <option value="hospital">"Hospital"</option>
+                                <option value="clinic" selected=kind == "clinic">"Clinic"</option>
+                                <option value="practice" selected=kind == "practice">"Practice"</option>
+                                <option value="hospital" selected=kind == "hospital">"Hospital"</option>
                             </select>
                             <FieldError error field="kind"/>
                         </div>
@@ -123,6 +130,7 @@ pub fn SignUpPage() -> impl IntoView {
                             <div class="mt-1 flex items-center gap-1">
                                 <input id="slug" name="slug" required maxlength="40" autocomplete="off" spellcheck="false"
                                     class="w-full rounded border border-slate-300 px-3 py-2 focus:border-brand focus:outline-none focus:ring-2 focus:ring-brand"
+                                    value=slug.get_untracked()
                                     prop:value=move || slug.get()
                                     aria-describedby="slug-status"
                                     on:input=move |ev| {
@@ -163,12 +171,12 @@ pub fn SignUpPage() -> impl IntoView {
                         <legend class="text-lg font-semibold">"You, the owner"</legend>
                         <div>
                             <label for="owner_name" class="block text-sm font-medium">"Your name"</label>
-                            <input id="owner_name" name="owner_name" required maxlength="120" autocomplete="name" class=INPUT/>
+                            <input id="owner_name" name="owner_name" required maxlength="120" autocomplete="name" class=INPUT value=typed("owner_name")/>
                             <FieldError error field="owner_name"/>
                         </div>
                         <div>
                             <label for="email" class="block text-sm font-medium">"Email"</label>
-                            <input id="email" name="email" type="email" required autocomplete="email" class=INPUT/>
+                            <input id="email" name="email" type="email" required autocomplete="email" class=INPUT value=typed("email")/>
                             <FieldError error field="email"/>
                         </div>
                         <div>
@@ -184,7 +192,7 @@ pub fn SignUpPage() -> impl IntoView {
                             {move || plans.get().map(|list| match list {
                                 Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                                 Ok(list) => {
-                                    let wanted = chosen_plan.get().unwrap_or_else(|| "starter".into());
+                                    let wanted = typed_plan.clone().or_else(|| chosen_plan.get()).unwrap_or_else(|| "starter".into());
                                     view! {
                                         <div class="mt-2 grid grid-cols-1 gap-3 sm:grid-cols-3">
                                             {list.into_iter().map(|p| {

@@ -439,7 +439,7 @@ pub async fn start_support_session(
         expires_at,
     });
     auth::store_signed_in(&session, current).await?;
-    Ok(format!("/t/{}/staff", t.slug))
+    Ok(crate::forms::landing(format!("/t/{}/staff", t.slug)))
 }
 
 /// Ends the operator's support session (from the clinic's banner or the console).
@@ -451,7 +451,7 @@ pub async fn end_support_session() -> Result<String, AppError> {
         .await?
         .ok_or_else(|| AppError::Unauthenticated.respond())?;
     let Some(grant) = current.support.take() else {
-        return Ok("/admin".into());
+        return Ok(crate::forms::landing("/admin".into()));
     };
     let db = auth::db()?;
     let mut tx = db.begin_for(grant.tenant).await?;
@@ -471,7 +471,7 @@ pub async fn end_support_session() -> Result<String, AppError> {
     .await?;
     tx.commit().await?;
     auth::store_signed_in(&session, current).await?;
-    Ok("/admin/tenants".into())
+    Ok(crate::forms::landing("/admin/tenants".into()))
 }
 
 #[cfg(test)]

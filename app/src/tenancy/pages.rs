@@ -36,22 +36,24 @@ pub fn PortalSignIn() -> impl IntoView {
 
 #[component]
 fn Landing() -> impl IntoView {
+    // Only what the product does today: each module joins this list when it
+    // ships (the chart, prescribing, scheduling and billing are being built).
     let features = [
         (
-            "Scheduling",
-            "Calendars per practitioner, online booking and reminders.",
-        ),
-        (
-            "Patient records",
-            "Allergies, medications, encounters and documents in one place.",
-        ),
-        (
-            "Billing",
-            "Invoices, payments and statements in your currency.",
+            "Patient registry",
+            "Every patient with a record number, searchable by name or number.",
         ),
         (
             "Patient portal",
-            "Your clinic's own branded portal and installable app.",
+            "Your clinic's own branded portal and installable app, where patients see their record.",
+        ),
+        (
+            "Team and access",
+            "Roles for every kind of staff, two-factor sign-in and an audit trail of who did what.",
+        ),
+        (
+            "Your clinic's own look",
+            "Your name, logo, colors and address, on every page and every email.",
         ),
     ];
     view! {
@@ -64,11 +66,16 @@ fn Landing() -> impl IntoView {
                         "Run your clinic, hospital or practice in one place."
                     </h1>
                     <p class="mt-4 max-w-2xl text-lg opacity-95">
-                        "Scheduling, patient records, prescriptions, billing and a branded patient portal, with every clinic's data kept strictly apart."
+                        "Your patients, your team and a branded patient portal, with every clinic's data kept strictly apart."
                     </p>
-                    <a href="/signup" data-testid="start-trial" class="mt-6 inline-block rounded bg-white px-5 py-3 font-semibold text-slate-900 shadow hover:bg-slate-100">
-                        "Start your 14-day free trial"
-                    </a>
+                    <div class="mt-6 flex flex-wrap items-center gap-4">
+                        <a href="/signup" data-testid="start-trial" class="inline-block rounded bg-white px-5 py-3 font-semibold text-slate-900 shadow hover:bg-slate-100">
+                            "Start your 14-day free trial"
+                        </a>
+                        <a href="/signin" data-testid="platform-sign-in" class="font-semibold underline">
+                            "Sign in or find my clinic"
+                        </a>
+                    </div>
                 </div>
             </header>
             <section class="mx-auto grid grid-cols-1 max-w-5xl gap-4 px-4 py-10 sm:grid-cols-2">

@@ -9,6 +9,7 @@ mod support;
 
 mod access;
 mod cli;
+mod front_door;
 mod http;
 mod identity;
 mod instances;

@@ -442,6 +442,7 @@ async fn only_a_proven_domain_is_unique_and_unproven_claims_lapse(t: &TestDb) {
 
 async fn every_sign_in_failure_and_reset_request_takes_the_same_time(t: &TestDb) {
     staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "elsewhere").await;
     let addr = server::start(&t.db, |_| {}).await;
     let nurse = staff_email(Role::Nurse, "acme");
     // Lock the nurse's account.
@@ -461,7 +462,7 @@ async fn every_sign_in_failure_and_reset_request_takes_the_same_time(t: &TestDb)
             "wrong password",
         ),
         (
-            support::fixtures::patient_email("acme").as_str(),
+            staff_email(Role::Owner, "elsewhere").as_str(),
             PASSWORD,
             "no access here",
         ),

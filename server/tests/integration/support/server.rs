@@ -113,6 +113,30 @@ impl Browser {
         Self::reply(res).await
     }
 
+    /// POSTs a form as a browser does before the page's code runs (or without
+    /// JavaScript): accepting HTML, from the page at `referer`.
+    pub async fn post_plainly(
+        &self,
+        host: &str,
+        path: &str,
+        referer: &str,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        let origin = format!("http://{host}:{}", self.addr.port());
+        let res = self
+            .client
+            .post(format!("http://{}{path}", self.addr))
+            .header("host", format!("{host}:{}", self.addr.port()))
+            .header("origin", &origin)
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header("referer", format!("{origin}{referer}"))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        Self::reply(res).await
+    }
+
     /// Signs in as the owner of the fixture clinic at `{slug}.localhost`; returns
     /// the session cookie (`name=value`).
     pub async fn sign_in_owner(&self, slug: &str) -> String {

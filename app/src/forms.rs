@@ -1,0 +1,141 @@
+//! Forms that work before the page's code arrives.
+//!
+//! Every form is an `ActionForm`: once the page is hydrated it calls its server
+//! function from the browser. Before that (a slow phone, a tap while the wasm is
+//! still on its way, JavaScript off) the browser posts the form natively. The
+//! server then answers like a classic web application (`server/src/plain_forms.rs`):
+//! it runs the same server function and redirects (303) either where the
+//! function says the person goes next ([`lands_on`]), or back to the page the
+//! form is on, leaving a [`FormOutcome`] in the session for that page's next
+//! render: the error (shown by the page's own `FieldError`/`FormError`, because
+//! Leptos seeds the action with it), what was typed ([`typed`]) and whether it
+//! succeeded ([`succeeded`]). The outcome is embedded in the page so hydration
+//! sees the same state the server rendered. Nothing of it travels in the URL.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What a plain form post left for the page it returned to.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FormOutcome {
+    /// The server function posted to (`/api/sign_in`).
+    pub path: String,
+    /// Its error, encoded as Leptos expects in `ServerActionError` (base64 of the
+    /// error's JSON); `None` when it succeeded.
+    pub error: Option<String>,
+    /// What was typed, secrets left out; kept only when the post failed.
+    pub fields: Vec<(String, String)>,
+}
+
+/// The session key holding the outcome until the next page render takes it.
+pub const SESSION_KEY: &str = "form_outcome";
+
+/// Id of the `<script type="application/json">` element carrying the outcome.
+pub const ELEMENT_ID: &str = "form-outcome";
+
+/// The response header through which a server function names the page the person
+/// goes to next (the browser's code reads the function's result instead).
+pub const NEXT_HEADER: &str = "x-medisync-next";
+
+/// Fields never kept for re-display: passwords and one-time codes are typed again.
+pub fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "code", "secret", "token_value"]
+        .iter()
+        .any(|s| name.contains(s))
+}
+
+impl FormOutcome {
+    /// Makes the outcome visible to this render: Leptos seeds the posted form's
+    /// action with the error (`ServerAction::new` reads `ServerActionError`).
+    pub fn provide(self) {
+        if let Some(err) = &self.error {
+            provide_context(leptos::server::ServerActionError::new(&self.path, err));
+        }
+        provide_context(self);
+    }
+
+    /// The JSON embedded in the page, safe inside a `<script>` element.
+    pub fn to_embedded_json(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| "{}".into())
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+    }
+}
+
+/// What was typed in `field` of the form posted to `path`, when that post failed
+/// and the page is shown again.
+pub fn typed(path: &str, field: &str) -> Option<String> {
+    use_context::<FormOutcome>()
+        .filter(|o| o.path == path && o.error.is_some())
+        .and_then(|o| {
+            o.fields
+                .into_iter()
+                .find(|(k, _)| k == field)
+                .map(|(_, v)| v)
+        })
+}
+
+/// Whether the form posted to `path` just succeeded without JavaScript.
+pub fn succeeded(path: &str) -> bool {
+    use_context::<FormOutcome>().is_some_and(|o| o.path == path && o.error.is_none())
+}
+
+/// The outcome the server embedded in this page, if any.
+#[cfg(feature = "hydrate")]
+pub fn embedded() -> Option<FormOutcome> {
+    document()
+        .get_element_by_id(ELEMENT_ID)
+        .and_then(|el| el.text_content())
+        .and_then(|json| serde_json::from_str(&json).ok())
+}
+
+/// Says where the person goes after this server function succeeds, for a form
+/// posted without JavaScript (`url` is a path on this site, as `SiteInfo::href`
+/// makes it). The browser's code still decides from the function's result.
+#[cfg(feature = "ssr")]
+pub fn lands_on(url: &str) {
+    if let (Some(res), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(url),
+    ) {
+        res.insert_header(http::HeaderName::from_static(NEXT_HEADER), value);
+    }
+}
+
+/// [`lands_on`] for a server function's returned address: `Ok(landing(url))`.
+#[cfg(feature = "ssr")]
+pub fn landing(url: String) -> String {
+    lands_on(&url);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_never_kept() {
+        for name in ["password", "current_password", "code", "new_password"] {
+            assert!(is_secret(name), "{name}");
+        }
+        for name in ["email", "name", "role", "clinic_name"] {
+            assert!(!is_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_json_cannot_close_its_script_element() {
+        let outcome = FormOutcome {
+            path: "/api/x".into(),
+            error: None,
+            fields: vec![("name".into(), "</script><script>alert(1)</script>".into())],
+        };
+        let json = outcome.to_embedded_json();
+        assert!(!json.contains('<'));
+        let back: FormOutcome = serde_json::from_str(&json).expect("round trip");
+        assert_eq!(back, outcome);
+    }
+}
