@@ -5,8 +5,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::identity::pages::{
-    AcceptInvitationPage, AuditPage, ClinicSecurityPage, ForgotPasswordPage, PatientsPage,
-    ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
+    AcceptInvitationPage, AuditPage, ClinicSecurityPage, FindMyClinicPage, ForgotPasswordPage,
+    PatientsPage, ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
 };
 use crate::onboarding::pages::{SignUpPage, SignUpSentPage};
 use crate::plans::pages::PlanPage;
@@ -106,6 +106,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/portal") view={Lazy::<PatientPortalRoute>::new()}/>
                 <Route path=path!("/portal/signin") view=PortalSignIn/>
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
+                <Route path=path!("/find-clinic") view={Lazy::<FindClinicRoute>::new()}/>
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
                 <Route path=path!("/invite") view={Lazy::<AcceptInvitationRoute>::new()}/>
                 <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()}/>
@@ -154,6 +155,7 @@ macro_rules! lazy_page {
 
 lazy_page!(PatientPortalRoute, PatientPortal);
 lazy_page!(ForgotPasswordRoute, ForgotPasswordPage);
+lazy_page!(FindClinicRoute, FindMyClinicPage);
 lazy_page!(ResetPasswordRoute, ResetPasswordPage);
 lazy_page!(AcceptInvitationRoute, AcceptInvitationPage);
 lazy_page!(VerifyEmailRoute, VerifyEmailPage);

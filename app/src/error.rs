@@ -81,6 +81,19 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         Self::Transport(value.to_string())
     }
+
+    /// Every answer reaches the browser through here: "sign in first" opens the
+    /// sign-in-in-place dialog or goes to sign-in (`shell::reauth`), wherever it
+    /// came from.
+    fn de(data: leptos::server_fn::Bytes) -> Self {
+        use leptos::server_fn::Decodes;
+        let error = <JsonEncoding as Decodes<Self>>::decode(data)
+            .unwrap_or_else(|e| Self::Transport(e.to_string()));
+        if error == Self::Unauthenticated {
+            crate::shell::reauth::session_ended();
+        }
+        error
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -25,6 +25,9 @@ pub struct FormOutcome {
     pub error: Option<String>,
     /// What was typed, secrets left out; kept only when the post failed.
     pub fields: Vec<(String, String)>,
+    /// The error as a sentence, for forms posted without a Leptos action.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// The session key holding the outcome until the next page render takes it.
@@ -76,6 +79,14 @@ pub fn typed(path: &str, field: &str) -> Option<String> {
                 .find(|(k, _)| k == field)
                 .map(|(_, v)| v)
         })
+}
+
+/// The refusal of the form posted to `path`, as a sentence (for a plain
+/// `<form method="post">` without an action to carry it).
+pub fn refusal(path: &str) -> Option<String> {
+    use_context::<FormOutcome>()
+        .filter(|o| o.path == path)
+        .and_then(|o| o.message)
 }
 
 /// Whether the form posted to `path` just succeeded without JavaScript.
@@ -132,6 +143,7 @@ mod tests {
             path: "/api/x".into(),
             error: None,
             fields: vec![("name".into(), "</script><script>alert(1)</script>".into())],
+            message: None,
         };
         let json = outcome.to_embedded_json();
         assert!(!json.contains('<'));

@@ -12,6 +12,9 @@ import {
   signIn,
   signInHere,
   sleep,
+  waitForHydration,
+  uniqueEmail,
+  DEMO_PASSWORD,
   freePort,
   startPrivateServer,
 } from './support.mjs';
@@ -83,6 +86,58 @@ describe('session idle timeout', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       assert.ok(requests >= 4, `only ${requests} requests made`);
       assert.ok(Date.now() - started > IDLE_SECONDS * 2 * 1000, 'the loop ended before twice the idle limit');
       assert.ok(await page.locator('[data-testid=staff-shell]').isVisible());
+    });
+  });
+  test('a form saved after the session ended asks for the password in place, then saves what was typed', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withPage(browser, {}, async (page) => {
+      await signIn(page, acme('/signin'), ACCOUNTS.acmeOwner.email);
+      await open(page, acme('/staff/users'));
+      await waitForHydration(page, '(users)');
+      const colleague = uniqueEmail('after-expiry');
+      const form = page.locator('[data-testid=invite-form]');
+      await form.locator('#invite_email').fill(colleague);
+      await form.locator('select#invite_role').selectOption('doctor');
+      // The person stops typing for longer than the idle limit.
+      await sleep((IDLE_SECONDS + 2) * 1000);
+      await form.getByRole('button', { name: 'Send invitation' }).click();
+
+      const dialog = page.locator('[data-testid=reauth-dialog]');
+      await dialog.waitFor({ state: 'visible' });
+      assert.equal(await page.locator('[data-testid=form-error]').count(), 0, 'a "please sign in" error beside the dialog');
+      assert.equal(new URL(page.url()).pathname, '/staff/users', 'the page was left');
+      assert.equal(await form.locator('#invite_email').inputValue(), colleague, 'what was typed is gone');
+      // Focus is in the dialog, on the password.
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'reauth-secret');
+
+      await dialog.locator('#reauth-secret').fill('not my password');
+      await dialog.getByRole('button', { name: 'Continue' }).click();
+      await dialog.locator('[data-testid=reauth-error]').waitFor({ state: 'visible' });
+
+      await dialog.locator('#reauth-secret').fill(DEMO_PASSWORD);
+      await dialog.getByRole('button', { name: 'Continue' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      // The pending action carried on: the invitation went out.
+      await page.locator('[data-testid=invite-sent]').waitFor({ state: 'visible' });
+      await page.getByText(colleague).first().waitFor({ state: 'visible' });
+      assert.equal(new URL(page.url()).pathname, '/staff/users');
+    });
+  });
+
+  test('moving to another page after the session ended goes to sign-in and back', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withPage(browser, {}, async (page) => {
+      await signIn(page, acme('/signin'), ACCOUNTS.acmeOwner.email);
+      await open(page, acme('/staff'));
+      await waitForHydration(page, '(dashboard)');
+      await sleep((IDLE_SECONDS + 2) * 1000);
+      // A link inside the app (the router would load the page's data in place).
+      await Promise.all([
+        page.waitForURL((u) => u.pathname === '/signin', { waitUntil: 'load', timeout: 20_000 }),
+        page.locator('nav a[href$="/staff/audit"]').first().click(),
+      ]);
+      const u = new URL(page.url());
+      assert.equal(u.searchParams.get('next'), '/staff/audit');
+      assert.equal(u.searchParams.get('expired'), '1');
+      await signInHere(page, ACCOUNTS.acmeOwner.email, DEMO_PASSWORD, { expect: /\/staff\/audit$/ });
     });
   });
 });

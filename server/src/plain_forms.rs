@@ -39,7 +39,7 @@ pub async fn answer_plain_posts(req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
         let error = AppError::Invalid("the form holds too much text to send".into());
-        return refused(session, &path, &back, encode(&error), Vec::new()).await;
+        return refused(session, &path, &back, &error, Vec::new()).await;
     };
     let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes)
         .filter(|(name, _)| !forms::is_secret(name))
@@ -64,19 +64,16 @@ pub async fn answer_plain_posts(req: Request, next: Next) -> Response {
         }
         let done = FormOutcome {
             path,
-            error: None,
-            fields: Vec::new(),
+            ..FormOutcome::default()
         };
         keep(session, done).await;
         return see_other(&back);
     }
     let error = match to_bytes(res.into_body(), MAX_ERROR_BYTES).await {
-        Ok(body) if serde_json::from_slice::<AppError>(&body).is_ok() => {
-            data_encoding::BASE64URL.encode(&body)
-        }
-        _ => encode(&AppError::Internal),
+        Ok(body) => serde_json::from_slice::<AppError>(&body).unwrap_or(AppError::Internal),
+        Err(_) => AppError::Internal,
     };
-    refused(session, &path, &back, error, fields).await
+    refused(session, &path, &back, &error, fields).await
 }
 
 /// A native form submission: a POST of form fields from a page that accepts HTML.
@@ -147,13 +144,14 @@ async fn refused(
     session: Option<Session>,
     path: &str,
     back: &str,
-    error: String,
+    error: &AppError,
     fields: Vec<(String, String)>,
 ) -> Response {
     let outcome = FormOutcome {
         path: path.to_owned(),
-        error: Some(error),
+        error: Some(encode(error)),
         fields,
+        message: Some(error.message()),
     };
     keep(session, outcome).await;
     see_other(back)

@@ -93,10 +93,13 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
             let _ = el.focus();
         }
     });
+    // A signed-in page asks for the password in place instead (`shell::reauth`).
+    let in_place = crate::shell::reauth::asks_in_place();
     move || {
         error
             .get()
             .filter(|e| !matches!(e, AppError::Field(..)))
+            .filter(|e| !(in_place && *e == AppError::Unauthenticated))
             .map(|e| {
                 view! {
                     <p node_ref=message_ref tabindex="-1" role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-700">
@@ -183,7 +186,6 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
     let tenant = site.tenant.clone();
     let sign_in = ServerAction::<SignIn>::new();
     let second = ServerAction::<SecondFactor>::new();
-    let door = ServerAction::<ChooseDoor>::new();
     let next = query("next");
     let was_reset = query("reset");
     let expired = query("expired");
@@ -198,24 +200,23 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
     });
     // Whichever step finished the sign-in, go where it says.
     Effect::new(move |_| {
-        for value in [
-            sign_in.value().get(),
-            door.value().get(),
-            second.value().get(),
-        ] {
+        for value in [sign_in.value().get(), second.value().get()] {
             if let Some(Ok(SignInStep::Go(url))) = value {
                 go(&url);
             }
         }
     });
     let code_error = error_of!(second);
-    let door_error = error_of!(door);
+    // The door is chosen with a plain form (it leaves the page either way); its
+    // refusal comes back through `forms`.
+    let door_refusal =
+        StoredValue::new(crate::forms::refusal("/api/choose_door").map(AppError::Invalid));
     // A later step that expired goes back to the password, saying why.
     let step_expired = move || {
-        [code_error.get(), door_error.get()]
-            .into_iter()
-            .flatten()
-            .find(|e| !matches!(e, AppError::Field(..)))
+        code_error
+            .get()
+            .filter(|e| !matches!(e, AppError::Field(..)))
+            .or_else(|| door_refusal.get_value())
     };
     let error = Signal::derive(move || {
         sign_in
@@ -230,10 +231,7 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
         if step_expired().is_some() {
             return SignInStage::Password;
         }
-        let answered = [door.value().get(), sign_in.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(Result::ok);
+        let answered = sign_in.value().get().and_then(Result::ok);
         match (answered, step.get().as_deref()) {
             (Some(SignInStep::SecondFactor), _) | (None, Some("code")) => SignInStage::Code,
             (Some(SignInStep::ChooseDoor), _) | (None, Some("door")) => SignInStage::Door,
@@ -269,6 +267,7 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
     );
     let forgot = StoredValue::new(site.href("/forgot-password"));
     let on_platform = tenant.is_none();
+    let choose_door_url = StoredValue::new(site.href("/api/choose_door"));
     let support = tenant.as_ref().and_then(|t| {
         let b = &t.branding;
         (b.support_phone.is_some() || b.support_email.is_some()).then(|| {
@@ -318,18 +317,18 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
                     </ActionForm>
                 }.into_any(),
                 SignInStage::Door => view! {
-                    <ActionForm action=door attr:class=CARD attr:data-testid="choose-door-form">
+                    <form method="post" action=choose_door_url.get_value() class=CARD data-testid="choose-door-form">
                         <h2 class="text-lg font-semibold">"How do you want to sign in?"</h2>
                         <p class="text-sm text-slate-700">
                             {format!("You are on the team at {} and also one of its patients. Choose one; you can sign out and come back as the other.", clinic.get_value())}
                         </p>
-                        <button type="submit" name="door" value="staff" data-testid="door-staff" class=format!("w-full {BUTTON}") disabled=move || door.pending().get()>
+                        <button type="submit" name="door" value="staff" data-testid="door-staff" class=format!("w-full {BUTTON}")>
                             "As staff: the clinic's records"
                         </button>
-                        <button type="submit" name="door" value="patient" data-testid="door-patient" class="w-full rounded border border-brand px-4 py-2 font-semibold text-brand disabled:opacity-60" disabled=move || door.pending().get()>
+                        <button type="submit" name="door" value="patient" data-testid="door-patient" class="w-full rounded border border-brand px-4 py-2 font-semibold text-brand">
                             "As a patient: my own record"
                         </button>
-                    </ActionForm>
+                    </form>
                 }.into_any(),
                 SignInStage::Password => view! {
                     <ActionForm action=sign_in attr:class=CARD attr:data-testid="sign-in-form">
@@ -356,7 +355,12 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
                         <a href=forgot.get_value() class="block text-sm text-brand underline">"Forgot your password?"</a>
                     </ActionForm>
                     {if on_platform {
-                        view! { <FindMyClinic/> }.into_any()
+                        view! {
+                            <p class="mt-4 rounded-lg border border-slate-200 bg-white p-4 text-sm text-slate-700">
+                                "On a clinic's team, or one of its patients? You sign in at your clinic's own address. "
+                                <a href="/find-clinic" data-testid="find-my-clinic-link" class="font-semibold text-brand underline">"Find my clinic"</a>
+                            </p>
+                        }.into_any()
                     } else {
                         view! {
                             <p data-testid="one-door" class="mt-3 text-sm text-slate-700">
@@ -372,8 +376,25 @@ pub fn SignInPage(audience: Audience) -> impl IntoView {
     }
 }
 
-/// "Find my clinic", on the platform's sign-in page: emails the clinics where an
-/// address can sign in; the answer on screen is always the same.
+/// `/find-clinic` on the platform's address: emails the clinics where an address
+/// can sign in; the answer on screen is always the same.
+#[component]
+pub fn FindMyClinicPage() -> impl IntoView {
+    if current_site().tenant.is_some() {
+        return view! { <crate::shell::NotFound/> }.into_any();
+    }
+    view! {
+        <PageTitle text="Find my clinic · MediSync"/>
+        <PublicFrame tenant=None>
+            <h1 class="text-2xl font-bold">"Find my clinic"</h1>
+            <FindMyClinic/>
+            <a href="/signin" class="mt-4 block text-sm text-brand underline">"Back to sign-in"</a>
+            <HydratedMarker/>
+        </PublicFrame>
+    }
+    .into_any()
+}
+
 #[component]
 fn FindMyClinic() -> impl IntoView {
     let action = ServerAction::<FindMyClinic>::new();
@@ -382,7 +403,7 @@ fn FindMyClinic() -> impl IntoView {
     let sent = move || sent_plainly || matches!(action.value().get(), Some(Ok(())));
     view! {
         <section data-testid="find-my-clinic" class=CARD aria-labelledby="find-my-clinic-title">
-            <h2 id="find-my-clinic-title" class="text-lg font-semibold">"Find my clinic"</h2>
+            <h2 id="find-my-clinic-title" class="sr-only">"Find my clinic"</h2>
             <p class="text-sm text-slate-700">
                 "Clinic teams and patients sign in at their clinic's own address. Enter your email and we will send you the addresses of the clinics where you can sign in."
             </p>
@@ -601,6 +622,7 @@ pub fn SignedInShell(#[prop(into)] testid: String, children: Children) -> impl I
         });
     view! {
         <AppShell brand area nav testid>
+            <crate::shell::reauth::ReauthDialog/>
             {support.map(|s| view! { <SupportBanner access=s/> })}
             {trial.map(|(days, plan)| {
                 view! {

@@ -296,6 +296,10 @@ pub async fn onboarding_checklist() -> Result<Checklist, AppError> {
     drop(platform);
     let mut tx = db.begin_for_read(tenant).await?;
     let counts = super::db::counts(&mut tx).await?;
+    drop(tx);
+    let mut platform = db.begin_platform_read().await?;
+    let dismissed = super::db::checklist_dismissed(&mut platform, tenant).await?;
+    drop(platform);
     let item = |key: &str, label: &str, done: bool, href: Option<&str>| super::ChecklistItem {
         key: key.into(),
         label: label.into(),
@@ -328,14 +332,39 @@ pub async fn onboarding_checklist() -> Result<Checklist, AppError> {
                 counts.patients > 0,
                 Some("/staff/patients"),
             ),
-            item(
-                "schedules",
-                "Set practitioners' schedules (arrives with scheduling)",
-                false,
-                None,
-            ),
         ],
         email_verified,
+        dismissed,
+    })
+}
+
+/// Hides the set-up checklist from the dashboard, for the whole clinic.
+#[server(prefix = "/api", endpoint = "dismiss_checklist")]
+pub async fn dismiss_checklist() -> Result<(), AppError> {
+    use crate::identity::auth;
+    let (tenant, _) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_platform().await?;
+    super::db::dismiss_checklist(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The dashboard's cards: a real count for each page the viewer may open.
+#[server(prefix = "/api", endpoint = "dashboard_counts")]
+pub async fn dashboard_counts() -> Result<super::DashboardCounts, AppError> {
+    use crate::identity::auth;
+    use crate::identity::permissions::Permission as P;
+    let (tenant, viewer) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant).await?;
+    let (patients, staff, pending, audit) = super::db::dashboard_counts(&mut tx).await?;
+    let may = |p: P, n: i64| viewer.can(p).then_some(n);
+    Ok(super::DashboardCounts {
+        patients: may(P::PatientsRead, patients),
+        active_staff: may(P::UsersManage, staff),
+        pending_invitations: may(P::UsersManage, pending),
+        audit_events_today: may(P::AuditRead, audit),
     })
 }
 

@@ -63,6 +63,20 @@ pub struct ChecklistItem {
 pub struct Checklist {
     pub items: Vec<ChecklistItem>,
     pub email_verified: bool,
+    /// The clinic's administrators hid it.
+    #[serde(default)]
+    pub dismissed: bool,
+}
+
+/// The dashboard's cards: a count for each page the viewer may open (`None`
+/// for the others, whose cards are not shown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardCounts {
+    pub patients: Option<i64>,
+    pub active_staff: Option<i64>,
+    pub pending_invitations: Option<i64>,
+    /// Audit events in the last 24 hours.
+    pub audit_events_today: Option<i64>,
 }
 
 impl Checklist {

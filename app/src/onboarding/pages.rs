@@ -4,7 +4,7 @@ use crate::shell::PageTitle;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use super::api::{check_slug, onboarding_checklist, ResendVerification, SignUp};
+use super::api::{check_slug, onboarding_checklist, DismissChecklist, ResendVerification, SignUp};
 use crate::identity::pages::{error_of, go, query, FieldError, FormError, Submit, INPUT};
 use crate::plans::api::list_plans;
 use crate::site::current_site;
@@ -235,8 +235,10 @@ pub fn SignUpPage() -> impl IntoView {
 /// The dashboard's set-up list, for those who run the clinic.
 #[component]
 pub fn OnboardingChecklist() -> impl IntoView {
-    let checklist = LocalResource::new(onboarding_checklist);
     let resend = ServerAction::<ResendVerification>::new();
+    let dismiss = ServerAction::<DismissChecklist>::new();
+    // Rendered with the page (no jump when it arrives), and gone once hidden.
+    let checklist = Resource::new(move || dismiss.version().get(), |_| onboarding_checklist());
     let welcome = query("welcome");
     view! {
         {move || welcome.get().map(|_| view! {
@@ -244,7 +246,8 @@ pub fn OnboardingChecklist() -> impl IntoView {
                 "Welcome to MediSync! Your clinic is ready. These steps get it set up."
             </p>
         })}
-        {move || checklist.get().and_then(Result::ok).map(|list| {
+        <Suspense>
+        {move || checklist.get().and_then(Result::ok).filter(|list| !list.dismissed).map(|list| {
             let (done, total) = list.progress();
             let percent = (done * 100).checked_div(total).unwrap_or(100);
             let verified = list.email_verified;
@@ -259,9 +262,12 @@ pub fn OnboardingChecklist() -> impl IntoView {
                     </div>
                 })}
                 <section data-testid="onboarding" class="mt-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
-                    <div class="flex items-center justify-between">
+                    <div class="flex flex-wrap items-center justify-between gap-2">
                         <h2 class="font-semibold">"Set up your clinic"</h2>
                         <span data-testid="onboarding-progress" class="text-sm text-slate-700">{format!("{done} of {total} done")}</span>
+                        <ActionForm action=dismiss>
+                            <button type="submit" data-testid="dismiss-checklist" class="text-sm text-brand underline">"Hide this list"</button>
+                        </ActionForm>
                     </div>
                     <div class="mt-2 h-2 rounded bg-slate-100" role="progressbar" aria-label="Clinic set-up progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
                         <div class="h-2 rounded bg-brand" style=format!("width:{percent}%")></div>
@@ -285,5 +291,6 @@ pub fn OnboardingChecklist() -> impl IntoView {
                 </section>
             }
         })}
+        </Suspense>
     }
 }

@@ -54,6 +54,12 @@ impl Feature {
         Feature::AdvancedAnalytics,
     ];
 
+    /// Whether the module is in the product today. Plans list to clinics only
+    /// the modules that exist; each joins when its issue ships.
+    pub fn exists(self) -> bool {
+        matches!(self, Feature::Patients | Feature::Reports)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Feature::BasicEhr => "Basic health records",

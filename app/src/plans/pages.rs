@@ -62,7 +62,7 @@ pub fn PlanPage() -> impl IntoView {
                                 {meter("Patients", usage.patients, plan.max_patients, format!("{} of {}", usage.patients, amount(LimitKind::Patients, plan.max_patients)))}
                                 {meter("Storage", usage.storage_bytes, Some(plan.storage_bytes), format!("{} of {}", bytes_label(usage.storage_bytes), bytes_label(plan.storage_bytes)))}
                                 <p class="text-sm" data-testid="usage-api">{format!("Server requests this month: {}", usage.api_calls_this_month)}</p>
-                                <p class="text-sm text-slate-600">{format!("Includes: {}", plan.features.iter().map(|f| f.label()).collect::<Vec<_>>().join(", "))}</p>
+                                <p class="text-sm text-slate-600">{format!("Includes: {}", plan.features.iter().filter(|f| f.exists()).map(|f| f.label()).collect::<Vec<_>>().join(", "))}</p>
                             </section>
                             <h2 class="mt-6 font-semibold">"Plans"</h2>
                             <div class="mt-2 grid grid-cols-1 gap-3 md:grid-cols-3">
@@ -78,7 +78,7 @@ pub fn PlanPage() -> impl IntoView {
                                                 <li>{amount(LimitKind::Users, p.max_users)}</li>
                                                 <li>{amount(LimitKind::Patients, p.max_patients)}</li>
                                                 <li>{amount(LimitKind::Storage, Some(p.storage_bytes))}</li>
-                                                {p.features.iter().map(|f| view! { <li>{f.label()}</li> }).collect_view()}
+                                                {p.features.iter().filter(|f| f.exists()).map(|f| view! { <li>{f.label()}</li> }).collect_view()}
                                             </ul>
                                             {if current {
                                                 view! { <p class="mt-2 text-sm font-medium text-brand">"Your plan"</p> }.into_any()

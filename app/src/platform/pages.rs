@@ -393,7 +393,7 @@ fn PlanForm(plan: Option<Plan>, save: ServerAction<SavePlan>) -> impl IntoView {
                 <legend class="sr-only">"Features"</legend>
                 {Feature::ALL.iter().map(|f| {
                     let f = *f;
-                    view! { <label class="flex items-center gap-1"><input type="checkbox" checked=has(f) on:change=move |ev| toggle(f, event_target_checked(&ev))/>{f.label()}</label> }
+                    view! { <label class="flex items-center gap-1"><input type="checkbox" checked=has(f) on:change=move |ev| toggle(f, event_target_checked(&ev))/>{f.label()}{(!f.exists()).then_some(" (not built yet: hidden from clinics)")}</label> }
                 }).collect_view()}
             </fieldset>
             {["id", "name", "price", "currency", "max_users", "max_patients", "storage_gb", "sort_order", "features"].into_iter().map(|f| view! { <FieldError error field=f/> }).collect_view()}

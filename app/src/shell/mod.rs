@@ -2,6 +2,7 @@
 //! pieces every page shares.
 
 pub mod pages;
+pub mod reauth;
 
 use leptos::prelude::*;
 

@@ -13,6 +13,7 @@ pub fn StaffDashboard() -> impl IntoView {
     let (Some(tenant), Some(viewer)) = (site.tenant.clone(), site.viewer.clone()) else {
         return view! { <NotFound/> }.into_any();
     };
+    let counts = Resource::new(|| (), |_| crate::onboarding::api::dashboard_counts());
     let role = viewer
         .role()
         .map(crate::identity::api::role_label)
@@ -25,11 +26,30 @@ pub fn StaffDashboard() -> impl IntoView {
                 {format!("Signed in as {} ({role})", viewer.display_name)}
             </p>
             {viewer.can(crate::identity::permissions::Permission::SettingsManage).then(|| view! { <crate::onboarding::pages::OnboardingChecklist/> })}
-            <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
-                <Panel title="Today">"Appointments will appear here once scheduling is set up."</Panel>
-                <Panel title="Patients">"Find patients from the Patients page."</Panel>
-                <Panel title="Tasks">"Nothing needs your attention."</Panel>
-            </div>
+            <Suspense>
+                {move || counts.get().and_then(Result::ok).map(|c| {
+                    let cards = [
+                        c.patients.map(|n| ("patients", "Patients", "/staff/patients", n, "Find a patient by name or record number.".to_owned())),
+                        c.active_staff.map(|n| ("team", "Team", "/staff/users", n, match c.pending_invitations.unwrap_or(0) {
+                            0 => "Active staff members.".to_owned(),
+                            1 => "Active staff members; 1 invitation waiting.".to_owned(),
+                            p => format!("Active staff members; {p} invitations waiting."),
+                        })),
+                        c.audit_events_today.map(|n| ("audit", "Audit log", "/staff/audit", n, "Events in the last 24 hours.".to_owned())),
+                    ];
+                    view! {
+                        <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+                            {cards.into_iter().flatten().map(|(key, title, path, n, note)| view! {
+                                <a href=site.href(path) data-testid=format!("card-{key}") class="block rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-brand focus:outline-none focus-visible:ring-2 focus-visible:ring-brand">
+                                    <h2 class="font-semibold text-slate-900">{title}</h2>
+                                    <p class="mt-1 text-3xl font-bold text-slate-900" data-testid="card-count">{n.to_string()}</p>
+                                    <p class="mt-1 text-sm text-slate-700">{note}</p>
+                                </a>
+                            }).collect_view()}
+                        </div>
+                    }
+                })}
+            </Suspense>
             <crate::identity::pages::HydratedMarker/>
         </SignedInShell>
     }
