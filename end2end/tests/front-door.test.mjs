@@ -20,6 +20,7 @@ import {
   submitSignIn,
   acceptAsNewAccount,
   screenshot,
+  assertAccessible,
 } from './support.mjs';
 
 const acme = (p) => subdomainUrl('acme', p);
@@ -119,7 +120,10 @@ describe('one front door', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
         await submitSignIn(page, email, password);
         const choose = page.locator('[data-testid=choose-door-form]');
         await choose.waitFor({ state: 'visible' });
-        if (door === 'staff') await screenshot(page, 'sign-in-choose-door');
+        if (door === 'staff') {
+          await screenshot(page, 'sign-in-choose-door');
+          await assertAccessible(page, 'the door choice');
+        }
         await Promise.all([
           page.waitForURL((u) => u.pathname === area, { waitUntil: 'load' }),
           choose.locator(`[data-testid=door-${door}]`).click(),

@@ -28,6 +28,7 @@ import {
   mailLinkFor,
   uniqueEmail,
   acceptAsNewAccount,
+  assertAccessible,
 } from './support.mjs';
 
 const PHONE = { width: 360, height: 740 };
@@ -53,6 +54,8 @@ const PUBLIC_PAGES = [
   platformUrl('/signup'),
   platformUrl('/signup/sent'),
   platformUrl('/signin'),
+  platformUrl('/find-clinic'),
+  platformUrl('/legal/terms'),
   pathUrl('acme', '/'),
   pathUrl('acme', '/signin'),
   pathUrl('acme', '/portal/signin'),
@@ -78,6 +81,8 @@ describe('newcomer: the shell', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
         await open(page, url);
         await assertNoHorizontalOverflow(page, url);
       }
+      await open(page, pathUrl('acme', '/signin'));
+      await screenshot(page, 'newcomer-sign-in-phone');
       await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeOwner.email);
       for (const p of STAFF_PAGES) {
         const url = pathUrl('acme', p);
@@ -93,6 +98,8 @@ describe('newcomer: the shell', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
       }
       await open(page, pathUrl('acme', '/staff/users'));
       await screenshot(page, 'newcomer-users-phone');
+      await open(page, pathUrl('acme', '/staff'));
+      await screenshot(page, 'newcomer-dashboard-phone');
     });
   });
 
@@ -118,6 +125,7 @@ describe('newcomer: the shell', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
           assert.equal(res.status(), 200, `${p} -> ${res.status()}`);
           await page.waitForLoadState('networkidle');
           await assertNoHorizontalOverflow(page, `console ${p}`);
+          await assertAccessible(page, `console ${p}`);
         }
       });
     } finally {

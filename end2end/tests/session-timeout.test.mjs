@@ -108,6 +108,8 @@ describe('session idle timeout', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       assert.equal(await form.locator('#invite_email').inputValue(), colleague, 'what was typed is gone');
       // Focus is in the dialog, on the password.
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'reauth-secret');
+      await assertAccessible(page, 'the sign-in-again dialog');
+      await screenshot(page, 'session-ended-dialog');
 
       await dialog.locator('#reauth-secret').fill('not my password');
       await dialog.getByRole('button', { name: 'Continue' }).click();

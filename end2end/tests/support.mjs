@@ -636,3 +636,18 @@ export async function openCollapsedNav(page, toggle, nav, url) {
       `[data-testid=nav-toggle] within ${HYDRATION_TIMEOUT_MS} ms (did the page hydrate?)`,
   );
 }
+
+// ----------------------------------------------------------- accessibility ----
+
+/**
+ * Assert axe-core finds no violation on the page as it is now (every rule axe
+ * runs by default, WCAG 2.x A and AA included). Names each rule and an example.
+ */
+export async function assertAccessible(page, where) {
+  const { AxeBuilder } = await import('@axe-core/playwright');
+  const results = await new AxeBuilder({ page }).analyze();
+  const found = results.violations.map(
+    (v) => `${v.id} (${v.impact}, ${v.nodes.length}×: ${v.nodes[0]?.target?.join(' ')} — ${v.help})`,
+  );
+  assert.deepEqual(found, [], `${where}: axe found ${found.length} violation(s): ${found.join('; ')}`);
+}

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use app::db::Backend;
 
 const DEFAULTS: &str = include_str!("../../Leptos.toml");
+const DEFAULT_TERMS: &str = include_str!("../../legal/terms.md");
+const DEFAULT_DPA: &str = include_str!("../../legal/dpa.md");
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -36,6 +38,10 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Encrypts secrets at rest; `None` only in development.
     pub secret_key: Option<[u8; 32]>,
+    /// The terms of service clinics accept (text, from `legal.terms_file`).
+    pub terms_text: String,
+    /// The data processing agreement (text, from `legal.dpa_file`).
+    pub dpa_text: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +207,18 @@ impl Reader<'_> {
         }
     }
 
+    /// The text of the file `key` names, or `default` when it names none.
+    fn text_file(&self, key: &str, default: &str) -> Result<String, ConfigError> {
+        let Some(path) = self.optional(key)? else {
+            return Ok(default.to_owned());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) if !text.trim().is_empty() => Ok(text),
+            Ok(_) => self.fail(key, format!("{path} is empty")),
+            Err(e) => self.fail(key, format!("cannot read {path}: {e}")),
+        }
+    }
+
     fn optional(&self, key: &str) -> Result<Option<String>, ConfigError> {
         Ok(Some(self.string(key)?).filter(|s| !s.is_empty()))
     }
@@ -331,7 +349,11 @@ impl Config {
             }
             None => None,
         };
+        let terms_text = r.text_file("legal.terms_file", DEFAULT_TERMS)?;
+        let dpa_text = r.text_file("legal.dpa_file", DEFAULT_DPA)?;
         Ok(Self {
+            terms_text,
+            dpa_text,
             secret_key,
             dns_server,
             public_port,
@@ -498,12 +520,37 @@ mod tests {
                 "server.trusted_proxies",
             ),
             ("MEDISYNC_SERVER_PUBLIC_PORT", "70000", "server.public_port"),
+            (
+                "MEDISYNC_LEGAL_TERMS_FILE",
+                "/nonexistent/terms.md",
+                "legal.terms_file",
+            ),
         ];
         for (var, value, key) in cases {
             let err = load_with(&[(var, value)]).expect_err(var).to_string();
             assert!(err.contains(key), "{err} should name {key}");
             assert!(err.contains(var), "{err} should name {var}");
         }
+    }
+
+    #[test]
+    fn the_operator_publishes_its_own_terms_or_the_shipped_ones_apply() {
+        let defaults = load_with(&[]).expect("defaults");
+        assert!(defaults.terms_text.starts_with("# Terms of service"));
+        assert!(defaults.dpa_text.starts_with("# Data processing agreement"));
+        let dir = std::env::temp_dir().join(format!("medisync-legal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let terms = dir.join("terms.md");
+        std::fs::write(&terms, "# Our terms\n\nBe kind.").expect("write");
+        let config = load_with(&[("MEDISYNC_LEGAL_TERMS_FILE", terms.to_str().expect("utf-8"))])
+            .expect("configured terms");
+        assert_eq!(config.terms_text, "# Our terms\n\nBe kind.");
+        std::fs::write(&terms, "  \n").expect("write");
+        let err = load_with(&[("MEDISYNC_LEGAL_TERMS_FILE", terms.to_str().expect("utf-8"))])
+            .expect_err("empty terms")
+            .to_string();
+        assert!(err.contains("empty"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -153,7 +153,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/api/{*fn_name}", any(server_fn))
         .route("/manifest.webmanifest", get(manifest))
-        .route("/brand/{tenant}/{file}", get(brand_file));
+        .route("/brand/{tenant}/{file}", get(brand_file))
+        .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }
@@ -199,6 +200,19 @@ pub fn app(state: AppState) -> Router {
                 .br(true)
                 .gzip(true),
         )
+}
+
+/// `/legal/terms` and `/legal/dpa`: what a clinic accepts when it signs up, as
+/// the operator configured it (`legal.terms_file`, `legal.dpa_file`).
+async fn legal_document(
+    State(state): State<AppState>,
+    axum::extract::Path(document): axum::extract::Path<String>,
+) -> Response {
+    match document.as_str() {
+        "terms" => status_pages::legal_document("legal-terms", &state.config.terms_text),
+        "dpa" => status_pages::legal_document("legal-dpa", &state.config.dpa_text),
+        _ => status_pages::not_found(),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Response {

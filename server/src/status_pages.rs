@@ -72,3 +72,46 @@ pub fn unavailable() -> Response {
         "MediSync cannot reach its database right now. Please try again in a minute.",
     )
 }
+
+/// A legal document the operator publishes (terms, data processing agreement):
+/// its text as headings ("# ", "## ") and paragraphs (separated by blank lines),
+/// every character escaped.
+pub fn legal_document(testid: &str, text: &str) -> Response {
+    let mut title = String::from("MediSync");
+    let mut body = String::new();
+    for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
+        let joined = block.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        if let Some(h) = joined.strip_prefix("# ") {
+            title = h.to_owned();
+            body.push_str(&format!(
+                "<h1 class=\"text-2xl font-bold\">{}</h1>",
+                escape(h)
+            ));
+        } else if let Some(h) = joined.strip_prefix("## ") {
+            body.push_str(&format!(
+                "<h2 class=\"mt-6 text-lg font-semibold\">{}</h2>",
+                escape(h)
+            ));
+        } else {
+            body.push_str(&format!(
+                "<p class=\"mt-3 text-slate-800\">{}</p>",
+                escape(&joined)
+            ));
+        }
+    }
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · MediSync</title><link rel=\"stylesheet\" href=\"{css}\"></head>\
+         <body class=\"bg-slate-50 text-slate-900\"><main data-testid=\"{testid}\" class=\"mx-auto max-w-2xl p-6 sm:p-10\">\
+         {body}<p class=\"mt-8\"><a class=\"underline\" href=\"/signup\">Back to sign-up</a></p></main></body></html>",
+        title = escape(&title),
+        css = crate::assets::stylesheet()
+    );
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-cache")],
+        Html(page),
+    )
+        .into_response()
+}

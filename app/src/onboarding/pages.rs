@@ -217,7 +217,11 @@ pub fn SignUpPage() -> impl IntoView {
                     <div>
                         <label class="flex items-start gap-2 text-sm">
                             <input type="checkbox" name="terms" class="mt-1"/>
-                            <span>"I accept the terms of service and the data processing agreement on behalf of the clinic."</span>
+                            <span>"I accept the "
+                                <a href="/legal/terms" target="_blank" rel="noopener" data-testid="terms-link" class="text-brand underline">"terms of service"</a>
+                                " and the "
+                                <a href="/legal/dpa" target="_blank" rel="noopener" data-testid="dpa-link" class="text-brand underline">"data processing agreement"</a>
+                                " on behalf of the clinic."</span>
                         </label>
                         <FieldError error field="terms"/>
                     </div>

@@ -146,7 +146,16 @@ pub fn TenantsPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || list.get().map(|l| match l {
                     Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
-                    Ok(l) => view! {
+                    Ok(l) => {
+                    // Plans by name, as the clinics see them (the code stays in `data-plan`).
+                    let names = plans.get().and_then(Result::ok).unwrap_or_default();
+                    let plan_name = move |id: &str| {
+                        names
+                            .iter()
+                            .find(|p| p.id.as_str() == id)
+                            .map_or_else(|| id.to_owned(), |p| p.name.clone())
+                    };
+                    view! {
                         <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Tenants"><table class="w-full text-left text-sm" data-testid="tenant-table">
                             <thead><tr><th class="p-2">"Clinic"</th><th class="p-2">"Address"</th><th class="p-2">"Status"</th><th class="p-2">"Plan"</th><th class="p-2">"Created"</th></tr></thead>
                             <tbody>
@@ -155,13 +164,14 @@ pub fn TenantsPage() -> impl IntoView {
                                         <td class="p-2"><a class="text-brand underline" href=format!("/admin/tenants/{}", t.id)>{t.name.clone()}</a></td>
                                         <td class="p-2 font-mono">{t.slug.clone()}</td>
                                         <td class="p-2" data-testid="tenant-status">{t.status.as_str()}</td>
-                                        <td class="p-2">{t.plan.clone()}</td>
+                                        <td class="p-2" data-plan=t.plan.clone()>{plan_name(&t.plan)}</td>
                                         <td class="p-2">{t.created.clone()}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
                         </table></div>
-                    }.into_any(),
+                    }.into_any()
+                    }
                 })}
             </Suspense>
             <HydratedMarker/>

@@ -72,7 +72,12 @@ pub fn ReportsPage() -> impl IntoView {
                         <dl class="mt-4 grid grid-cols-1 gap-2 sm:grid-cols-2" data-testid="clinic-report">
                             <dt class="font-medium">"Patients"</dt><dd>{r.patients.to_string()}</dd>
                             <dt class="font-medium">"Audit events, last 30 days"</dt><dd>{r.audit_events_30_days.to_string()}</dd>
-                            {r.staff_by_role.into_iter().map(|(role, n)| view! { <dt class="font-medium">{format!("Active {role}s")}</dt><dd>{n.to_string()}</dd> }).collect_view()}
+                            {r.staff_by_role.into_iter().map(|(role, n)| {
+                                let label = role
+                                    .parse::<crate::identity::Role>()
+                                    .map_or(role.clone(), |r| crate::error::sentence(crate::identity::api::role_label(r)));
+                                view! { <dt class="font-medium">{format!("Staff on the team: {label}")}</dt><dd>{n.to_string()}</dd> }
+                            }).collect_view()}
                         </dl>
                     }.into_any(),
                 })}

@@ -17,6 +17,7 @@ on_both_backends!(
     a_right_password_without_a_door_here_is_told_so_plainly,
     find_my_clinic_emails_the_clinics_and_answers_every_address_alike,
     a_form_posted_without_javascript_comes_back_as_a_page,
+    the_terms_and_the_dpa_are_pages_the_operator_configures,
 );
 
 const ACME: &str = "/t/acme";
@@ -474,4 +475,40 @@ async fn a_form_posted_without_javascript_comes_back_as_a_page(t: &TestDb) {
         location.starts_with('/') && !location.contains("evil"),
         "{location}"
     );
+}
+
+async fn the_terms_and_the_dpa_are_pages_the_operator_configures(t: &TestDb) {
+    let addr = server::start(&t.db, |c| {
+        c.terms_text = "# Harbor Health terms\n\nNo <script>alert(1)</script> here.".into();
+    })
+    .await;
+    let b = Browser::new(addr);
+    let terms = b.get("localhost", "/legal/terms").await;
+    assert_eq!(terms.status, StatusCode::OK);
+    assert!(
+        terms.body.contains("<title>Harbor Health terms"),
+        "{}",
+        terms.body
+    );
+    assert!(
+        terms.body.contains("No &lt;script&gt;"),
+        "not escaped: {}",
+        terms.body
+    );
+    let dpa = b.get("localhost", "/legal/dpa").await;
+    assert_eq!(dpa.status, StatusCode::OK);
+    assert!(
+        dpa.body.contains("Data processing agreement"),
+        "{}",
+        dpa.body
+    );
+    assert_eq!(
+        b.get("localhost", "/legal/other").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Sign-up links both where the clinic accepts them.
+    let signup = b.get("localhost", "/signup").await;
+    for href in ["href=\"/legal/terms\"", "href=\"/legal/dpa\""] {
+        assert!(signup.body.contains(href), "sign-up does not link {href}");
+    }
 }
