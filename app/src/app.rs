@@ -37,9 +37,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let branding_css = site.tenant.as_ref().map(|t| t.branding.css_variables());
     let language = site.language().to_owned();
     let site_json = site.to_embedded_json();
-    let form_outcome = use_context::<crate::forms::FormOutcome>().map(|o| {
-        view! { <script type="application/json" id=crate::forms::ELEMENT_ID inner_html=o.to_embedded_json()></script> }
-    });
     let manifest = site.href("/manifest.webmanifest");
     // The clinic's own icon when it uploaded a logo; MediSync's otherwise.
     let icon = match site
@@ -70,7 +67,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     id=crate::tenancy::SITE_INFO_ELEMENT_ID
                     inner_html=site_json
                 ></script>
-                {form_outcome}
+                <crate::forms::EmbeddedOutcome/>
                 <HydrationScripts options/>
                 <script nonce=use_nonce() inner_html=LOAD_FAILURE_SCRIPT></script>
                 <MetaTags/>

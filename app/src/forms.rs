@@ -58,14 +58,51 @@ impl FormOutcome {
         provide_context(self);
     }
 
-    /// The JSON embedded in the page, safe inside a `<script>` element.
-    pub fn to_embedded_json(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_else(|_| "{}".into())
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026")
+    /// What was typed, as one `application/x-www-form-urlencoded` string (the
+    /// page carries it in an attribute; the browser parses it without serde).
+    pub fn fields_encoded(&self) -> String {
+        let mut out = String::new();
+        for (k, v) in &self.fields {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(&encode_component(k));
+            out.push('=');
+            out.push_str(&encode_component(v));
+        }
+        out
     }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The outcome as the page carries it: a `<meta>` element's attributes, escaped
+/// like any attribute by the renderer.
+#[component]
+pub fn EmbeddedOutcome() -> impl IntoView {
+    use_context::<FormOutcome>().map(|o| {
+        view! {
+            <meta
+                id=ELEMENT_ID
+                name="form-outcome"
+                data-path=o.path.clone()
+                data-error=o.error.clone()
+                data-message=o.message.clone()
+                data-fields=o.fields_encoded()
+            />
+        }
+    })
 }
 
 /// What was typed in `field` of the form posted to `path`, when that post failed
@@ -97,10 +134,27 @@ pub fn succeeded(path: &str) -> bool {
 /// The outcome the server embedded in this page, if any.
 #[cfg(feature = "hydrate")]
 pub fn embedded() -> Option<FormOutcome> {
-    document()
-        .get_element_by_id(ELEMENT_ID)
-        .and_then(|el| el.text_content())
-        .and_then(|json| serde_json::from_str(&json).ok())
+    let el = document().get_element_by_id(ELEMENT_ID)?;
+    let fields = el
+        .get_attribute("data-fields")
+        .and_then(|f| leptos::web_sys::UrlSearchParams::new_with_str(&f).ok())
+        .map(|params| {
+            let mut out = Vec::new();
+            let keys = leptos::web_sys::js_sys::Array::from(&params.keys().into());
+            for key in keys.iter().filter_map(|k| k.as_string()) {
+                if let Some(value) = params.get(&key) {
+                    out.push((key, value));
+                }
+            }
+            out
+        })
+        .unwrap_or_default();
+    Some(FormOutcome {
+        path: el.get_attribute("data-path")?,
+        error: el.get_attribute("data-error"),
+        fields,
+        message: el.get_attribute("data-message"),
+    })
 }
 
 /// Says where the person goes after this server function succeeds, for a form
@@ -138,16 +192,20 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_json_cannot_close_its_script_element() {
+    fn what_was_typed_travels_percent_encoded() {
         let outcome = FormOutcome {
             path: "/api/x".into(),
-            error: None,
-            fields: vec![("name".into(), "</script><script>alert(1)</script>".into())],
-            message: None,
+            fields: vec![
+                ("name".into(), "Zoë & \"Co\" <b>".into()),
+                ("email".into(), "a+b@x.example".into()),
+            ],
+            ..FormOutcome::default()
         };
-        let json = outcome.to_embedded_json();
-        assert!(!json.contains('<'));
-        let back: FormOutcome = serde_json::from_str(&json).expect("round trip");
-        assert_eq!(back, outcome);
+        let encoded = outcome.fields_encoded();
+        assert_eq!(
+            encoded,
+            "name=Zo%C3%AB%20%26%20%22Co%22%20%3Cb%3E&email=a%2Bb%40x.example"
+        );
+        assert!(!encoded.contains(['<', '"', ' ']));
     }
 }

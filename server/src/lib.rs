@@ -194,6 +194,9 @@ pub fn app(state: AppState) -> Router {
     // quality 4, gzip); `/pkg` files arrive already compressed and are left alone.
     Router::new()
         .fallback_service(axum::middleware::from_fn_with_state(state, site::resolve).layer(routes))
+        .layer(axum::middleware::from_fn(
+            plain_forms::to_the_referring_clinic,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(
             tower_http::compression::CompressionLayer::new()

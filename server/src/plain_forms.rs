@@ -76,6 +76,40 @@ pub async fn answer_plain_posts(req: Request, next: Next) -> Response {
     refused(session, &path, &back, &error, fields).await
 }
 
+/// A form's address is the server function's own (`/api/...`): a clinic reached by
+/// path (`/t/{slug}/...`) would have its plain posts land on the platform. Such a
+/// post goes to the clinic of the page it came from (same host; path addressing
+/// gives clinics no origin of their own, so this grants nothing a page could not
+/// already do by posting to `/t/{slug}/api/...` itself).
+pub async fn to_the_referring_clinic(mut req: Request, next: Next) -> Response {
+    if is_plain_form_post(&req) {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
+        let referer = req
+            .headers()
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok());
+        let slug = host
+            .zip(referer)
+            .and_then(|(host, referer)| local_part(referer, host))
+            .and_then(|page| crate::site::split_path_prefix(&page).map(|(slug, _)| slug.to_owned()))
+            .filter(|slug| app::tenancy::Slug::parse(slug).is_ok());
+        if let Some(slug) = slug {
+            let path_and_query = req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned();
+            if let Ok(uri) = format!("/t/{slug}{path_and_query}").parse() {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// A native form submission: a POST of form fields from a page that accepts HTML.
 fn is_plain_form_post(req: &Request) -> bool {
     let header_has = |name: header::HeaderName, needle: &str| {

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 
 use crate::identity::api::{second_factor, sign_in, SignInStep};
 use crate::identity::pages::INPUT;
+use crate::identity::Audience;
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -41,10 +42,12 @@ mod browser {
         }
         let record =
             Closure::<dyn Fn(leptos::web_sys::Event)>::new(|ev: leptos::web_sys::Event| {
-                if let Some(form) = ev
+                let form = ev
                     .target()
                     .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-                {
+                    // The dialog's own form is not the work to carry on.
+                    .filter(|f| !f.has_attribute("data-reauth"));
+                if let Some(form) = form {
                     LAST_FORM.with(|f| *f.borrow_mut() = Some((form, now())));
                 }
             });
@@ -142,6 +145,26 @@ pub fn ReauthDialog() -> impl IntoView {
     }
     let email = viewer.email.to_string();
     let audience = viewer.audience();
+    let other = site.href("/signin");
+    // The dialog's code arrives only when it is needed (rarely): every signed-in
+    // page carries just the few lines above.
+    view! {
+        <Show when=move || open.get()>
+            {
+                let (email, other) = (email.clone(), other.clone());
+                move || {
+                    let (email, other) = (email.clone(), other.clone());
+                    Suspend::new(async move { dialog(open, email, audience, other).await })
+                }
+            }
+        </Show>
+    }
+    .into_any()
+}
+
+/// The dialog itself, loaded on demand.
+#[leptos::lazy]
+fn dialog(open: RwSignal<bool>, email: String, audience: Audience, other: String) -> AnyView {
     let needs_code = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -198,9 +221,7 @@ pub fn ReauthDialog() -> impl IntoView {
             }
         });
     };
-    let other = site.href("/signin");
     view! {
-        <Show when=move || open.get()>
             <div class="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/60 p-4">
                 <form
                     role="dialog"
@@ -208,6 +229,7 @@ pub fn ReauthDialog() -> impl IntoView {
                     aria-labelledby="reauth-title"
                     aria-describedby="reauth-text"
                     data-testid="reauth-dialog"
+                    data-reauth=""
                     class="w-full max-w-sm space-y-3 rounded-lg bg-white p-5 text-slate-900 shadow-xl"
                     on:submit=on_submit.clone()
                 >
@@ -238,7 +260,6 @@ pub fn ReauthDialog() -> impl IntoView {
                     <a href=other.clone() class="block text-center text-sm text-brand underline">"Sign in as someone else"</a>
                 </form>
             </div>
-        </Show>
     }
     .into_any()
 }

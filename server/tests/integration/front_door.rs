@@ -365,6 +365,29 @@ async fn a_form_posted_without_javascript_comes_back_as_a_page(t: &TestDb) {
         "the message stayed"
     );
 
+    // The form's own address is the platform's `/api/...`: posted from a clinic
+    // reached by path, it goes to that clinic.
+    let r = b
+        .post_plainly(
+            "localhost",
+            "/api/sign_in",
+            page,
+            &[
+                ("email", typed),
+                ("password", "a wrong password"),
+                ("audience", "staff"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), page);
+    let shown = b.get("localhost", page).await;
+    assert!(
+        shown.body.contains("We could not sign you in"),
+        "{}",
+        shown.body
+    );
+
     // A page's text is escaped like any other.
     let hostile = "<script>alert(1)</script>@x.example";
     b.post_plainly(
