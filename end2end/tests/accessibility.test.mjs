@@ -21,6 +21,7 @@ import {
   uniqueEmail,
   assertAccessible,
   screenshot,
+  STAFF_PAGES,
 } from './support.mjs';
 
 const PUBLIC_PAGES = [
@@ -40,20 +41,6 @@ const PUBLIC_PAGES = [
   pathUrl('acme', '/verify-email?token=nothing'),
   pathUrl('acme', '/no-such-page'),
   subdomainUrl('harbor', '/signin'),
-];
-
-const STAFF_PAGES = [
-  '/staff',
-  '/staff/patients',
-  '/staff/users',
-  '/staff/audit',
-  '/staff/security',
-  '/staff/branding',
-  '/staff/settings',
-  '/staff/domain',
-  '/staff/plan',
-  '/staff/reports',
-  '/account/security',
 ];
 
 describe('accessibility (axe)', { timeout: TEST_TIMEOUT_MS * 6 }, () => {

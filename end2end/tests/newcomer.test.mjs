@@ -29,24 +29,10 @@ import {
   uniqueEmail,
   acceptAsNewAccount,
   assertAccessible,
+  STAFF_PAGES,
 } from './support.mjs';
 
 const PHONE = { width: 360, height: 740 };
-
-/** Every page of a clinic that the acme owner can open. */
-const STAFF_PAGES = [
-  '/staff',
-  '/staff/patients',
-  '/staff/users',
-  '/staff/audit',
-  '/staff/security',
-  '/staff/branding',
-  '/staff/settings',
-  '/staff/domain',
-  '/staff/plan',
-  '/staff/reports',
-  '/account/security',
-];
 
 /** Pages anyone can open. */
 const PUBLIC_PAGES = [

@@ -259,6 +259,21 @@ export const ACCOUNTS = Object.freeze({
   operator: Object.freeze({ email: 'operator@medisync.example' }),
 });
 
+/** Every page of a clinic that its owner can open (paths on the clinic's site). */
+export const STAFF_PAGES = Object.freeze([
+  '/staff',
+  '/staff/patients',
+  '/staff/users',
+  '/staff/audit',
+  '/staff/security',
+  '/staff/branding',
+  '/staff/settings',
+  '/staff/domain',
+  '/staff/plan',
+  '/staff/reports',
+  '/account/security',
+]);
+
 /** The generic sign-in refusal (no hint whether the email exists or is locked). */
 export const GENERIC_SIGN_IN_ERROR =
   /We could not sign you in with that email and password\. After 5 failed attempts an account is locked for 15 minutes\./;

@@ -83,17 +83,7 @@ pub async fn answer_plain_posts(req: Request, next: Next) -> Response {
 /// already do by posting to `/t/{slug}/api/...` itself).
 pub async fn to_the_referring_clinic(mut req: Request, next: Next) -> Response {
     if is_plain_form_post(&req) {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok());
-        let referer = req
-            .headers()
-            .get(header::REFERER)
-            .and_then(|v| v.to_str().ok());
-        let slug = host
-            .zip(referer)
-            .and_then(|(host, referer)| local_part(referer, host))
+        let slug = referring_page(&req)
             .and_then(|page| crate::site::split_path_prefix(&page).map(|(slug, _)| slug.to_owned()))
             .filter(|slug| app::tenancy::Slug::parse(slug).is_ok());
         if let Some(slug) = slug {
@@ -127,25 +117,21 @@ fn is_plain_form_post(req: &Request) -> bool {
 /// The page the form was on: the `Referer`'s path when it is this site's, else
 /// the site's home.
 fn back_to(req: &Request) -> String {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok());
-    let referer = req
-        .headers()
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok());
-    let site = req
-        .extensions()
-        .get::<app::site::SiteInfo>()
-        .cloned()
-        .unwrap_or_default();
-    match (host, referer) {
-        (Some(host), Some(referer)) => local_part(referer, host)
-            .filter(|p| is_local_path(p))
-            .unwrap_or_else(|| site.href("/")),
-        _ => site.href("/"),
-    }
+    referring_page(req)
+        .filter(|p| is_local_path(p))
+        .unwrap_or_else(|| {
+            req.extensions()
+                .get::<app::site::SiteInfo>()
+                .cloned()
+                .unwrap_or_default()
+                .href("/")
+        })
+}
+
+/// `/path?query` of the page that sent the request, when it is on this host.
+fn referring_page(req: &Request) -> Option<String> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    local_part(header(header::REFERER)?, header(header::HOST)?)
 }
 
 /// `/path?query` of `url` when `url` is on `host` (any scheme).

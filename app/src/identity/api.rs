@@ -133,6 +133,34 @@ async fn enter(
     }
 }
 
+/// A later step of signing in (second factor, door) that can no longer go on.
+#[cfg(feature = "ssr")]
+fn sign_in_expired() -> AppError {
+    AppError::Invalid("that sign-in has expired; enter your email and password again".into())
+        .respond()
+}
+
+/// The account a pending sign-in step belongs to, unless it is gone or locked
+/// since the password was typed.
+#[cfg(feature = "ssr")]
+async fn still_unlocked(
+    db: &crate::db::Db,
+    account_id: uuid::Uuid,
+) -> Result<super::credentials::Credentials, AppError> {
+    let mut tx = db.begin_platform_read().await?;
+    let creds = super::credentials::by_id(&mut tx, account_id)
+        .await?
+        .ok_or_else(sign_in_expired)?;
+    drop(tx);
+    if creds
+        .locked_until
+        .is_some_and(|until| until > chrono::Utc::now())
+    {
+        return Err(sign_in_expired());
+    }
+    Ok(creds)
+}
+
 /// The second half of signing in for someone with two doors here: the one chosen.
 #[server(prefix = "/api", endpoint = "choose_door")]
 pub async fn choose_door(door: Audience) -> Result<SignInStep, AppError> {
@@ -140,24 +168,11 @@ pub async fn choose_door(door: Audience) -> Result<SignInStep, AppError> {
     let site = current_site();
     let db = auth::db()?;
     let session = auth::session().await?;
-    let expired = || {
-        AppError::Invalid("that sign-in has expired; enter your email and password again".into())
-            .respond()
-    };
     let pending = auth::take_awaiting_door(&session, &site)
         .await?
-        .ok_or_else(expired)?;
-    let mut tx = db.begin_platform_read().await?;
-    let creds = super::credentials::by_id(&mut tx, pending.account_id)
-        .await?
-        .ok_or_else(expired)?;
-    drop(tx);
-    if creds
-        .locked_until
-        .is_some_and(|until| until > chrono::Utc::now())
-    {
-        return Err(expired());
-    }
+        .ok_or_else(sign_in_expired)?;
+    let creds = still_unlocked(&db, pending.account_id).await?;
+    let expired = sign_in_expired;
     // Checked again: a door may have closed since the password was typed.
     if !auth::doors_of(&db, &site, &creds).await?.opens(door) || door == Audience::Platform {
         return Err(expired());
@@ -171,26 +186,13 @@ pub async fn second_factor(code: String) -> Result<SignInStep, AppError> {
     let site = current_site();
     let db = auth::db()?;
     let session = auth::session().await?;
-    let expired = || {
-        AppError::Invalid("that sign-in has expired; enter your email and password again".into())
-            .respond()
-    };
+    let expired = sign_in_expired;
     let pending = auth::awaiting_second_factor(&session, &site)
         .await?
         .ok_or_else(expired)?;
-    let mut tx = db.begin_platform_read().await?;
-    let creds = super::credentials::by_id(&mut tx, pending.account_id)
-        .await?
-        .ok_or_else(expired)?;
-    drop(tx);
+    let creds = still_unlocked(&db, pending.account_id).await?;
     let tenant = site.tenant.as_ref().map(|t| t.id);
     let actor = super::audit::Actor::account(creds.account.id, creds.account.email.as_str());
-    if creds
-        .locked_until
-        .is_some_and(|until| until > chrono::Utc::now())
-    {
-        return Err(expired());
-    }
     if !auth::check_second_factor(&db, &creds, &code).await? {
         // Wrong codes count toward the same lockout as wrong passwords.
         let mut tx = db.begin_platform().await?;
