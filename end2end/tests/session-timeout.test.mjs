@@ -15,6 +15,8 @@ import {
   waitForHydration,
   uniqueEmail,
   DEMO_PASSWORD,
+  assertAccessible,
+  screenshot,
   freePort,
   startPrivateServer,
 } from './support.mjs';

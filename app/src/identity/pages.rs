@@ -519,7 +519,10 @@ pub fn AcceptInvitationPage() -> impl IntoView {
         <PublicFrame tenant=current_site().tenant>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || details.get().map(|d| match d {
-                    Err(e) => view! { <p role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800">{e.message()}</p> }.into_any(),
+                    Err(e) => view! {
+                        <h1 class="text-2xl font-bold">"Accept your invitation"</h1>
+                        <p role="alert" data-testid="form-error" class="mt-4 rounded bg-red-50 p-3 text-sm text-red-800">{e.message()}</p>
+                    }.into_any(),
                     Ok(d) => {
                         let what = d.role.map_or_else(
                             || "the patient portal".to_owned(),
@@ -859,7 +862,7 @@ pub fn UsersPage() -> impl IntoView {
                     Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) => view! {
                         <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Staff members"><table class="w-full text-left text-sm" data-testid="staff-table">
-                            <thead><tr><th class="p-2">"Name"</th><th class="p-2">"Email"</th><th class="p-2">"Role"</th><th class="p-2">"Status"</th><th class="p-2"></th></tr></thead>
+                            <thead><tr><th class="p-2">"Name"</th><th class="p-2">"Email"</th><th class="p-2">"Role"</th><th class="p-2">"Status"</th><th class="p-2"><span class="sr-only">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|m| {
                                     let id = m.id.to_string();
