@@ -365,13 +365,16 @@ async fn email_my_clinics(email: String) -> Result<(), AppError> {
     let account = creds.account.id;
     let meta = auth::request_meta();
     let address = |slug: &str| format!("{}://{}/signin", meta.scheme(), meta.clinic_host(slug));
-    let mut lines: Vec<String> = Vec::new();
-    for (_, slug, name) in super::db::staff_tenants_of(&db, account).await? {
-        lines.push(format!("{name} (on the team): {}", address(&slug)));
-    }
-    for (_, slug, name) in super::db::portal_tenants_of(&db, account).await? {
-        lines.push(format!("{name} (patient portal): {}", address(&slug)));
-    }
+    // Each clinic once, by name and address only: whether the address belongs to
+    // a patient or to the team is not written into a mailbox others may read.
+    let mut clinics = super::db::staff_tenants_of(&db, account).await?;
+    clinics.extend(super::db::portal_tenants_of(&db, account).await?);
+    clinics.sort_by(|a, b| a.2.cmp(&b.2));
+    clinics.dedup_by(|a, b| a.0 == b.0);
+    let lines: Vec<String> = clinics
+        .iter()
+        .map(|(_, slug, name)| format!("{name}: {}", address(slug)))
+        .collect();
     let Some(first) = lines
         .first()
         .and_then(|l| l.rsplit_once(": "))
