@@ -861,7 +861,7 @@ pub fn UsersPage() -> impl IntoView {
                 {move || staff.get().map(|(list, _)| match list {
                     Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) => view! {
-                        <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Staff members"><table class="w-full text-left text-sm" data-testid="staff-table">
+                        <div class="relative mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Staff members"><table class="w-full text-left text-sm" data-testid="staff-table">
                             <thead><tr><th class="p-2">"Name"</th><th class="p-2">"Email"</th><th class="p-2">"Role"</th><th class="p-2">"Status"</th><th class="p-2"><span class="sr-only">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|m| {
@@ -1053,7 +1053,7 @@ pub fn AuditPage() -> impl IntoView {
                 {move || entries.get().map(|list| match list {
                     Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(list) => view! {
-                        <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Audit entries"><table class="w-full text-left text-sm" data-testid="audit-table">
+                        <div class="relative mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Audit entries"><table class="w-full text-left text-sm" data-testid="audit-table">
                             <thead><tr><th class="p-2">"When"</th><th class="p-2">"Who"</th><th class="p-2">"What"</th><th class="p-2">"Target"</th><th class="p-2">"From"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|e| view! {

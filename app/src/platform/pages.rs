@@ -156,7 +156,7 @@ pub fn TenantsPage() -> impl IntoView {
                             .map_or_else(|| id.to_owned(), |p| p.name.clone())
                     };
                     view! {
-                        <div class="mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Tenants"><table class="w-full text-left text-sm" data-testid="tenant-table">
+                        <div class="relative mt-4 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Tenants"><table class="w-full text-left text-sm" data-testid="tenant-table">
                             <thead><tr><th class="p-2">"Clinic"</th><th class="p-2">"Address"</th><th class="p-2">"Status"</th><th class="p-2">"Plan"</th><th class="p-2">"Created"</th></tr></thead>
                             <tbody>
                                 {l.into_iter().map(|t| view! {

@@ -223,16 +223,15 @@ fn dialog(open: RwSignal<bool>, email: String, audience: Audience, other: String
     };
     view! {
             <div class="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/60 p-4">
-                <form
+                <div
                     role="dialog"
                     aria-modal="true"
                     aria-labelledby="reauth-title"
                     aria-describedby="reauth-text"
                     data-testid="reauth-dialog"
-                    data-reauth=""
-                    class="w-full max-w-sm space-y-3 rounded-lg bg-white p-5 text-slate-900 shadow-xl"
-                    on:submit=on_submit.clone()
+                    class="w-full max-w-sm rounded-lg bg-white p-5 text-slate-900 shadow-xl"
                 >
+                <form data-reauth="" class="space-y-3" on:submit=on_submit>
                     <h2 id="reauth-title" class="text-lg font-semibold">"Your session ended"</h2>
                     <p id="reauth-text" class="text-sm text-slate-700">
                         "You were signed out after a while without activity, to protect your patients' privacy. Enter your password to carry on: this page and what you typed stay as they are, and what you were saving is saved."
@@ -259,6 +258,7 @@ fn dialog(open: RwSignal<bool>, email: String, audience: Audience, other: String
                     </button>
                     <a href=other.clone() class="block text-center text-sm text-brand underline">"Sign in as someone else"</a>
                 </form>
+                </div>
             </div>
     }
     .into_any()

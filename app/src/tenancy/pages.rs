@@ -539,7 +539,7 @@ pub fn DomainPage() -> impl IntoView {
                             view! {
                                 <section data-testid="dns-record" class=CARD>
                                     <h2 class="font-semibold">"Create these DNS records at your domain's provider"</h2>
-                                    <div class="max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="DNS records"><table class="w-full text-left text-sm">
+                                    <div class="relative max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="DNS records"><table class="w-full text-left text-sm">
                                         <thead><tr><th class="p-2">"Type"</th><th class="p-2">"Name"</th><th class="p-2">"Value"</th></tr></thead>
                                         <tbody>
                                             {rows.into_iter().map(|(kind, name, value, testid)| view! {
