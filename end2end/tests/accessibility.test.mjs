@@ -22,26 +22,10 @@ import {
   assertAccessible,
   screenshot,
   STAFF_PAGES,
+  publicPages,
 } from './support.mjs';
 
-const PUBLIC_PAGES = [
-  platformUrl('/'),
-  platformUrl('/signup'),
-  platformUrl('/signup/sent'),
-  platformUrl('/signin'),
-  platformUrl('/find-clinic'),
-  platformUrl('/legal/terms'),
-  platformUrl('/legal/dpa'),
-  pathUrl('acme', '/'),
-  pathUrl('acme', '/signin'),
-  pathUrl('acme', '/portal/signin'),
-  pathUrl('acme', '/forgot-password'),
-  pathUrl('acme', '/reset-password?token=nothing'),
-  pathUrl('acme', '/invite?token=nothing'),
-  pathUrl('acme', '/verify-email?token=nothing'),
-  pathUrl('acme', '/no-such-page'),
-  subdomainUrl('harbor', '/signin'),
-];
+const PUBLIC_PAGES = publicPages();
 
 describe('accessibility (axe)', { timeout: TEST_TIMEOUT_MS * 6 }, () => {
   let browser;

@@ -30,27 +30,12 @@ import {
   acceptAsNewAccount,
   assertAccessible,
   STAFF_PAGES,
+  publicPages,
 } from './support.mjs';
 
 const PHONE = { width: 360, height: 740 };
 
-/** Pages anyone can open. */
-const PUBLIC_PAGES = [
-  platformUrl('/'),
-  platformUrl('/signup'),
-  platformUrl('/signup/sent'),
-  platformUrl('/signin'),
-  platformUrl('/find-clinic'),
-  platformUrl('/legal/terms'),
-  pathUrl('acme', '/'),
-  pathUrl('acme', '/signin'),
-  pathUrl('acme', '/portal/signin'),
-  pathUrl('acme', '/forgot-password'),
-  pathUrl('acme', '/reset-password?token=nothing'),
-  pathUrl('acme', '/invite?token=nothing'),
-  pathUrl('acme', '/verify-email?token=nothing'),
-  pathUrl('acme', '/no-such-page'),
-];
+const PUBLIC_PAGES = publicPages();
 
 describe('newcomer: the shell', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
   let browser;

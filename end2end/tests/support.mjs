@@ -259,6 +259,28 @@ export const ACCOUNTS = Object.freeze({
   operator: Object.freeze({ email: 'operator@medisync.example' }),
 });
 
+/** Pages anyone can open (the platform's, acme's by path, a suspended clinic's). */
+export function publicPages() {
+  return [
+    platformUrl('/'),
+    platformUrl('/signup'),
+    platformUrl('/signup/sent'),
+    platformUrl('/signin'),
+    platformUrl('/find-clinic'),
+    platformUrl('/legal/terms'),
+    platformUrl('/legal/dpa'),
+    pathUrl('acme', '/'),
+    pathUrl('acme', '/signin'),
+    pathUrl('acme', '/portal/signin'),
+    pathUrl('acme', '/forgot-password'),
+    pathUrl('acme', '/reset-password?token=nothing'),
+    pathUrl('acme', '/invite?token=nothing'),
+    pathUrl('acme', '/verify-email?token=nothing'),
+    pathUrl('acme', '/no-such-page'),
+    subdomainUrl('harbor', '/signin'),
+  ];
+}
+
 /** Every page of a clinic that its owner can open (paths on the clinic's site). */
 export const STAFF_PAGES = Object.freeze([
   '/staff',

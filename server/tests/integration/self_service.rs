@@ -247,10 +247,29 @@ async fn sign_up_answers_every_address_alike_and_the_emailed_link_signs_the_owne
         .collect();
     assert_eq!(
         steps,
-        ["branding", "invite", "doctor", "patient", "schedules"]
+        ["branding", "invite", "doctor", "patient"]
             .map(|k| (k.to_owned(), false))
-            .to_vec()
+            .to_vec(),
+        "only steps that can be done today"
     );
+    assert_eq!(list["dismissed"], false);
+    // The checklist is rendered with the page, and can be hidden for good.
+    assert!(dashboard.body.contains(r#"data-testid="onboarding""#));
+    let hidden = b
+        .call("localhost", "/t/harbor/api/dismiss_checklist", &[])
+        .await;
+    assert_eq!(hidden.status, StatusCode::OK, "{}", hidden.body);
+    let checklist = b
+        .call("localhost", "/t/harbor/api/onboarding_checklist", &[])
+        .await;
+    assert_eq!(checklist.json()["dismissed"], true);
+    let dashboard = b.get("localhost", "/t/harbor/staff").await;
+    assert!(!dashboard.body.contains(r#"data-testid="onboarding""#));
+    let counts = b
+        .call("localhost", "/t/harbor/api/dashboard_counts", &[])
+        .await;
+    assert_eq!(counts.json()["active_staff"], 1, "{}", counts.body);
+    assert_eq!(counts.json()["patients"], 0, "{}", counts.body);
     // From now on the password works as usual.
     let later = Browser::new(addr)
         .sign_in(
