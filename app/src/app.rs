@@ -4,11 +4,13 @@ use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
+use crate::clinical::pages::ChartPage;
 use crate::identity::pages::{
     AcceptInvitationPage, AuditPage, ClinicSecurityPage, FindMyClinicPage, ForgotPasswordPage,
-    PatientsPage, ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
+    ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
 };
 use crate::onboarding::pages::{SignUpPage, SignUpSentPage};
+use crate::patients::pages::PatientsPage;
 use crate::plans::pages::PlanPage;
 use crate::platform::pages::{PlansAdminPage, PlatformAdmin, TenantPage, TenantsPage};
 use crate::reports::ReportsPage;
@@ -111,6 +113,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff") view={Lazy::<StaffDashboardRoute>::new()}/>
                 <Route path=path!("/staff/users") view={Lazy::<UsersRoute>::new()}/>
                 <Route path=path!("/staff/patients") view={Lazy::<PatientsRoute>::new()}/>
+                <Route path=path!("/staff/patients/:id") view={Lazy::<ChartRoute>::new()}/>
                 <Route path=path!("/staff/audit") view={Lazy::<AuditRoute>::new()}/>
                 <Route path=path!("/staff/security") view={Lazy::<ClinicSecurityRoute>::new()}/>
                 <Route path=path!("/staff/branding") view={Lazy::<BrandingRoute>::new()}/>
@@ -160,6 +163,7 @@ lazy_page!(SecurityRoute, SecurityPage);
 lazy_page!(StaffDashboardRoute, StaffDashboard);
 lazy_page!(UsersRoute, UsersPage);
 lazy_page!(PatientsRoute, PatientsPage);
+lazy_page!(ChartRoute, ChartPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(ClinicSecurityRoute, ClinicSecurityPage);
 lazy_page!(BrandingRoute, BrandingPage);

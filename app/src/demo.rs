@@ -210,6 +210,7 @@ pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> 
                 doctor = Some(member.id);
             }
         }
+        let mut chart_index = 0_usize;
         for (mrn, given, family, (y, m, d), sex) in demo.patients {
             let patient = NewPatient {
                 mrn: Mrn::parse(mrn).map_err(DbError::Invalid)?,
@@ -221,8 +222,13 @@ pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> 
                 email: None,
                 phone: None,
                 primary_staff_id: doctor,
+                details: Default::default(),
             };
             let created = patients::db::create(&mut tx, &patient).await?;
+            if let Some(doctor) = doctor {
+                seed_chart(&mut tx, created.id, doctor, chart_index).await?;
+                chart_index += 1;
+            }
             let (slug, portal_mrn, ..) = DEMO_PORTAL_PATIENT;
             if demo.slug == slug && *mrn == portal_mrn {
                 patients::db::link_account(&mut tx, created.id, portal_patient).await?;
@@ -282,4 +288,87 @@ fn new_tenant(demo: &DemoTenant) -> Result<NewTenant, DbError> {
         plan: crate::plans::PlanId::parse(demo.plan).map_err(DbError::Invalid)?,
         trial_ends_at: None,
     })
+}
+
+/// A living chart for a demo patient: the first has a penicillin allergy, the
+/// second no known allergies, the rest were not asked yet; everyone has a
+/// problem, four months of vitals, a signed note and an unsigned draft.
+async fn seed_chart(
+    tx: &mut crate::db::TenantTx,
+    patient: uuid::Uuid,
+    doctor: uuid::Uuid,
+    index: usize,
+) -> Result<(), DbError> {
+    use crate::clinical::{self, db as chart, vitals::Measures, EntryStatus, Soap};
+    match index {
+        0 => {
+            let penicillin = chart::NewAllergy {
+                substance: "Penicillins".into(),
+                category: clinical::AllergyCategory::Medication,
+                criticality: clinical::Criticality::High,
+                severity: Some(clinical::Severity::Severe),
+                reaction: Some("Hives and swelling of the lips".into()),
+                onset_on: NaiveDate::from_ymd_opt(2015, 6, 1),
+            };
+            chart::add_allergy(tx, patient, &penicillin, doctor).await?;
+        }
+        1 => chart::record_none_known(tx, patient, doctor).await?,
+        _ => {}
+    }
+    let problems = [
+        ("I10", "Essential (primary) hypertension"),
+        ("E11.9", "Type 2 diabetes mellitus without complications"),
+        ("J45.909", "Unspecified asthma, uncomplicated"),
+    ];
+    let (code, description) = problems[index % problems.len()];
+    chart::add_problem(
+        tx,
+        patient,
+        Some(code),
+        description,
+        None,
+        EntryStatus::Chronic,
+        doctor,
+    )
+    .await?;
+    let now = chrono::Utc::now();
+    for month in 0..4_i32 {
+        let taken = now - chrono::Duration::days(i64::from(30 * (3 - month)));
+        let drift = month * 2 + i32::try_from(index % 5).unwrap_or(0);
+        let measures = Measures {
+            height_mm: Some(1680 + 10 * i32::try_from(index % 7).unwrap_or(0)),
+            weight_g: Some(78_000 - 600 * month + 1000 * drift),
+            systolic: Some(142 - 4 * month),
+            diastolic: Some(91 - 2 * month),
+            pulse: Some(76 + drift),
+            temperature_dc: Some(368 + month % 2),
+            spo2: Some(97),
+            resp_rate: Some(16),
+        };
+        chart::add_vitals(tx, patient, taken, &measures, doctor).await?;
+    }
+    let visit = Soap {
+        subjective: "Feels well. Takes medicines as prescribed; no side effects.".into(),
+        objective: "BP 134/87, pulse 80. Chest clear.".into(),
+        assessment: format!("{description}: improving."),
+        plan: "Continue treatment. Review in three months with blood tests.".into(),
+    };
+    let signed =
+        chart::create_draft(tx, patient, doctor, None, "Follow-up visit", &visit, true).await?;
+    chart::sign(tx, patient, signed, doctor).await?;
+    let draft = Soap {
+        subjective: "Phoned about a cough for three days.".into(),
+        ..Soap::default()
+    };
+    chart::create_draft(
+        tx,
+        patient,
+        doctor,
+        None,
+        "Telephone consultation",
+        &draft,
+        false,
+    )
+    .await?;
+    Ok(())
 }

@@ -107,6 +107,9 @@ mod ssr {
                 DbError::NotFound => AppError::NotFound,
                 DbError::Invalid(msg) => AppError::Invalid(msg),
                 DbError::Conflict(what) => AppError::Conflict(what.to_owned()),
+                other if other.is_final_record() => AppError::Invalid(
+                    "this record is signed and cannot be changed; add an addendum instead".into(),
+                ),
                 other if other.is_bad_input() => {
                     // Its text may quote the value: not logged.
                     tracing::warn!("the database refused a value given as input");

@@ -126,6 +126,25 @@ pub fn refusal(path: &str) -> Option<String> {
         .and_then(|o| o.message)
 }
 
+/// What was typed in `field` of the refused post to `path`, or nothing: the
+/// value a plain form's input starts with.
+pub fn kept(path: &str, field: &str) -> String {
+    typed(path, field).unwrap_or_default()
+}
+
+/// The refusal of a plain form posted to `path`, announced as an alert above the
+/// form; the page is shown again with what was typed.
+#[component]
+pub fn PlainFormError(path: &'static str) -> impl IntoView {
+    refusal(path).map(|message| {
+        view! {
+            <p role="alert" data-testid="form-error" class="rounded bg-red-50 p-3 text-sm text-red-800">
+                {crate::error::sentence(&message)}
+            </p>
+        }
+    })
+}
+
 /// Whether the form posted to `path` just succeeded without JavaScript.
 pub fn succeeded(path: &str) -> bool {
     use_context::<FormOutcome>().is_some_and(|o| o.path == path && o.error.is_none())

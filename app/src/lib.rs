@@ -2,6 +2,7 @@
 //! compiled for the server (`ssr`) and for the browser (`hydrate`).
 
 pub mod app;
+pub mod clinical;
 pub mod error;
 pub mod forms;
 pub mod identity;

@@ -27,6 +27,15 @@ impl DbError {
         }
     }
 
+    /// Whether the database refused to change a record that is final (a signed
+    /// note): its trigger's SQLSTATE on PostgreSQL, its message on SQLite.
+    pub fn is_final_record(&self) -> bool {
+        let DbError::Sqlx(sqlx::Error::Database(d)) = self else {
+            return false;
+        };
+        d.code().as_deref() == Some("MS001") || d.message().contains("cannot be changed")
+    }
+
     /// Whether the database refused the *values* it was given (text it cannot
     /// hold, a pattern or string too large), as opposed to failing itself: such an
     /// error is the caller's input, answered 422, never 500.

@@ -65,6 +65,7 @@ fn clip(s: Option<&str>, max: usize) -> Option<String> {
     s.map(|s| s.chars().take(max).collect())
 }
 
+/// Appends an event to the tenant's trail.
 pub async fn record(
     tx: &mut TenantTx,
     actor: Actor<'_>,
@@ -72,25 +73,290 @@ pub async fn record(
     target: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), DbError> {
+    append(
+        tx,
+        &Event {
+            actor,
+            role: None,
+            patient: None,
+            action,
+            target,
+        },
+        meta,
+    )
+    .await
+}
+
+/// Appends an event about one patient's record (a read, a print, an export, a
+/// change): the patient's own access log is made of these.
+pub async fn record_for_patient(
+    tx: &mut TenantTx,
+    actor: Actor<'_>,
+    role: Option<&str>,
+    patient: Uuid,
+    action: &str,
+    target: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<(), DbError> {
+    let event = Event {
+        actor,
+        role,
+        patient: Some(patient),
+        action,
+        target,
+    };
+    append(tx, &event, meta).await
+}
+
+/// What happened, before it is sealed into the chain.
+struct Event<'a> {
+    actor: Actor<'a>,
+    role: Option<&'a str>,
+    patient: Option<Uuid>,
+    action: &'a str,
+    target: Option<&'a str>,
+}
+
+/// Each tenant's events form [`STRIPES`] hash chains. An event joins the chain of
+/// its stripe: it takes the stripe's next sequence number and the hash of the
+/// event before it, and stores its own hash over both and its content. Changing
+/// or deleting a row breaks the chain (`medisync audit verify`). Two requests
+/// writing events at once wait for each other only when they land on the same
+/// stripe (the head row's lock, held to the end of the transaction).
+pub const STRIPES: u32 = 8;
+
+async fn append(tx: &mut TenantTx, e: &Event<'_>, meta: &RequestMeta) -> Result<(), DbError> {
+    let id = Uuid::now_v7();
+    let stripe = i32::from(id.as_bytes()[15]) % STRIPES as i32;
+    // Microseconds: what both databases keep, so the hash survives the round trip.
+    let now = Utc::now();
+    let occurred_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
     let (tenant, conn) = tx.scoped();
-    on_conn!(conn, |c| {
-        sqlx::query(
-            "INSERT INTO audit_events (tenant_id, id, occurred_at, actor_id, actor_email, action, target, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    let (seq, prev_hash): (i64, String) = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "INSERT INTO audit_chain_heads (tenant_id, stripe, seq, hash) VALUES ($1, $2, 1, '') \
+             ON CONFLICT (tenant_id, stripe) DO UPDATE SET seq = audit_chain_heads.seq + 1 \
+             RETURNING seq, hash",
         )
         .bind(tenant)
-        .bind(Uuid::now_v7())
-        .bind(Utc::now())
-        .bind(actor.id)
-        .bind(clip(actor.email, 254))
-        .bind(action)
-        .bind(clip(target, 200))
-        .bind(clip(meta.ip.as_deref(), 64))
-        .bind(clip(meta.user_agent.as_deref(), 300))
-        .execute(c)
+        .bind(stripe)
+        .fetch_one(c)
+        .await?
+    });
+    let stored = StoredEvent {
+        tenant_id: tenant,
+        id,
+        occurred_at,
+        actor_id: e.actor.id,
+        actor_email: clip(e.actor.email, 254),
+        actor_role: clip(e.role, 40),
+        patient_id: e.patient,
+        action: clip(Some(e.action), 100).unwrap_or_default(),
+        target: clip(e.target, 200),
+        ip: clip(meta.ip.as_deref(), 64),
+        user_agent: clip(meta.user_agent.as_deref(), 300),
+        stripe,
+        seq,
+        prev_hash,
+        hash: String::new(),
+    };
+    let hash = stored.content_hash();
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE audit_chain_heads SET hash = $3 WHERE tenant_id = $1 AND stripe = $2")
+            .bind(tenant)
+            .bind(stripe)
+            .bind(&hash)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "INSERT INTO audit_events (tenant_id, id, occurred_at, actor_id, actor_email, actor_role, \
+             patient_id, action, target, ip, user_agent, stripe, seq, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(stored.occurred_at)
+        .bind(stored.actor_id)
+        .bind(&stored.actor_email)
+        .bind(&stored.actor_role)
+        .bind(stored.patient_id)
+        .bind(&stored.action)
+        .bind(&stored.target)
+        .bind(&stored.ip)
+        .bind(&stored.user_agent)
+        .bind(stripe)
+        .bind(seq)
+        .bind(&stored.prev_hash)
+        .bind(&hash)
+        .execute(&mut *c)
         .await?;
     });
     Ok(())
+}
+
+/// An audit row as stored, with what its hash covers.
+#[derive(sqlx::FromRow)]
+struct StoredEvent {
+    tenant_id: Uuid,
+    id: Uuid,
+    occurred_at: DateTime<Utc>,
+    actor_id: Option<Uuid>,
+    actor_email: Option<String>,
+    actor_role: Option<String>,
+    patient_id: Option<Uuid>,
+    action: String,
+    target: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    stripe: i32,
+    seq: i64,
+    prev_hash: String,
+    hash: String,
+}
+
+impl StoredEvent {
+    /// SHA-256 (hex) over every field but the hash itself, each length-prefixed so
+    /// no two different rows hash the same text.
+    fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "\u{0}".into());
+        let fields = [
+            self.tenant_id.to_string(),
+            self.id.to_string(),
+            self.occurred_at.timestamp_micros().to_string(),
+            self.actor_id
+                .map_or_else(|| "\u{0}".into(), |a| a.to_string()),
+            opt(&self.actor_email),
+            opt(&self.actor_role),
+            self.patient_id
+                .map_or_else(|| "\u{0}".into(), |p| p.to_string()),
+            self.action.clone(),
+            opt(&self.target),
+            opt(&self.ip),
+            opt(&self.user_agent),
+            self.stripe.to_string(),
+            self.seq.to_string(),
+            self.prev_hash.clone(),
+        ];
+        let mut hasher = Sha256::new();
+        for f in &fields {
+            hasher.update(f.len().to_string().as_bytes());
+            hasher.update(b":");
+            hasher.update(f.as_bytes());
+        }
+        data_encoding::HEXLOWER.encode(&hasher.finalize())
+    }
+}
+
+/// What checking a tenant's chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Events checked (in the chain).
+    pub events: u64,
+    /// Events written before the chain existed (not covered).
+    pub before_chain: u64,
+    /// The first break: the event (or the missing position) and what is wrong.
+    pub broken: Option<String>,
+}
+
+/// Recomputes every stripe of the tenant's chain, in batches.
+pub async fn verify_chain(tx: &mut TenantTx) -> Result<ChainReport, DbError> {
+    let mut report = ChainReport {
+        events: 0,
+        before_chain: 0,
+        broken: None,
+    };
+    let (tenant, conn) = tx.scoped();
+    report.before_chain = on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND seq IS NULL",
+        )
+        .bind(tenant)
+        .fetch_one(c)
+        .await?
+    })
+    .try_into()
+    .unwrap_or(0);
+    let heads: Vec<(i32, i64, String)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT stripe, seq, hash FROM audit_chain_heads WHERE tenant_id = $1 ORDER BY stripe",
+        )
+        .bind(tenant)
+        .fetch_all(c)
+        .await?
+    });
+    let chained_stripes: Vec<i32> = on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT DISTINCT stripe FROM audit_events WHERE tenant_id = $1 AND stripe IS NOT NULL",
+        )
+        .bind(tenant)
+        .fetch_all(c)
+        .await?
+    });
+    if let Some(orphan) = chained_stripes
+        .iter()
+        .find(|s| !heads.iter().any(|h| h.0 == **s))
+    {
+        report.broken = Some(format!("stripe {orphan} has events but no head"));
+        return Ok(report);
+    }
+    for (stripe, head_seq, head_hash) in heads {
+        let mut expected_seq = 1_i64;
+        let mut prev = String::new();
+        loop {
+            let batch: Vec<StoredEvent> = on_conn!(conn, |c| {
+                sqlx::query_as(
+                    "SELECT tenant_id, id, occurred_at, actor_id, actor_email, actor_role, patient_id, \
+                     action, target, ip, user_agent, stripe, seq, prev_hash, hash FROM audit_events \
+                     WHERE tenant_id = $1 AND stripe = $2 AND seq >= $3 ORDER BY seq LIMIT 5000",
+                )
+                .bind(tenant)
+                .bind(stripe)
+                .bind(expected_seq)
+                .fetch_all(c)
+                .await?
+            });
+            let done = batch.len() < 5000;
+            for event in batch {
+                let problem = if event.seq != expected_seq {
+                    Some(format!(
+                        "event {} of stripe {stripe} is missing (deleted)",
+                        expected_seq
+                    ))
+                } else if event.prev_hash != prev {
+                    Some(format!(
+                        "event {} does not follow the event before it",
+                        event.id
+                    ))
+                } else if event.content_hash() != event.hash {
+                    Some(format!(
+                        "event {} was changed after it was written",
+                        event.id
+                    ))
+                } else {
+                    None
+                };
+                if problem.is_some() {
+                    report.broken = problem;
+                    return Ok(report);
+                }
+                report.events += 1;
+                expected_seq += 1;
+                prev = event.hash;
+            }
+            if done {
+                break;
+            }
+        }
+        if expected_seq - 1 != head_seq || prev != head_hash {
+            report.broken = Some(format!(
+                "stripe {stripe} ends at event {} but its head says {head_seq}: events were removed from its end",
+                expected_seq - 1
+            ));
+            return Ok(report);
+        }
+    }
+    Ok(report)
 }
 
 pub async fn record_platform(

@@ -966,62 +966,6 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
-/// `/staff/patients`: the patient list, with portal invitations.
-#[component]
-pub fn PatientsPage() -> impl IntoView {
-    let invite = ServerAction::<InvitePatient>::new();
-    let patients = Resource::new(move || invite.version().get(), |_| list_patients(None));
-    let error = error_of!(invite);
-    let may_invite = current_site()
-        .viewer
-        .is_some_and(|v| v.can(super::permissions::Permission::PatientsUpdate));
-    view! {
-        <PageTitle text="Patients"/>
-        <SignedInShell testid="patients-page">
-            <h1 class="text-xl font-semibold">"Patients"</h1>
-            {move || matches!(invite.value().get(), Some(Ok(()))).then(|| view! {
-                <p data-testid="invite-sent" class="mt-2 text-sm text-green-800">"Portal invitation sent."</p>
-            })}
-            <FormError error/>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || patients.get().map(|list| match list {
-                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="mt-4 space-y-2" data-testid="patient-list">
-                            {list.into_iter().map(|p| {
-                                let email = p.email.clone().unwrap_or_default();
-                                let (status, badge, button) = match p.portal {
-                                    PortalStatus::Active => ("active", "Uses the portal", ""),
-                                    PortalStatus::Invited => ("invited", "Invited, not yet accepted", "Send the invitation again"),
-                                    PortalStatus::None => ("none", "No portal access", "Invite to portal"),
-                                };
-                                let can_invite = may_invite && p.portal != PortalStatus::Active;
-                                view! {
-                                    <li class="rounded border border-slate-200 bg-white p-3" data-mrn=p.mrn.clone() data-portal=status>
-                                        <p class="font-medium">{p.name.clone()}" · "{p.mrn.clone()}</p>
-                                        <p data-testid="portal-status" class="text-sm text-slate-600">"Portal: "{badge}</p>
-                                        {can_invite.then(|| view! {
-                                            <ActionForm action=invite attr:class="mt-2 flex flex-wrap gap-2">
-                                                <input type="hidden" name="patient_id" value=p.id.to_string()/>
-                                                <label class="flex min-w-0 flex-wrap items-center gap-2 text-sm">
-                                                    <span class="font-medium">"Portal email"</span>
-                                                    <input name="email" type="email" value=email required class="min-w-0 max-w-full rounded border border-slate-300 px-2 py-1"/>
-                                                </label>
-                                                <button type="submit" class="text-brand underline">{button}</button>
-                                            </ActionForm>
-                                        })}
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                })}
-            </Suspense>
-            <HydratedMarker/>
-        </SignedInShell>
-    }
-}
-
 /// `/staff/audit`: the tenant's audit trail with filters.
 #[component]
 pub fn AuditPage() -> impl IntoView {

@@ -3,7 +3,8 @@
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::{Mrn, NewPatient, Patient};
+use super::search::{self, Query, Searchable};
+use super::{BloodType, Details, Mrn, NewPatient, Paged, Patient};
 use crate::db::{on_conn, one_row, DbError, TenantTx};
 
 #[derive(sqlx::FromRow)]
@@ -18,6 +19,14 @@ struct PatientRow {
     phone: Option<String>,
     primary_staff_id: Option<Uuid>,
     portal_account: bool,
+    preferred_name: Option<String>,
+    gender_identity: Option<String>,
+    address: Option<String>,
+    preferred_language: Option<String>,
+    blood_type: Option<String>,
+    status: String,
+    deceased_on: Option<NaiveDate>,
+    archived: bool,
 }
 
 impl TryFrom<PatientRow> for Patient {
@@ -34,49 +43,146 @@ impl TryFrom<PatientRow> for Patient {
             phone: r.phone,
             primary_staff_id: r.primary_staff_id,
             portal_account: r.portal_account,
+            details: Details {
+                preferred_name: r.preferred_name,
+                gender_identity: r.gender_identity,
+                address: r.address,
+                preferred_language: r.preferred_language,
+                blood_type: r
+                    .blood_type
+                    .map(|b| b.parse::<BloodType>())
+                    .transpose()
+                    .map_err(DbError::Corrupt)?,
+            },
+            status: r.status.parse().map_err(DbError::Corrupt)?,
+            deceased_on: r.deceased_on,
+            archived: r.archived,
         })
     }
 }
 
-const COLUMNS: &str = "id, mrn, given_name, family_name, birth_date, sex, email, phone, \
-     primary_staff_id, (account_id IS NOT NULL) AS portal_account";
+const COLUMNS: &str = "p.id, p.mrn, p.given_name, p.family_name, p.birth_date, p.sex, p.email, \
+     p.phone, p.primary_staff_id, (p.account_id IS NOT NULL) AS portal_account, p.preferred_name, \
+     p.gender_identity, p.address, p.preferred_language, p.blood_type, p.status, p.deceased_on, \
+     (p.archived_at IS NOT NULL) AS archived";
+
+fn invalid((field, message): (&'static str, String)) -> DbError {
+    DbError::Invalid(format!("{}: {message}", field.replace('_', " ")))
+}
 
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut TenantTx, new: &NewPatient) -> Result<Patient, DbError> {
-    new.validate(Utc::now().date_naive())
-        .map_err(DbError::Invalid)?;
+    new.validate(Utc::now().date_naive()).map_err(invalid)?;
+    let id = Uuid::now_v7();
     let (tenant, conn) = tx.scoped();
     let now = Utc::now();
-    let sql = format!(
-        "INSERT INTO patients (tenant_id, id, mrn, given_name, family_name, search_name, birth_date, \
-         sex, email, phone, primary_staff_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {COLUMNS}"
-    );
-    let row = on_conn!(conn, |c| {
-        sqlx::query_as::<_, PatientRow>(&sql)
-            .bind(tenant)
-            .bind(Uuid::now_v7())
-            .bind(new.mrn.as_str())
-            .bind(new.given_name.trim())
-            .bind(new.family_name.trim())
-            .bind(new.search_name())
-            .bind(new.birth_date)
-            .bind(new.sex.as_str())
-            .bind(&new.email)
-            .bind(&new.phone)
-            .bind(new.primary_staff_id)
-            .bind(now)
-            .fetch_one(c)
-            .await
-            .map_err(DbError::conflict_on("record number"))?
+    let d = &new.details;
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patients (tenant_id, id, mrn, given_name, family_name, search_name, birth_date, \
+             sex, email, phone, primary_staff_id, preferred_name, gender_identity, address, \
+             preferred_language, blood_type, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(new.mrn.as_str())
+        .bind(new.given_name.trim())
+        .bind(new.family_name.trim())
+        .bind(new.search_name())
+        .bind(new.birth_date)
+        .bind(new.sex.as_str())
+        .bind(&new.email)
+        .bind(&new.phone)
+        .bind(new.primary_staff_id)
+        .bind(&d.preferred_name)
+        .bind(&d.gender_identity)
+        .bind(&d.address)
+        .bind(&d.preferred_language)
+        .bind(d.blood_type.map(BloodType::as_str))
+        .bind(now)
+        .execute(c)
+        .await
+        .map_err(DbError::conflict_on("record number"))?;
     });
-    Patient::try_from(row)
+    let patient = get(tx, id).await?.ok_or(DbError::NotFound)?;
+    index(tx, &patient).await?;
+    Ok(patient)
+}
+
+/// Changes a patient's registry fields (not the record number or portal link).
+#[tracing::instrument(skip_all)]
+pub async fn update(tx: &mut TenantTx, id: Uuid, new: &NewPatient) -> Result<Patient, DbError> {
+    new.validate(Utc::now().date_naive()).map_err(invalid)?;
+    let (tenant, conn) = tx.scoped();
+    let d = &new.details;
+    let affected = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE patients SET given_name = $3, family_name = $4, search_name = $5, birth_date = $6, \
+             sex = $7, email = $8, phone = $9, preferred_name = $10, gender_identity = $11, \
+             address = $12, preferred_language = $13, blood_type = $14, updated_at = $15 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(new.given_name.trim())
+        .bind(new.family_name.trim())
+        .bind(new.search_name())
+        .bind(new.birth_date)
+        .bind(new.sex.as_str())
+        .bind(&new.email)
+        .bind(&new.phone)
+        .bind(&d.preferred_name)
+        .bind(&d.gender_identity)
+        .bind(&d.address)
+        .bind(&d.preferred_language)
+        .bind(d.blood_type.map(BloodType::as_str))
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(affected)?;
+    let patient = get(tx, id).await?.ok_or(DbError::NotFound)?;
+    index(tx, &patient).await?;
+    Ok(patient)
+}
+
+/// Rewrites a patient's search terms from the record as it now stands.
+async fn index(tx: &mut TenantTx, p: &Patient) -> Result<(), DbError> {
+    let terms = search::terms(&Searchable {
+        given_name: &p.given_name,
+        family_name: &p.family_name,
+        preferred_name: p.details.preferred_name.as_deref(),
+        mrn: p.mrn.as_str(),
+        phone: p.phone.as_deref(),
+        email: p.email.as_deref(),
+    });
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM patient_search_terms WHERE tenant_id = $1 AND patient_id = $2")
+            .bind(tenant)
+            .bind(p.id)
+            .execute(&mut *c)
+            .await?;
+        for term in &terms {
+            sqlx::query(
+                "INSERT INTO patient_search_terms (tenant_id, term, patient_id) VALUES ($1, $2, $3)",
+            )
+            .bind(tenant)
+            .bind(term)
+            .bind(p.id)
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<Patient>, DbError> {
     let (tenant, conn) = tx.scoped();
-    let sql = format!("SELECT {COLUMNS} FROM patients WHERE tenant_id = $1 AND id = $2");
+    let sql = format!("SELECT {COLUMNS} FROM patients p WHERE p.tenant_id = $1 AND p.id = $2");
     let row = on_conn!(conn, |c| {
         sqlx::query_as::<_, PatientRow>(&sql)
             .bind(tenant)
@@ -87,32 +193,188 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<Patient>, DbError
     row.map(Patient::try_from).transpose()
 }
 
-/// Patients whose "family given" name contains `query` (case-insensitive), by name.
+/// The SQL condition and values for a query (after `$1`, the tenant).
+fn condition(query: &Query) -> (String, Vec<String>, Option<NaiveDate>) {
+    match query {
+        Query::Everyone => (String::new(), Vec::new(), None),
+        Query::BirthDate(date) => (" AND p.birth_date = $2".into(), Vec::new(), Some(*date)),
+        Query::Words(words) => {
+            let mut sql = String::new();
+            let mut values = Vec::new();
+            for options in words {
+                let ranges: Vec<String> = options
+                    .iter()
+                    .map(|prefix| {
+                        values.push(prefix.clone());
+                        values.push(search::prefix_end(prefix));
+                        let n = values.len();
+                        format!("(t.term >= ${} AND t.term < ${})", n, n + 1)
+                    })
+                    .collect();
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM patient_search_terms t WHERE t.tenant_id = $1 \
+                     AND t.patient_id = p.id AND ({}))",
+                    ranges.join(" OR ")
+                ));
+            }
+            (sql, values, None)
+        }
+    }
+}
+
+/// One page of the patients matching `query` (archived records left out), by name.
+#[tracing::instrument(skip_all)]
+pub async fn search_page(
+    tx: &mut TenantTx,
+    query: &Query,
+    page: u32,
+    limit: u32,
+) -> Result<Paged<Patient>, DbError> {
+    let page = page.max(1);
+    let limit = limit.clamp(1, 100);
+    let (cond, values, date) = condition(query);
+    let base = format!("FROM patients p WHERE p.tenant_id = $1 AND p.archived_at IS NULL{cond}");
+    let list_sql = format!(
+        "SELECT {COLUMNS} {base} ORDER BY p.search_name, p.id LIMIT {limit} OFFSET {}",
+        u64::from(page - 1) * u64::from(limit)
+    );
+    let count_sql = format!("SELECT count(*) {base}");
+    let (tenant, conn) = tx.scoped();
+    let (rows, total) = on_conn!(conn, |c| {
+        let mut list = sqlx::query_as::<_, PatientRow>(&list_sql).bind(tenant);
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(tenant);
+        if let Some(date) = date {
+            list = list.bind(date);
+            count = count.bind(date);
+        }
+        for v in &values {
+            list = list.bind(v);
+            count = count.bind(v);
+        }
+        let rows = list.fetch_all(&mut *c).await?;
+        let total = count.fetch_one(&mut *c).await?;
+        (rows, total)
+    });
+    let items = rows
+        .into_iter()
+        .map(Patient::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Paged::new(
+        items,
+        page,
+        limit,
+        u64::try_from(total).unwrap_or(0),
+    ))
+}
+
+/// The first `limit` patients matching a search box's text, read with ISO dates
+/// and no default country (the API reads it with the clinic's settings).
 #[tracing::instrument(skip_all)]
 pub async fn search(tx: &mut TenantTx, query: &str, limit: i64) -> Result<Vec<Patient>, DbError> {
+    let query = search::parse(query, "%Y-%m-%d", None);
+    let limit = u32::try_from(limit.clamp(1, 100)).unwrap_or(100);
+    Ok(search_page(tx, &query, 1, limit).await?.items)
+}
+
+/// Patients the new registration may duplicate: same birth date and a similar
+/// name (a shared name word, or the same family name), or the same phone or email.
+#[tracing::instrument(skip_all)]
+pub async fn possible_duplicates(
+    tx: &mut TenantTx,
+    new: &NewPatient,
+) -> Result<Vec<Patient>, DbError> {
     let (tenant, conn) = tx.scoped();
-    let pattern = format!(
-        "%{}%",
-        query
-            .trim()
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
     let sql = format!(
-        "SELECT {COLUMNS} FROM patients WHERE tenant_id = $1 AND search_name LIKE $2 ESCAPE '\\' \
-         ORDER BY search_name, id LIMIT $3"
+        "SELECT {COLUMNS} FROM patients p WHERE p.tenant_id = $1 AND p.archived_at IS NULL AND (\
+         (p.birth_date = $2 AND EXISTS (SELECT 1 FROM patient_search_terms t WHERE t.tenant_id = $1 \
+           AND t.patient_id = p.id AND (t.term = $3 OR t.term = $4))) \
+         OR (p.phone IS NOT NULL AND p.phone = $5) OR (p.email IS NOT NULL AND p.email = $6)) \
+         ORDER BY p.search_name, p.id LIMIT 10"
     );
+    let family = format!("n:{}", search::fold(new.family_name.trim()));
+    let given = format!("n:{}", search::fold(new.given_name.trim()));
     let rows = on_conn!(conn, |c| {
         sqlx::query_as::<_, PatientRow>(&sql)
             .bind(tenant)
-            .bind(&pattern)
-            .bind(limit.clamp(1, 500))
+            .bind(new.birth_date)
+            .bind(&family)
+            .bind(&given)
+            .bind(&new.phone)
+            .bind(&new.email)
             .fetch_all(c)
             .await?
     });
     rows.into_iter().map(Patient::try_from).collect()
+}
+
+/// The next record number of the clinic's series (`prefix` + six digits), skipping
+/// numbers already typed by hand. The series row is created on first use.
+#[tracing::instrument(skip_all)]
+pub async fn next_mrn(tx: &mut TenantTx, default_prefix: &str) -> Result<Mrn, DbError> {
+    for _ in 0..1_000 {
+        let (tenant, conn) = tx.scoped();
+        let (prefix, value): (String, i64) = on_conn!(conn, |c| {
+            sqlx::query_as(
+                "INSERT INTO patient_mrn_series (tenant_id, prefix, next_value) VALUES ($1, $2, 2) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET next_value = patient_mrn_series.next_value + 1 \
+                 RETURNING prefix, next_value - 1",
+            )
+            .bind(tenant)
+            .bind(default_prefix)
+            .fetch_one(c)
+            .await?
+        });
+        let mrn = Mrn::parse(&format!("{prefix}{value:06}")).map_err(DbError::Corrupt)?;
+        if !mrn_taken(tx, &mrn).await? {
+            return Ok(mrn);
+        }
+    }
+    Err(DbError::Invalid(
+        "no free record number in this series; type one, or change the prefix".into(),
+    ))
+}
+
+async fn mrn_taken(tx: &mut TenantTx, mrn: &Mrn) -> Result<bool, DbError> {
+    let (tenant, conn) = tx.scoped();
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM patients WHERE tenant_id = $1 AND mrn = $2",
+        )
+        .bind(tenant)
+        .bind(mrn.as_str())
+        .fetch_one(c)
+        .await?
+            > 0
+    }))
+}
+
+/// The clinic's record-number prefix, and the number the next patient gets.
+#[tracing::instrument(skip_all)]
+pub async fn mrn_series(tx: &mut TenantTx) -> Result<Option<(String, i64)>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as("SELECT prefix, next_value FROM patient_mrn_series WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(c)
+            .await?
+    }))
+}
+
+/// Sets the prefix of the clinic's record numbers (numbering continues).
+#[tracing::instrument(skip_all)]
+pub async fn set_mrn_prefix(tx: &mut TenantTx, prefix: &str) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patient_mrn_series (tenant_id, prefix, next_value) VALUES ($1, $2, 1) \
+             ON CONFLICT (tenant_id) DO UPDATE SET prefix = $2",
+        )
+        .bind(tenant)
+        .bind(prefix)
+        .execute(c)
+        .await?;
+    });
+    Ok(())
 }
 
 #[tracing::instrument(skip_all)]
@@ -137,17 +399,47 @@ pub async fn update_contact(
         .await?
         .rows_affected()
     });
+    one_row(affected)?;
+    let patient = get(tx, id).await?.ok_or(DbError::NotFound)?;
+    index(tx, &patient).await
+}
+
+/// Archives (hides from lists and search) or restores a patient; nothing is deleted.
+#[tracing::instrument(skip_all)]
+pub async fn set_archived(tx: &mut TenantTx, id: Uuid, archived: bool) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    let now = Utc::now();
+    let affected = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE patients SET archived_at = CASE WHEN $3 THEN $4 ELSE NULL END, updated_at = $4 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(archived)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
     one_row(affected)
 }
 
+/// Removes a patient who has nothing recorded yet (tests and failed imports; the
+/// application archives instead).
 #[tracing::instrument(skip_all)]
 pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<(), DbError> {
     let (tenant, conn) = tx.scoped();
     let affected = on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM patient_search_terms WHERE tenant_id = $1 AND patient_id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
         sqlx::query("DELETE FROM patients WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
-            .execute(c)
+            .execute(&mut *c)
             .await?
             .rows_affected()
     });
@@ -169,7 +461,8 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64, DbError> {
 #[tracing::instrument(skip_all)]
 pub async fn find_by_account(tx: &mut TenantTx, account: Uuid) -> Result<Option<Patient>, DbError> {
     let (tenant, conn) = tx.scoped();
-    let sql = format!("SELECT {COLUMNS} FROM patients WHERE tenant_id = $1 AND account_id = $2");
+    let sql =
+        format!("SELECT {COLUMNS} FROM patients p WHERE p.tenant_id = $1 AND p.account_id = $2");
     let row = on_conn!(conn, |c| {
         sqlx::query_as::<_, PatientRow>(&sql)
             .bind(tenant)

@@ -1,8 +1,14 @@
-//! Patients of a clinic. This issue keeps the record minimal; the clinical issue
-//! extends it.
+//! Patients of a clinic: the registry the front desk keeps (demographics,
+//! contact, record numbers, search, portal access). The chart lives in
+//! `clinical`.
 
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod pages;
+pub mod phone;
+#[cfg(feature = "ssr")]
+pub mod search;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -58,6 +64,91 @@ pub struct Patient {
     /// The patient has a portal account (an invitation was accepted).
     #[serde(default)]
     pub portal_account: bool,
+    #[serde(default)]
+    pub details: Details,
+    #[serde(default)]
+    pub status: PatientStatus,
+    #[serde(default)]
+    pub deceased_on: Option<NaiveDate>,
+    /// Archived records are hidden from lists and search, never deleted.
+    #[serde(default)]
+    pub archived: bool,
+}
+
+impl Patient {
+    /// "Ada Lovelace", or "Ada (Addie) Lovelace" with a preferred name.
+    pub fn display_name(&self) -> String {
+        match self.details.preferred_name.as_deref() {
+            Some(pref) if pref != self.given_name => {
+                format!("{} ({pref}) {}", self.given_name, self.family_name)
+            }
+            _ => format!("{} {}", self.given_name, self.family_name),
+        }
+    }
+
+    /// Age in whole years on `today`.
+    pub fn age_on(&self, today: NaiveDate) -> u32 {
+        today.years_since(self.birth_date).unwrap_or(0)
+    }
+}
+
+/// The registry fields beyond name, birth and contact: all optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    pub preferred_name: Option<String>,
+    pub gender_identity: Option<String>,
+    pub address: Option<String>,
+    pub preferred_language: Option<String>,
+    pub blood_type: Option<BloodType>,
+}
+
+/// Where the patient stands with the clinic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PatientStatus {
+    #[default]
+    Active,
+    Inactive,
+    Deceased,
+    Transferred,
+}
+
+text_enum!(PatientStatus { Active => "active", Inactive => "inactive", Deceased => "deceased", Transferred => "transferred" });
+
+/// ABO group and Rh factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BloodType {
+    #[serde(rename = "A+")]
+    APos,
+    #[serde(rename = "A-")]
+    ANeg,
+    #[serde(rename = "B+")]
+    BPos,
+    #[serde(rename = "B-")]
+    BNeg,
+    #[serde(rename = "AB+")]
+    AbPos,
+    #[serde(rename = "AB-")]
+    AbNeg,
+    #[serde(rename = "O+")]
+    OPos,
+    #[serde(rename = "O-")]
+    ONeg,
+}
+
+text_enum!(BloodType { APos => "A+", ANeg => "A-", BPos => "B+", BNeg => "B-", AbPos => "AB+", AbNeg => "AB-", OPos => "O+", ONeg => "O-" });
+
+impl BloodType {
+    pub const ALL: [BloodType; 8] = [
+        Self::APos,
+        Self::ANeg,
+        Self::BPos,
+        Self::BNeg,
+        Self::AbPos,
+        Self::AbNeg,
+        Self::OPos,
+        Self::ONeg,
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,25 +161,93 @@ pub struct NewPatient {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub primary_staff_id: Option<Uuid>,
+    #[serde(default)]
+    pub details: Details,
 }
 
 impl NewPatient {
-    pub fn validate(&self, today: NaiveDate) -> Result<(), String> {
-        for (field, value) in [
-            ("given name", &self.given_name),
-            ("family name", &self.family_name),
+    /// The registry's rules; the error names the field (`given_name`, ...) and says
+    /// what to fix. Email and phone arrive already parsed (see `api`).
+    pub fn validate(&self, today: NaiveDate) -> Result<(), (&'static str, String)> {
+        for (field, label, value) in [
+            ("given_name", "given name", &self.given_name),
+            ("family_name", "family name", &self.family_name),
         ] {
-            crate::text::plain_name(value, 1, 100).map_err(|m| format!("the {field}: {m}"))?;
+            crate::text::plain_name(value, 2, 100)
+                .map_err(|m| (field, format!("the {label}: {m}")))?;
         }
         if self.birth_date > today {
-            return Err("the date of birth cannot be in the future".into());
+            return Err((
+                "birth_date",
+                "the date of birth cannot be in the future".into(),
+            ));
+        }
+        if today.years_since(self.birth_date).unwrap_or(0) > 130 {
+            return Err((
+                "birth_date",
+                "check the date of birth: that would make the patient older than 130".into(),
+            ));
+        }
+        let d = &self.details;
+        for (field, value, max) in [
+            ("preferred_name", &d.preferred_name, 100),
+            ("gender_identity", &d.gender_identity, 60),
+            ("preferred_language", &d.preferred_language, 60),
+        ] {
+            if let Some(v) = value {
+                crate::text::plain_name(v, 1, max).map_err(|m| (field, m))?;
+            }
+        }
+        if let Some(address) = &d.address {
+            if address.chars().count() > 500
+                || address
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\r')
+            {
+                return Err((
+                    "address",
+                    "an address has at most 500 characters of plain text".into(),
+                ));
+            }
         }
         Ok(())
     }
 
-    /// The lower-cased "family given" text that name search matches on both databases.
+    /// The "family given" text lists sort by: folded (lower case, no accents).
+    #[cfg(feature = "ssr")]
     pub fn search_name(&self) -> String {
-        format!("{} {}", self.family_name.trim(), self.given_name.trim()).to_lowercase()
+        search::fold(&format!(
+            "{} {}",
+            self.family_name.trim(),
+            self.given_name.trim()
+        ))
+    }
+}
+
+/// A page of results in the shape every list answers with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub limit: u32,
+    pub total_items: u64,
+    pub total_pages: u32,
+    pub has_next: bool,
+    pub has_prev: bool,
+}
+
+impl<T> Paged<T> {
+    pub fn new(items: Vec<T>, page: u32, limit: u32, total_items: u64) -> Self {
+        let total_pages = total_items.div_ceil(u64::from(limit.max(1))) as u32;
+        Self {
+            items,
+            page,
+            limit,
+            total_items,
+            total_pages,
+            has_next: page < total_pages,
+            has_prev: page > 1,
+        }
     }
 }
 
@@ -119,8 +278,31 @@ mod tests {
             email: None,
             phone: None,
             primary_staff_id: None,
+            details: Details::default(),
         };
-        assert!(p.validate(today).is_err());
+        assert_eq!(p.validate(today).map_err(|e| e.0), Err("birth_date"));
         assert_eq!(p.search_name(), "lovelace ada");
+        let short = NewPatient {
+            given_name: "A".into(),
+            birth_date: NaiveDate::from_ymd_opt(1990, 1, 2).expect("date"),
+            ..p
+        };
+        assert_eq!(short.validate(today).map_err(|e| e.0), Err("given_name"));
+    }
+
+    #[test]
+    fn pages_say_where_they_are() {
+        let page = Paged::new(vec![1, 2], 2, 2, 5);
+        assert_eq!(
+            (page.total_pages, page.has_next, page.has_prev),
+            (3, true, true)
+        );
+        let last = Paged::new(vec![5], 3, 2, 5);
+        assert_eq!((last.has_next, last.has_prev), (false, true));
+        let empty = Paged::<u8>::new(vec![], 1, 25, 0);
+        assert_eq!(
+            (empty.total_pages, empty.has_next, empty.has_prev),
+            (0, false, false)
+        );
     }
 }

@@ -2,8 +2,8 @@ use crate::shell::PageTitle;
 use leptos::prelude::*;
 
 use super::{NotFound, Panel};
-use crate::identity::api::my_record;
 use crate::identity::pages::SignedInShell;
+use crate::patients::api::my_record;
 use crate::site::current_site;
 
 /// The staff dashboard of a tenant.

@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use app::db::{Db, DbOptions};
-use app::identity::api::PatientSummary;
+use app::patients::api::PatientSummary;
 use app::tenancy::TenantId;
 
 #[derive(Deserialize)]

@@ -169,6 +169,25 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
     assert!(tables.len() >= 2, "tenant tables: {tables:?}");
     let (a_id, b_id) = (a.tenant.id.into_uuid(), b.tenant.id.into_uuid());
 
+    // What each clinic holds in each table, counted by the owner (no RLS).
+    let superuser = t.superuser_pool().await;
+    let mut holds = std::collections::HashMap::new();
+    for table in &tables {
+        for id in [a_id, b_id] {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM {table} WHERE tenant_id = $1"
+            ))
+            .bind(id)
+            .fetch_one(&superuser)
+            .await
+            .expect("count");
+            assert!(
+                n >= 1,
+                "{table}: the fixture puts rows in every tenant table"
+            );
+            holds.insert((table.clone(), id), n);
+        }
+    }
     for table in &tables {
         let mut tx = begin_as(&raw, a_id).await;
         let unscoped: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -184,8 +203,8 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
         .expect("select B");
         assert_eq!(
             (unscoped, b_rows),
-            (1, 0),
-            "{table}: only A's row is visible"
+            (holds[&(table.clone(), a_id)], 0),
+            "{table}: only A's rows are visible"
         );
 
         // In a savepoint: a refused statement must not abort the checks after it.
@@ -264,7 +283,6 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
         assert_eq!(visible, 0, "{table}: no tenant set, no rows");
     }
     // And B's rows are all still there.
-    let superuser = t.superuser_pool().await;
     for table in &tables {
         let b_rows: i64 = sqlx::query_scalar(&format!(
             "SELECT count(*) FROM {table} WHERE tenant_id = $1"
@@ -273,7 +291,11 @@ async fn raw_sql_under_rls_touches_no_other_tenants_rows(t: &TestDb) {
         .fetch_one(&superuser)
         .await
         .expect("count");
-        assert_eq!(b_rows, 1, "{table}: B's row survived");
+        assert_eq!(
+            b_rows,
+            holds[&(table.clone(), b_id)],
+            "{table}: B's rows survived"
+        );
     }
     raw.close().await;
     superuser.close().await;

@@ -39,6 +39,7 @@ pub fn new_patient(mrn: &str, given: &str, family: &str, doctor: Option<Uuid>) -
         email: None,
         phone: None,
         primary_staff_id: doctor,
+        details: Default::default(),
     }
 }
 
@@ -106,6 +107,63 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     )
     .await
     .expect("impersonation");
+    // The chart: one entry of each kind (the note stays a draft, so raw SQL
+    // tests may move it).
+    app::patients::db::next_mrn(&mut tx, "FX-")
+        .await
+        .expect("mrn series");
+    app::clinical::db::add_allergy(
+        &mut tx,
+        patient.id,
+        &app::clinical::db::NewAllergy {
+            substance: "Penicillins".into(),
+            category: app::clinical::AllergyCategory::Medication,
+            criticality: app::clinical::Criticality::High,
+            severity: None,
+            reaction: None,
+            onset_on: None,
+        },
+        doctor.id,
+    )
+    .await
+    .expect("allergy");
+    app::clinical::db::add_problem(
+        &mut tx,
+        patient.id,
+        Some("I10"),
+        "Essential (primary) hypertension",
+        None,
+        app::clinical::EntryStatus::Active,
+        doctor.id,
+    )
+    .await
+    .expect("problem");
+    app::clinical::db::add_vitals(
+        &mut tx,
+        patient.id,
+        chrono::Utc::now(),
+        &app::clinical::vitals::Measures {
+            pulse: Some(72),
+            ..Default::default()
+        },
+        doctor.id,
+    )
+    .await
+    .expect("vitals");
+    app::clinical::db::create_draft(
+        &mut tx,
+        patient.id,
+        doctor.id,
+        None,
+        "Visit note",
+        &app::clinical::Soap {
+            plan: "Review".into(),
+            ..Default::default()
+        },
+        false,
+    )
+    .await
+    .expect("note");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,

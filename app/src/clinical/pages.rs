@@ -1,0 +1,530 @@
+//! `/staff/patients/{id}`: the chart. A header with the allergy banner on top of
+//! every section; allergies, problems, vitals (trend charts with a table) and
+//! visit notes below. Every form is a plain form post (`crate::forms`): it works
+//! before the page's code arrives and adds nothing to the download.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+use super::api::chart;
+use super::vitals::{polyline, Measure};
+use super::{AllergyBanner, EntryStatus, Note, NoteStatus, PatientChart, COMMON_ALLERGENS};
+use crate::forms::{kept, PlainFormError};
+use crate::identity::pages::{HydratedMarker, SignedInShell, BUTTON, INPUT};
+use crate::shell::PageTitle;
+use crate::site::current_site;
+
+const SECTION: &str = "mt-6 rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
+const SMALL_BUTTON: &str = "rounded border border-brand px-2 py-1 text-sm text-brand";
+
+fn api(name: &str) -> String {
+    current_site().href(&format!("/api/{name}"))
+}
+
+#[component]
+pub fn ChartPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<Uuid>().ok())));
+    let data = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => chart(id).await,
+                None => Err(crate::error::AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <PageTitle text="Patient chart"/>
+        <SignedInShell testid="chart-page">
+            <Suspense fallback=|| view! { <p>"Loading the chart…"</p> }>
+                {move || data.get().map(|c| match c {
+                    Err(e) => view! {
+                        <h1 class="text-xl font-semibold">"Patient chart"</h1>
+                        <p role="alert" class="mt-4">{e.message()}</p>
+                    }.into_any(),
+                    Ok(c) => view! { <ChartView chart=c/> }.into_any(),
+                })}
+            </Suspense>
+            <HydratedMarker/>
+        </SignedInShell>
+    }
+}
+
+#[component]
+fn ChartView(chart: PatientChart) -> impl IntoView {
+    let c = StoredValue::new(chart);
+    let h = c.with_value(|c| c.header.clone());
+    view! {
+        <header class="flex flex-wrap items-center gap-4" data-testid="chart-header">
+            <span aria-hidden="true" class="flex h-14 w-14 items-center justify-center rounded-full bg-brand text-xl font-bold text-on-brand">{h.initials.clone()}</span>
+            <div class="min-w-0">
+                <h1 class="text-xl font-semibold" data-testid="chart-name">{h.name.clone()}</h1>
+                <p class="text-sm text-slate-700">
+                    {format!("{} years · {} · born {} · {}", h.age, h.sex, h.born, h.mrn)}
+                    {h.blood_type.clone().map(|b| format!(" · blood type {b}"))}
+                </p>
+                {(h.status != "active" || h.archived).then(|| view! {
+                    <p class="text-sm font-semibold text-amber-800">
+                        {format!("Status: {}{}", h.status, if h.archived { " (archived)" } else { "" })}
+                    </p>
+                })}
+            </div>
+        </header>
+        <Banner banner=c.with_value(|c| c.banner.clone())/>
+        <nav class="mt-4 flex flex-wrap gap-3 text-sm" aria-label="Chart sections">
+            <a class="text-brand underline" href="#allergies">"Allergies"</a>
+            <a class="text-brand underline" href="#problems">"Problems"</a>
+            <a class="text-brand underline" href="#vitals">"Vitals"</a>
+            <a class="text-brand underline" href="#notes">"Visit notes"</a>
+        </nav>
+        <Allergies c/>
+        <Problems c/>
+        <Vitals c/>
+        <Notes c/>
+    }
+}
+
+/// The allergy banner: never blank, so "not asked" cannot pass for "none".
+#[component]
+fn Banner(banner: AllergyBanner) -> impl IntoView {
+    let (class, text, state) = match banner {
+        AllergyBanner::Allergies(list) => (
+            "bg-red-700 text-white",
+            format!("Allergies: {}", list.join(", ")),
+            "allergies",
+        ),
+        AllergyBanner::NoneKnown => (
+            "bg-green-50 text-green-900 border border-green-700",
+            "No known allergies (asked and recorded)".to_owned(),
+            "none-known",
+        ),
+        AllergyBanner::NotYetAsked => (
+            "bg-amber-50 text-amber-900 border border-amber-700",
+            "Allergies not yet recorded: ask the patient before prescribing".to_owned(),
+            "not-asked",
+        ),
+    };
+    view! {
+        <p class=format!("mt-4 rounded p-3 font-semibold {class}") role="status" data-testid="allergy-banner" data-state=state>{text}</p>
+    }
+}
+
+fn status_buttons(
+    endpoint: &'static str,
+    patient: Uuid,
+    id_name: &'static str,
+    id: Uuid,
+    choices: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <form method="post" action=api(endpoint) class="mt-1 flex flex-wrap gap-2">
+            <input type="hidden" name="patient_id" value=patient.to_string()/>
+            <input type="hidden" name=id_name value=id.to_string()/>
+            {choices.iter().map(|(value, label)| view! {
+                <button type="submit" name="status" value=*value class=SMALL_BUTTON>{*label}</button>
+            }).collect_view()}
+        </form>
+    }
+}
+
+#[component]
+fn Allergies(c: StoredValue<PatientChart>) -> impl IntoView {
+    let (patient, can_write, list) =
+        c.with_value(|c| (c.header.patient_id, c.can_write, c.allergies.clone()));
+    let path = "/api/add_allergy";
+    view! {
+        <section id="allergies" class=SECTION data-testid="allergies">
+            <h2 class="text-lg font-semibold">"Allergies and intolerances"</h2>
+            <ul class="mt-2 space-y-2">
+                {list.into_iter().map(|a| {
+                    let current = a.status == EntryStatus::Active;
+                    let detail = [
+                        Some(a.category.as_str().to_owned()),
+                        Some(format!("criticality {}", a.criticality.as_str())),
+                        a.severity.map(|s| format!("severity {}", s.as_str())),
+                        a.reaction.clone().map(|r| format!("reaction: {r}")),
+                        a.onset_on.map(|d| format!("since {d}")),
+                    ].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+                    let when = c.with_value(|c| c.when(a.id));
+                    view! {
+                        <li class="border-t border-slate-200 pt-2" data-testid="allergy" data-status=a.status.as_str()>
+                            <p class=if current { "font-semibold" } else { "text-slate-600 line-through" }>{a.substance.clone()}</p>
+                            {(!a.none_known).then(|| view! { <p class="text-sm text-slate-700">{detail}</p> })}
+                            <p class="text-xs text-slate-600">{format!("{} · recorded by {} on {when}", a.status.as_str(), a.recorded_by)}</p>
+                            {(can_write && current && !a.none_known).then(|| status_buttons("set_allergy_status", patient, "allergy_id", a.id,
+                                &[("resolved", "Resolved"), ("inactive", "Inactive"), ("entered-in-error", "Entered in error")]))}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {can_write.then(|| view! {
+                <form method="post" action=api("no_known_allergies" ) class="mt-3">
+                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                    <PlainFormError path="/api/no_known_allergies"/>
+                    <button type="submit" class=SMALL_BUTTON data-testid="no-known-allergies">"Record: no known allergies"</button>
+                </form>
+                <form method="post" action=api("add_allergy") class="mt-4 grid gap-3 sm:grid-cols-2" data-testid="allergy-form">
+                    <h3 class="font-medium sm:col-span-2">"Record an allergy"</h3>
+                    <div class="sm:col-span-2"><PlainFormError path=path/></div>
+                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                    <div>
+                        <label for="substance" class="block text-sm font-medium">"Substance"</label>
+                        <input id="substance" name="substance" list="allergens" required class=INPUT value=kept(path, "substance")/>
+                        <datalist id="allergens">
+                            {COMMON_ALLERGENS.iter().map(|(name, _)| view! { <option value=*name></option> }).collect_view()}
+                        </datalist>
+                    </div>
+                    <div>
+                        <label for="category" class="block text-sm font-medium">"Category"</label>
+                        <select id="category" name="category" class=INPUT>
+                            <option value="medication">"Medication"</option>
+                            <option value="food">"Food"</option>
+                            <option value="environment">"Environment"</option>
+                            <option value="biologic">"Biologic"</option>
+                            <option value="other">"Other"</option>
+                        </select>
+                    </div>
+                    <div>
+                        <label for="criticality" class="block text-sm font-medium">"Criticality"</label>
+                        <select id="criticality" name="criticality" class=INPUT>
+                            <option value="high">"High"</option>
+                            <option value="low">"Low"</option>
+                            <option value="unable-to-assess">"Unable to assess"</option>
+                        </select>
+                    </div>
+                    <div>
+                        <label for="severity" class="block text-sm font-medium">"Severity of reaction"</label>
+                        <select id="severity" name="severity" class=INPUT>
+                            <option value="">"Not known"</option>
+                            <option value="mild">"Mild"</option>
+                            <option value="moderate">"Moderate"</option>
+                            <option value="severe">"Severe"</option>
+                        </select>
+                    </div>
+                    <div>
+                        <label for="reaction" class="block text-sm font-medium">"Reaction (optional)"</label>
+                        <input id="reaction" name="reaction" class=INPUT value=kept(path, "reaction")/>
+                    </div>
+                    <div>
+                        <label for="allergy_onset" class="block text-sm font-medium">"Since (optional)"</label>
+                        <input id="allergy_onset" name="onset_on" type="date" class=INPUT/>
+                    </div>
+                    <div class="sm:col-span-2"><button type="submit" class=BUTTON data-testid="allergy-submit">"Record allergy"</button></div>
+                </form>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Problems(c: StoredValue<PatientChart>) -> impl IntoView {
+    let (patient, can_write, list, version) = c.with_value(|c| {
+        (
+            c.header.patient_id,
+            c.can_write,
+            c.problems.clone(),
+            c.icd10_version.clone(),
+        )
+    });
+    let path = "/api/add_problem";
+    view! {
+        <section id="problems" class=SECTION data-testid="problems">
+            <h2 class="text-lg font-semibold">"Problems and diagnoses"</h2>
+            <ul class="mt-2 space-y-2">
+                {list.into_iter().map(|p| {
+                    let current = p.status.is_current();
+                    let when = c.with_value(|c| c.when(p.id));
+                    view! {
+                        <li class="border-t border-slate-200 pt-2" data-testid="problem" data-status=p.status.as_str()>
+                            <p class=if current { "font-semibold" } else { "text-slate-600" }>
+                                {p.code.clone().map(|code| format!("{code} · "))}{p.description.clone()}
+                            </p>
+                            <p class="text-xs text-slate-600">
+                                {format!("{} · recorded by {} on {when}", p.status.as_str(), p.recorded_by)}
+                                {p.onset_on.map(|d| format!(" · onset {d}"))}
+                            </p>
+                            {(can_write && p.status != EntryStatus::EnteredInError).then(|| status_buttons("set_problem_status", patient, "problem_id", p.id,
+                                &[("active", "Active"), ("chronic", "Chronic"), ("resolved", "Resolved"), ("entered-in-error", "Entered in error")]))}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {can_write.then(|| view! {
+                <form method="post" action=api("add_problem") class="mt-4 grid gap-3 sm:grid-cols-2" data-testid="problem-form">
+                    <h3 class="font-medium sm:col-span-2">"Record a problem"</h3>
+                    <div class="sm:col-span-2"><PlainFormError path=path/></div>
+                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                    <div>
+                        <label for="code" class="block text-sm font-medium">"ICD-10-CM code (optional)"</label>
+                        <input id="code" name="code" class=INPUT value=kept(path, "code") placeholder="E11.9"/>
+                        <p class="mt-1 text-xs text-slate-600">{version}</p>
+                    </div>
+                    <div>
+                        <label for="description" class="block text-sm font-medium">"Description (filled from the code when empty)"</label>
+                        <input id="description" name="description" class=INPUT value=kept(path, "description")/>
+                    </div>
+                    <div>
+                        <label for="problem_status" class="block text-sm font-medium">"Status"</label>
+                        <select id="problem_status" name="status" class=INPUT>
+                            <option value="active">"Active"</option>
+                            <option value="chronic">"Chronic"</option>
+                            <option value="resolved">"Resolved"</option>
+                        </select>
+                    </div>
+                    <div>
+                        <label for="problem_onset" class="block text-sm font-medium">"Onset (optional)"</label>
+                        <input id="problem_onset" name="onset_on" type="date" class=INPUT/>
+                    </div>
+                    <div class="sm:col-span-2"><button type="submit" class=BUTTON data-testid="problem-submit">"Record problem"</button></div>
+                </form>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Vitals(c: StoredValue<PatientChart>) -> impl IntoView {
+    let (patient, can_write, readings, imperial) = c.with_value(|c| {
+        (
+            c.header.patient_id,
+            c.can_write,
+            c.vitals.clone(),
+            c.imperial,
+        )
+    });
+    let path = "/api/record_vitals";
+    let span = readings.len().saturating_sub(1).max(1) as f64;
+    let charts = Measure::ALL
+        .into_iter()
+        .filter_map(|m| {
+            let points: Vec<(f64, f64)> = readings
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| m.values(&r.measures, imperial).map(|(v, _)| (i as f64 / span, v)))
+                .collect();
+            (points.len() >= 2).then(|| {
+                let (line, lo, hi) = polyline(&points, 240.0, 60.0);
+                let latest = readings.iter().rev().find_map(|r| m.text(&r.measures, imperial)).unwrap_or_default();
+                view! {
+                    <figure class="rounded border border-slate-200 p-2" data-testid="vitals-chart">
+                        <figcaption class="text-sm font-medium">{format!("{}: latest {latest}", m.label())}</figcaption>
+                        <svg viewBox="0 0 240 60" class="h-16 w-full" role="img"
+                            aria-label=format!("{} trend from {lo} to {hi} {}; the table below lists every reading", m.label(), m.unit(imperial))>
+                            <polyline points=line fill="none" stroke="currentColor" stroke-width="2" class="text-brand"/>
+                        </svg>
+                    </figure>
+                }
+            })
+        })
+        .collect_view();
+    view! {
+        <section id="vitals" class=SECTION data-testid="vitals">
+            <h2 class="text-lg font-semibold">"Vital signs"</h2>
+            <div class="mt-2 grid gap-2 sm:grid-cols-2 lg:grid-cols-3">{charts}</div>
+            <div class="relative mt-3 max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Vital signs readings">
+                <table class="w-full text-left text-sm" data-testid="vitals-table">
+                    <thead><tr>
+                        <th class="p-1">"Taken"</th>
+                        {Measure::ALL.into_iter().map(|m| view! { <th class="p-1">{format!("{} ({})", m.label(), m.unit(imperial))}</th> }).collect_view()}
+                    </tr></thead>
+                    <tbody>
+                        {readings.iter().rev().map(|r| {
+                            let when = c.with_value(|c| c.when(r.id));
+                            view! {
+                                <tr class="border-t border-slate-200">
+                                    <td class="p-1 whitespace-nowrap">{when}</td>
+                                    {Measure::ALL.into_iter().map(|m| {
+                                        let text = m.values(&r.measures, imperial).map(|(a, b)| match b {
+                                            Some(b) => format!("{a}/{b}"),
+                                            None => format!("{a}"),
+                                        }).unwrap_or_default();
+                                        view! { <td class="p-1">{text}</td> }
+                                    }).collect_view()}
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            {can_write.then(|| {
+                let (len, mass, temp) = if imperial { ("in", "lb", "°F") } else { ("cm", "kg", "°C") };
+                let field = move |name: &'static str, label: String, mode: &'static str| view! {
+                    <div>
+                        <label for=name class="block text-sm font-medium">{label}</label>
+                        <input id=name name=name inputmode=mode class=INPUT value=kept(path, name)/>
+                    </div>
+                };
+                view! {
+                    <form method="post" action=api("record_vitals") class="mt-4 grid gap-3 sm:grid-cols-4" data-testid="vitals-form">
+                        <h3 class="font-medium sm:col-span-4">"Record vital signs"</h3>
+                        <div class="sm:col-span-4"><PlainFormError path=path/></div>
+                        <input type="hidden" name="patient_id" value=patient.to_string()/>
+                        <input type="hidden" name="units" value=if imperial { "imperial" } else { "metric" }/>
+                        {field("height", format!("Height ({len})"), "decimal")}
+                        {field("weight", format!("Weight ({mass})"), "decimal")}
+                        {field("blood_pressure", "Blood pressure (mmHg, 120/80)".to_owned(), "text")}
+                        {field("pulse", "Pulse (/min)".to_owned(), "numeric")}
+                        {field("temperature", format!("Temperature ({temp})"), "decimal")}
+                        {field("spo2", "SpO₂ (%)".to_owned(), "numeric")}
+                        {field("resp_rate", "Respiratory rate (/min)".to_owned(), "numeric")}
+                        <div class="flex items-end"><button type="submit" class=BUTTON data-testid="vitals-submit">"Record vitals"</button></div>
+                    </form>
+                }
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Notes(c: StoredValue<PatientChart>) -> impl IntoView {
+    let (patient, can_write, notes, me) = c.with_value(|c| {
+        (
+            c.header.patient_id,
+            c.can_write,
+            c.notes.clone(),
+            c.viewer_staff_id,
+        )
+    });
+    let originals: Vec<Note> = notes
+        .iter()
+        .filter(|n| n.addendum_to.is_none())
+        .cloned()
+        .collect();
+    let my_draft_count = notes
+        .iter()
+        .filter(|n| n.status == NoteStatus::Draft && n.author_id == me)
+        .count();
+    view! {
+        <section id="notes" class=SECTION data-testid="notes">
+            <h2 class="text-lg font-semibold">"Visit notes"</h2>
+            {(my_draft_count > 0).then(|| view! {
+                <p class="mt-1 text-sm text-amber-800">{format!("You have {my_draft_count} unsigned draft(s) for this patient.")}</p>
+            })}
+            {can_write.then(|| view! { <NoteForm patient note=None/> })}
+            <ul class="mt-4 space-y-4">
+                {originals.into_iter().map(|n| {
+                    let addenda: Vec<Note> = notes.iter().filter(|a| a.addendum_to == Some(n.id)).cloned().collect();
+                    let mine_draft = can_write && n.status == NoteStatus::Draft && n.author_id == me;
+                    view! {
+                        <li class="border-t border-slate-200 pt-3" data-testid="note" data-status=n.status.as_str()>
+                            {if mine_draft {
+                                view! { <NoteForm patient note=Some(n.clone())/> }.into_any()
+                            } else {
+                                view! { <NoteBody c note=n.clone()/> }.into_any()
+                            }}
+                            <ul class="ml-4 mt-2 space-y-2 border-l-2 border-slate-200 pl-3">
+                                {addenda.into_iter().map(|a| view! { <li data-testid="addendum"><NoteBody c note=a/></li> }).collect_view()}
+                            </ul>
+                            {(can_write && n.status == NoteStatus::Signed).then(|| view! {
+                                <form method="post" action=api("add_addendum") class="mt-2 space-y-2" data-testid="addendum-form">
+                                    <PlainFormError path="/api/add_addendum"/>
+                                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                                    <input type="hidden" name="note_id" value=n.id.to_string()/>
+                                    <label for=format!("addendum-{}", n.id) class="block text-sm font-medium">"Addendum (signed when added)"</label>
+                                    <textarea id=format!("addendum-{}", n.id) name="text" rows="2" class=INPUT></textarea>
+                                    <button type="submit" class=SMALL_BUTTON data-testid="addendum-submit">"Sign addendum"</button>
+                                </form>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn NoteBody(c: StoredValue<PatientChart>, note: Note) -> impl IntoView {
+    let when = c.with_value(|c| c.when(note.id));
+    let status = match note.status {
+        NoteStatus::Signed => format!(
+            "Signed by {} on {when} · SHA-256 {}",
+            note.author,
+            note.content_sha256
+                .as_deref()
+                .map(|h| &h[..16.min(h.len())])
+                .unwrap_or_default()
+        ),
+        NoteStatus::Draft => format!("Draft by {} · started {when}", note.author),
+    };
+    let sections = [
+        ("Subjective", note.soap.subjective.clone()),
+        ("Objective", note.soap.objective.clone()),
+        ("Assessment", note.soap.assessment.clone()),
+        ("Plan", note.soap.plan.clone()),
+    ];
+    let addendum = note.addendum_to.is_some();
+    view! {
+        <article>
+            <h3 class="font-medium">{note.title.clone()}</h3>
+            <p class="text-xs text-slate-600" data-testid="note-status">{status}{note.shareable.then_some(" · shared with the patient")}</p>
+            {sections.into_iter().filter(|(_, t)| !t.is_empty()).map(|(label, text)| view! {
+                <div class="mt-1">
+                    {(!addendum).then(|| view! { <p class="text-xs font-semibold uppercase text-slate-600">{label}</p> })}
+                    <p class="whitespace-pre-wrap text-sm">{text}</p>
+                </div>
+            }).collect_view()}
+        </article>
+    }
+}
+
+/// A new note, or the author's own draft: save as draft, or sign.
+#[component]
+fn NoteForm(patient: Uuid, note: Option<Note>) -> impl IntoView {
+    let path = "/api/save_note";
+    let existing = note.clone();
+    let value = move |name: &str, current: Option<String>| {
+        let typed = kept(path, name);
+        if typed.is_empty() {
+            current.unwrap_or_default()
+        } else {
+            typed
+        }
+    };
+    let soap = existing
+        .as_ref()
+        .map(|n| n.soap.clone())
+        .unwrap_or_default();
+    let key = existing
+        .as_ref()
+        .map_or_else(|| "new".to_owned(), |n| n.id.to_string());
+    let id = move |name: &str| format!("{name}-{key}");
+    let sections = [
+        ("subjective", "Subjective", soap.subjective.clone()),
+        ("objective", "Objective", soap.objective.clone()),
+        ("assessment", "Assessment", soap.assessment.clone()),
+        ("plan", "Plan", soap.plan.clone()),
+    ];
+    let heading = if existing.is_some() {
+        "Your draft"
+    } else {
+        "Write a visit note"
+    };
+    view! {
+        <form method="post" action=api("save_note") class="mt-3 space-y-2" data-testid=if existing.is_some() { "draft-form" } else { "note-form" }>
+            <h3 class="font-medium">{heading}</h3>
+            <PlainFormError path=path/>
+            <input type="hidden" name="patient_id" value=patient.to_string()/>
+            {existing.as_ref().map(|n| view! { <input type="hidden" name="note_id" value=n.id.to_string()/> })}
+            <label for=id("title") class="block text-sm font-medium">"Title"</label>
+            <input id=id("title") name="title" class=INPUT value=value("title", existing.as_ref().map(|n| n.title.clone()))/>
+            {sections.into_iter().map(|(name, label, current)| {
+                let field_id = id(name);
+                view! {
+                    <label for=field_id.clone() class="block text-sm font-medium">{label}</label>
+                    <textarea id=field_id name=name rows="3" class=INPUT>{value(name, Some(current))}</textarea>
+                }
+            }).collect_view()}
+            <label class="flex items-center gap-2 text-sm">
+                <input type="checkbox" name="shareable" value="yes" checked=existing.as_ref().is_some_and(|n| n.shareable)/>
+                "Share the signed summary with the patient in the portal"
+            </label>
+            <div class="flex flex-wrap gap-2">
+                <button type="submit" class=SMALL_BUTTON data-testid="note-save">"Save draft"</button>
+                <button type="submit" name="sign" value="yes" class=BUTTON data-testid="note-sign">"Sign note"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,385 @@
+//! Server functions of the patient registry. The server checks each one's rule in
+//! `identity::access::SERVER_FUNCTIONS` before it runs.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Paged;
+use crate::error::AppError;
+
+/// Whether a patient can use the clinic's portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum PortalStatus {
+    /// Never invited, or every invitation lapsed or was replaced.
+    #[default]
+    None,
+    /// An invitation waits for an answer.
+    Invited,
+    /// The patient has a portal account.
+    Active,
+}
+
+/// A patient row for staff lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientSummary {
+    pub id: Uuid,
+    pub mrn: String,
+    pub name: String,
+    pub email: Option<String>,
+    /// Date of birth in the clinic's format, and age.
+    #[serde(default)]
+    pub born: String,
+    #[serde(default)]
+    pub portal: PortalStatus,
+}
+
+impl From<super::Patient> for PatientSummary {
+    /// The summary with ISO dates and no portal state (lists fill both in).
+    fn from(p: super::Patient) -> Self {
+        Self {
+            id: p.id,
+            mrn: p.mrn.to_string(),
+            name: p.display_name(),
+            email: p.email.clone(),
+            born: p.birth_date.to_string(),
+            portal: if p.portal_account {
+                PortalStatus::Active
+            } else {
+                PortalStatus::None
+            },
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    pub use crate::identity::auth;
+    pub use crate::site::current_site;
+
+    use crate::error::AppError;
+    use crate::identity::{Standing, Viewer};
+    use crate::tenancy::TenantPublic;
+
+    pub fn tenant() -> Result<TenantPublic, AppError> {
+        current_site()
+            .tenant
+            .ok_or_else(|| AppError::NotFound.respond())
+    }
+
+    /// The tenant, the staff viewer and their role name, for audit rows.
+    pub fn staff() -> Result<(TenantPublic, Viewer, &'static str), AppError> {
+        let (_, viewer) = auth::staff_viewer()?;
+        let role = match viewer.standing {
+            Standing::Staff { role, .. } => role.as_str(),
+            _ => return Err(AppError::Forbidden.respond()),
+        };
+        Ok((tenant()?, viewer, role))
+    }
+
+    /// Today's date where the clinic is.
+    pub fn clinic_today(tenant: &TenantPublic) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&tenant.settings.tz())
+            .date_naive()
+    }
+
+    /// The default country for local phone numbers, from the clinic's time zone.
+    pub fn clinic_country(tenant: &TenantPublic) -> Option<&'static str> {
+        super::super::phone::country_of_timezone(&tenant.settings.timezone)
+    }
+}
+
+/// A page of the clinic's patients, found by the search box's text (names in any
+/// order, record number, phone, email, date of birth), by name.
+#[server(prefix = "/api", endpoint = "list_patients")]
+pub async fn list_patients(
+    query: Option<String>,
+    page: Option<u32>,
+) -> Result<Paged<PatientSummary>, AppError> {
+    use ssr::*;
+    let (tenant, _) = (tenant()?, auth::staff_viewer()?);
+    let query = crate::text::search_text("query", query).map_err(AppError::respond)?;
+    let parsed = super::search::parse(
+        query.as_deref().unwrap_or(""),
+        &tenant.settings.date_format,
+        clinic_country(&tenant),
+    );
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    let found = super::db::search_page(&mut tx, &parsed, page.unwrap_or(1), 25).await?;
+    let invited = crate::identity::invitations::patients_invited(&mut tx).await?;
+    let today = clinic_today(&tenant);
+    let (items, position) = (
+        found.items,
+        Paged::<()>::new(Vec::new(), found.page, found.limit, found.total_items),
+    );
+    let items = items
+        .into_iter()
+        .map(|p| PatientSummary {
+            id: p.id,
+            mrn: p.mrn.to_string(),
+            name: p.display_name(),
+            email: p.email.clone(),
+            born: format!(
+                "{} ({})",
+                tenant.settings.format_day(p.birth_date),
+                p.age_on(today)
+            ),
+            portal: if p.portal_account {
+                PortalStatus::Active
+            } else if invited.contains(&p.id) {
+                PortalStatus::Invited
+            } else {
+                PortalStatus::None
+            },
+        })
+        .collect();
+    Ok(Paged::new(
+        items,
+        position.page,
+        position.limit,
+        position.total_items,
+    ))
+}
+
+/// Registers a patient. The record number is the clinic's next one unless typed.
+/// Someone who may already be registered (same birth date and a shared name, or
+/// the same phone or email) is shown before saving: the form is sent again with
+/// `confirm_new` to register them anyway. Lands on the new patient's chart.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "register_patient")]
+pub async fn register_patient(
+    mrn: Option<String>,
+    given_name: String,
+    family_name: String,
+    preferred_name: Option<String>,
+    birth_date: String,
+    sex: String,
+    gender_identity: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    preferred_language: Option<String>,
+    blood_type: Option<String>,
+    confirm_new: Option<String>,
+) -> Result<String, AppError> {
+    use ssr::*;
+    let (tenant, viewer, role) = staff()?;
+    let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let field = |name: &str, m: String| AppError::field(name, m).respond();
+    let birth = chrono::NaiveDate::parse_from_str(birth_date.trim(), "%Y-%m-%d").map_err(|_| {
+        field(
+            "birth_date",
+            "enter the date of birth (year, month, day)".into(),
+        )
+    })?;
+    let sex = sex
+        .parse::<super::Sex>()
+        .map_err(|_| field("sex", "choose the sex recorded for the patient".into()))?;
+    let phone = blank(phone)
+        .map(|p| super::phone::normalize(&p, clinic_country(&tenant)))
+        .transpose()
+        .map_err(|m| field("phone", m))?;
+    let email = blank(email)
+        .map(|e| crate::identity::Email::parse(&e))
+        .transpose()
+        .map_err(|m| field("email", m))?
+        .map(|e| e.to_string());
+    let blood_type = blank(blood_type)
+        .map(|b| b.parse::<super::BloodType>())
+        .transpose()
+        .map_err(|_| field("blood_type", "choose a blood type from the list".into()))?;
+    let typed_mrn = blank(mrn)
+        .map(|m| super::Mrn::parse(&m))
+        .transpose()
+        .map_err(|m| field("mrn", m))?;
+    let mut new = super::NewPatient {
+        mrn: super::Mrn::parse("PENDING").map_err(|_| AppError::Internal)?,
+        given_name: given_name.trim().to_owned(),
+        family_name: family_name.trim().to_owned(),
+        birth_date: birth,
+        sex,
+        email,
+        phone,
+        primary_staff_id: None,
+        details: super::Details {
+            preferred_name: blank(preferred_name),
+            gender_identity: blank(gender_identity),
+            address: blank(address),
+            preferred_language: blank(preferred_language),
+            blood_type,
+        },
+    };
+    new.validate(clinic_today(&tenant))
+        .map_err(|(name, m)| field(name, m))?;
+
+    let db = auth::db()?;
+    let mut tx = db.begin_for(tenant.id).await?;
+    if confirm_new.is_none() {
+        let candidates = super::db::possible_duplicates(&mut tx, &new).await?;
+        if !candidates.is_empty() {
+            let listed: Vec<String> = candidates
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} ({}, born {})",
+                        p.display_name(),
+                        p.mrn,
+                        tenant.settings.format_day(p.birth_date)
+                    )
+                })
+                .collect();
+            return Err(field(
+                "confirm_new",
+                format!(
+                    "this may be someone already registered: {}. Open their chart instead, or tick \"This is a different person\" and register again",
+                    listed.join("; ")
+                ),
+            ));
+        }
+    }
+    if let Err(limit) =
+        crate::plans::db::ensure_room(&mut tx, crate::plans::LimitKind::Patients, 1).await?
+    {
+        return Err(AppError::Upgrade(limit.0).respond());
+    }
+    new.mrn = match typed_mrn {
+        Some(m) => m,
+        None => super::db::next_mrn(&mut tx, &default_prefix(&tenant)).await?,
+    };
+    let patient = super::db::create(&mut tx, &new)
+        .await
+        .map_err(|e| match e {
+            crate::db::DbError::Conflict(_) => {
+                field("mrn", "another patient has this record number".into())
+            }
+            other => AppError::from(other).respond(),
+        })?;
+    crate::identity::audit::record_for_patient(
+        &mut tx,
+        crate::identity::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        Some(role),
+        patient.id,
+        "patient.registered",
+        Some(patient.mrn.as_str()),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(crate::forms::landing(
+        current_site().href(&format!("/staff/patients/{}", patient.id)),
+    ))
+}
+
+/// A clinic's record numbers start with its slug's first letters, until it sets
+/// its own prefix.
+#[cfg(feature = "ssr")]
+fn default_prefix(tenant: &crate::tenancy::TenantPublic) -> String {
+    let letters: String = tenant
+        .slug
+        .as_str()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(4)
+        .collect();
+    format!("{}-", letters.to_uppercase())
+}
+
+#[server(prefix = "/api", endpoint = "invite_patient")]
+pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppError> {
+    use crate::identity::{audit, invitations, secrets};
+    use ssr::*;
+    let (tenant_id, viewer) = auth::staff_viewer()?;
+    let tenant = tenant()?;
+    let email = crate::identity::Email::parse(&email).map_err(|m| AppError::field("email", m))?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for(tenant_id).await?;
+    let patient = super::db::get(&mut tx, patient_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    if patient.portal_account {
+        return Err(AppError::field(
+            "email",
+            "this patient already uses the portal; they can reset their password from its sign-in page",
+        )
+        .respond());
+    }
+    // Inviting again replaces the earlier link: one way in at a time.
+    invitations::revoke_for_patient(&mut tx, patient.id).await?;
+    let (token, digest) = secrets::new_token();
+    invitations::create(
+        &mut tx,
+        &email,
+        &invitations::Invited::Patient(patient.id),
+        &digest,
+        viewer.account_id,
+    )
+    .await?;
+    let link = format!(
+        "{}{}",
+        auth::request_meta().origin,
+        current_site().href(&format!("/invite?token={token}"))
+    );
+    let message = crate::mail::branded(
+        Some(&tenant),
+        &email,
+        "Your patient portal",
+        &[
+            &format!("Hello {},", patient.given_name),
+            &format!(
+                "{} invites you to its patient portal, where you can see your record.",
+                tenant.name
+            ),
+            "The link works once, within 72 hours.",
+        ],
+        ("Set up your portal account", &link),
+    );
+    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    audit::record_for_patient(
+        &mut tx,
+        audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        None,
+        patient.id,
+        "invitation.sent",
+        Some(&format!("patient portal for {}", patient.mrn)),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a patient sees of their own record in the portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnRecord {
+    pub mrn: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: chrono::NaiveDate,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[server(prefix = "/api", endpoint = "my_record")]
+pub async fn my_record() -> Result<OwnRecord, AppError> {
+    use ssr::*;
+    let tenant = tenant()?;
+    let viewer = auth::viewer()?;
+    let crate::identity::Standing::Patient { patient_id } = viewer.standing else {
+        return Err(AppError::Forbidden.respond());
+    };
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    let p = super::db::get(&mut tx, patient_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    Ok(OwnRecord {
+        mrn: p.mrn.to_string(),
+        given_name: p.given_name,
+        family_name: p.family_name,
+        birth_date: p.birth_date,
+        email: p.email,
+        phone: p.phone,
+    })
+}
