@@ -64,6 +64,12 @@ enum Command {
         #[arg(long, default_value = "super_admin")]
         role: String,
     },
+    /// The audit trail: `audit verify [--tenant SLUG]` recomputes each clinic's
+    /// hash chain and fails naming the first event changed or removed.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Print the SQL that creates the PostgreSQL owner and application roles.
     PgRoles {
         #[arg(long, default_value = "medisync_owner")]
@@ -72,6 +78,16 @@ enum Command {
         app_login: String,
         #[arg(long, env = "MEDISYNC_APP_DB_PASSWORD")]
         app_password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the audit hash chains; exit non-zero at the first break.
+    Verify {
+        /// One clinic's address (slug); every clinic when left out.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -193,6 +209,37 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("  {link}");
             println!("Two-factor sign-in is set up at the first sign-in.");
             Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify { tenant },
+        } => {
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let reports = app::identity::audit::verify_tenants(&db, tenant.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut broken = Vec::new();
+            for (slug, report) in &reports {
+                match &report.broken {
+                    None => println!(
+                        "{slug}: intact ({} events in the chain, {} written before it)",
+                        report.events, report.before_chain
+                    ),
+                    Some(problem) => {
+                        println!("{slug}: BROKEN: {problem}");
+                        broken.push(format!("{slug}: {problem}"));
+                    }
+                }
+            }
+            if broken.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the audit trail was altered: {}",
+                    broken.join("; ")
+                ))
+            }
         }
         Command::PgRoles { .. } => Ok(()),
     }

@@ -374,7 +374,7 @@ mod tests {
         .expect("imperial");
         assert_eq!(imperial.temperature_dc, Some(370));
         assert_eq!(imperial.height_mm, Some(1699));
-        assert_eq!(imperial.weight_g, Some(69_990));
+        assert_eq!(imperial.weight_g, Some(69_989));
         assert_eq!(metric.bmi(), Some(24.2));
     }
 

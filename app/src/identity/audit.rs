@@ -440,3 +440,31 @@ fn escape_like(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// Checks the chain of one clinic (by slug) or of every clinic, as
+/// `medisync audit verify` does: `(slug, report)` per clinic.
+pub async fn verify_tenants(
+    db: &crate::db::Db,
+    slug: Option<&str>,
+) -> Result<Vec<(String, ChainReport)>, DbError> {
+    use crate::tenancy::db::{self as tenants, TenantFilter};
+    use crate::tenancy::Slug;
+    let mut platform = db.begin_platform().await?;
+    let list = match slug {
+        Some(s) => {
+            let slug = Slug::parse(s).map_err(|e| DbError::Invalid(e.to_string()))?;
+            let found = tenants::find_by_slug(&mut platform, &slug).await?;
+            vec![found.ok_or_else(|| DbError::Invalid(format!("no clinic has the address {s}")))?]
+        }
+        None => tenants::list(&mut platform, &TenantFilter::default(), i64::MAX).await?,
+    };
+    platform.commit().await?;
+    let mut out = Vec::with_capacity(list.len());
+    for tenant in list {
+        let mut tx = db.begin_for_read(tenant.id).await?;
+        let report = verify_chain(&mut tx).await?;
+        tx.commit().await?;
+        out.push((tenant.slug.to_string(), report));
+    }
+    Ok(out)
+}

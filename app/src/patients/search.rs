@@ -109,19 +109,22 @@ pub fn parse(raw: &str, date_format: &str, country: Option<&str>) -> Query {
         options.dedup();
         return Query::Words(vec![options]);
     }
-    let words = text
-        .split_whitespace()
-        .take(5)
-        .map(|word| {
-            let mut options: Vec<String> = name_tokens(word)
-                .into_iter()
-                .max_by_key(String::len)
-                .map(|t| vec![format!("n:{t}")])
-                .unwrap_or_default();
-            options.push(format!("m:{}", word.to_lowercase()));
-            options
-        })
-        .collect();
+    // Each word (and each part of a hyphenated or apostrophised word) must start
+    // a name token; a whole word may also start the record number.
+    let mut words = Vec::new();
+    for word in text.split_whitespace().take(5) {
+        let parts: Vec<String> = fold(word)
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let mrn = format!("m:{}", word.to_lowercase());
+        match parts.as_slice() {
+            [] => words.push(vec![mrn]),
+            [only] => words.push(vec![format!("n:{only}"), mrn]),
+            many => words.extend(many.iter().map(|p| vec![format!("n:{p}"), mrn.clone()])),
+        }
+    }
     Query::Words(words)
 }
 

@@ -8,6 +8,7 @@
 mod support;
 
 mod access;
+mod chart;
 mod cli;
 mod front_door;
 mod http;

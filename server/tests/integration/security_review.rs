@@ -316,8 +316,7 @@ async fn a_support_session_cannot_create_anything_that_outlasts_it(t: &TestDb) {
     // Reading is what support is for.
     let patients = op.call("localhost", "/t/acme/api/list_patients", &[]).await;
     assert_eq!(patients.status, StatusCode::OK, "{}", patients.body);
-    let patient_id = patients
-        .json()
+    let patient_id = patients.json()["items"]
         .as_array()
         .expect("patients")
         .iter()

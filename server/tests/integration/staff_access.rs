@@ -235,8 +235,7 @@ async fn each_patient_shows_their_portal_status(t: &TestDb) {
             let list = owner
                 .call("localhost", "/t/acme/api/list_patients", &[])
                 .await;
-            let row = list
-                .json()
+            let row = list.json()["items"]
                 .as_array()
                 .expect("patients")
                 .iter()

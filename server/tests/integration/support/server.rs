@@ -29,7 +29,8 @@ pub async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> SocketAddr {
     addr
 }
 
-/// One browser: a cookie jar, no automatic redirects.
+/// One browser: a cookie jar, no automatic redirects. A clone shares the jar.
+#[derive(Clone)]
 pub struct Browser {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
