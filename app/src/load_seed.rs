@@ -154,7 +154,8 @@ async fn create_clinic(
     Ok((tenant.id, member.id))
 }
 
-/// Patients `from..from + n` of this clinic, in one statement.
+/// Patients `from..from + n` of this clinic, in one statement, and their search
+/// terms (as `patients::db` writes them) in another.
 async fn insert_patients(
     tx: &mut TenantTx,
     from: usize,
@@ -165,33 +166,72 @@ async fn insert_patients(
     let now = Utc::now();
     let epoch = NaiveDate::from_ymd_opt(1940, 1, 1)
         .ok_or_else(|| DbError::Invalid("the birth-date epoch".into()))?;
-    let (tenant, conn) = tx.scoped();
-    on_conn!(conn, |c| {
-        let mut q = sqlx::query(&sql);
-        for i in from..from + n {
+    let rows: Vec<(Uuid, String, &str, &str, NaiveDate)> = (from..from + n)
+        .map(|i| {
             let given = GIVEN[i % GIVEN.len()];
             let family = FAMILY[(i / GIVEN.len()) % FAMILY.len()];
             let birth = epoch + Duration::days(((i * 7919) % 29_000) as i64);
+            (Uuid::now_v7(), format!("L{i:07}"), given, family, birth)
+        })
+        .collect();
+    let terms: Vec<(String, Uuid)> = rows
+        .iter()
+        .flat_map(|(id, mrn, given, family, _)| {
+            crate::patients::search::terms(&crate::patients::search::Searchable {
+                given_name: given,
+                family_name: family,
+                preferred_name: None,
+                mrn,
+                phone: None,
+                email: None,
+            })
+            .into_iter()
+            .map(move |t| (t, *id))
+        })
+        .collect();
+    let terms_sql = terms_sql(terms.len());
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        let mut q = sqlx::query(&sql);
+        for (i, (id, mrn, given, family, birth)) in rows.iter().enumerate() {
             q = q
                 .bind(tenant)
-                .bind(Uuid::now_v7())
-                .bind(format!("L{i:07}"))
-                .bind(given)
-                .bind(family)
+                .bind(*id)
+                .bind(mrn)
+                .bind(*given)
+                .bind(*family)
                 .bind(format!(
                     "{} {}",
                     family.to_lowercase(),
                     given.to_lowercase()
                 ))
-                .bind(birth)
-                .bind(["female", "male"][i % 2])
+                .bind(*birth)
+                .bind(["female", "male"][(from + i) % 2])
                 .bind(Some(doctor))
                 .bind(now)
                 .bind(now);
         }
-        q.execute(c).await?;
+        q.execute(&mut *c).await?;
+        let mut q = sqlx::query(&terms_sql);
+        for (term, id) in &terms {
+            q = q.bind(tenant).bind(term).bind(*id);
+        }
+        q.execute(&mut *c).await?;
     });
     Ok(())
+}
+
+fn terms_sql(rows: usize) -> String {
+    let mut sql =
+        String::from("INSERT INTO patient_search_terms (tenant_id, term, patient_id) VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        let b = row * 3;
+        sql.push_str(&format!("(${}, ${}, ${})", b + 1, b + 2, b + 3));
+    }
+    sql
 }
 
 fn insert_sql(rows: usize) -> String {

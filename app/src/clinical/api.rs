@@ -2,6 +2,8 @@
 //! transaction as the read: if the audit row cannot be written, nothing is shown.
 //! Every write names its patient, is refused for another clinic's ids (404), and
 //! is audited.
+// Forms post their fields as arguments, one per input.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -191,7 +193,6 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
 }
 
 /// Records an allergy (from the common list or free text).
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "add_allergy")]
 pub async fn add_allergy(
     patient_id: Uuid,
@@ -373,7 +374,6 @@ pub async fn set_problem_status(
 }
 
 /// Records a set of vital signs, typed in the clinic's units (or `units`).
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "record_vitals")]
 pub async fn record_vitals(
     patient_id: Uuid,
@@ -428,7 +428,6 @@ pub async fn record_vitals(
 
 /// Saves a visit note: a new draft, or the author's own draft again. With
 /// `sign`, signs it too; a signed note never changes again.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "save_note")]
 pub async fn save_note(
     patient_id: Uuid,

@@ -572,16 +572,7 @@ pub async fn sign(
     }
     let now = Utc::now();
     let signed_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let hash = super::signed_content_hash(
-        note.id,
-        patient,
-        note.author_id,
-        note.addendum_to,
-        &note.title,
-        &note.soap,
-        note.shareable,
-        signed_at,
-    );
+    let hash = super::signed_content_hash(&note, patient, signed_at);
     let (tenant, conn) = tx.scoped();
     let affected = on_conn!(conn, |c| {
         sqlx::query(

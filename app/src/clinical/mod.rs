@@ -222,28 +222,19 @@ impl Soap {
 /// The SHA-256 (hex) of what a signature covers: the note's identity, author,
 /// title, sections, shareability and signing time, each length-prefixed.
 #[cfg(feature = "ssr")]
-pub fn signed_content_hash(
-    note_id: Uuid,
-    patient_id: Uuid,
-    author_id: Uuid,
-    addendum_to: Option<Uuid>,
-    title: &str,
-    soap: &Soap,
-    shareable: bool,
-    signed_at: DateTime<Utc>,
-) -> String {
+pub fn signed_content_hash(note: &Note, patient_id: Uuid, signed_at: DateTime<Utc>) -> String {
     use sha2::{Digest, Sha256};
     let fields = [
-        note_id.to_string(),
+        note.id.to_string(),
         patient_id.to_string(),
-        author_id.to_string(),
-        addendum_to.map(|a| a.to_string()).unwrap_or_default(),
-        title.to_owned(),
-        soap.subjective.clone(),
-        soap.objective.clone(),
-        soap.assessment.clone(),
-        soap.plan.clone(),
-        shareable.to_string(),
+        note.author_id.to_string(),
+        note.addendum_to.map(|a| a.to_string()).unwrap_or_default(),
+        note.title.clone(),
+        note.soap.subjective.clone(),
+        note.soap.objective.clone(),
+        note.soap.assessment.clone(),
+        note.soap.plan.clone(),
+        note.shareable.to_string(),
         signed_at.timestamp_micros().to_string(),
     ];
     let mut hasher = Sha256::new();
@@ -326,7 +317,10 @@ mod tests {
     fn the_banner_tells_not_asked_from_none_known() {
         assert_eq!(AllergyBanner::of(&[]), AllergyBanner::NotYetAsked);
         let nka = allergy(true, "No known allergies", EntryStatus::Active);
-        assert_eq!(AllergyBanner::of(&[nka.clone()]), AllergyBanner::NoneKnown);
+        assert_eq!(
+            AllergyBanner::of(std::slice::from_ref(&nka)),
+            AllergyBanner::NoneKnown
+        );
         let retired = allergy(true, "No known allergies", EntryStatus::Inactive);
         let pen = allergy(false, "Penicillins", EntryStatus::Active);
         assert_eq!(

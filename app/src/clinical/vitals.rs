@@ -29,6 +29,9 @@ pub struct Reading {
     pub recorded_by: String,
 }
 
+/// A refused field and what to fix.
+type Refusal = (&'static str, String);
+
 /// Plausible ranges in canonical units (the database checks the same bounds).
 pub const BOUNDS: &[(&str, i32, i32)] = &[
     ("height_mm", 200, 2720),
@@ -54,7 +57,7 @@ pub struct Typed<'a> {
     pub imperial: bool,
 }
 
-fn number(field: &'static str, text: &str) -> Result<Option<f64>, (&'static str, String)> {
+fn number(field: &'static str, text: &str) -> Result<Option<f64>, Refusal> {
     let text = text.trim().replace(',', ".");
     if text.is_empty() {
         return Ok(None);
@@ -66,7 +69,7 @@ fn number(field: &'static str, text: &str) -> Result<Option<f64>, (&'static str,
         .ok_or((field, "enter a number".into()))
 }
 
-fn whole(field: &'static str, text: &str) -> Result<Option<i32>, (&'static str, String)> {
+fn whole(field: &'static str, text: &str) -> Result<Option<i32>, Refusal> {
     Ok(number(field, text)?.map(|v| v.round() as i32))
 }
 
@@ -75,7 +78,7 @@ fn within(
     value: Option<i32>,
     canonical: &str,
     message: impl Fn() -> String,
-) -> Result<Option<i32>, (&'static str, String)> {
+) -> Result<Option<i32>, Refusal> {
     let Some(v) = value else { return Ok(None) };
     let (_, lo, hi) = BOUNDS
         .iter()
@@ -90,7 +93,7 @@ fn within(
 }
 
 /// Reads the form; the error names the field and says what is wrong.
-pub fn parse(t: &Typed<'_>) -> Result<Measures, (&'static str, String)> {
+pub fn parse(t: &Typed<'_>) -> Result<Measures, Refusal> {
     let (len, mass, temp) = if t.imperial {
         ("in", "lb", "°F")
     } else {
@@ -173,7 +176,7 @@ pub fn parse(t: &Typed<'_>) -> Result<Measures, (&'static str, String)> {
 }
 
 /// `120/80` (spaces allowed) → (120, 80).
-fn blood_pressure(text: &str) -> Result<(Option<i32>, Option<i32>), (&'static str, String)> {
+fn blood_pressure(text: &str) -> Result<(Option<i32>, Option<i32>), Refusal> {
     let text = text.trim();
     if text.is_empty() {
         return Ok((None, None));

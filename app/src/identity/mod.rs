@@ -226,6 +226,17 @@ impl Viewer {
 /// action missing here is shown by its code (a test keeps every recorded action
 /// listed).
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("patient.registered", "Registered a patient"),
+    ("chart.viewed", "Opened a patient's chart"),
+    ("allergy.recorded", "Recorded an allergy"),
+    ("allergy.none_known", "Recorded no known allergies"),
+    ("allergy.status_changed", "Changed an allergy's status"),
+    ("problem.recorded", "Recorded a problem"),
+    ("problem.status_changed", "Changed a problem's status"),
+    ("vitals.recorded", "Recorded vital signs"),
+    ("note.saved", "Saved a draft visit note"),
+    ("note.signed", "Signed a visit note"),
+    ("note.addendum_signed", "Signed an addendum to a visit note"),
     ("sign_in.succeeded", "Signed in"),
     (
         "account.clinics_emailed",
@@ -297,6 +308,12 @@ pub const AUDIT_FILTERS: &[(&str, &str)] = &[
     ("support.", "Support sessions"),
     ("tenant.", "Suspension and trial"),
     ("access.", "Refused access"),
+    ("patient.", "Patient registry"),
+    ("chart.", "Chart reads"),
+    ("allergy.", "Allergies"),
+    ("problem.", "Problems"),
+    ("vitals.", "Vital signs"),
+    ("note.", "Visit notes"),
 ];
 
 /// The sentence for an audit action (its code when it has none).

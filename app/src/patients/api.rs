@@ -1,5 +1,7 @@
 //! Server functions of the patient registry. The server checks each one's rule in
 //! `identity::access::SERVER_FUNCTIONS` before it runs.
+// Forms post their fields as arguments, one per input.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -147,7 +149,6 @@ pub async fn list_patients(
 /// Someone who may already be registered (same birth date and a shared name, or
 /// the same phone or email) is shown before saving: the form is sent again with
 /// `confirm_new` to register them anyway. Lands on the new patient's chart.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "register_patient")]
 pub async fn register_patient(
     mrn: Option<String>,

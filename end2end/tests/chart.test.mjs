@@ -1,0 +1,146 @@
+// Patients and the chart (issue 12), as the people who use it: the front desk
+// registers a patient (a near-duplicate is shown before saving), a nurse records
+// vital signs (an implausible value is refused with a message), the doctor
+// records an allergy and a problem, writes and signs a note, and adds an
+// addendum. The chart fits a 360 px phone and passes axe; screenshots are kept.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  TEST_TIMEOUT_MS,
+  ACCOUNTS,
+  launchBrowser,
+  withPage,
+  open,
+  pathUrl,
+  waitForHydration,
+  screenshot,
+  signIn,
+  assertNoHorizontalOverflow,
+  assertAccessible,
+  currentPath,
+} from './support.mjs';
+
+const PHONE = { width: 360, height: 740 };
+const DESKTOP = { width: 1280, height: 900 };
+
+/** Letters only, so the name passes the registry's rules and is unique per run. */
+const RUN = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
+const FAMILY = `Lovelace${RUN}`;
+
+async function registerFrom(page, fields, { confirmNew = false } = {}) {
+  await open(page, pathUrl('acme', '/staff/patients'));
+  await page.locator('[data-testid="register-patient"] summary').click();
+  for (const [id, value] of Object.entries(fields)) {
+    if (id === 'sex') await page.selectOption('#sex', value);
+    else await page.fill(`#${id}`, value);
+  }
+  if (confirmNew) await page.check('input[name="confirm_new"]');
+  await Promise.all([page.waitForNavigation(), page.click('[data-testid="register-submit"]')]);
+}
+
+async function openChartOf(page, query, name) {
+  await open(page, pathUrl('acme', '/staff/patients'));
+  await waitForHydration(page, 'patients');
+  await page.fill('input[name="query"]', query);
+  await page.click('[data-testid="patient-search"] button[type="submit"]');
+  const link = page.locator('[data-testid="open-chart"]', { hasText: name });
+  await link.first().waitFor();
+  await Promise.all([page.waitForNavigation(), link.first().click()]);
+  await page.locator('[data-testid="chart-header"]').waitFor();
+}
+
+describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
+  let browser;
+  let chartPath;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('the front desk registers a patient and is warned of a near-duplicate', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeReceptionist.email);
+      await registerFrom(page, { given_name: 'Ada', family_name: FAMILY, birth_date: '1985-12-10', sex: 'female', phone: '+44 20 7946 0958' });
+      assert.match(currentPath(page), /\/staff\/patients\/[0-9a-f-]{36}$/, 'registration lands on the new chart');
+      chartPath = currentPath(page);
+      assert.equal(await page.locator('[data-testid="allergy-banner"]').getAttribute('data-state'), 'not-asked');
+      assert.match(await page.locator('[data-testid="chart-name"]').innerText(), new RegExp(`Ada ${FAMILY}`));
+
+      // Same birth date and family name: the candidate is named before saving.
+      await registerFrom(page, { given_name: 'Adah', family_name: FAMILY, birth_date: '1985-12-10', sex: 'female' });
+      assert.match(currentPath(page), /\/staff\/patients$/, 'stays on the form');
+      const warning = page.locator('[data-testid="form-error"]');
+      assert.match(await warning.innerText(), new RegExp(`Ada ${FAMILY}`));
+      assert.equal(await page.inputValue('#given_name'), 'Adah', 'what was typed is kept');
+      await page.check('input[name="confirm_new"]');
+      await Promise.all([page.waitForNavigation(), page.click('[data-testid="register-submit"]')]);
+      assert.match(currentPath(page), /\/staff\/patients\/[0-9a-f-]{36}$/, 'registered once confirmed');
+    });
+  });
+
+  test('a nurse records vital signs; an implausible temperature is refused', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    assert.ok(chartPath, 'registered first');
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeNurse.email);
+      await openChartOf(page, `${FAMILY} ada`, `Ada ${FAMILY}`);
+      const form = page.locator('[data-testid="vitals-form"]');
+      await form.locator('#temperature').fill('986');
+      await Promise.all([page.waitForNavigation(), form.locator('[data-testid="vitals-submit"]').click()]);
+      assert.match(await page.locator('[data-testid="vitals-form"] [data-testid="form-error"]').innerText(), /temperature between/i);
+      assert.equal(await page.inputValue('#temperature'), '986', 'kept to correct');
+      await page.fill('#temperature', '37.2');
+      await page.fill('#height', '170');
+      await page.fill('#weight', '68');
+      await page.fill('#blood_pressure', '128/82');
+      await page.fill('#pulse', '74');
+      await Promise.all([page.waitForNavigation(), page.click('[data-testid="vitals-submit"]')]);
+      const table = await page.locator('[data-testid="vitals-table"]').innerText();
+      assert.match(table, /128\/82/);
+      assert.match(table, /23\.5/, 'BMI computed to one decimal');
+    });
+  });
+
+  test('the doctor records an allergy and a problem, signs a note and adds an addendum', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+    assert.ok(chartPath, 'registered first');
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
+      await open(page, pathUrl('acme', chartPath.replace(/^\/t\/acme/, '')));
+      await page.fill('#substance', 'Penicillins');
+      await page.selectOption('#severity', 'severe');
+      await page.fill('#reaction', 'Hives');
+      await Promise.all([page.waitForNavigation(), page.click('[data-testid="allergy-submit"]')]);
+      const banner = page.locator('[data-testid="allergy-banner"]');
+      assert.equal(await banner.getAttribute('data-state'), 'allergies');
+      assert.match(await banner.innerText(), /Penicillins/);
+
+      await page.fill('#code', 'E11.9');
+      await Promise.all([page.waitForNavigation(), page.click('[data-testid="problem-submit"]')]);
+      assert.match(await page.locator('[data-testid="problems"]').innerText(), /E11\.9 · Type 2 diabetes mellitus/);
+
+      const note = page.locator('[data-testid="note-form"]');
+      await note.locator('textarea[name="subjective"]').fill('Thirsty, tired for a month.');
+      await note.locator('textarea[name="plan"]').fill('HbA1c; review in two weeks.');
+      await Promise.all([page.waitForNavigation(), note.locator('[data-testid="note-sign"]').click()]);
+      const signed = page.locator('[data-testid="note"][data-status="signed"]').first();
+      assert.match(await signed.locator('[data-testid="note-status"]').first().innerText(), /Signed by .* SHA-256 [0-9a-f]{16}/);
+
+      await signed.locator('[data-testid="addendum-form"] textarea').fill('HbA1c 8.1 %.');
+      await Promise.all([page.waitForNavigation(), signed.locator('[data-testid="addendum-submit"]').click()]);
+      const after = page.locator('[data-testid="note"][data-status="signed"]').first();
+      assert.match(await after.innerText(), /Thirsty, tired for a month\./, 'the original stays');
+      assert.match(await after.locator('[data-testid="addendum"]').innerText(), /HbA1c 8\.1 %\./);
+      await waitForHydration(page, 'chart');
+      await assertAccessible(page, 'chart');
+      await screenshot(page, 'chart-desktop');
+    });
+    await withPage(browser, PHONE, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
+      await open(page, pathUrl('acme', chartPath.replace(/^\/t\/acme/, '')));
+      await page.locator('[data-testid="chart-header"]').waitFor();
+      await assertNoHorizontalOverflow(page, 'chart at 360 px');
+      await screenshot(page, 'chart-phone');
+    });
+  });
+});
