@@ -143,4 +143,31 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
       await screenshot(page, 'chart-phone');
     });
   });
+
+  test('the patient sees the shared summary and who has looked at the record', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+    const summary = `Shared summary ${RUN}`;
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
+      await openChartOf(page, 'ACM-0005', 'Priya Nair');
+      const note = page.locator('[data-testid="note-form"]');
+      await note.locator('input[name="title"]').fill(summary);
+      await note.locator('textarea[name="plan"]').fill('Rest, fluids, and come back if the fever lasts.');
+      await note.locator('input[name="shareable"]').check();
+      await Promise.all([page.waitForNavigation(), note.locator('[data-testid="note-sign"]').click()]);
+    });
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeNurse.email);
+      await openChartOf(page, 'ACM-0005', 'Priya Nair');
+    });
+    await withPage(browser, PHONE, async (page) => {
+      await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', undefined, { expect: /\/portal$/ });
+      await page.locator('[data-testid="my-summaries"]').waitFor();
+      assert.match(await page.locator('[data-testid="my-summaries"]').innerText(), new RegExp(summary));
+      const log = await page.locator('[data-testid="access-log"]').innerText();
+      assert.match(log, /Dr\. Amara Okafor \(doctor\) · Signed a visit note/);
+      assert.match(log, /Nate Ng \(nurse\) · Opened a patient's chart/);
+      await assertNoHorizontalOverflow(page, 'portal record at 360 px');
+      await screenshot(page, 'portal-record-phone');
+    });
+  });
 });

@@ -556,3 +556,18 @@ fn refuse_unless_own_draft(note: &super::Note, staff_id: Uuid) -> Result<(), App
     }
     Ok(())
 }
+
+/// The viewer's own notes left unsigned for more than a day, oldest first.
+#[server(prefix = "/api", endpoint = "my_unsigned_notes")]
+pub async fn my_unsigned_notes() -> Result<Vec<super::Unsigned>, AppError> {
+    use ssr::*;
+    let w = writer()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for_read(w.tenant.id).await?;
+    let day_ago = chrono::Utc::now() - chrono::Duration::hours(24);
+    let mut list = super::db::unsigned_before(&mut tx, w.staff_id, day_ago, 20).await?;
+    for n in &mut list {
+        n.started = w.tenant.settings.format_date(n.started_at);
+    }
+    Ok(list)
+}

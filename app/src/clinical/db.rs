@@ -592,23 +592,41 @@ pub async fn sign(
     Ok(hash)
 }
 
-/// Drafts older than `before` by `author`: notes waiting for a signature.
+/// The author's drafts started before `before`, oldest first: notes waiting for
+/// a signature, with the patient's name.
 #[tracing::instrument(skip_all)]
 pub async fn unsigned_before(
     tx: &mut TenantTx,
     author: Uuid,
     before: DateTime<Utc>,
-) -> Result<i64, DbError> {
+    limit: i64,
+) -> Result<Vec<super::Unsigned>, DbError> {
     let (tenant, conn) = tx.scoped();
-    Ok(on_conn!(conn, |c| {
-        sqlx::query_scalar(
-            "SELECT count(*) FROM visit_notes WHERE tenant_id = $1 AND author_id = $2 \
-             AND status = 'draft' AND created_at < $3",
+    let rows: Vec<(Uuid, Uuid, String, String, String, DateTime<Utc>)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT n.id, n.patient_id, p.given_name, p.family_name, n.title, n.created_at \
+             FROM visit_notes n JOIN patients p ON p.tenant_id = n.tenant_id AND p.id = n.patient_id \
+             WHERE n.tenant_id = $1 AND n.author_id = $2 AND n.status = 'draft' AND n.created_at < $3 \
+             ORDER BY n.created_at, n.id LIMIT $4",
         )
         .bind(tenant)
         .bind(author)
         .bind(before)
-        .fetch_one(c)
+        .bind(limit)
+        .fetch_all(c)
         .await?
-    }))
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(note_id, patient_id, given, family, title, started)| super::Unsigned {
+                note_id,
+                patient_id,
+                patient: format!("{given} {family}"),
+                title,
+                started_at: started,
+                started: String::new(),
+            },
+        )
+        .collect())
 }

@@ -9,6 +9,7 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod icd10;
 pub mod pages;
+pub mod portal;
 pub mod vitals;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -244,6 +245,18 @@ pub fn signed_content_hash(note: &Note, patient_id: Uuid, signed_at: DateTime<Ut
         hasher.update(f.as_bytes());
     }
     data_encoding::HEXLOWER.encode(&hasher.finalize())
+}
+
+/// A draft note waiting for its author's signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unsigned {
+    pub note_id: Uuid,
+    pub patient_id: Uuid,
+    pub patient: String,
+    pub title: String,
+    pub started_at: DateTime<Utc>,
+    /// `started_at` as the clinic writes dates.
+    pub started: String,
 }
 
 /// The chart's header: who this is, at a glance, on every tab.

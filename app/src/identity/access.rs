@@ -97,6 +97,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("register_patient", R::Staff(Some(P::PatientsCreate))),
     ("invite_patient", R::Staff(Some(P::PatientsUpdate))),
     ("my_record", R::Patient),
+    ("my_chart", R::Patient),
+    ("my_access_log", R::Patient),
     // The chart
     ("chart", R::Staff(Some(P::PatientsRead))),
     ("add_allergy", R::Staff(Some(P::ClinicalWrite))),
@@ -108,6 +110,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("save_note", R::Staff(Some(P::ClinicalWrite))),
     ("sign_note", R::Staff(Some(P::ClinicalWrite))),
     ("add_addendum", R::Staff(Some(P::ClinicalWrite))),
+    ("my_unsigned_notes", R::Staff(Some(P::ClinicalWrite))),
     // Clinic self-service
     ("check_slug", R::Public),
     ("sign_up", R::Public),

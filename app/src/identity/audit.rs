@@ -468,3 +468,39 @@ pub async fn verify_tenants(
     }
     Ok(out)
 }
+
+/// One staff member's look at (or change to) a patient's record.
+#[derive(sqlx::FromRow)]
+pub struct AccessRow {
+    pub occurred_at: DateTime<Utc>,
+    pub action: String,
+    pub role: String,
+    pub staff_name: Option<String>,
+}
+
+/// What the clinic's staff did with a patient's record since `since`, newest
+/// first: the patient's own access log.
+pub async fn staff_access_to(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<AccessRow>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as::<_, AccessRow>(
+            "SELECT e.occurred_at, e.action, e.actor_role AS role, s.display_name AS staff_name \
+             FROM audit_events e LEFT JOIN staff_members s \
+               ON s.tenant_id = e.tenant_id AND s.account_id = e.actor_id \
+             WHERE e.tenant_id = $1 AND e.patient_id = $2 AND e.actor_role IS NOT NULL \
+               AND e.occurred_at >= $3 \
+             ORDER BY e.occurred_at DESC, e.id DESC LIMIT $4",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(c)
+        .await?
+    }))
+}

@@ -228,6 +228,10 @@ impl Viewer {
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("patient.registered", "Registered a patient"),
     ("chart.viewed", "Opened a patient's chart"),
+    (
+        "portal.record_viewed",
+        "Opened their own record in the portal",
+    ),
     ("allergy.recorded", "Recorded an allergy"),
     ("allergy.none_known", "Recorded no known allergies"),
     ("allergy.status_changed", "Changed an allergy's status"),

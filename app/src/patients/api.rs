@@ -291,8 +291,8 @@ fn default_prefix(tenant: &crate::tenancy::TenantPublic) -> String {
 pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppError> {
     use crate::identity::{audit, invitations, secrets};
     use ssr::*;
-    let (tenant_id, viewer) = auth::staff_viewer()?;
-    let tenant = tenant()?;
+    let (tenant, viewer, role) = staff()?;
+    let tenant_id = tenant.id;
     let email = crate::identity::Email::parse(&email).map_err(|m| AppError::field("email", m))?;
     let db = auth::db()?;
     let mut tx = db.begin_for(tenant_id).await?;
@@ -340,7 +340,7 @@ pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppEr
     audit::record_for_patient(
         &mut tx,
         audit::Actor::account(viewer.account_id, viewer.email.as_str()),
-        None,
+        Some(role),
         patient.id,
         "invitation.sent",
         Some(&format!("patient portal for {}", patient.mrn)),

@@ -50,6 +50,7 @@ pub fn StaffDashboard() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            {viewer.can(crate::identity::permissions::Permission::ClinicalWrite).then(|| view! { <UnsignedNotes/> })}
             <crate::identity::pages::HydratedMarker/>
         </SignedInShell>
     }
@@ -87,7 +88,35 @@ pub fn PatientPortal() -> impl IntoView {
                 </Panel>
                 <Panel title="Your next appointment">"You have no upcoming appointments."</Panel>
             </div>
+            <crate::clinical::portal::OwnHealthRecord/>
         </SignedInShell>
     }
     .into_any()
+}
+
+/// A clinician's notes left unsigned for more than a day, each linked to its chart.
+#[component]
+fn UnsignedNotes() -> impl IntoView {
+    let site = current_site();
+    let list = Resource::new(|| (), |_| crate::clinical::api::my_unsigned_notes());
+    view! {
+        <Suspense>
+            {move || list.get().and_then(Result::ok).filter(|l| !l.is_empty()).map(|l| {
+                let site = site.clone();
+                view! {
+                    <section class="mt-6 rounded-lg border border-amber-300 bg-amber-50 p-4" data-testid="unsigned-notes">
+                        <h2 class="font-semibold text-amber-900">{format!("Notes waiting for your signature ({})", l.len())}</h2>
+                        <ul class="mt-2 space-y-1 text-sm">
+                            {l.into_iter().map(|n| view! {
+                                <li>
+                                    <a class="text-brand underline" href=site.href(&format!("/staff/patients/{}#notes", n.patient_id))>{n.patient.clone()}</a>
+                                    {format!(" · {} · started {}", n.title, n.started)}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                }
+            })}
+        </Suspense>
+    }
 }

@@ -22,6 +22,7 @@ on_both_backends!(
     every_chart_read_is_audited_and_the_chain_shows_tampering,
     another_clinics_patient_is_not_found_anywhere_on_the_chart,
     the_plans_patient_limit_applies_to_registration,
+    the_patient_sees_their_chart_and_who_has_looked_at_it,
 );
 
 async fn register(b: &Browser, form: &[(&str, &str)]) -> server::Reply {
@@ -898,6 +899,184 @@ async fn the_plans_patient_limit_applies_to_registration(t: &TestDb) {
     .await;
     assert_eq!(r.status, StatusCode::PAYMENT_REQUIRED, "{}", r.body);
     assert!(r.body.to_lowercase().contains("patient"), "{}", r.body);
+}
+
+async fn the_patient_sees_their_chart_and_who_has_looked_at_it(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
+    let found = doctor
+        .call(
+            "localhost",
+            "/t/acme/api/list_patients",
+            &[("query", "MRN-1")],
+        )
+        .await
+        .json();
+    let p = found["items"][0]["id"]
+        .as_str()
+        .expect("the portal patient")
+        .to_owned();
+    let call = |b: &Browser, name: &str, form: Vec<(&'static str, String)>| {
+        let (b, path) = (b.clone(), format!("/t/acme/api/{name}"));
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = b.call("localhost", &path, &pairs).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        }
+    };
+    call(
+        &doctor,
+        "add_allergy",
+        vec![
+            ("patient_id", p.clone()),
+            ("substance", "Peanut".into()),
+            ("category", "food".into()),
+            ("criticality", "high".into()),
+            ("reaction", "Anaphylaxis".into()),
+        ],
+    )
+    .await;
+    call(
+        &nurse,
+        "record_vitals",
+        vec![
+            ("patient_id", p.clone()),
+            ("units", "metric".into()),
+            ("pulse", "71".into()),
+        ],
+    )
+    .await;
+    call(
+        &doctor,
+        "save_note",
+        vec![
+            ("patient_id", p.clone()),
+            ("title", "Shared visit".into()),
+            ("plan", "Rest and fluids".into()),
+            ("shareable", "yes".into()),
+            ("sign", "yes".into()),
+        ],
+    )
+    .await;
+    call(
+        &doctor,
+        "save_note",
+        vec![
+            ("patient_id", p.clone()),
+            ("title", "Private visit".into()),
+            ("plan", "Internal only".into()),
+            ("sign", "yes".into()),
+        ],
+    )
+    .await;
+    call(
+        &doctor,
+        "save_note",
+        vec![
+            ("patient_id", p.clone()),
+            ("title", "Shared draft".into()),
+            ("plan", "Not signed".into()),
+            ("shareable", "yes".into()),
+        ],
+    )
+    .await;
+    let _ = chart(&nurse, &p).await;
+
+    let patient = Browser::new(addr);
+    let signed_in = patient
+        .sign_in(
+            "localhost",
+            "/t/acme",
+            &support::fixtures::patient_email("acme"),
+            support::fixtures::PASSWORD,
+            "patient",
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let own = patient.call("localhost", "/t/acme/api/my_chart", &[]).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    let own = own.json();
+    assert!(
+        own["allergies"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Peanut"),
+        "{own}"
+    );
+    assert!(
+        own["vitals"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Pulse: 71"),
+        "{own}"
+    );
+    let titles: Vec<&str> = own["summaries"]
+        .as_array()
+        .expect("summaries")
+        .iter()
+        .filter_map(|s| s["title"].as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["Shared visit"],
+        "only signed notes marked shareable"
+    );
+
+    let log = patient
+        .call("localhost", "/t/acme/api/my_access_log", &[])
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    let entries = log.json();
+    let seen: Vec<(String, String)> = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["role"].as_str().unwrap_or_default().to_owned(),
+                e["what"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        seen.contains(&("nurse".into(), "Opened a patient's chart".into())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("doctor".into(), "Recorded an allergy".into())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("nurse".into(), "Recorded vital signs".into())),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|(_, what)| what.contains("own record")),
+        "the patient's own reads are not staff accesses"
+    );
+    assert!(entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .all(|e| e["who"].as_str().is_some_and(|w| !w.is_empty())));
+
+    // Staff cannot call the patient's functions, nor a patient the staff's.
+    assert_eq!(
+        doctor
+            .call("localhost", "/t/acme/api/my_access_log", &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        patient
+            .call("localhost", "/t/acme/api/chart", &[("patient_id", &p)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 // ----------------------------------------------------------------- raw SQL --

@@ -1,0 +1,285 @@
+//! What a patient sees of their own chart in the portal (read-only): allergies,
+//! current problems, vital signs, the visit summaries the clinic chose to share,
+//! and who at the clinic has looked at the record. The server formats every line,
+//! so the portal's page carries no chart code of its own.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::shell::Panel;
+
+/// One line of a list: what, and its details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub title: String,
+    pub detail: String,
+}
+
+/// A shared, signed visit summary with its addenda.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub title: String,
+    pub signed: String,
+    pub sections: Vec<(String, String)>,
+    pub addenda: Vec<Line>,
+}
+
+/// The patient's chart as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnChart {
+    pub allergies: String,
+    pub allergy_lines: Vec<Line>,
+    pub problems: Vec<Line>,
+    /// Newest first: when, then each measure as text.
+    pub vitals: Vec<Line>,
+    pub summaries: Vec<Summary>,
+}
+
+/// One look at the record by the clinic's staff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Access {
+    pub when: String,
+    pub who: String,
+    pub role: String,
+    pub what: String,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::error::AppError;
+    use crate::identity::{auth, Standing};
+    use crate::tenancy::TenantPublic;
+    use uuid::Uuid;
+
+    /// The clinic and the signed-in patient's own record id.
+    pub fn own_patient() -> Result<(TenantPublic, Uuid, uuid::Uuid), AppError> {
+        let tenant = crate::patients::api::ssr::tenant()?;
+        let viewer = auth::viewer()?;
+        let Standing::Patient { patient_id } = viewer.standing else {
+            return Err(AppError::Forbidden.respond());
+        };
+        Ok((tenant, patient_id, viewer.account_id))
+    }
+}
+
+/// The signed-in patient's chart. Audited like any read of a record.
+#[server(prefix = "/api", endpoint = "my_chart")]
+pub async fn my_chart() -> Result<OwnChart, AppError> {
+    use super::vitals::Measure;
+    use super::{AllergyBanner, EntryStatus, NoteStatus};
+    use crate::identity::audit;
+    let (tenant, patient, account) = ssr::own_patient()?;
+    let settings = &tenant.settings;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(tenant.id).await?;
+    let allergies = super::db::allergies(&mut tx, patient).await?;
+    let problems = super::db::problems(&mut tx, patient).await?;
+    let vitals = super::db::vitals(&mut tx, patient, 50).await?;
+    let notes = super::db::notes(&mut tx, patient).await?;
+    audit::record_for_patient(
+        &mut tx,
+        audit::Actor {
+            id: Some(account),
+            email: None,
+        },
+        None,
+        patient,
+        "portal.record_viewed",
+        None,
+        &crate::identity::auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    let imperial = crate::patients::api::ssr::clinic_country(&tenant) == Some("US");
+    let banner = match AllergyBanner::of(&allergies) {
+        AllergyBanner::Allergies(list) => format!("Allergies on record: {}", list.join(", ")),
+        AllergyBanner::NoneKnown => "No known allergies.".to_owned(),
+        AllergyBanner::NotYetAsked => "The clinic has not recorded your allergies yet.".to_owned(),
+    };
+    let allergy_lines = allergies
+        .iter()
+        .filter(|a| !a.none_known && a.status == EntryStatus::Active)
+        .map(|a| Line {
+            title: a.substance.clone(),
+            detail: [
+                a.reaction.clone(),
+                a.severity.map(|s| format!("severity {}", s.as_str())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        })
+        .collect();
+    let problems = problems
+        .iter()
+        .filter(|p| p.status.is_current())
+        .map(|p| Line {
+            title: p.description.clone(),
+            detail: p.status.as_str().to_owned(),
+        })
+        .collect();
+    let vitals = vitals
+        .iter()
+        .rev()
+        .map(|r| Line {
+            title: settings.format_datetime(r.taken_at),
+            detail: Measure::ALL
+                .into_iter()
+                .filter_map(|m| {
+                    m.text(&r.measures, imperial)
+                        .map(|t| format!("{}: {t}", m.label()))
+                })
+                .collect::<Vec<_>>()
+                .join(" · "),
+        })
+        .collect();
+    let shared = |n: &&super::Note| n.status == NoteStatus::Signed && n.shareable;
+    let summaries = notes
+        .iter()
+        .filter(shared)
+        .filter(|n| n.addendum_to.is_none())
+        .map(|n| Summary {
+            title: n.title.clone(),
+            signed: format!(
+                "Signed by {} on {}",
+                n.author,
+                n.signed_at
+                    .map(|t| settings.format_date(t))
+                    .unwrap_or_default()
+            ),
+            sections: [
+                ("What you told us", &n.soap.subjective),
+                ("What we found", &n.soap.objective),
+                ("Assessment", &n.soap.assessment),
+                ("Plan", &n.soap.plan),
+            ]
+            .into_iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(l, t)| (l.to_owned(), t.clone()))
+            .collect(),
+            addenda: notes
+                .iter()
+                .filter(shared)
+                .filter(|a| a.addendum_to == Some(n.id))
+                .map(|a| Line {
+                    title: a.soap.subjective.clone(),
+                    detail: format!(
+                        "Added by {} on {}",
+                        a.author,
+                        a.signed_at
+                            .map(|t| settings.format_date(t))
+                            .unwrap_or_default()
+                    ),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(OwnChart {
+        allergies: banner,
+        allergy_lines,
+        problems,
+        vitals,
+        summaries,
+    })
+}
+
+/// Who at the clinic has looked at or changed the signed-in patient's record in
+/// the last 12 months: name, role, what, when.
+#[server(prefix = "/api", endpoint = "my_access_log")]
+pub async fn my_access_log() -> Result<Vec<Access>, AppError> {
+    let (tenant, patient, _) = ssr::own_patient()?;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    let since = chrono::Utc::now() - chrono::Duration::days(365);
+    let rows = crate::identity::audit::staff_access_to(&mut tx, patient, since, 500).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Access {
+            when: tenant.settings.format_datetime(r.occurred_at),
+            who: r
+                .staff_name
+                .unwrap_or_else(|| "A former staff member".into()),
+            role: r.role,
+            what: crate::identity::describe_action(&r.action).to_owned(),
+        })
+        .collect())
+}
+
+/// The portal's health-record panels.
+#[component]
+pub fn OwnHealthRecord() -> impl IntoView {
+    let chart = Resource::new(|| (), |_| my_chart());
+    let log = Resource::new(|| (), |_| my_access_log());
+    let lines = |list: Vec<Line>, empty: &'static str, testid: &'static str| {
+        if list.is_empty() {
+            return view! { <p class="text-sm text-slate-600" data-testid=testid>{empty}</p> }
+                .into_any();
+        }
+        view! {
+            <ul class="space-y-1 text-sm" data-testid=testid>
+                {list.into_iter().map(|l| view! {
+                    <li><span class="font-medium">{l.title}</span>{(!l.detail.is_empty()).then(|| format!(" · {}", l.detail))}</li>
+                }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading your record…"</p> }>
+            {move || chart.get().map(|c| match c {
+                Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
+                Ok(c) => view! {
+                    <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2">
+                        <Panel title="Allergies">
+                            <p class="text-sm font-semibold" data-testid="my-allergies">{c.allergies}</p>
+                            {lines(c.allergy_lines, "", "my-allergy-list")}
+                        </Panel>
+                        <Panel title="Health problems">{lines(c.problems, "None recorded.", "my-problems")}</Panel>
+                        <Panel title="Vital signs">{lines(c.vitals, "None recorded yet.", "my-vitals")}</Panel>
+                        <Panel title="Visit summaries">
+                            {if c.summaries.is_empty() {
+                                view! { <p class="text-sm text-slate-600">"Your clinic has not shared a visit summary yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="space-y-3 text-sm" data-testid="my-summaries">
+                                        {c.summaries.into_iter().map(|s| view! {
+                                            <li data-testid="my-summary">
+                                                <p class="font-medium">{s.title}</p>
+                                                <p class="text-xs text-slate-600">{s.signed}</p>
+                                                {s.sections.into_iter().map(|(l, t)| view! {
+                                                    <p><span class="font-medium">{l}": "</span>{t}</p>
+                                                }).collect_view()}
+                                                {s.addenda.into_iter().map(|a| view! {
+                                                    <p class="border-l-2 border-slate-300 pl-2">{a.title}<span class="text-xs text-slate-600">{format!(" ({})", a.detail)}</span></p>
+                                                }).collect_view()}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </Panel>
+                    </div>
+                }.into_any(),
+            })}
+        </Suspense>
+        <section class="mt-6" aria-labelledby="access-log-heading">
+            <h2 id="access-log-heading" class="text-lg font-semibold">"Who has looked at your record"</h2>
+            <p class="text-sm text-slate-600">"Everyone at the clinic who opened or changed your record in the last 12 months."</p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || log.get().map(|l| match l {
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="mt-2 text-sm" data-testid="access-log">"Nobody yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="mt-2 space-y-1 text-sm" data-testid="access-log">
+                            {list.into_iter().map(|a| view! {
+                                <li data-testid="access-entry">{format!("{} · {} ({}) · {}", a.when, a.who, a.role, a.what)}</li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
