@@ -132,6 +132,8 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     let problems = super::db::problems(&mut tx, patient_id).await?;
     let vitals = super::db::vitals(&mut tx, patient_id, 50).await?;
     let notes = super::db::notes(&mut tx, patient_id).await?;
+    let flags = super::db::flags(&mut tx, patient_id).await?;
+    let consents = super::db::consents(&mut tx, patient_id).await?;
     let settings = &w.tenant.settings;
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let mut when: Vec<(Uuid, String)> = Vec::new();
@@ -180,6 +182,9 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     Ok(PatientChart {
         header,
         banner: super::AllergyBanner::of(&allergies),
+        flags,
+        consents,
+        can_update: w.viewer.can(Permission::PatientsUpdate),
         allergies,
         problems,
         vitals,
@@ -570,4 +575,68 @@ pub async fn my_unsigned_notes() -> Result<Vec<super::Unsigned>, AppError> {
         n.started = w.tenant.settings.format_date(n.started_at);
     }
     Ok(list)
+}
+
+/// Sets a flag on the chart (a note is required for a free-text flag).
+#[server(prefix = "/api", endpoint = "set_flag")]
+pub async fn set_flag(
+    patient_id: Uuid,
+    kind: String,
+    note: Option<String>,
+) -> Result<(), AppError> {
+    use ssr::*;
+    let w = writer()?;
+    let kind: super::FlagKind = kind
+        .parse()
+        .map_err(|_| field("kind", "choose a kind of flag"))?;
+    let note = short_text("note", note, 200)?;
+    if kind == super::FlagKind::Other && note.is_none() {
+        return Err(field("note", "write what the flag says"));
+    }
+    let mut tx = w.open(patient_id).await?;
+    super::db::set_flag(&mut tx, patient_id, kind, note.as_deref(), w.staff_id).await?;
+    w.done(tx, patient_id, "flag.set", Some(kind.as_str()))
+        .await
+}
+
+/// Clears a flag (it stays in the chart's history).
+#[server(prefix = "/api", endpoint = "clear_flag")]
+pub async fn clear_flag(patient_id: Uuid, flag_id: Uuid) -> Result<(), AppError> {
+    use ssr::*;
+    let w = writer()?;
+    let mut tx = w.open(patient_id).await?;
+    super::db::clear_flag(&mut tx, patient_id, flag_id, w.staff_id)
+        .await
+        .map_err(|e| AppError::from(e).respond())?;
+    w.done(tx, patient_id, "flag.cleared", None).await
+}
+
+/// Records that the patient granted or revoked a kind of consent, from a date.
+#[server(prefix = "/api", endpoint = "record_consent")]
+pub async fn record_consent(
+    patient_id: Uuid,
+    kind: String,
+    decision: String,
+    effective_on: Option<String>,
+) -> Result<(), AppError> {
+    use ssr::*;
+    let w = writer()?;
+    let kind: super::ConsentKind = kind
+        .parse()
+        .map_err(|_| field("kind", "choose a kind of consent"))?;
+    let granted = match decision.as_str() {
+        "granted" => true,
+        "revoked" => false,
+        _ => return Err(field("decision", "choose granted or revoked")),
+    };
+    let today = crate::patients::api::ssr::clinic_today(&w.tenant);
+    let effective = past_date("effective_on", effective_on, today)?.unwrap_or(today);
+    let mut tx = w.open(patient_id).await?;
+    super::db::record_consent(&mut tx, patient_id, kind, granted, effective, w.staff_id).await?;
+    let action = if granted {
+        "consent.granted"
+    } else {
+        "consent.revoked"
+    };
+    w.done(tx, patient_id, action, Some(kind.as_str())).await
 }

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::vitals::{Measures, Reading};
 use super::{
-    Allergy, AllergyCategory, Criticality, EntryStatus, Note, NoteStatus, Problem, Severity, Soap,
+    Allergy, AllergyCategory, Consent, ConsentKind, Criticality, EntryStatus, Flag, FlagKind, Note,
+    NoteStatus, Problem, Severity, Soap,
 };
 use crate::db::{on_conn, one_row, DbError, TenantTx};
 
@@ -629,4 +630,172 @@ pub async fn unsigned_before(
             },
         )
         .collect())
+}
+
+// ---------------------------------------------------------- flags, consents --
+
+#[derive(sqlx::FromRow)]
+struct FlagRow {
+    id: Uuid,
+    kind: String,
+    note: Option<String>,
+    set_by: String,
+    set_at: DateTime<Utc>,
+    cleared: bool,
+}
+
+/// A patient's flags, current first.
+#[tracing::instrument(skip_all)]
+pub async fn flags(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Flag>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, FlagRow>(
+            "SELECT f.id, f.kind, f.note, s.display_name AS set_by, f.set_at, \
+             (f.cleared_at IS NOT NULL) AS cleared FROM patient_flags f \
+             JOIN staff_members s ON s.tenant_id = f.tenant_id AND s.id = f.set_by \
+             WHERE f.tenant_id = $1 AND f.patient_id = $2 \
+             ORDER BY (f.cleared_at IS NOT NULL), f.set_at DESC, f.id",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .fetch_all(c)
+        .await?
+    });
+    rows.into_iter()
+        .map(|r| {
+            Ok(Flag {
+                id: r.id,
+                kind: r.kind.parse::<FlagKind>().map_err(corrupt)?,
+                note: r.note,
+                set_by: r.set_by,
+                set_at: r.set_at,
+                cleared: r.cleared,
+            })
+        })
+        .collect()
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_flag(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    kind: FlagKind,
+    note: Option<&str>,
+    by: Uuid,
+) -> Result<Uuid, DbError> {
+    let id = Uuid::now_v7();
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patient_flags (tenant_id, id, patient_id, kind, note, set_by, set_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(patient)
+        .bind(kind.as_str())
+        .bind(note)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(c)
+        .await?;
+    });
+    Ok(id)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn clear_flag(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    id: Uuid,
+    by: Uuid,
+) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    let affected = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE patient_flags SET cleared_by = $4, cleared_at = $5 \
+             WHERE tenant_id = $1 AND patient_id = $2 AND id = $3 AND cleared_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .bind(id)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(affected)
+}
+
+#[derive(sqlx::FromRow)]
+struct ConsentRow {
+    kind: String,
+    granted: bool,
+    effective_on: NaiveDate,
+    recorded_by: String,
+    recorded_at: DateTime<Utc>,
+}
+
+/// The latest decision for each kind of consent recorded for the patient.
+#[tracing::instrument(skip_all)]
+pub async fn consents(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Consent>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, ConsentRow>(
+            "SELECT c.kind, c.granted, c.effective_on, s.display_name AS recorded_by, c.recorded_at \
+             FROM patient_consents c \
+             JOIN staff_members s ON s.tenant_id = c.tenant_id AND s.id = c.recorded_by \
+             WHERE c.tenant_id = $1 AND c.patient_id = $2 \
+             ORDER BY c.recorded_at DESC, c.id DESC",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .fetch_all(c)
+        .await?
+    });
+    let mut latest: Vec<Consent> = Vec::new();
+    for r in rows {
+        let kind = r.kind.parse::<ConsentKind>().map_err(corrupt)?;
+        if latest.iter().all(|c| c.kind != kind) {
+            latest.push(Consent {
+                kind,
+                granted: r.granted,
+                effective_on: r.effective_on,
+                recorded_by: r.recorded_by,
+                recorded_at: r.recorded_at,
+            });
+        }
+    }
+    latest.sort_by_key(|c| ConsentKind::ALL.iter().position(|k| *k == c.kind));
+    Ok(latest)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn record_consent(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    kind: ConsentKind,
+    granted: bool,
+    effective_on: NaiveDate,
+    by: Uuid,
+) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patient_consents (tenant_id, id, patient_id, kind, granted, effective_on, \
+             recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant)
+        .bind(Uuid::now_v7())
+        .bind(patient)
+        .bind(kind.as_str())
+        .bind(granted)
+        .bind(effective_on)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(c)
+        .await?;
+    });
+    Ok(())
 }

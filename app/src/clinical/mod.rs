@@ -247,6 +247,95 @@ pub fn signed_content_hash(note: &Note, patient_id: Uuid, signed_at: DateTime<Ut
     data_encoding::HEXLOWER.encode(&hasher.finalize())
 }
 
+/// A flag on the chart, shown as a banner on every chart page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlagKind {
+    Vip,
+    HighRisk,
+    Dnr,
+    InfectionControl,
+    Other,
+}
+text_enum!(FlagKind { Vip => "vip", HighRisk => "high_risk", Dnr => "dnr", InfectionControl => "infection_control", Other => "other" });
+
+impl FlagKind {
+    pub const ALL: [FlagKind; 5] = [
+        Self::Dnr,
+        Self::InfectionControl,
+        Self::HighRisk,
+        Self::Vip,
+        Self::Other,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Vip => "VIP",
+            Self::HighRisk => "High risk",
+            Self::Dnr => "Do not resuscitate",
+            Self::InfectionControl => "Infection control",
+            Self::Other => "Note",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flag {
+    pub id: Uuid,
+    pub kind: FlagKind,
+    pub note: Option<String>,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+    pub cleared: bool,
+}
+
+impl Flag {
+    /// "Infection control: MRSA".
+    pub fn text(&self) -> String {
+        match &self.note {
+            Some(note) if self.kind == FlagKind::Other => note.clone(),
+            Some(note) => format!("{}: {note}", self.kind.label()),
+            None => self.kind.label().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsentKind {
+    Treatment,
+    DataSharing,
+    Marketing,
+    Telehealth,
+}
+text_enum!(ConsentKind { Treatment => "treatment", DataSharing => "data_sharing", Marketing => "marketing", Telehealth => "telehealth" });
+
+impl ConsentKind {
+    pub const ALL: [ConsentKind; 4] = [
+        Self::Treatment,
+        Self::DataSharing,
+        Self::Telehealth,
+        Self::Marketing,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Treatment => "Treatment",
+            Self::DataSharing => "Data sharing",
+            Self::Marketing => "Marketing",
+            Self::Telehealth => "Telehealth",
+        }
+    }
+}
+
+/// The latest decision recorded for one kind of consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub kind: ConsentKind,
+    pub granted: bool,
+    pub effective_on: NaiveDate,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// A draft note waiting for its author's signature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unsigned {
@@ -281,6 +370,12 @@ pub struct ChartHeader {
 pub struct PatientChart {
     pub header: ChartHeader,
     pub banner: AllergyBanner,
+    /// Current and cleared flags, current first.
+    pub flags: Vec<Flag>,
+    /// The current state of each kind of consent recorded.
+    pub consents: Vec<Consent>,
+    /// The viewer may set flags and record consents.
+    pub can_update: bool,
     pub allergies: Vec<Allergy>,
     pub problems: Vec<Problem>,
     pub vitals: Vec<vitals::Reading>,

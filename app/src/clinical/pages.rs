@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use super::api::chart;
 use super::vitals::{polyline, Measure};
-use super::{AllergyBanner, EntryStatus, Note, NoteStatus, PatientChart, COMMON_ALLERGENS};
+use super::{
+    AllergyBanner, ConsentKind, EntryStatus, FlagKind, Note, NoteStatus, PatientChart,
+    COMMON_ALLERGENS,
+};
 use crate::forms::{kept, PlainFormError};
 use crate::identity::pages::{HydratedMarker, SignedInShell, BUTTON, INPUT};
 use crate::shell::PageTitle;
@@ -72,17 +75,20 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                 })}
             </div>
         </header>
+        <FlagBanner c/>
         <Banner banner=c.with_value(|c| c.banner.clone())/>
         <nav class="mt-4 flex flex-wrap gap-3 text-sm" aria-label="Chart sections">
             <a class="text-brand underline" href="#allergies">"Allergies"</a>
             <a class="text-brand underline" href="#problems">"Problems"</a>
             <a class="text-brand underline" href="#vitals">"Vitals"</a>
             <a class="text-brand underline" href="#notes">"Visit notes"</a>
+            <a class="text-brand underline" href="#flags">"Flags and consents"</a>
         </nav>
         <Allergies c/>
         <Problems c/>
         <Vitals c/>
         <Notes c/>
+        <FlagsAndConsents c/>
     }
 }
 
@@ -526,5 +532,112 @@ fn NoteForm(patient: Uuid, note: Option<Note>) -> impl IntoView {
                 <button type="submit" name="sign" value="yes" class=BUTTON data-testid="note-sign">"Sign note"</button>
             </div>
         </form>
+    }
+}
+
+/// The chart's current flags, as a banner under the header.
+#[component]
+fn FlagBanner(c: StoredValue<PatientChart>) -> impl IntoView {
+    let current: Vec<String> = c.with_value(|c| {
+        c.flags
+            .iter()
+            .filter(|f| !f.cleared)
+            .map(|f| f.text())
+            .collect()
+    });
+    (!current.is_empty()).then(|| {
+        view! {
+            <ul class="mt-3 flex flex-wrap gap-2" data-testid="flag-banner" aria-label="Flags">
+                {current.into_iter().map(|text| view! {
+                    <li class="rounded-full border border-purple-800 bg-purple-50 px-3 py-1 text-sm font-semibold text-purple-900">{text}</li>
+                }).collect_view()}
+            </ul>
+        }
+    })
+}
+
+#[component]
+fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
+    let (patient, can_update, flags, consents) = c.with_value(|c| {
+        (
+            c.header.patient_id,
+            c.can_update,
+            c.flags.clone(),
+            c.consents.clone(),
+        )
+    });
+    view! {
+        <section id="flags" class=SECTION data-testid="flags">
+            <h2 class="text-lg font-semibold">"Flags"</h2>
+            <ul class="mt-2 space-y-2">
+                {flags.into_iter().map(|f| {
+                    let when = c.with_value(|c| c.when(f.id));
+                    view! {
+                        <li class="border-t border-slate-200 pt-2" data-testid="flag">
+                            <p class=if f.cleared { "text-slate-600 line-through" } else { "font-semibold" }>{f.text()}</p>
+                            <p class="text-xs text-slate-600">{format!("Set by {} on {when}{}", f.set_by, if f.cleared { " · cleared" } else { "" })}</p>
+                            {(can_update && !f.cleared).then(|| view! {
+                                <form method="post" action=api("clear_flag")>
+                                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                                    <input type="hidden" name="flag_id" value=f.id.to_string()/>
+                                    <button type="submit" class=SMALL_BUTTON>"Clear"</button>
+                                </form>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {can_update.then(|| view! {
+                <form method="post" action=api("set_flag") class="mt-3 grid gap-3 sm:grid-cols-3" data-testid="flag-form">
+                    <div class="sm:col-span-3"><PlainFormError path="/api/set_flag"/></div>
+                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                    <div>
+                        <label for="flag_kind" class="block text-sm font-medium">"Flag"</label>
+                        <select id="flag_kind" name="kind" class=INPUT>
+                            {FlagKind::ALL.into_iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div>
+                        <label for="flag_note" class="block text-sm font-medium">"Detail (required for a note)"</label>
+                        <input id="flag_note" name="note" class=INPUT value=kept("/api/set_flag", "note")/>
+                    </div>
+                    <div class="flex items-end"><button type="submit" class=BUTTON data-testid="flag-submit">"Set flag"</button></div>
+                </form>
+            })}
+            <h2 class="mt-6 text-lg font-semibold">"Consents"</h2>
+            <ul class="mt-2 space-y-1 text-sm" data-testid="consents">
+                {ConsentKind::ALL.into_iter().map(|kind| {
+                    let state = consents.iter().find(|c| c.kind == kind).map_or_else(
+                        || "not recorded".to_owned(),
+                        |c| format!("{} from {} (recorded by {})", if c.granted { "granted" } else { "revoked" }, c.effective_on, c.recorded_by),
+                    );
+                    view! { <li data-testid="consent" data-kind=kind.as_str()><span class="font-medium">{kind.label()}</span>": "{state}</li> }
+                }).collect_view()}
+            </ul>
+            {can_update.then(|| view! {
+                <form method="post" action=api("record_consent") class="mt-3 grid gap-3 sm:grid-cols-4" data-testid="consent-form">
+                    <div class="sm:col-span-4"><PlainFormError path="/api/record_consent"/></div>
+                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                    <div>
+                        <label for="consent_kind" class="block text-sm font-medium">"Consent"</label>
+                        <select id="consent_kind" name="kind" class=INPUT>
+                            {ConsentKind::ALL.into_iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div>
+                        <label for="consent_decision" class="block text-sm font-medium">"Decision"</label>
+                        <select id="consent_decision" name="decision" class=INPUT>
+                            <option value="granted">"Granted"</option>
+                            <option value="revoked">"Revoked"</option>
+                        </select>
+                    </div>
+                    <div>
+                        <label for="consent_date" class="block text-sm font-medium">"From (default today)"</label>
+                        <input id="consent_date" name="effective_on" type="date" class=INPUT/>
+                    </div>
+                    <div class="flex items-end"><button type="submit" class=BUTTON data-testid="consent-submit">"Record consent"</button></div>
+                </form>
+            })}
+        </section>
     }
 }

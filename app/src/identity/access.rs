@@ -111,6 +111,9 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("sign_note", R::Staff(Some(P::ClinicalWrite))),
     ("add_addendum", R::Staff(Some(P::ClinicalWrite))),
     ("my_unsigned_notes", R::Staff(Some(P::ClinicalWrite))),
+    ("set_flag", R::Staff(Some(P::PatientsUpdate))),
+    ("clear_flag", R::Staff(Some(P::PatientsUpdate))),
+    ("record_consent", R::Staff(Some(P::PatientsUpdate))),
     // Clinic self-service
     ("check_slug", R::Public),
     ("sign_up", R::Public),

@@ -241,6 +241,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("note.saved", "Saved a draft visit note"),
     ("note.signed", "Signed a visit note"),
     ("note.addendum_signed", "Signed an addendum to a visit note"),
+    ("flag.set", "Set a flag on a chart"),
+    ("flag.cleared", "Cleared a flag on a chart"),
+    ("consent.granted", "Recorded a consent as granted"),
+    ("consent.revoked", "Recorded a consent as revoked"),
     ("sign_in.succeeded", "Signed in"),
     (
         "account.clinics_emailed",
@@ -318,6 +322,8 @@ pub const AUDIT_FILTERS: &[(&str, &str)] = &[
     ("problem.", "Problems"),
     ("vitals.", "Vital signs"),
     ("note.", "Visit notes"),
+    ("flag.", "Chart flags"),
+    ("consent.", "Consents"),
 ];
 
 /// The sentence for an audit action (its code when it has none).

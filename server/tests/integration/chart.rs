@@ -23,6 +23,7 @@ on_both_backends!(
     another_clinics_patient_is_not_found_anywhere_on_the_chart,
     the_plans_patient_limit_applies_to_registration,
     the_patient_sees_their_chart_and_who_has_looked_at_it,
+    flags_show_on_the_chart_and_consents_keep_their_history,
 );
 
 async fn register(b: &Browser, form: &[(&str, &str)]) -> server::Reply {
@@ -1077,6 +1078,158 @@ async fn the_patient_sees_their_chart_and_who_has_looked_at_it(t: &TestDb) {
             .status,
         StatusCode::FORBIDDEN
     );
+}
+
+async fn flags_show_on_the_chart_and_consents_keep_their_history(t: &TestDb) {
+    // On the heap: this test's future is larger than a test thread's stack.
+    Box::pin(flags_and_consents(t)).await;
+}
+
+async fn flags_and_consents(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let p = patient_id_of(
+        &register(
+            &desk,
+            &[
+                ("given_name", "Ada"),
+                ("family_name", "Lovelace"),
+                ("birth_date", "1985-12-10"),
+                ("sex", "female"),
+            ],
+        )
+        .await,
+    );
+    let post = |form: Vec<(&'static str, &str)>, name: &'static str| {
+        let desk = desk.clone();
+        let form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            desk.call("localhost", &format!("/t/acme/api/{name}"), &pairs)
+                .await
+        }
+    };
+    assert_eq!(
+        post(vec![("patient_id", &p), ("kind", "dnr")], "set_flag")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(
+            vec![
+                ("patient_id", &p),
+                ("kind", "infection_control"),
+                ("note", "MRSA")
+            ],
+            "set_flag"
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let other = post(vec![("patient_id", &p), ("kind", "other")], "set_flag").await;
+    assert_eq!(
+        (other.status, field_of(&other)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "note".into())
+    );
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let c = chart(&doctor, &p).await;
+    let texts: Vec<&str> = c["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .filter(|f| f["cleared"] == false)
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 2, "{c}");
+    let dnr = c["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .find(|f| f["kind"] == "Dnr")
+        .expect("dnr");
+    assert_eq!(dnr["set_by"], "receptionist", "who set it is kept");
+    let cleared = post(
+        vec![
+            ("patient_id", &p),
+            ("flag_id", dnr["id"].as_str().expect("id")),
+        ],
+        "clear_flag",
+    )
+    .await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    let c = chart(&doctor, &p).await;
+    assert_eq!(
+        c["flags"].as_array().map(Vec::len),
+        Some(2),
+        "a cleared flag stays in the history"
+    );
+    // The page shows the current flags as a banner.
+    let page = doctor
+        .get("localhost", &format!("/t/acme/staff/patients/{p}"))
+        .await;
+    assert!(
+        page.body.contains("data-testid=\"flag-banner\""),
+        "no flag banner"
+    );
+    assert!(page.body.contains("Infection control: MRSA"));
+
+    for (decision, date) in [("granted", "2026-01-05"), ("revoked", "2026-02-01")] {
+        let r = post(
+            vec![
+                ("patient_id", &p),
+                ("kind", "marketing"),
+                ("decision", decision),
+                ("effective_on", date),
+            ],
+            "record_consent",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let future = post(
+        vec![
+            ("patient_id", &p),
+            ("kind", "telehealth"),
+            ("decision", "granted"),
+            ("effective_on", "2999-01-01"),
+        ],
+        "record_consent",
+    )
+    .await;
+    assert_eq!(field_of(&future), "effective_on");
+    let consents = chart(&doctor, &p).await["consents"].clone();
+    assert_eq!(consents.as_array().map(Vec::len), Some(1), "{consents}");
+    assert_eq!(
+        (
+            consents[0]["kind"].as_str(),
+            consents[0]["granted"].as_bool()
+        ),
+        (Some("Marketing"), Some(false))
+    );
+    // The history cannot be rewritten, even with raw SQL as the application.
+    let raw = raw_pool(t).await;
+    assert!(raw
+        .execute("UPDATE patient_consents SET granted = NOT granted")
+        .await
+        .is_err());
+    assert!(raw.execute("DELETE FROM patient_consents").await.is_err());
+    // A billing clerk may not set flags.
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let refused = billing
+        .call(
+            "localhost",
+            "/t/acme/api/set_flag",
+            &[("patient_id", &p), ("kind", "vip")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
 // ----------------------------------------------------------------- raw SQL --

@@ -164,6 +164,25 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     )
     .await
     .expect("note");
+    app::clinical::db::set_flag(
+        &mut tx,
+        patient.id,
+        app::clinical::FlagKind::Vip,
+        None,
+        doctor.id,
+    )
+    .await
+    .expect("flag");
+    app::clinical::db::record_consent(
+        &mut tx,
+        patient.id,
+        app::clinical::ConsentKind::Treatment,
+        true,
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        doctor.id,
+    )
+    .await
+    .expect("consent");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
