@@ -185,6 +185,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         flags,
         consents,
         can_update: w.viewer.can(Permission::PatientsUpdate),
+        can_archive: w.viewer.can(Permission::PatientsDelete),
         allergies,
         problems,
         vitals,

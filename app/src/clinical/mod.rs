@@ -376,6 +376,9 @@ pub struct PatientChart {
     pub consents: Vec<Consent>,
     /// The viewer may set flags and record consents.
     pub can_update: bool,
+    /// The viewer may archive or restore the record.
+    #[serde(default)]
+    pub can_archive: bool,
     pub allergies: Vec<Allergy>,
     pub problems: Vec<Problem>,
     pub vitals: Vec<vitals::Reading>,

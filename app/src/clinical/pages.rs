@@ -75,6 +75,19 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                 })}
             </div>
         </header>
+        {c.with_value(|c| c.can_archive).then(|| {
+            let archived = h.archived;
+            view! {
+                <form method="post" action=api("set_patient_archived") class="mt-2" data-testid="archive-form">
+                    <PlainFormError path="/api/set_patient_archived"/>
+                    <input type="hidden" name="patient_id" value=h.patient_id.to_string()/>
+                    <input type="hidden" name="archived" value=if archived { "false" } else { "true" }/>
+                    <button type="submit" class=SMALL_BUTTON>
+                        {if archived { "Restore this record" } else { "Archive this record (hide from lists; nothing is deleted)" }}
+                    </button>
+                </form>
+            }
+        })}
         <FlagBanner c/>
         <Banner banner=c.with_value(|c| c.banner.clone())/>
         <nav class="mt-4 flex flex-wrap gap-3 text-sm" aria-label="Chart sections">

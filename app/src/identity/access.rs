@@ -96,6 +96,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("list_patients", R::Staff(Some(P::PatientsRead))),
     ("register_patient", R::Staff(Some(P::PatientsCreate))),
     ("invite_patient", R::Staff(Some(P::PatientsUpdate))),
+    ("set_patient_archived", R::Staff(Some(P::PatientsDelete))),
     ("my_record", R::Patient),
     ("my_chart", R::Patient),
     ("my_access_log", R::Patient),

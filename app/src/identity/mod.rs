@@ -227,6 +227,8 @@ impl Viewer {
 /// listed).
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("patient.registered", "Registered a patient"),
+    ("patient.archived", "Archived a patient's record"),
+    ("patient.restored", "Restored an archived patient's record"),
     ("chart.viewed", "Opened a patient's chart"),
     (
         "portal.record_viewed",

@@ -273,6 +273,35 @@ pub async fn register_patient(
     ))
 }
 
+/// Archives a patient (hidden from lists and search; the record stays whole and
+/// readable from its chart) or restores them. Nothing is deleted.
+#[server(prefix = "/api", endpoint = "set_patient_archived")]
+pub async fn set_patient_archived(patient_id: Uuid, archived: bool) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant, viewer, role) = staff()?;
+    let db = auth::db()?;
+    let mut tx = db.begin_for(tenant.id).await?;
+    super::db::set_archived(&mut tx, patient_id, archived)
+        .await
+        .map_err(|e| AppError::from(e).respond())?;
+    crate::identity::audit::record_for_patient(
+        &mut tx,
+        crate::identity::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        Some(role),
+        patient_id,
+        if archived {
+            "patient.archived"
+        } else {
+            "patient.restored"
+        },
+        None,
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A clinic's record numbers start with its slug's first letters, until it sets
 /// its own prefix.
 #[cfg(feature = "ssr")]

@@ -24,6 +24,7 @@ on_both_backends!(
     the_plans_patient_limit_applies_to_registration,
     the_patient_sees_their_chart_and_who_has_looked_at_it,
     flags_show_on_the_chart_and_consents_keep_their_history,
+    an_archived_patient_leaves_the_lists_and_comes_back_whole,
 );
 
 async fn register(b: &Browser, form: &[(&str, &str)]) -> server::Reply {
@@ -1230,6 +1231,93 @@ async fn flags_and_consents(t: &TestDb) {
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+async fn an_archived_patient_leaves_the_lists_and_comes_back_whole(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let p = patient_id_of(
+        &register(
+            &desk,
+            &[
+                ("given_name", "Ada"),
+                ("family_name", "Lovelace"),
+                ("birth_date", "1985-12-10"),
+                ("sex", "female"),
+            ],
+        )
+        .await,
+    );
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let allergy = doctor
+        .call(
+            "localhost",
+            "/t/acme/api/add_allergy",
+            &[
+                ("patient_id", &p),
+                ("substance", "Latex"),
+                ("category", "environment"),
+                ("criticality", "low"),
+            ],
+        )
+        .await;
+    assert_eq!(allergy.status, StatusCode::OK);
+    let found = |b: &Browser| {
+        let b = b.clone();
+        Box::pin(async move {
+            b.call(
+                "localhost",
+                "/t/acme/api/list_patients",
+                &[("query", "lovelace")],
+            )
+            .await
+            .json()["total_items"]
+                .as_u64()
+        })
+    };
+    assert_eq!(found(&desk).await, Some(1));
+    // Only administrators archive.
+    let by_desk = desk
+        .call(
+            "localhost",
+            "/t/acme/api/set_patient_archived",
+            &[("patient_id", &p), ("archived", "true")],
+        )
+        .await;
+    assert_eq!(by_desk.status, StatusCode::FORBIDDEN);
+    let owner = staff_of(addr, "acme", Role::Owner).await;
+    let archived = owner
+        .call(
+            "localhost",
+            "/t/acme/api/set_patient_archived",
+            &[("patient_id", &p), ("archived", "true")],
+        )
+        .await;
+    assert_eq!(archived.status, StatusCode::OK, "{}", archived.body);
+    assert_eq!(
+        found(&desk).await,
+        Some(0),
+        "archived records leave lists and search"
+    );
+    let c = chart(&doctor, &p).await;
+    assert_eq!(
+        (
+            c["header"]["archived"].as_bool(),
+            c["allergies"].as_array().map(Vec::len)
+        ),
+        (Some(true), Some(1)),
+        "the record is whole"
+    );
+    let restored = owner
+        .call(
+            "localhost",
+            "/t/acme/api/set_patient_archived",
+            &[("patient_id", &p), ("archived", "false")],
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::OK);
+    assert_eq!(found(&desk).await, Some(1));
 }
 
 // ----------------------------------------------------------------- raw SQL --
