@@ -90,9 +90,11 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
       await Promise.all([page.waitForNavigation(), form.locator('[data-testid="vitals-submit"]').click()]);
       assert.match(await page.locator('[data-testid="vitals-form"] [data-testid="form-error"]').innerText(), /temperature between/i);
       assert.equal(await page.inputValue('#temperature'), '986', 'kept to correct');
-      await page.fill('#temperature', '37.2');
-      await page.fill('#height', '170');
-      await page.fill('#weight', '68');
+      // Acme is in New York: its clinicians measure in inches, pounds and °F.
+      assert.match(await page.locator('label[for="temperature"]').innerText(), /°F/);
+      await page.fill('#temperature', '98.9');
+      await page.fill('#height', '67');
+      await page.fill('#weight', '150');
       await page.fill('#blood_pressure', '128/82');
       await page.fill('#pulse', '74');
       await Promise.all([page.waitForNavigation(), page.click('[data-testid="vitals-submit"]')]);
