@@ -5,6 +5,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::clinical::pages::ChartPage;
+use crate::clinical::portal::OwnRecordPage;
 use crate::identity::pages::{
     AcceptInvitationPage, AuditPage, ClinicSecurityPage, FindMyClinicPage, ForgotPasswordPage,
     ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=SignIn/>
                 <Route path=path!("/portal") view={Lazy::<PatientPortalRoute>::new()}/>
                 <Route path=path!("/portal/signin") view=PortalSignIn/>
+                <Route path=path!("/portal/record") view={Lazy::<OwnRecordRoute>::new()}/>
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
                 <Route path=path!("/find-clinic") view={Lazy::<FindClinicRoute>::new()}/>
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
@@ -164,6 +166,7 @@ lazy_page!(StaffDashboardRoute, StaffDashboard);
 lazy_page!(UsersRoute, UsersPage);
 lazy_page!(PatientsRoute, PatientsPage);
 lazy_page!(ChartRoute, ChartPage);
+lazy_page!(OwnRecordRoute, OwnRecordPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(ClinicSecurityRoute, ClinicSecurityPage);
 lazy_page!(BrandingRoute, BrandingPage);

@@ -207,9 +207,23 @@ pub async fn my_access_log() -> Result<Vec<Access>, AppError> {
         .collect())
 }
 
+/// `/portal/record`: the patient's health record, on a page (and in a chunk) of
+/// its own so the portal's home stays light.
+#[component]
+pub fn OwnRecordPage() -> impl IntoView {
+    view! {
+        <crate::shell::PageTitle text="Your health record"/>
+        <crate::identity::pages::SignedInShell testid="portal-record">
+            <h1 class="text-xl font-semibold">"Your health record"</h1>
+            <OwnHealthRecord/>
+            <crate::identity::pages::HydratedMarker/>
+        </crate::identity::pages::SignedInShell>
+    }
+}
+
 /// The portal's health-record panels.
 #[component]
-pub fn OwnHealthRecord() -> impl IntoView {
+fn OwnHealthRecord() -> impl IntoView {
     let chart = Resource::new(|| (), |_| my_chart());
     let log = Resource::new(|| (), |_| my_access_log());
     let lines = |list: Vec<Line>, empty: &'static str, testid: &'static str| {

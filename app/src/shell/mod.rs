@@ -257,6 +257,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
             "Patient portal",
             vec![
                 link("Home", "/portal"),
+                link("Health record", "/portal/record"),
                 soon("Appointments"),
                 soon("Messages"),
             ],

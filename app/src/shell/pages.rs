@@ -88,7 +88,11 @@ pub fn PatientPortal() -> impl IntoView {
                 </Panel>
                 <Panel title="Your next appointment">"You have no upcoming appointments."</Panel>
             </div>
-            <crate::clinical::portal::OwnHealthRecord/>
+            <p class="mt-4">
+                <a class="text-brand underline" href=site.href("/portal/record") data-testid="health-record-link">
+                    "Your health record, and who at the clinic has looked at it"
+                </a>
+            </p>
         </SignedInShell>
     }
     .into_any()
