@@ -71,7 +71,57 @@ async function load(title, request) {
 
 const cookies = { [largest]: await signIn(largest), [small]: await signIn(small) };
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** One request at a time, `n` times: p50/p95/max in ms (issue 12's targets). */
+async function latency(title, request, n = 200) {
+  const times = [];
+  for (let i = 0; i < n + 10; i++) {
+    const started = performance.now();
+    const res = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${title}: ${res.status} ${text.slice(0, 200)}`);
+    if (i >= 10) times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return { title, p50: at(0.5), p95: at(0.95), max: times[times.length - 1] };
+}
+
+// Search and list latency in the largest clinic, one request at a time.
+const largeHeaders = { cookie: cookies[largest] };
+const searchOf = (q) => ({
+  url: at(largest, '/api/list_patients'),
+  method: 'POST',
+  headers: { ...largeHeaders, ...form },
+  body: new URLSearchParams({ query: q }).toString(),
+});
+const lat = [];
+for (const q of ['smith', 'smi', 'amara smith', 'Smith Amara', 'garc', 'l0123456', '1950-03-04', 'zzzz']) {
+  lat.push(await latency(`search "${q}"`, searchOf(q)));
+}
+lat.push(await latency('list, page 1 (server fn)', { ...searchOf(''), body: 'page=1' }));
+lat.push(await latency('list, page 2000 (server fn)', { ...searchOf(''), body: 'page=2000' }));
+lat.push(await latency('patient list page (SSR HTML)', { url: at(largest, '/staff/patients'), method: 'GET', headers: largeHeaders }));
+console.log(`\n### ${backend} — latency in ${largest}, one request at a time (200 each)\n`);
+console.log('| request | p50 ms | p95 ms | max ms |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const r of lat) console.log(`| ${r.title} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} |`);
+
+// A patient of the largest clinic, for audited chart reads under load.
+const firstPage = await fetch(searchOf('smith').url, searchOf('smith'));
+const chartPatient = (await firstPage.json()).items[0].id;
+
 const rows = [];
+// Every chart read writes an audit event into the clinic's hash chain: audit
+// writes per second under 32 connections, all in one clinic.
+rows.push(
+  await load(`audited chart read (largest clinic)`, {
+    url: at(largest, '/api/chart'),
+    method: 'POST',
+    headers: { ...largeHeaders, ...form },
+    body: `patient_id=${chartPatient}`,
+  }),
+);
 for (const [slug, label] of [
   [largest, 'largest clinic'],
   [small, 'small clinic'],
