@@ -181,6 +181,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         .await?;
     Ok(PatientChart {
         header,
+        record: p,
         banner: super::AllergyBanner::of(&allergies),
         flags,
         consents,

@@ -369,6 +369,8 @@ pub struct ChartHeader {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientChart {
     pub header: ChartHeader,
+    /// The registry record, for the details form.
+    pub record: crate::patients::Patient,
     pub banner: AllergyBanner,
     /// Current and cleared flags, current first.
     pub flags: Vec<Flag>,

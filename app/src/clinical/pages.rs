@@ -55,6 +55,8 @@ pub fn ChartPage() -> impl IntoView {
     }
 }
 
+/// Each section's view is erased to `AnyView`: the whole page as one static type
+/// is too deep for the compiler, and its rendering too deep for a thread's stack.
 #[component]
 fn ChartView(chart: PatientChart) -> impl IntoView {
     let c = StoredValue::new(chart);
@@ -88,8 +90,8 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                 </form>
             }
         })}
-        <FlagBanner c/>
-        <Banner banner=c.with_value(|c| c.banner.clone())/>
+        {view! { <FlagBanner c/> }.into_any()}
+        {view! { <Banner banner=c.with_value(|c| c.banner.clone())/> }.into_any()}
         <nav class="mt-4 flex flex-wrap gap-3 text-sm" aria-label="Chart sections">
             <a class="text-brand underline" href="#allergies">"Allergies"</a>
             <a class="text-brand underline" href="#problems">"Problems"</a>
@@ -97,11 +99,12 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
             <a class="text-brand underline" href="#notes">"Visit notes"</a>
             <a class="text-brand underline" href="#flags">"Flags and consents"</a>
         </nav>
-        <Allergies c/>
-        <Problems c/>
-        <Vitals c/>
-        <Notes c/>
-        <FlagsAndConsents c/>
+        {view! { <Allergies c/> }.into_any()}
+        {view! { <Problems c/> }.into_any()}
+        {view! { <Vitals c/> }.into_any()}
+        {view! { <Notes c/> }.into_any()}
+        {view! { <FlagsAndConsents c/> }.into_any()}
+        {view! { <Details c/> }.into_any()}
     }
 }
 
@@ -650,6 +653,107 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
                     </div>
                     <div class="flex items-end"><button type="submit" class=BUTTON data-testid="consent-submit">"Record consent"</button></div>
                 </form>
+            })}
+        </section>
+    }
+}
+
+/// The registry details, and (for those who may) the form that corrects them.
+#[component]
+fn Details(c: StoredValue<PatientChart>) -> impl IntoView {
+    use crate::patients::{BloodType, PatientStatus};
+    let (p, can_update) = c.with_value(|c| (c.record.clone(), c.can_update));
+    let path = "/api/update_patient";
+    let refused = crate::forms::refusal(path).is_some();
+    // After a refused post, what was typed; otherwise what is on record.
+    let value = move |name: &str, current: Option<String>| {
+        if refused {
+            kept(path, name)
+        } else {
+            current.unwrap_or_default()
+        }
+    };
+    let d = p.details.clone();
+    let rows = [
+        ("Preferred name", d.preferred_name.clone()),
+        ("Gender identity", d.gender_identity.clone()),
+        ("Phone", p.phone.clone()),
+        ("Email", p.email.clone()),
+        ("Address", d.address.clone()),
+        ("Preferred language", d.preferred_language.clone()),
+    ];
+    let text = move |name: &'static str,
+                     label: &'static str,
+                     kind: &'static str,
+                     current: Option<String>| {
+        view! {
+            <div>
+                <label for=format!("edit-{name}") class="block text-sm font-medium">{label}</label>
+                <input id=format!("edit-{name}") name=name type=kind class=INPUT value=value(name, current)/>
+            </div>
+        }
+    };
+    let sex = value("sex", Some(p.sex.as_str().to_owned()));
+    let blood = value("blood_type", d.blood_type.map(|b| b.as_str().to_owned()));
+    let status = value("status", Some(p.status.as_str().to_owned()));
+    view! {
+        <section id="details" class=SECTION data-testid="details">
+            <h2 class="text-lg font-semibold">"Details"</h2>
+            <dl class="mt-2 grid grid-cols-1 gap-1 text-sm sm:grid-cols-2">
+                {rows.into_iter().map(|(label, v)| view! {
+                    <div><dt class="inline font-medium">{label}": "</dt><dd class="inline">{v.unwrap_or_else(|| "—".into())}</dd></div>
+                }).collect_view()}
+            </dl>
+            {can_update.then(|| view! {
+                <details class="mt-3" open=refused>
+                    <summary class="cursor-pointer text-brand">"Correct the details"</summary>
+                    <form method="post" action=api("update_patient") class="mt-3 grid gap-3 sm:grid-cols-2" data-testid="details-form">
+                        <div class="sm:col-span-2"><PlainFormError path=path/></div>
+                        <input type="hidden" name="patient_id" value=p.id.to_string()/>
+                        {text("given_name", "Given name", "text", Some(p.given_name.clone()))}
+                        {text("family_name", "Family name", "text", Some(p.family_name.clone()))}
+                        {text("preferred_name", "Preferred name", "text", d.preferred_name.clone())}
+                        {text("birth_date", "Date of birth", "date", Some(p.birth_date.to_string()))}
+                        <div>
+                            <label for="edit-sex" class="block text-sm font-medium">"Sex"</label>
+                            <select id="edit-sex" name="sex" class=INPUT>
+                                {["female", "male", "other", "unknown"].into_iter().map(|v| {
+                                    let selected = sex == v;
+                                    view! { <option value=v selected=selected>{v}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        {text("gender_identity", "Gender identity", "text", d.gender_identity.clone())}
+                        {text("phone", "Phone", "tel", p.phone.clone())}
+                        {text("email", "Email", "email", p.email.clone())}
+                        {text("preferred_language", "Preferred language", "text", d.preferred_language.clone())}
+                        <div>
+                            <label for="edit-blood_type" class="block text-sm font-medium">"Blood type"</label>
+                            <select id="edit-blood_type" name="blood_type" class=INPUT>
+                                <option value="">"Unknown"</option>
+                                {BloodType::ALL.into_iter().map(|b| {
+                                    let selected = blood == b.as_str();
+                                    view! { <option value=b.as_str() selected=selected>{b.as_str()}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        <div>
+                            <label for="edit-status" class="block text-sm font-medium">"Status"</label>
+                            <select id="edit-status" name="status" class=INPUT>
+                                {[PatientStatus::Active, PatientStatus::Inactive, PatientStatus::Transferred, PatientStatus::Deceased].into_iter().map(|s| {
+                                    let selected = status == s.as_str();
+                                    view! { <option value=s.as_str() selected=selected>{s.as_str()}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        {text("deceased_on", "Date of death (when deceased)", "date", p.deceased_on.map(|d| d.to_string()))}
+                        <div class="sm:col-span-2">
+                            <label for="edit-address" class="block text-sm font-medium">"Address"</label>
+                            <textarea id="edit-address" name="address" rows="2" class=INPUT>{value("address", d.address.clone())}</textarea>
+                        </div>
+                        <div><button type="submit" class=BUTTON data-testid="details-submit">"Save details"</button></div>
+                    </form>
+                </details>
             })}
         </section>
     }

@@ -97,6 +97,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("register_patient", R::Staff(Some(P::PatientsCreate))),
     ("invite_patient", R::Staff(Some(P::PatientsUpdate))),
     ("set_patient_archived", R::Staff(Some(P::PatientsDelete))),
+    ("update_patient", R::Staff(Some(P::PatientsUpdate))),
     ("my_record", R::Patient),
     ("my_chart", R::Patient),
     ("my_access_log", R::Patient),

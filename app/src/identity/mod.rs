@@ -228,6 +228,7 @@ impl Viewer {
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("patient.registered", "Registered a patient"),
     ("patient.archived", "Archived a patient's record"),
+    ("patient.updated", "Changed a patient's details"),
     ("patient.restored", "Restored an archived patient's record"),
     ("chart.viewed", "Opened a patient's chart"),
     (

@@ -167,53 +167,27 @@ pub async fn register_patient(
 ) -> Result<String, AppError> {
     use ssr::*;
     let (tenant, viewer, role) = staff()?;
-    let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let field = |name: &str, m: String| AppError::field(name, m).respond();
-    let birth = chrono::NaiveDate::parse_from_str(birth_date.trim(), "%Y-%m-%d").map_err(|_| {
-        field(
-            "birth_date",
-            "enter the date of birth (year, month, day)".into(),
-        )
-    })?;
-    let sex = sex
-        .parse::<super::Sex>()
-        .map_err(|_| field("sex", "choose the sex recorded for the patient".into()))?;
-    let phone = blank(phone)
-        .map(|p| super::phone::normalize(&p, clinic_country(&tenant)))
-        .transpose()
-        .map_err(|m| field("phone", m))?;
-    let email = blank(email)
-        .map(|e| crate::identity::Email::parse(&e))
-        .transpose()
-        .map_err(|m| field("email", m))?
-        .map(|e| e.to_string());
-    let blood_type = blank(blood_type)
-        .map(|b| b.parse::<super::BloodType>())
-        .transpose()
-        .map_err(|_| field("blood_type", "choose a blood type from the list".into()))?;
-    let typed_mrn = blank(mrn)
+    let typed_mrn = mrn
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty())
         .map(|m| super::Mrn::parse(&m))
         .transpose()
-        .map_err(|m| field("mrn", m))?;
-    let mut new = super::NewPatient {
-        mrn: super::Mrn::parse("PENDING").map_err(|_| AppError::Internal)?,
-        given_name: given_name.trim().to_owned(),
-        family_name: family_name.trim().to_owned(),
-        birth_date: birth,
+        .map_err(|m| AppError::field("mrn", m).respond())?;
+    let mut new = read_demographics(
+        &tenant,
+        given_name,
+        family_name,
+        preferred_name,
+        birth_date,
         sex,
-        email,
+        gender_identity,
         phone,
-        primary_staff_id: None,
-        details: super::Details {
-            preferred_name: blank(preferred_name),
-            gender_identity: blank(gender_identity),
-            address: blank(address),
-            preferred_language: blank(preferred_language),
-            blood_type,
-        },
-    };
-    new.validate(clinic_today(&tenant))
-        .map_err(|(name, m)| field(name, m))?;
+        email,
+        address,
+        preferred_language,
+        blood_type,
+    )?;
+    let field = |name: &str, m: String| AppError::field(name, m).respond();
 
     let db = auth::db()?;
     let mut tx = db.begin_for(tenant.id).await?;
@@ -294,6 +268,147 @@ pub async fn set_patient_archived(patient_id: Uuid, archived: bool) -> Result<()
         } else {
             "patient.restored"
         },
+        None,
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reads and checks the demographics a registration or an edit posts; the error
+/// names the field.
+#[cfg(feature = "ssr")]
+fn read_demographics(
+    clinic: &crate::tenancy::TenantPublic,
+    given_name: String,
+    family_name: String,
+    preferred_name: Option<String>,
+    birth_date: String,
+    sex: String,
+    gender_identity: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    preferred_language: Option<String>,
+    blood_type: Option<String>,
+) -> Result<super::NewPatient, AppError> {
+    use ssr::{clinic_country, clinic_today};
+    let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let field = |name: &str, m: String| AppError::field(name, m).respond();
+    let birth = chrono::NaiveDate::parse_from_str(birth_date.trim(), "%Y-%m-%d").map_err(|_| {
+        field(
+            "birth_date",
+            "enter the date of birth (year, month, day)".into(),
+        )
+    })?;
+    let sex = sex
+        .parse::<super::Sex>()
+        .map_err(|_| field("sex", "choose the sex recorded for the patient".into()))?;
+    let phone = blank(phone)
+        .map(|p| super::phone::normalize(&p, clinic_country(clinic)))
+        .transpose()
+        .map_err(|m| field("phone", m))?;
+    let email = blank(email)
+        .map(|e| crate::identity::Email::parse(&e))
+        .transpose()
+        .map_err(|m| field("email", m))?
+        .map(|e| e.to_string());
+    let blood_type = blank(blood_type)
+        .map(|b| b.parse::<super::BloodType>())
+        .transpose()
+        .map_err(|_| field("blood_type", "choose a blood type from the list".into()))?;
+    let new = super::NewPatient {
+        mrn: super::Mrn::parse("PENDING").map_err(|_| AppError::Internal)?,
+        given_name: given_name.trim().to_owned(),
+        family_name: family_name.trim().to_owned(),
+        birth_date: birth,
+        sex,
+        email,
+        phone,
+        primary_staff_id: None,
+        details: super::Details {
+            preferred_name: blank(preferred_name),
+            gender_identity: blank(gender_identity),
+            address: blank(address),
+            preferred_language: blank(preferred_language),
+            blood_type,
+        },
+    };
+    new.validate(clinic_today(clinic))
+        .map_err(|(name, m)| field(name, m))?;
+    Ok(new)
+}
+
+/// Corrects a patient's demographics and status (the record number stays).
+#[server(prefix = "/api", endpoint = "update_patient")]
+pub async fn update_patient(
+    patient_id: Uuid,
+    given_name: String,
+    family_name: String,
+    preferred_name: Option<String>,
+    birth_date: String,
+    sex: String,
+    gender_identity: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    preferred_language: Option<String>,
+    blood_type: Option<String>,
+    status: String,
+    deceased_on: Option<String>,
+) -> Result<(), AppError> {
+    use ssr::*;
+    let (tenant, viewer, role) = staff()?;
+    let new = read_demographics(
+        &tenant,
+        given_name,
+        family_name,
+        preferred_name,
+        birth_date,
+        sex,
+        gender_identity,
+        phone,
+        email,
+        address,
+        preferred_language,
+        blood_type,
+    )?;
+    let status: super::PatientStatus = status
+        .parse()
+        .map_err(|_| AppError::field("status", "choose a status").respond())?;
+    let deceased_on = match (status, deceased_on.filter(|d| !d.trim().is_empty())) {
+        (super::PatientStatus::Deceased, Some(d)) => {
+            let date = chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                AppError::field("deceased_on", "enter the date of death (year, month, day)")
+                    .respond()
+            })?;
+            if date > clinic_today(&tenant) || date < new.birth_date {
+                return Err(AppError::field(
+                    "deceased_on",
+                    "the date of death must be between the birth date and today",
+                )
+                .respond());
+            }
+            Some(date)
+        }
+        (super::PatientStatus::Deceased, None) => {
+            return Err(AppError::field("deceased_on", "enter the date of death").respond())
+        }
+        _ => None,
+    };
+    let db = auth::db()?;
+    let mut tx = db.begin_for(tenant.id).await?;
+    super::db::update(&mut tx, patient_id, &new)
+        .await
+        .map_err(|e| AppError::from(e).respond())?;
+    super::db::set_status(&mut tx, patient_id, status, deceased_on).await?;
+    crate::identity::audit::record_for_patient(
+        &mut tx,
+        crate::identity::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
+        Some(role),
+        patient_id,
+        "patient.updated",
         None,
         &auth::request_meta(),
     )

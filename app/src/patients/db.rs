@@ -148,6 +148,32 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, new: &NewPatient) -> Result<Pat
     Ok(patient)
 }
 
+/// Sets where the patient stands with the clinic (a date of death with `Deceased`).
+#[tracing::instrument(skip_all)]
+pub async fn set_status(
+    tx: &mut TenantTx,
+    id: Uuid,
+    status: super::PatientStatus,
+    deceased_on: Option<NaiveDate>,
+) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    let affected = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE patients SET status = $3, deceased_on = $4, updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(status.as_str())
+        .bind(deceased_on)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(affected)
+}
+
 /// Rewrites a patient's search terms from the record as it now stands.
 async fn index(tx: &mut TenantTx, p: &Patient) -> Result<(), DbError> {
     let terms = search::terms(&Searchable {

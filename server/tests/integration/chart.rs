@@ -25,6 +25,7 @@ on_both_backends!(
     the_patient_sees_their_chart_and_who_has_looked_at_it,
     flags_show_on_the_chart_and_consents_keep_their_history,
     an_archived_patient_leaves_the_lists_and_comes_back_whole,
+    the_front_desk_corrects_details_and_search_follows,
 );
 
 async fn register(b: &Browser, form: &[(&str, &str)]) -> server::Reply {
@@ -1318,6 +1319,94 @@ async fn an_archived_patient_leaves_the_lists_and_comes_back_whole(t: &TestDb) {
         .await;
     assert_eq!(restored.status, StatusCode::OK);
     assert_eq!(found(&desk).await, Some(1));
+}
+
+async fn the_front_desk_corrects_details_and_search_follows(t: &TestDb) {
+    Box::pin(corrects_details(t)).await;
+}
+
+async fn corrects_details(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let p = patient_id_of(
+        &register(
+            &desk,
+            &[
+                ("given_name", "Ada"),
+                ("family_name", "Lovelace"),
+                ("birth_date", "1985-12-10"),
+                ("sex", "female"),
+            ],
+        )
+        .await,
+    );
+    let base = [
+        ("patient_id", p.as_str()),
+        ("given_name", "Ada"),
+        ("family_name", "King"),
+        ("birth_date", "1985-12-10"),
+        ("sex", "female"),
+        ("phone", "+44 20 7946 0000"),
+        ("status", "active"),
+    ];
+    let update = |extra: Vec<(&'static str, &'static str)>| {
+        let desk = desk.clone();
+        let mut form: Vec<(String, String)> = base
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        for (k, v) in extra {
+            form.retain(|(name, _)| name != k);
+            form.push((k.to_owned(), v.to_owned()));
+        }
+        Box::pin(async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            desk.call("localhost", "/t/acme/api/update_patient", &pairs)
+                .await
+        })
+    };
+    let saved = update(vec![]).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let find = |q: &'static str| {
+        let desk = desk.clone();
+        Box::pin(async move {
+            desk.call("localhost", "/t/acme/api/list_patients", &[("query", q)])
+                .await
+                .json()["total_items"]
+                .as_u64()
+        })
+    };
+    assert_eq!(find("king").await, Some(1), "the new name is searchable");
+    assert_eq!(find("lovelace").await, Some(0), "the old name is not");
+    assert_eq!(find("+44 20 7946 0000").await, Some(1));
+    for (extra, field) in [
+        (vec![("status", "deceased")], "deceased_on"),
+        (
+            vec![("status", "deceased"), ("deceased_on", "1980-01-01")],
+            "deceased_on",
+        ),
+        (vec![("given_name", "A")], "given_name"),
+        (vec![("status", "gone")], "status"),
+    ] {
+        let r = update(extra).await;
+        assert_eq!(
+            (r.status, field_of(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, field.to_owned()),
+            "{}",
+            r.body
+        );
+    }
+    let died = update(vec![("status", "deceased"), ("deceased_on", "2026-01-02")]).await;
+    assert_eq!(died.status, StatusCode::OK, "{}", died.body);
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    assert_eq!(chart(&doctor, &p).await["header"]["status"], "deceased");
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let refused = billing
+        .call("localhost", "/t/acme/api/update_patient", &base)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
 // ----------------------------------------------------------------- raw SQL --
