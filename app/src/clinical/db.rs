@@ -175,21 +175,35 @@ pub async fn set_allergy_status(
     status: EntryStatus,
     by: Uuid,
 ) -> Result<(), DbError> {
+    set_entry_status(tx, "allergies", patient, id, status, by).await
+}
+
+/// The status update allergies and problems share; `table` is one of the two
+/// names above, never input.
+async fn set_entry_status(
+    tx: &mut TenantTx,
+    table: &'static str,
+    patient: Uuid,
+    id: Uuid,
+    status: EntryStatus,
+    by: Uuid,
+) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE {table} SET status = $4, updated_by = $5, updated_at = $6 \
+         WHERE tenant_id = $1 AND patient_id = $2 AND id = $3"
+    );
     let (tenant, conn) = tx.scoped();
     let affected = on_conn!(conn, |c| {
-        sqlx::query(
-            "UPDATE allergies SET status = $4, updated_by = $5, updated_at = $6 \
-             WHERE tenant_id = $1 AND patient_id = $2 AND id = $3",
-        )
-        .bind(tenant)
-        .bind(patient)
-        .bind(id)
-        .bind(status.as_str())
-        .bind(by)
-        .bind(Utc::now())
-        .execute(c)
-        .await?
-        .rows_affected()
+        sqlx::query(&sql)
+            .bind(tenant)
+            .bind(patient)
+            .bind(id)
+            .bind(status.as_str())
+            .bind(by)
+            .bind(Utc::now())
+            .execute(c)
+            .await?
+            .rows_affected()
     });
     one_row(affected)
 }
@@ -281,23 +295,7 @@ pub async fn set_problem_status(
     status: EntryStatus,
     by: Uuid,
 ) -> Result<(), DbError> {
-    let (tenant, conn) = tx.scoped();
-    let affected = on_conn!(conn, |c| {
-        sqlx::query(
-            "UPDATE problems SET status = $4, updated_by = $5, updated_at = $6 \
-             WHERE tenant_id = $1 AND patient_id = $2 AND id = $3",
-        )
-        .bind(tenant)
-        .bind(patient)
-        .bind(id)
-        .bind(status.as_str())
-        .bind(by)
-        .bind(Utc::now())
-        .execute(c)
-        .await?
-        .rows_affected()
-    });
-    one_row(affected)
+    set_entry_status(tx, "problems", patient, id, status, by).await
 }
 
 // --------------------------------------------------------------------- vitals --
