@@ -163,7 +163,7 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
     });
     await withPage(browser, PHONE, async (page) => {
       await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', undefined, { expect: /\/portal$/ });
-      await Promise.all([page.waitForURL(/\/portal\/record$/), page.click('[data-testid="health-record-link"]')]);
+      await open(page, pathUrl('acme', '/portal/record'));
       await page.locator('[data-testid="my-summaries"]').waitFor();
       assert.match(await page.locator('[data-testid="my-summaries"]').innerText(), new RegExp(summary));
       const log = await page.locator('[data-testid="access-log"]').innerText();

@@ -7,7 +7,10 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::shell::Panel;
+
+/// A panel of the record (plain markup: the portal's home owns `shell::Panel`, and
+/// sharing it would split both pages into more chunks).
+const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm";
 
 /// One line of a list: what, and its details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,13 +249,13 @@ fn OwnHealthRecord() -> impl IntoView {
                 Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                 Ok(c) => view! {
                     <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2">
-                        <Panel title="Allergies">
+                        <section class=PANEL><h2 class="font-semibold">"Allergies"</h2>
                             <p class="text-sm font-semibold" data-testid="my-allergies">{c.allergies}</p>
                             {lines(c.allergy_lines, "", "my-allergy-list")}
-                        </Panel>
-                        <Panel title="Health problems">{lines(c.problems, "None recorded.", "my-problems")}</Panel>
-                        <Panel title="Vital signs">{lines(c.vitals, "None recorded yet.", "my-vitals")}</Panel>
-                        <Panel title="Visit summaries">
+                        </section>
+                        <section class=PANEL><h2 class="font-semibold">"Health problems"</h2>{lines(c.problems, "None recorded.", "my-problems")}</section>
+                        <section class=PANEL><h2 class="font-semibold">"Vital signs"</h2>{lines(c.vitals, "None recorded yet.", "my-vitals")}</section>
+                        <section class=PANEL><h2 class="font-semibold">"Visit summaries"</h2>
                             {if c.summaries.is_empty() {
                                 view! { <p class="text-sm text-slate-600">"Your clinic has not shared a visit summary yet."</p> }.into_any()
                             } else {
@@ -273,7 +276,7 @@ fn OwnHealthRecord() -> impl IntoView {
                                     </ul>
                                 }.into_any()
                             }}
-                        </Panel>
+                        </section>
                     </div>
                 }.into_any(),
             })}

@@ -86,13 +86,7 @@ pub fn PatientPortal() -> impl IntoView {
                         })}
                     </Suspense>
                 </Panel>
-                <Panel title="Your next appointment">"You have no upcoming appointments."</Panel>
             </div>
-            <p class="mt-4">
-                <a class="text-brand underline" href=site.href("/portal/record") data-testid="health-record-link">
-                    "Your health record, and who at the clinic has looked at it"
-                </a>
-            </p>
         </SignedInShell>
     }
     .into_any()
