@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod clinical;
+pub mod documents;
 pub mod error;
 pub mod forms;
 pub mod identity;

@@ -66,6 +66,12 @@ impl Storage {
         format!("tenants/{tenant}/branding/{file}")
     }
 
+    /// The key of a document filed on a patient's record. The database checks
+    /// the same shape, so a row can only point under its own tenant's prefix.
+    pub fn document_key(tenant: TenantId, id: uuid::Uuid) -> String {
+        format!("tenants/{tenant}/documents/{id}")
+    }
+
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
         self.store
             .put(&Key::from(key), PutPayload::from(bytes))

@@ -154,6 +154,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*fn_name}", any(server_fn))
         .route("/manifest.webmanifest", get(manifest))
         .route("/brand/{tenant}/{file}", get(brand_file))
+        .route("/documents/{id}/download", get(document_download))
         .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
@@ -278,7 +279,7 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
 
 /// Server functions that take a multipart upload. Their decoder cannot answer a
 /// request without a multipart body gracefully, so such a request is refused here.
-const UPLOAD_FUNCTIONS: &[&str] = &["/api/upload_logo"];
+pub const UPLOAD_FUNCTIONS: &[&str] = &["/api/upload_logo", "/api/upload_document"];
 
 fn unreadable_upload(req: &Request<Body>) -> Option<Response> {
     if !UPLOAD_FUNCTIONS.contains(&req.uri().path()) {
@@ -296,7 +297,12 @@ fn unreadable_upload(req: &Request<Body>) -> Option<Response> {
     if multipart {
         return None;
     }
-    let error = app::error::AppError::field("logo", "choose an image file to upload");
+    let field = if req.uri().path() == "/api/upload_logo" {
+        "logo"
+    } else {
+        "file"
+    };
+    let error = app::error::AppError::field(field, "choose a file to upload");
     Some(
         (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -424,6 +430,50 @@ async fn brand_file(
             tracing::error!(error = %e, "logo read failed");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
+    }
+}
+
+/// A document filed on a patient's record, for the clinic's staff or the patient
+/// (`app::documents::api::ssr::download` decides and audits). Always an
+/// attachment, never cached, never sniffed into something else by the browser.
+/// Another clinic's id, or one this person may not have, is a plain 404.
+async fn document_download(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    use app::error::AppError;
+    let site = site_of(&req);
+    let meta = meta_of(&req);
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return status_pages::not_found();
+    };
+    match app::documents::api::ssr::download(&state.db, &state.storage, &site, &meta, id).await {
+        Ok(file) => {
+            let disposition = format!("attachment; filename=\"{}\"", file.file_name);
+            (
+                [
+                    (http::header::CONTENT_TYPE, file.content_type.to_owned()),
+                    (http::header::CONTENT_DISPOSITION, disposition),
+                    (http::header::CACHE_CONTROL, "no-store".to_owned()),
+                    (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                    (
+                        http::header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; sandbox".to_owned(),
+                    ),
+                ],
+                file.bytes,
+            )
+                .into_response()
+        }
+        Err(AppError::Unauthenticated) => {
+            // One sign-in for staff and patients; the path carries no PHI.
+            let next = format!("/documents/{id}/download");
+            axum::response::Redirect::to(&format!("{}?next={next}", site.href("/signin")))
+                .into_response()
+        }
+        Err(AppError::Internal) => status_pages::unavailable(),
+        Err(_) => status_pages::not_found(),
     }
 }
 

@@ -37,21 +37,26 @@ pub async fn answer_plain_posts(req: Request, next: Next) -> Response {
     let back = back_to(&req);
     let session = req.extensions().get::<Session>().cloned();
     let (mut parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
-        let error = AppError::Invalid("the form holds too much text to send".into());
-        return refused(session, &path, &back, &error, Vec::new()).await;
-    };
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes)
-        .filter(|(name, _)| !forms::is_secret(name))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
     // Ask the function for its JSON answer, as the browser's code would.
     parts
         .headers
         .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let res = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // An upload streams through to its function (which bounds it); nothing of a
+    // file is kept to show again.
+    let (body, fields) = if is_upload(&parts.headers) {
+        (body, Vec::new())
+    } else {
+        let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+            let error = AppError::Invalid("the form holds too much text to send".into());
+            return refused(session, &path, &back, &error, Vec::new()).await;
+        };
+        let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes)
+            .filter(|(name, _)| !forms::is_secret(name))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        (Body::from(bytes), fields)
+    };
+    let res = next.run(Request::from_parts(parts, body)).await;
     if res.status().is_success() {
         let target = res
             .headers()
@@ -108,10 +113,19 @@ fn is_plain_form_post(req: &Request) -> bool {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.to_ascii_lowercase().contains(needle))
     };
+    let upload = crate::UPLOAD_FUNCTIONS.contains(&req.uri().path()) && is_upload(req.headers());
     req.method() == Method::POST
         && req.uri().path().starts_with("/api/")
-        && header_has(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        && (header_has(header::CONTENT_TYPE, "application/x-www-form-urlencoded") || upload)
         && header_has(header::ACCEPT, "text/html")
+}
+
+/// A multipart body: a form with a file.
+fn is_upload(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
 /// The page the form was on: the `Referer`'s path when it is this site's, else

@@ -12,7 +12,7 @@ use super::PatientChart;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     pub use crate::identity::audit::{self, Actor};
     pub use crate::identity::auth;
     pub use crate::patients::api::ssr::staff;
@@ -134,6 +134,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     let notes = super::db::notes(&mut tx, patient_id).await?;
     let flags = super::db::flags(&mut tx, patient_id).await?;
     let consents = super::db::consents(&mut tx, patient_id).await?;
+    let documents = crate::documents::db::for_patient(&mut tx, patient_id, false).await?;
     let settings = &w.tenant.settings;
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let mut when: Vec<(Uuid, String)> = Vec::new();
@@ -156,6 +157,12 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         (
             n.id,
             settings.format_datetime(n.signed_at.unwrap_or(n.created_at)),
+        )
+    }));
+    when.extend(documents.iter().map(|d| {
+        (
+            d.id,
+            settings.format_datetime(d.approved_at.or(d.reviewed_at).unwrap_or(d.uploaded_at)),
         )
     }));
     let initials: String = [&p.given_name, &p.family_name]
@@ -191,6 +198,8 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         problems,
         vitals,
         notes,
+        documents,
+        can_upload: w.viewer.can(Permission::PatientsUpdate),
         can_write: w.viewer.can(Permission::ClinicalWrite),
         viewer_staff_id: w.staff_id,
         imperial: crate::patients::api::ssr::clinic_country(&w.tenant) == Some("US"),

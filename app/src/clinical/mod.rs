@@ -385,6 +385,12 @@ pub struct PatientChart {
     pub problems: Vec<Problem>,
     pub vitals: Vec<vitals::Reading>,
     pub notes: Vec<Note>,
+    /// Documents filed on the record, newest first.
+    #[serde(default)]
+    pub documents: Vec<crate::documents::PatientDocument>,
+    /// The viewer may file documents.
+    #[serde(default)]
+    pub can_upload: bool,
     /// The viewer may record allergies, problems, vitals and notes.
     pub can_write: bool,
     /// The viewer's staff id (their own drafts are editable).

@@ -97,12 +97,14 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
             <a class="text-brand underline" href="#problems">"Problems"</a>
             <a class="text-brand underline" href="#vitals">"Vitals"</a>
             <a class="text-brand underline" href="#notes">"Visit notes"</a>
+            <a class="text-brand underline" href="#documents">"Documents"</a>
             <a class="text-brand underline" href="#flags">"Flags and consents"</a>
         </nav>
         {view! { <Allergies c/> }.into_any()}
         {view! { <Problems c/> }.into_any()}
         {view! { <Vitals c/> }.into_any()}
         {view! { <Notes c/> }.into_any()}
+        {view! { <Documents c/> }.into_any()}
         {view! { <FlagsAndConsents c/> }.into_any()}
         {view! { <Details c/> }.into_any()}
     }
@@ -548,6 +550,93 @@ fn NoteForm(patient: Uuid, note: Option<Note>) -> impl IntoView {
                 <button type="submit" name="sign" value="yes" class=BUTTON data-testid="note-sign">"Sign note"</button>
             </div>
         </form>
+    }
+}
+
+/// Documents filed on the record: each with its review state, a download link
+/// (audited), and for clinicians the review buttons; the upload form below.
+#[component]
+fn Documents(c: StoredValue<PatientChart>) -> impl IntoView {
+    use crate::documents::{download_path, DocumentKind, ReviewStatus};
+    let (patient, can_write, can_upload, list) = c.with_value(|c| {
+        (
+            c.header.patient_id,
+            c.can_write,
+            c.can_upload,
+            c.documents.clone(),
+        )
+    });
+    let site = current_site();
+    let path = "/api/upload_document";
+    view! {
+        <section id="documents" class=SECTION data-testid="documents">
+            <h2 class="text-lg font-semibold">"Documents and reports"</h2>
+            {list.is_empty().then(|| view! { <p class="mt-2 text-sm text-slate-700">"No documents filed yet."</p> })}
+            <ul class="mt-2 space-y-2">
+                {list.into_iter().map(|d| {
+                    let when = c.with_value(|c| c.when(d.id));
+                    let who = match d.status {
+                        ReviewStatus::Approved => format!("approved by {} on {when}", d.approved_by.clone().unwrap_or_default()),
+                        ReviewStatus::Reviewed => format!("reviewed by {} on {when}", d.reviewed_by.clone().unwrap_or_default()),
+                        _ => format!("filed by {} on {when}", d.uploaded_by),
+                    };
+                    let choices: &'static [(&'static str, &'static str)] = match d.status {
+                        ReviewStatus::Pending => &[("reviewed", "Mark reviewed"), ("approved", "Approve and share with the patient"), ("entered_in_error", "Entered in error")],
+                        ReviewStatus::Reviewed => &[("approved", "Approve and share with the patient"), ("entered_in_error", "Entered in error")],
+                        ReviewStatus::Approved => &[("entered_in_error", "Entered in error")],
+                        ReviewStatus::EnteredInError => &[],
+                    };
+                    let struck = d.status == ReviewStatus::EnteredInError;
+                    view! {
+                        <li class="border-t border-slate-200 pt-2" data-testid="document" data-status=d.status.as_str()>
+                            <p class=if struck { "text-slate-600 line-through" } else { "font-semibold" }>
+                                <a class="text-brand underline" href=site.href(&download_path(d.id)) download="">{d.title.clone()}</a>
+                            </p>
+                            <p class="text-sm text-slate-700">{format!("{} · {} · {}{}", d.kind.label(), d.file_name, d.size_label(),
+                                d.report_date.map(|r| format!(" · report of {r}")).unwrap_or_default())}</p>
+                            <p class="text-xs text-slate-600" data-testid="document-status">{format!("{} · {who}", d.status.label())}</p>
+                            {(can_write && !choices.is_empty()).then(|| view! {
+                                <form method="post" action=api("review_document") class="mt-1 flex flex-wrap gap-2">
+                                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                                    <input type="hidden" name="document_id" value=d.id.to_string()/>
+                                    {choices.iter().map(|(value, label)| view! {
+                                        <button type="submit" name="decision" value=*value class=SMALL_BUTTON>{*label}</button>
+                                    }).collect_view()}
+                                </form>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <PlainFormError path="/api/review_document"/>
+            {can_upload.then(|| view! {
+                <form method="post" action=api("upload_document") enctype="multipart/form-data" class="mt-4 grid gap-3 sm:grid-cols-2" data-testid="document-form">
+                    <h3 class="font-medium sm:col-span-2">"File a document"</h3>
+                    <div class="sm:col-span-2"><PlainFormError path=path/></div>
+                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                    <div>
+                        <label for="document_kind" class="block text-sm font-medium">"Kind"</label>
+                        <select id="document_kind" name="kind" class=INPUT>
+                            {DocumentKind::ALL.into_iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div>
+                        <label for="document_title" class="block text-sm font-medium">"Title"</label>
+                        <input id="document_title" name="title" class=INPUT placeholder="e.g. Full blood count"/>
+                    </div>
+                    <div>
+                        <label for="document_date" class="block text-sm font-medium">"Report date"</label>
+                        <input id="document_date" name="report_date" type="date" class=INPUT/>
+                    </div>
+                    <div>
+                        <label for="document_file" class="block text-sm font-medium">"File (PDF, JPEG, PNG, Word; up to 10 MB)"</label>
+                        <input id="document_file" name="file" type="file" required class=INPUT
+                            accept=".pdf,.jpg,.jpeg,.png,.doc,.docx,application/pdf,image/jpeg,image/png"/>
+                    </div>
+                    <div class="sm:col-span-2"><button type="submit" class=BUTTON data-testid="document-submit">"Upload"</button></div>
+                </form>
+            })}
+        </section>
     }
 }
 

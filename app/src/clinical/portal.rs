@@ -37,6 +37,12 @@ pub struct OwnChart {
     /// Newest first: when, then each measure as text.
     pub vitals: Vec<Line>,
     pub summaries: Vec<Summary>,
+    /// Documents the clinic approved for the patient: title, details, download address.
+    #[serde(default)]
+    pub documents: Vec<(Line, String)>,
+    /// The current state of each consent recorded.
+    #[serde(default)]
+    pub consents: Vec<Line>,
 }
 
 /// One look at the record by the clinic's staff.
@@ -80,6 +86,8 @@ pub async fn my_chart() -> Result<OwnChart, AppError> {
     let problems = super::db::problems(&mut tx, patient).await?;
     let vitals = super::db::vitals(&mut tx, patient, 50).await?;
     let notes = super::db::notes(&mut tx, patient).await?;
+    let documents = crate::documents::db::for_patient(&mut tx, patient, true).await?;
+    let consents = super::db::consents(&mut tx, patient).await?;
     audit::record_for_patient(
         &mut tx,
         audit::Actor {
@@ -179,12 +187,44 @@ pub async fn my_chart() -> Result<OwnChart, AppError> {
                 .collect(),
         })
         .collect();
+    let site = crate::site::current_site();
+    let documents = documents
+        .into_iter()
+        .map(|d| {
+            let line = Line {
+                title: d.title.clone(),
+                detail: [
+                    Some(d.kind.label().to_owned()),
+                    d.report_date.map(|r| settings.format_day(r)),
+                    Some(d.size_label()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            };
+            (line, site.href(&crate::documents::download_path(d.id)))
+        })
+        .collect();
+    let consents = consents
+        .iter()
+        .map(|c| Line {
+            title: c.kind.label().to_owned(),
+            detail: format!(
+                "{} from {}",
+                if c.granted { "granted" } else { "revoked" },
+                settings.format_day(c.effective_on)
+            ),
+        })
+        .collect();
     Ok(OwnChart {
         allergies: banner,
         allergy_lines,
         problems,
         vitals,
         summaries,
+        documents,
+        consents,
     })
 }
 
@@ -277,6 +317,20 @@ fn OwnHealthRecord() -> impl IntoView {
                                 }.into_any()
                             }}
                         </section>
+                        <section class=PANEL><h2 class="font-semibold">"Documents and reports"</h2>
+                            {if c.documents.is_empty() {
+                                view! { <p class="text-sm text-slate-600">"Your clinic has not shared a document yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="space-y-1 text-sm" data-testid="my-documents">
+                                        {c.documents.into_iter().map(|(l, href)| view! {
+                                            <li><a class="font-medium text-brand underline" href=href download="">{l.title}</a>{format!(" · {}", l.detail)}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                        <section class=PANEL><h2 class="font-semibold">"Consents"</h2>{lines(c.consents, "None recorded.", "my-consents")}</section>
                     </div>
                 }.into_any(),
             })}

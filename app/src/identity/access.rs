@@ -116,6 +116,9 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("set_flag", R::Staff(Some(P::PatientsUpdate))),
     ("clear_flag", R::Staff(Some(P::PatientsUpdate))),
     ("record_consent", R::Staff(Some(P::PatientsUpdate))),
+    // Documents: the front desk files letters and scans; clinicians review them.
+    ("upload_document", R::Staff(Some(P::PatientsUpdate))),
+    ("review_document", R::Staff(Some(P::ClinicalWrite))),
     // Clinic self-service
     ("check_slug", R::Public),
     ("sign_up", R::Public),

@@ -248,6 +248,18 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("flag.cleared", "Cleared a flag on a chart"),
     ("consent.granted", "Recorded a consent as granted"),
     ("consent.revoked", "Recorded a consent as revoked"),
+    ("document.uploaded", "Filed a document on a chart"),
+    ("document.reviewed", "Reviewed a document"),
+    ("document.approved", "Approved a document for the patient"),
+    (
+        "document.entered_in_error",
+        "Marked a document entered in error",
+    ),
+    ("document.downloaded", "Downloaded a document"),
+    (
+        "portal.document_downloaded",
+        "Downloaded a document of their own in the portal",
+    ),
     ("sign_in.succeeded", "Signed in"),
     (
         "account.clinics_emailed",
@@ -327,6 +339,7 @@ pub const AUDIT_FILTERS: &[(&str, &str)] = &[
     ("note.", "Visit notes"),
     ("flag.", "Chart flags"),
     ("consent.", "Consents"),
+    ("document.", "Documents"),
 ];
 
 /// The sentence for an audit action (its code when it has none).

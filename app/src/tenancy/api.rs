@@ -22,7 +22,7 @@ pub async fn tenant_profile() -> Result<TenantPublic, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     pub use crate::identity::audit::Actor;
     pub use crate::identity::auth;
 

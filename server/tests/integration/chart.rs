@@ -1415,12 +1415,12 @@ async fn corrects_details(t: &TestDb) {
 /// PostgreSQL's application login (under RLS, with no tenant set it sees no rows,
 /// so statements that must be refused by triggers or grants are still tried on
 /// every row they could reach), or the SQLite file itself.
-enum RawPool {
+pub(crate) enum RawPool {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
 }
 
-async fn raw_pool(t: &TestDb) -> RawPool {
+pub(crate) async fn raw_pool(t: &TestDb) -> RawPool {
     match t.backend {
         Backend::Sqlite => {
             RawPool::Sqlite(sqlx::SqlitePool::connect(&t.app_url).await.expect("sqlite"))
@@ -1433,7 +1433,7 @@ async fn raw_pool(t: &TestDb) -> RawPool {
 
 impl RawPool {
     /// Runs `sql` with every tenant's rows in reach (PostgreSQL: as each tenant in turn).
-    async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
         match self {
             RawPool::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
             RawPool::Postgres(p) => {
@@ -1451,6 +1451,34 @@ impl RawPool {
                     tx.commit().await?;
                 }
                 Ok(total)
+            }
+        }
+    }
+
+    /// A `count(*)` query's total across tenants.
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
+        match self {
+            RawPool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.expect("count"),
+            RawPool::Postgres(p) => {
+                let tenants: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM tenants")
+                    .fetch_all(p)
+                    .await
+                    .expect("tenants");
+                let mut total = 0;
+                for tenant in tenants {
+                    let mut tx = p.begin().await.expect("tx");
+                    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                        .bind(tenant.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .expect("tenant");
+                    let n: i64 = sqlx::query_scalar(sql)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .expect("count");
+                    total += n;
+                }
+                total
             }
         }
     }
@@ -1502,7 +1530,7 @@ fn hyphenate(hex: &str) -> String {
 }
 
 /// A UUID as a literal of the backend's SQL.
-fn id_literal(t: &TestDb, id: &str) -> String {
+pub(crate) fn id_literal(t: &TestDb, id: &str) -> String {
     match t.backend {
         Backend::Sqlite => format!("X'{}'", id.replace('-', "")),
         Backend::Postgres => format!("'{id}'::uuid"),

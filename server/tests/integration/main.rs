@@ -10,6 +10,7 @@ mod support;
 mod access;
 mod chart;
 mod cli;
+mod documents;
 mod front_door;
 mod http;
 mod identity;

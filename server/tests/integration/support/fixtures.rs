@@ -183,6 +183,27 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     )
     .await
     .expect("consent");
+    // A document row (its bytes are not needed by the tests that use this fixture).
+    let document = uuid::Uuid::now_v7();
+    let key = app::storage::Storage::document_key(tenant.id, document);
+    app::documents::db::insert(
+        &mut tx,
+        &app::documents::db::NewDocument {
+            id: document,
+            patient: patient.id,
+            kind: app::documents::DocumentKind::LabReport,
+            title: "Fixture report",
+            file_name: "fixture.pdf",
+            content_type: "application/pdf",
+            size_bytes: 9,
+            sha256: &"0".repeat(64),
+            object_key: &key,
+            report_date: None,
+            uploaded_by: doctor.id,
+        },
+    )
+    .await
+    .expect("document");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,

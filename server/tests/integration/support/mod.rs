@@ -53,6 +53,7 @@ fn pg_url_for(admin_url: &str, user: &str, database: &str) -> String {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
+        show_logs();
         let dir = std::env::temp_dir().join("medisync-tests");
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join(format!("{}.db", uuid::Uuid::now_v7()));
@@ -74,6 +75,7 @@ impl TestDb {
     /// connected as the application role. `None` when PostgreSQL is unreachable
     /// outside CI.
     pub async fn postgres() -> Option<TestDb> {
+        show_logs();
         let admin_url = pg_admin_url();
         let mut admin = match PgConnection::connect(&admin_url).await {
             Ok(c) => c,
@@ -216,4 +218,15 @@ macro_rules! on_postgres {
             }
         }
     )*};
+}
+
+/// The server's logs in a test's output, when `MEDISYNC_TEST_LOG` names a filter
+/// (`MEDISYNC_TEST_LOG=error cargo test ... -- --nocapture`).
+fn show_logs() {
+    if let Ok(filter) = std::env::var("MEDISYNC_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
 }

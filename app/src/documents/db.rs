@@ -1,0 +1,210 @@
+//! Document queries. Every one takes a [`TenantTx`] and binds its tenant id; none
+//! deletes anything.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::{DocumentKind, PatientDocument, ReviewStatus};
+use crate::db::{on_conn, one_row, DbError, TenantTx};
+
+/// A document about to be filed (its bytes are already stored under `object_key`).
+pub struct NewDocument<'a> {
+    pub id: Uuid,
+    pub patient: Uuid,
+    pub kind: DocumentKind,
+    pub title: &'a str,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+    pub object_key: &'a str,
+    pub report_date: Option<NaiveDate>,
+    pub uploaded_by: Uuid,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert(tx: &mut TenantTx, d: &NewDocument<'_>) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patient_documents (tenant_id, id, patient_id, kind, title, file_name, \
+             content_type, size_bytes, sha256, object_key, report_date, status, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13)",
+        )
+        .bind(tenant)
+        .bind(d.id)
+        .bind(d.patient)
+        .bind(d.kind.as_str())
+        .bind(d.title)
+        .bind(d.file_name)
+        .bind(d.content_type)
+        .bind(d.size_bytes)
+        .bind(d.sha256)
+        .bind(d.object_key)
+        .bind(d.report_date)
+        .bind(d.uploaded_by)
+        .bind(Utc::now())
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    id: Uuid,
+    patient_id: Uuid,
+    kind: String,
+    title: String,
+    file_name: String,
+    content_type: String,
+    size_bytes: i64,
+    sha256: String,
+    report_date: Option<NaiveDate>,
+    status: String,
+    uploaded_by: String,
+    uploaded_at: DateTime<Utc>,
+    reviewed_by: Option<String>,
+    reviewed_at: Option<DateTime<Utc>>,
+    approved_by: Option<String>,
+    approved_at: Option<DateTime<Utc>>,
+    object_key: String,
+}
+
+impl DocumentRow {
+    fn into_document(self) -> Result<(PatientDocument, String), DbError> {
+        let corrupt = DbError::Corrupt;
+        Ok((
+            PatientDocument {
+                id: self.id,
+                patient_id: self.patient_id,
+                kind: self.kind.parse().map_err(corrupt)?,
+                title: self.title,
+                file_name: self.file_name,
+                content_type: self.content_type,
+                size_bytes: self.size_bytes,
+                sha256: self.sha256,
+                report_date: self.report_date,
+                status: self.status.parse().map_err(corrupt)?,
+                uploaded_by: self.uploaded_by,
+                uploaded_at: self.uploaded_at,
+                reviewed_by: self.reviewed_by,
+                reviewed_at: self.reviewed_at,
+                approved_by: self.approved_by,
+                approved_at: self.approved_at,
+            },
+            self.object_key,
+        ))
+    }
+}
+
+/// Columns of [`DocumentRow`], staff names resolved.
+const SELECT: &str = "SELECT d.id, d.patient_id, d.kind, d.title, d.file_name, d.content_type, \
+     d.size_bytes, d.sha256, d.report_date, d.status, u.display_name AS uploaded_by, d.uploaded_at, \
+     r.display_name AS reviewed_by, d.reviewed_at, a.display_name AS approved_by, d.approved_at, \
+     d.object_key \
+     FROM patient_documents d \
+     JOIN staff_members u ON u.tenant_id = d.tenant_id AND u.id = d.uploaded_by \
+     LEFT JOIN staff_members r ON r.tenant_id = d.tenant_id AND r.id = d.reviewed_by \
+     LEFT JOIN staff_members a ON a.tenant_id = d.tenant_id AND a.id = d.approved_by ";
+
+/// The patient's documents, newest first; with `approved_only`, only those
+/// released to the patient.
+#[tracing::instrument(skip_all)]
+pub async fn for_patient(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    approved_only: bool,
+) -> Result<Vec<PatientDocument>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let sql = format!(
+        "{SELECT} WHERE d.tenant_id = $1 AND d.patient_id = $2 AND ($3 = 0 OR d.status = 'approved') \
+         ORDER BY d.uploaded_at DESC, d.id DESC"
+    );
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<_, DocumentRow>(&sql)
+            .bind(tenant)
+            .bind(patient)
+            .bind(i32::from(approved_only))
+            .fetch_all(c)
+            .await?
+    });
+    rows.into_iter()
+        .map(|r| r.into_document().map(|(d, _)| d))
+        .collect()
+}
+
+/// One document of this clinic and where its bytes are stored.
+#[tracing::instrument(skip_all)]
+pub async fn get(
+    tx: &mut TenantTx,
+    id: Uuid,
+) -> Result<Option<(PatientDocument, String)>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let sql = format!("{SELECT} WHERE d.tenant_id = $1 AND d.id = $2");
+    let row = on_conn!(conn, |c| {
+        sqlx::query_as::<_, DocumentRow>(&sql)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(DocumentRow::into_document).transpose()
+}
+
+/// Moves a document from `from` to `to`, recording who reviewed or approved it.
+/// Fails with `NotFound` when the document is no longer in `from` (someone else
+/// decided first).
+#[tracing::instrument(skip_all)]
+pub async fn set_status(
+    tx: &mut TenantTx,
+    id: Uuid,
+    from: ReviewStatus,
+    to: ReviewStatus,
+    by: Uuid,
+) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    let now = Utc::now();
+    // Approving an unreviewed document reviews it too.
+    let (reviews, approves) = match to {
+        ReviewStatus::Reviewed => (true, false),
+        ReviewStatus::Approved => (true, true),
+        _ => (false, false),
+    };
+    let affected = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE patient_documents SET status = $4, \
+               reviewed_by = CASE WHEN $5 = 1 AND reviewed_by IS NULL THEN $7 ELSE reviewed_by END, \
+               reviewed_at = CASE WHEN $5 = 1 AND reviewed_at IS NULL THEN $8 ELSE reviewed_at END, \
+               approved_by = CASE WHEN $6 = 1 THEN $7 ELSE approved_by END, \
+               approved_at = CASE WHEN $6 = 1 THEN $8 ELSE approved_at END \
+             WHERE tenant_id = $1 AND id = $2 AND status = $3",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(i32::from(reviews))
+        .bind(i32::from(approves))
+        .bind(by)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(affected)
+}
+
+/// Documents awaiting review in the clinic, oldest first, for the dashboard.
+#[tracing::instrument(skip_all)]
+pub async fn pending_count(tx: &mut TenantTx) -> Result<i64, DbError> {
+    let (tenant, conn) = tx.scoped();
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM patient_documents WHERE tenant_id = $1 AND status = 'pending'",
+        )
+        .bind(tenant)
+        .fetch_one(c)
+        .await?
+    }))
+}
