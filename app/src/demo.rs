@@ -154,7 +154,12 @@ pub const DEMO_PORTAL_PATIENT: (&str, &str, &str, &str) = (
 );
 
 /// Creates the demo tenants. With `only_if_empty`, does nothing when any tenant exists.
-pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> {
+/// Demo documents' bytes go to `storage`.
+pub async fn seed(
+    db: &Db,
+    storage: &crate::storage::Storage,
+    only_if_empty: bool,
+) -> Result<SeedOutcome, DbError> {
     let password =
         identity::password::NewPassword::parse(DEMO_PASSWORD).map_err(DbError::Invalid)?;
     let demo_hash = identity::password::hash(&password).map_err(DbError::Invalid)?;
@@ -225,12 +230,24 @@ pub async fn seed(db: &Db, only_if_empty: bool) -> Result<SeedOutcome, DbError> 
                 details: Default::default(),
             };
             let created = patients::db::create(&mut tx, &patient).await?;
+            let (slug, portal_mrn, ..) = DEMO_PORTAL_PATIENT;
+            let in_portal = demo.slug == slug && *mrn == portal_mrn;
             if let Some(doctor) = doctor {
                 seed_chart(&mut tx, created.id, doctor, chart_index).await?;
+                // A report awaiting review on the first chart; an approved one
+                // the portal patient can open.
+                if chart_index == 0 || in_portal {
+                    let file = DemoFile {
+                        tenant: *tenant_id,
+                        patient: created.id,
+                        doctor,
+                        approved: in_portal,
+                    };
+                    seed_document(&mut tx, storage, &file).await?;
+                }
                 chart_index += 1;
             }
-            let (slug, portal_mrn, ..) = DEMO_PORTAL_PATIENT;
-            if demo.slug == slug && *mrn == portal_mrn {
+            if in_portal {
                 patients::db::link_account(&mut tx, created.id, portal_patient).await?;
             }
         }
@@ -293,6 +310,107 @@ fn new_tenant(demo: &DemoTenant) -> Result<NewTenant, DbError> {
 /// A living chart for a demo patient: the first has a penicillin allergy, the
 /// second no known allergies, the rest were not asked yet; everyone has a
 /// problem, four months of vitals, a signed note and an unsigned draft.
+struct DemoFile {
+    tenant: crate::tenancy::TenantId,
+    patient: uuid::Uuid,
+    doctor: uuid::Uuid,
+    approved: bool,
+}
+
+/// A lab report (a real, one-page PDF) filed on the chart.
+async fn seed_document(
+    tx: &mut crate::db::TenantTx,
+    storage: &crate::storage::Storage,
+    file: &DemoFile,
+) -> Result<(), DbError> {
+    use crate::documents::{db as docs, DocumentKind, ReviewStatus};
+    use sha2::Digest;
+    let bytes = one_page_pdf(&[
+        "Full blood count (demo data)",
+        "Haemoglobin 13.9 g/dL   (13.0 - 17.0)",
+        "White cells 6.2 x10^9/L (4.0 - 11.0)",
+        "Platelets   250 x10^9/L (150 - 400)",
+    ]);
+    let id = uuid::Uuid::now_v7();
+    let key = crate::storage::Storage::document_key(file.tenant, id);
+    let sha256 = data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&bytes));
+    let size = bytes.len() as i64;
+    storage
+        .put(&key, bytes)
+        .await
+        .map_err(|e| DbError::Invalid(format!("demo document: {e}")))?;
+    crate::plans::db::add_file(tx, "document", &key, "application/pdf", size).await?;
+    docs::insert(
+        tx,
+        &docs::NewDocument {
+            id,
+            patient: file.patient,
+            kind: DocumentKind::LabReport,
+            title: "Full blood count",
+            file_name: "full-blood-count.pdf",
+            content_type: "application/pdf",
+            size_bytes: size,
+            sha256: &sha256,
+            object_key: &key,
+            report_date: Some(chrono::Utc::now().date_naive() - chrono::Duration::days(3)),
+            uploaded_by: file.doctor,
+        },
+    )
+    .await?;
+    if file.approved {
+        docs::set_status(
+            tx,
+            id,
+            ReviewStatus::Pending,
+            ReviewStatus::Approved,
+            file.doctor,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A valid single-page PDF showing `lines` in Helvetica.
+fn one_page_pdf(lines: &[&str]) -> Vec<u8> {
+    let mut text = String::from("BT /F1 12 Tf 72 760 Td 16 TL\n");
+    for line in lines {
+        let escaped = line
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
+        text.push_str(&format!("({escaped}) Tj T*\n"));
+    }
+    text.push_str("ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{body}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        pdf.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.into_bytes()
+}
+
 async fn seed_chart(
     tx: &mut crate::db::TenantTx,
     patient: uuid::Uuid,

@@ -194,7 +194,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let db = server::open_database(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            match app::demo::seed(&db, if_empty)
+            match app::demo::seed(&db, &open_storage(&config)?, if_empty)
                 .await
                 .map_err(|e| e.to_string())?
             {
@@ -261,4 +261,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::PgRoles { .. } => Ok(()),
     }
+}
+
+/// The configured file store (`storage.path`: a folder or `s3://bucket`).
+fn open_storage(config: &config::Config) -> Result<app::storage::Storage, String> {
+    app::storage::Storage::open(&config.storage_path.to_string_lossy())
+        .map_err(|e| format!("storage.path: {e}"))
 }

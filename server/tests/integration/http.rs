@@ -19,7 +19,14 @@ struct Server {
 impl Server {
     /// Starts the app on a free port over a fresh, demo-seeded database.
     async fn start(t: TestDb) -> Server {
-        app::demo::seed(&t.db, false).await.expect("seed demo");
+        app::demo::seed(
+            &t.db,
+            &app::storage::Storage::local(&std::env::temp_dir().join("medisync-tests-files"))
+                .expect("storage"),
+            false,
+        )
+        .await
+        .expect("seed demo");
         // The foundation's limits: these tests never sign in often.
         let addr = support::server::start(&t.db, |c| c.rate_limit_per_minute = 20).await;
         let client = reqwest::Client::builder()
