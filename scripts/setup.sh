@@ -15,6 +15,7 @@
 #   * wasm-bindgen-cli at the exact wasm-bindgen version in Cargo.lock
 #   * npm ci when needed: tailwindcss v4 CLI and wasm-opt (npm `binaryen`),
 #     both used by cargo-leptos from PATH, and playwright-core for the e2e tests
+#   * .venv-fhir: PyPI fhir.resources 8.3.0, the FHIR export's independent validator
 #
 # Environment knobs:
 #   MEDISYNC_SKIP_APT=1     never call apt-get (just report what is missing)
@@ -37,6 +38,8 @@ _medisync_setup_env() {
   _medisync_path_prepend "${_medisync_setup_repo}/node_modules/.bin"
   export PATH
   export MEDISYNC_REPO="${_medisync_setup_repo}"
+  # The Python that has the FHIR validator (scripts/fhir_validate.py).
+  export MEDISYNC_FHIR_PYTHON="${_medisync_setup_repo}/.venv-fhir/bin/python"
   # The server package is `server` but its binary is `medisync`; cargo-leptos
   # looks for target/<profile>/<package name> unless told the executable name
   # (same as `bin-exe-name = "medisync"` in [[workspace.metadata.leptos]]).
@@ -71,6 +74,19 @@ _medisync_setup_main() {
   else
     missing_apt+=(chromium)
   fi
+  # ----------------------------------------------------- FHIR validator ----
+  # The FHIR export's tests validate every resource with an independent
+  # validator: PyPI fhir.resources (its R4B models), in a venv of the repo's own.
+  local fhir_venv="$repo/.venv-fhir"
+  if "$fhir_venv/bin/python" -c 'import fhir.resources, sys; sys.exit(fhir.resources.__version__ != "8.3.0")' 2>/dev/null; then
+    ok "fhir.resources 8.3.0 (FHIR validator)"
+  else
+    say "installing the FHIR validator (PyPI fhir.resources 8.3.0) into .venv-fhir"
+    command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the FHIR validator)"
+    python3 -m venv "$fhir_venv"
+    "$fhir_venv/bin/python" -m pip install --quiet --disable-pip-version-check 'fhir.resources==8.3.0'
+  fi
+
   if [ "${#missing_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && [ "${MEDISYNC_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then
       say "installing apt packages: ${missing_apt[*]}"

@@ -56,6 +56,7 @@ const TENANTS: &[DemoTenant] = &[
                 "Dr. Amara Okafor",
                 Role::Doctor,
             ),
+            ("sam.sato@acme.example", "Dr. Sam Sato", Role::Doctor),
             ("nate.ng@acme.example", "Nate Ng", Role::Nurse),
             ("rita.reyes@acme.example", "Rita Reyes", Role::Receptionist),
             ("ben.baker@acme.example", "Ben Baker", Role::Billing),
@@ -211,7 +212,8 @@ pub async fn seed(
         let mut doctor = None;
         for (account, role) in accounts {
             let member = identity::db::add_staff(&mut tx, account, *role).await?;
-            if *role == Role::Doctor {
+            // The first doctor listed keeps the demo charts.
+            if *role == Role::Doctor && doctor.is_none() {
                 doctor = Some(member.id);
             }
         }
@@ -324,7 +326,6 @@ async fn seed_document(
     file: &DemoFile,
 ) -> Result<(), DbError> {
     use crate::documents::{db as docs, DocumentKind, ReviewStatus};
-    use sha2::Digest;
     let bytes = one_page_pdf(&[
         "Full blood count (demo data)",
         "Haemoglobin 13.9 g/dL   (13.0 - 17.0)",
@@ -333,7 +334,7 @@ async fn seed_document(
     ]);
     let id = uuid::Uuid::now_v7();
     let key = crate::storage::Storage::document_key(file.tenant, id);
-    let sha256 = data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&bytes));
+    let (sha256, sha1) = crate::documents::digests(&bytes);
     let size = bytes.len() as i64;
     storage
         .put(&key, bytes)
@@ -351,6 +352,7 @@ async fn seed_document(
             content_type: "application/pdf",
             size_bytes: size,
             sha256: &sha256,
+            sha1: &sha1,
             object_key: &key,
             report_date: Some(chrono::Utc::now().date_naive() - chrono::Duration::days(3)),
             uploaded_by: file.doctor,

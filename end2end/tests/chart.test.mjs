@@ -2,7 +2,8 @@
 // registers a patient (a near-duplicate is shown before saving), a nurse records
 // vital signs (an implausible value is refused with a message), the doctor
 // records an allergy and a problem, writes and signs a note, and adds an
-// addendum. The chart fits a 360 px phone and passes axe; screenshots are kept.
+// addendum; a lab report one doctor files, a second approves, and the patient
+// then finds in the portal. The chart fits a 360 px phone and passes axe; screenshots are kept.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -143,6 +144,58 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
       await page.locator('[data-testid="chart-header"]').waitFor();
       await assertNoHorizontalOverflow(page, 'chart at 360 px');
       await screenshot(page, 'chart-phone');
+    });
+  });
+
+  test('a doctor files a lab report that a second doctor approves for the patient', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+    const title = `Lipid panel ${RUN}`;
+    const file = {
+      name: 'lipids.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from(`%PDF-1.4\n% LDL 2.9 mmol/L ${RUN}\ntrailer << >>\n%%EOF\n`),
+    };
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
+      await openChartOf(page, 'ACM-0005', 'Priya Nair');
+      const form = page.locator('[data-testid="document-form"]');
+      // Not a document: refused by content, whatever the name says.
+      await form.locator('#document_title').fill(title);
+      await form.locator('#document_file').setInputFiles({ name: 'lab.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ not a pdf') });
+      await Promise.all([page.waitForNavigation(), form.locator('[data-testid="document-submit"]').click()]);
+      assert.match(await page.locator('[data-testid="documents"]').innerText(), /not a PDF, JPEG, PNG or Word document/);
+
+      await form.locator('#document_kind').selectOption('lab_report');
+      await form.locator('#document_title').fill(title);
+      await form.locator('#document_file').setInputFiles(file);
+      await Promise.all([page.waitForNavigation(), form.locator('[data-testid="document-submit"]').click()]);
+      const filed = page.locator('[data-testid="document"]', { hasText: title });
+      assert.equal(await filed.getAttribute('data-status'), 'pending');
+      // The download is the same file, as an attachment.
+      const [download] = await Promise.all([page.waitForEvent('download'), filed.getByRole('link', { name: title }).click()]);
+      assert.equal(download.suggestedFilename(), 'lipids.pdf');
+    });
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.sam.email);
+      await openChartOf(page, 'ACM-0005', 'Priya Nair');
+      const filed = page.locator('[data-testid="document"]', { hasText: title });
+      await Promise.all([page.waitForNavigation(), filed.getByRole('button', { name: 'Approve and share with the patient' }).click()]);
+      const approved = page.locator('[data-testid="document"]', { hasText: title });
+      assert.equal(await approved.getAttribute('data-status'), 'approved');
+      assert.match(await approved.locator('[data-testid="document-status"]').innerText(), /Approved · approved by Dr\. Sam Sato/);
+    });
+    await withPage(browser, PHONE, async (page) => {
+      await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', undefined, { expect: /\/portal$/ });
+      await open(page, pathUrl('acme', '/portal/record'));
+      const mine = page.locator('[data-testid="my-documents"]');
+      await mine.waitFor();
+      assert.match(await mine.innerText(), new RegExp(title));
+      const [download] = await Promise.all([page.waitForEvent('download'), mine.getByRole('link', { name: title }).click()]);
+      assert.equal(download.suggestedFilename(), 'lipids.pdf');
+      await open(page, pathUrl('acme', '/portal/record'));
+      await page.locator('[data-testid="access-log"]').waitFor();
+      const log = await page.locator('[data-testid="access-log"]').innerText();
+      assert.match(log, /Dr\. Amara Okafor \(doctor\) · Filed a document on a chart/);
+      assert.match(log, /Dr\. Sam Sato \(doctor\) · Approved a document for the patient/);
     });
   });
 

@@ -252,6 +252,7 @@ export const DEMO_PASSWORD = 'correct horse clinic demo';
 export const ACCOUNTS = Object.freeze({
   acmeOwner: Object.freeze({ email: 'olivia.owner@acme.example', name: 'Olivia Owens', role: 'Owner' }),
   amara: Object.freeze({ email: 'amara.okafor@medisync.example', name: 'Dr. Amara Okafor', role: 'Doctor' }),
+  sam: Object.freeze({ email: 'sam.sato@acme.example', name: 'Dr. Sam Sato', role: 'Doctor' }),
   acmeNurse: Object.freeze({ email: 'nate.ng@acme.example', name: 'Nate Ng', role: 'Nurse' }),
   acmeReceptionist: Object.freeze({ email: 'rita.reyes@acme.example', name: 'Rita Reyes' }),
   acmeBilling: Object.freeze({ email: 'ben.baker@acme.example', name: 'Ben Baker' }),

@@ -13,6 +13,8 @@ CREATE TABLE patient_documents (
     content_type text        NOT NULL,
     size_bytes   bigint      NOT NULL CHECK (size_bytes BETWEEN 1 AND 10485760),
     sha256       text        NOT NULL CHECK (length(sha256) = 64),
+    -- FHIR's Attachment.hash is SHA-1 (base64); kept beside the SHA-256.
+    sha1         text        NOT NULL CHECK (length(sha1) = 28),
     object_key   text        NOT NULL,
     report_date  date,
     status       text        NOT NULL CHECK (status IN ('pending', 'reviewed', 'approved', 'entered-in-error')),
@@ -40,7 +42,7 @@ CREATE INDEX patient_documents_patient ON patient_documents (tenant_id, patient_
 CREATE FUNCTION patient_documents_fixed_file() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.id <> OLD.id OR NEW.patient_id <> OLD.patient_id OR NEW.object_key <> OLD.object_key
-       OR NEW.sha256 <> OLD.sha256 OR NEW.size_bytes <> OLD.size_bytes
+       OR NEW.sha256 <> OLD.sha256 OR NEW.sha1 <> OLD.sha1 OR NEW.size_bytes <> OLD.size_bytes
        OR NEW.content_type <> OLD.content_type OR NEW.uploaded_by <> OLD.uploaded_by
        OR NEW.uploaded_at <> OLD.uploaded_at THEN
         RAISE EXCEPTION 'a stored document''s file and patient cannot be changed' USING ERRCODE = 'MS001';

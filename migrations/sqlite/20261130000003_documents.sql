@@ -13,6 +13,8 @@ CREATE TABLE patient_documents (
     content_type TEXT    NOT NULL,
     size_bytes   INTEGER NOT NULL CHECK (size_bytes BETWEEN 1 AND 10485760),
     sha256       TEXT    NOT NULL CHECK (length(sha256) = 64),
+    -- FHIR's Attachment.hash is SHA-1 (base64); kept beside the SHA-256.
+    sha1         TEXT    NOT NULL CHECK (length(sha1) = 28),
     object_key   TEXT    NOT NULL,
     report_date  TEXT,
     status       TEXT    NOT NULL CHECK (status IN ('pending', 'reviewed', 'approved', 'entered-in-error')),
@@ -36,7 +38,7 @@ CREATE INDEX patient_documents_patient ON patient_documents (tenant_id, patient_
 
 CREATE TRIGGER patient_documents_fixed_file BEFORE UPDATE ON patient_documents
 WHEN NEW.patient_id IS NOT OLD.patient_id OR NEW.object_key IS NOT OLD.object_key
-     OR NEW.sha256 IS NOT OLD.sha256 OR NEW.size_bytes IS NOT OLD.size_bytes
+     OR NEW.sha256 IS NOT OLD.sha256 OR NEW.sha1 IS NOT OLD.sha1 OR NEW.size_bytes IS NOT OLD.size_bytes
      OR NEW.content_type IS NOT OLD.content_type OR NEW.uploaded_by IS NOT OLD.uploaded_by
      OR NEW.uploaded_at IS NOT OLD.uploaded_at OR NEW.tenant_id IS NOT OLD.tenant_id
      OR NEW.id IS NOT OLD.id OR OLD.status = 'entered-in-error'

@@ -155,6 +155,7 @@ pub fn app(state: AppState) -> Router {
         .route("/manifest.webmanifest", get(manifest))
         .route("/brand/{tenant}/{file}", get(brand_file))
         .route("/documents/{id}/download", get(document_download))
+        .route("/fhir/R4/Patient/{id}/$everything", get(fhir_everything))
         .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
@@ -474,6 +475,65 @@ async fn document_download(
         }
         Err(AppError::Internal) => status_pages::unavailable(),
         Err(_) => status_pages::not_found(),
+    }
+}
+
+/// `GET /fhir/R4/Patient/{id}/$everything` (stable): the record as a FHIR R4
+/// Bundle, for the clinic's staff and the patient themselves; audited. Errors
+/// are FHIR `OperationOutcome`s.
+async fn fhir_everything(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    use app::error::AppError;
+    let site = site_of(&req);
+    let meta = meta_of(&req);
+    let outcome = |status: StatusCode, code: &str, text: &str| {
+        let body = serde_json::json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{ "severity": "error", "code": code, "diagnostics": text }],
+        });
+        (
+            status,
+            [
+                (
+                    http::header::CONTENT_TYPE,
+                    app::clinical::fhir::CONTENT_TYPE,
+                ),
+                (http::header::CACHE_CONTROL, "no-store"),
+            ],
+            body.to_string(),
+        )
+            .into_response()
+    };
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return outcome(StatusCode::NOT_FOUND, "not-found", "no such patient");
+    };
+    match app::clinical::fhir::everything(&state.db, &site, &meta, id).await {
+        Ok(bundle) => (
+            [
+                (
+                    http::header::CONTENT_TYPE,
+                    app::clinical::fhir::CONTENT_TYPE,
+                ),
+                (http::header::CACHE_CONTROL, "no-store"),
+            ],
+            bundle.to_string(),
+        )
+            .into_response(),
+        Err(AppError::Unauthenticated) => outcome(
+            StatusCode::UNAUTHORIZED,
+            "login",
+            "sign in to the clinic first",
+        ),
+        Err(AppError::Forbidden) => outcome(StatusCode::FORBIDDEN, "forbidden", "not allowed"),
+        Err(AppError::Internal) => outcome(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "exception",
+            "the record could not be read; try again",
+        ),
+        Err(_) => outcome(StatusCode::NOT_FOUND, "not-found", "no such patient"),
     }
 }
 

@@ -7,6 +7,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod fhir;
+#[cfg(feature = "ssr")]
 pub mod icd10;
 pub mod pages;
 pub mod portal;

@@ -90,6 +90,12 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                 </form>
             }
         })}
+        <p class="mt-2 text-sm">
+            <a class="text-brand underline" data-testid="export-fhir" download=format!("record-{}.fhir.json", h.mrn)
+                href=current_site().href(&format!("/fhir/R4/Patient/{}/$everything", h.patient_id))>
+                "Export the whole record (FHIR R4)"
+            </a>
+        </p>
         {view! { <FlagBanner c/> }.into_any()}
         {view! { <Banner banner=c.with_value(|c| c.banner.clone())/> }.into_any()}
         <nav class="mt-4 flex flex-wrap gap-3 text-sm" aria-label="Chart sections">

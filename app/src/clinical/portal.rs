@@ -43,6 +43,9 @@ pub struct OwnChart {
     /// The current state of each consent recorded.
     #[serde(default)]
     pub consents: Vec<Line>,
+    /// Where the whole record downloads (FHIR R4 JSON).
+    #[serde(default)]
+    pub export_href: String,
 }
 
 /// One look at the record by the clinic's staff.
@@ -225,6 +228,7 @@ pub async fn my_chart() -> Result<OwnChart, AppError> {
         summaries,
         documents,
         consents,
+        export_href: site.href(&format!("/fhir/R4/Patient/{patient}/$everything")),
     })
 }
 
@@ -288,6 +292,11 @@ fn OwnHealthRecord() -> impl IntoView {
             {move || chart.get().map(|c| match c {
                 Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                 Ok(c) => view! {
+                    <p class="mt-2 text-sm">
+                        <a class="text-brand underline" href=c.export_href.clone() download="my-health-record.fhir.json" data-testid="my-export">
+                            "Download your whole record (FHIR R4, for another clinic or app)"
+                        </a>
+                    </p>
                     <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2">
                         <section class=PANEL><h2 class="font-semibold">"Allergies"</h2>
                             <p class="text-sm font-semibold" data-testid="my-allergies">{c.allergies}</p>

@@ -15,7 +15,6 @@ use crate::error::AppError;
 pub mod ssr {
     use bytes::Bytes;
     use chrono::NaiveDate;
-    use sha2::{Digest, Sha256};
     use uuid::Uuid;
 
     use super::super::{download_name, DocumentKind, FileType, MAX_BYTES};
@@ -93,6 +92,7 @@ pub mod ssr {
         pub file_name: String,
         pub file_type: FileType,
         pub sha256: String,
+        pub sha1: String,
         pub bytes: Vec<u8>,
     }
 
@@ -127,7 +127,7 @@ pub mod ssr {
         };
         let report_date =
             crate::clinical::api::ssr::past_date("report_date", upload.report_date, today)?;
-        let sha256 = data_encoding::HEXLOWER.encode(&Sha256::digest(&upload.bytes));
+        let (sha256, sha1) = super::super::digests(&upload.bytes);
         Ok(CheckedUpload {
             patient,
             kind,
@@ -136,6 +136,7 @@ pub mod ssr {
             file_name,
             file_type,
             sha256,
+            sha1,
             bytes: upload.bytes,
         })
     }
@@ -247,6 +248,7 @@ pub async fn upload_document(data: MultipartData) -> Result<Uuid, AppError> {
             content_type,
             size_bytes: size,
             sha256: &up.sha256,
+            sha1: &up.sha1,
             object_key: &key,
             report_date: up.report_date,
             uploaded_by: w.staff_id,

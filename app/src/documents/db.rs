@@ -17,6 +17,8 @@ pub struct NewDocument<'a> {
     pub content_type: &'a str,
     pub size_bytes: i64,
     pub sha256: &'a str,
+    /// SHA-1 in base64, as FHIR's `Attachment.hash` carries it.
+    pub sha1: &'a str,
     pub object_key: &'a str,
     pub report_date: Option<NaiveDate>,
     pub uploaded_by: Uuid,
@@ -28,8 +30,8 @@ pub async fn insert(tx: &mut TenantTx, d: &NewDocument<'_>) -> Result<(), DbErro
     on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO patient_documents (tenant_id, id, patient_id, kind, title, file_name, \
-             content_type, size_bytes, sha256, object_key, report_date, status, uploaded_by, uploaded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13)",
+             content_type, size_bytes, sha256, sha1, object_key, report_date, status, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $14, $10, $11, 'pending', $12, $13)",
         )
         .bind(tenant)
         .bind(d.id)
@@ -44,6 +46,7 @@ pub async fn insert(tx: &mut TenantTx, d: &NewDocument<'_>) -> Result<(), DbErro
         .bind(d.report_date)
         .bind(d.uploaded_by)
         .bind(Utc::now())
+        .bind(d.sha1)
         .execute(c)
         .await?;
     });
@@ -60,6 +63,7 @@ struct DocumentRow {
     content_type: String,
     size_bytes: i64,
     sha256: String,
+    sha1: String,
     report_date: Option<NaiveDate>,
     status: String,
     uploaded_by: String,
@@ -84,6 +88,7 @@ impl DocumentRow {
                 content_type: self.content_type,
                 size_bytes: self.size_bytes,
                 sha256: self.sha256,
+                sha1: self.sha1,
                 report_date: self.report_date,
                 status: self.status.parse().map_err(corrupt)?,
                 uploaded_by: self.uploaded_by,
@@ -100,7 +105,7 @@ impl DocumentRow {
 
 /// Columns of [`DocumentRow`], staff names resolved.
 const SELECT: &str = "SELECT d.id, d.patient_id, d.kind, d.title, d.file_name, d.content_type, \
-     d.size_bytes, d.sha256, d.report_date, d.status, u.display_name AS uploaded_by, d.uploaded_at, \
+     d.size_bytes, d.sha256, d.sha1, d.report_date, d.status, u.display_name AS uploaded_by, d.uploaded_at, \
      r.display_name AS reviewed_by, d.reviewed_at, a.display_name AS approved_by, d.approved_at, \
      d.object_key \
      FROM patient_documents d \

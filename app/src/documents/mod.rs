@@ -141,6 +141,9 @@ pub struct PatientDocument {
     pub size_bytes: i64,
     /// SHA-256 of the stored bytes, hex.
     pub sha256: String,
+    /// SHA-1 of the stored bytes, base64 (FHIR `Attachment.hash`).
+    #[serde(default)]
+    pub sha1: String,
     pub report_date: Option<NaiveDate>,
     pub status: ReviewStatus,
     pub uploaded_by: String,
@@ -156,6 +159,16 @@ impl PatientDocument {
     pub fn size_label(&self) -> String {
         human_size(self.size_bytes)
     }
+}
+
+/// The SHA-256 (hex) and SHA-1 (base64) of a file's bytes.
+#[cfg(feature = "ssr")]
+pub fn digests(bytes: &[u8]) -> (String, String) {
+    use sha1::Digest as _;
+    (
+        data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(bytes)),
+        data_encoding::BASE64.encode(&sha1::Sha1::digest(bytes)),
+    )
 }
 
 pub fn human_size(bytes: i64) -> String {

@@ -256,6 +256,11 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Marked a document entered in error",
     ),
     ("document.downloaded", "Downloaded a document"),
+    ("record.exported", "Exported the whole record (FHIR)"),
+    (
+        "portal.record_exported",
+        "Downloaded their own whole record in the portal",
+    ),
     (
         "portal.document_downloaded",
         "Downloaded a document of their own in the portal",
@@ -340,6 +345,7 @@ pub const AUDIT_FILTERS: &[(&str, &str)] = &[
     ("flag.", "Chart flags"),
     ("consent.", "Consents"),
     ("document.", "Documents"),
+    ("record.", "Record exports"),
 ];
 
 /// The sentence for an audit action (its code when it has none).

@@ -11,6 +11,7 @@ mod access;
 mod chart;
 mod cli;
 mod documents;
+mod fhir;
 mod front_door;
 mod http;
 mod identity;

@@ -197,6 +197,7 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
             content_type: "application/pdf",
             size_bytes: 9,
             sha256: &"0".repeat(64),
+            sha1: "2jmj7l5rSw0yVb/vlWAYkK/YBwk=",
             object_key: &key,
             report_date: None,
             uploaded_by: doctor.id,
