@@ -13,70 +13,10 @@ use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    pub use crate::identity::audit::{self, Actor};
     pub use crate::identity::auth;
-    pub use crate::patients::api::ssr::staff;
+    pub use crate::patients::api::ssr::writer;
 
-    use crate::db::TenantTx;
     use crate::error::AppError;
-    use crate::identity::{Standing, Viewer};
-    use crate::tenancy::TenantPublic;
-    use uuid::Uuid;
-
-    /// Who is writing: the clinic, the viewer, their staff id and role.
-    pub struct Writer {
-        pub tenant: TenantPublic,
-        pub viewer: Viewer,
-        pub staff_id: Uuid,
-        pub role: &'static str,
-    }
-
-    pub fn writer() -> Result<Writer, AppError> {
-        let (tenant, viewer, role) = staff()?;
-        let Standing::Staff { member_id, .. } = viewer.standing else {
-            return Err(AppError::Forbidden.respond());
-        };
-        Ok(Writer {
-            tenant,
-            viewer,
-            staff_id: member_id,
-            role,
-        })
-    }
-
-    impl Writer {
-        /// A transaction in the clinic, once the patient is known to be its own.
-        pub async fn open(&self, patient: Uuid) -> Result<TenantTx, AppError> {
-            let db = auth::db()?;
-            let mut tx = db.begin_for(self.tenant.id).await?;
-            crate::patients::db::get(&mut tx, patient)
-                .await?
-                .ok_or_else(|| AppError::NotFound.respond())?;
-            Ok(tx)
-        }
-
-        /// Audits a change to the patient's chart and commits.
-        pub async fn done(
-            &self,
-            mut tx: TenantTx,
-            patient: Uuid,
-            action: &str,
-            target: Option<&str>,
-        ) -> Result<(), AppError> {
-            audit::record_for_patient(
-                &mut tx,
-                Actor::account(self.viewer.account_id, self.viewer.email.as_str()),
-                Some(self.role),
-                patient,
-                action,
-                target,
-                &auth::request_meta(),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        }
-    }
 
     pub fn blank(v: Option<String>) -> Option<String> {
         v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
@@ -135,6 +75,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     let flags = super::db::flags(&mut tx, patient_id).await?;
     let consents = super::db::consents(&mut tx, patient_id).await?;
     let documents = crate::documents::db::for_patient(&mut tx, patient_id, false).await?;
+    let lists = crate::patients::db::lists(&mut tx, patient_id).await?;
     let settings = &w.tenant.settings;
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let mut when: Vec<(Uuid, String)> = Vec::new();
@@ -189,6 +130,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     Ok(PatientChart {
         header,
         record: p,
+        lists,
         banner: super::AllergyBanner::of(&allergies),
         flags,
         consents,

@@ -32,6 +32,7 @@ const SNOMED: &str = "http://snomed.info/sct";
 /// What the bundle is made of.
 pub struct Record {
     pub patient: Patient,
+    pub lists: crate::patients::lists::RegistryLists,
     pub allergies: Vec<Allergy>,
     pub problems: Vec<Problem>,
     pub vitals: Vec<Reading>,
@@ -72,6 +73,7 @@ pub async fn everything(
         .await?
         .ok_or(AppError::NotFound)?;
     let record = Record {
+        lists: crate::patients::db::lists(&mut tx, patient_id).await?,
         allergies: super::db::allergies(&mut tx, patient_id).await?,
         problems: super::db::problems(&mut tx, patient_id).await?,
         vitals: super::db::vitals(&mut tx, patient_id, i64::from(i32::MAX)).await?,
@@ -112,7 +114,7 @@ pub async fn everything(
 /// the clinic site's absolute address (no trailing slash).
 pub fn bundle(r: &Record, audience: Audience, base: &str, now: DateTime<Utc>) -> Value {
     let subject = json!({ "reference": format!("Patient/{}", r.patient.id) });
-    let mut resources = vec![patient(&r.patient)];
+    let mut resources = vec![patient(&r.patient, &r.lists)];
     resources.extend(r.allergies.iter().map(|a| allergy(a, &subject)));
     resources.extend(r.problems.iter().map(|p| condition(p, &subject)));
     for reading in &r.vitals {
@@ -159,7 +161,7 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn patient(p: &Patient) -> Value {
+fn patient(p: &Patient, lists: &crate::patients::lists::RegistryLists) -> Value {
     let mut telecom = Vec::new();
     if let Some(phone) = &p.phone {
         telecom.push(json!({ "system": "phone", "value": phone }));
@@ -194,6 +196,22 @@ fn patient(p: &Patient) -> Value {
     });
     if !telecom.is_empty() {
         v["telecom"] = json!(telecom);
+    }
+    if let Some(ids) = v["identifier"].as_array_mut() {
+        ids.extend(lists.identifiers.iter().map(
+            |i| json!({ "use": "secondary", "type": { "text": i.system }, "value": i.value }),
+        ));
+    }
+    if !lists.contacts.is_empty() {
+        v["contact"] = json!(lists
+            .contacts
+            .iter()
+            .map(|k| json!({
+                "relationship": [{ "text": k.relation }],
+                "name": { "text": k.name },
+                "telecom": [{ "system": "phone", "value": k.phone, "rank": if k.primary { 1 } else { 2 } }],
+            }))
+            .collect::<Vec<_>>());
     }
     if let Some(address) = &p.details.address {
         v["address"] = json!([{ "text": address }]);

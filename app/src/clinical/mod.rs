@@ -373,6 +373,9 @@ pub struct PatientChart {
     pub header: ChartHeader,
     /// The registry record, for the details form.
     pub record: crate::patients::Patient,
+    /// Emergency contacts, insurance and identifiers.
+    #[serde(default)]
+    pub lists: crate::patients::lists::RegistryLists,
     pub banner: AllergyBanner,
     /// Current and cleared flags, current first.
     pub flags: Vec<Flag>,

@@ -113,6 +113,7 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
         {view! { <Documents c/> }.into_any()}
         {view! { <FlagsAndConsents c/> }.into_any()}
         {view! { <Details c/> }.into_any()}
+        {view! { <Lists c/> }.into_any()}
     }
 }
 
@@ -749,6 +750,116 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
                     <div class="flex items-end"><button type="submit" class=BUTTON data-testid="consent-submit">"Record consent"</button></div>
                 </form>
             })}
+        </section>
+    }
+}
+
+/// Emergency contacts, insurance and identifiers from other systems; each entry
+/// removable (kept as history), each list with its own small form.
+#[component]
+fn Lists(c: StoredValue<PatientChart>) -> impl IntoView {
+    let (patient, can_update, lists) =
+        c.with_value(|c| (c.header.patient_id, c.can_update, c.lists.clone()));
+    let remove = move |list: &'static str, id: Uuid| {
+        can_update.then(|| view! {
+            <form method="post" action=api("remove_registry_entry") class="inline">
+                <input type="hidden" name="patient_id" value=patient.to_string()/>
+                <input type="hidden" name="list" value=list/>
+                <input type="hidden" name="entry_id" value=id.to_string()/>
+                <button type="submit" class="ml-2 text-xs text-brand underline">"Remove"</button>
+            </form>
+        })
+    };
+    let hidden =
+        move || view! { <input type="hidden" name="patient_id" value=patient.to_string()/> };
+    let input = |id: &'static str,
+                 name: &'static str,
+                 label: &'static str,
+                 kind: &'static str,
+                 path: &'static str| {
+        view! {
+            <div>
+                <label for=id class="block text-sm font-medium">{label}</label>
+                <input id=id name=name type=kind class=INPUT value=kept(path, name)/>
+            </div>
+        }
+    };
+    view! {
+        <section id="contacts" class=SECTION data-testid="registry-lists">
+            <h2 class="text-lg font-semibold">"Emergency contacts"</h2>
+            <ul class="mt-2 space-y-1 text-sm" data-testid="contacts">
+                {lists.contacts.into_iter().map(|k| view! {
+                    <li>
+                        <span class="font-medium">{k.name}</span>
+                        {format!(" ({}) · {}{}", k.relation, k.phone, if k.primary { " · primary" } else { "" })}
+                        {remove("contact", k.id)}
+                    </li>
+                }).collect_view()}
+            </ul>
+            {can_update.then(|| view! {
+                <form method="post" action=api("add_emergency_contact") class="mt-3 grid gap-3 sm:grid-cols-4" data-testid="contact-form">
+                    <div class="sm:col-span-4"><PlainFormError path="/api/add_emergency_contact"/></div>
+                    {hidden()}
+                    {input("contact_name", "name", "Name", "text", "/api/add_emergency_contact")}
+                    {input("contact_relation", "relation", "Relation", "text", "/api/add_emergency_contact")}
+                    {input("contact_phone", "phone", "Phone", "tel", "/api/add_emergency_contact")}
+                    <div class="flex items-end gap-2">
+                        <label class="flex items-center gap-1 text-sm"><input type="checkbox" name="primary" value="yes"/>"Primary"</label>
+                        <button type="submit" class=SMALL_BUTTON>"Add contact"</button>
+                    </div>
+                </form>
+            })}
+            <h2 class="mt-6 text-lg font-semibold">"Insurance"</h2>
+            <ul class="mt-2 space-y-1 text-sm" data-testid="insurance">
+                {lists.insurance.into_iter().map(|i| {
+                    let cover = match (i.valid_from, i.valid_to) {
+                        (None, None) => String::new(),
+                        (f, t) => format!(" · cover {} to {}", f.map(|d| d.to_string()).unwrap_or_else(|| "…".into()), t.map(|d| d.to_string()).unwrap_or_else(|| "…".into())),
+                    };
+                    view! {
+                        <li>
+                            <span class="font-medium">{i.provider}</span>
+                            {format!(" · policy {}{}{}{}{}", i.policy_number,
+                                i.group_number.map(|g| format!(" · group {g}")).unwrap_or_default(),
+                                i.subscriber.map(|s| format!(" · subscriber {s}")).unwrap_or_default(),
+                                cover, if i.primary { " · primary" } else { "" })}
+                            {remove("insurance", i.id)}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {can_update.then(|| view! {
+                <form method="post" action=api("add_insurance") class="mt-3 grid gap-3 sm:grid-cols-4" data-testid="insurance-form">
+                    <div class="sm:col-span-4"><PlainFormError path="/api/add_insurance"/></div>
+                    {hidden()}
+                    {input("ins_provider", "provider", "Provider", "text", "/api/add_insurance")}
+                    {input("ins_policy", "policy_number", "Policy number", "text", "/api/add_insurance")}
+                    {input("ins_group", "group_number", "Group (optional)", "text", "/api/add_insurance")}
+                    {input("ins_subscriber", "subscriber", "Subscriber (optional)", "text", "/api/add_insurance")}
+                    {input("ins_from", "valid_from", "Cover from", "date", "/api/add_insurance")}
+                    {input("ins_to", "valid_to", "Cover to", "date", "/api/add_insurance")}
+                    <div class="flex items-end gap-2">
+                        <label class="flex items-center gap-1 text-sm"><input type="checkbox" name="primary" value="yes"/>"Primary"</label>
+                        <button type="submit" class=SMALL_BUTTON>"Add insurance"</button>
+                    </div>
+                </form>
+            })}
+            <h2 class="mt-6 text-lg font-semibold">"Identifiers from other systems"</h2>
+            <ul class="mt-2 space-y-1 text-sm" data-testid="identifiers">
+                {lists.identifiers.into_iter().map(|i| view! {
+                    <li><span class="font-medium">{i.system}</span>{format!(": {}", i.value)}{remove("identifier", i.id)}</li>
+                }).collect_view()}
+            </ul>
+            {can_update.then(|| view! {
+                <form method="post" action=api("add_identifier") class="mt-3 grid gap-3 sm:grid-cols-3" data-testid="identifier-form">
+                    <div class="sm:col-span-3"><PlainFormError path="/api/add_identifier"/></div>
+                    {hidden()}
+                    {input("id_system", "system", "Issued by (e.g. National ID)", "text", "/api/add_identifier")}
+                    {input("id_value", "value", "Number", "text", "/api/add_identifier")}
+                    <div class="flex items-end"><button type="submit" class=SMALL_BUTTON>"Add identifier"</button></div>
+                </form>
+            })}
+            <PlainFormError path="/api/remove_registry_entry"/>
         </section>
     }
 }

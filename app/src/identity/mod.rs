@@ -231,6 +231,16 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("patient.updated", "Changed a patient's details"),
     ("patient.restored", "Restored an archived patient's record"),
     ("chart.viewed", "Opened a patient's chart"),
+    ("patient.contact_added", "Added an emergency contact"),
+    ("patient.insurance_added", "Added an insurance entry"),
+    (
+        "patient.identifier_added",
+        "Added an identifier from another system",
+    ),
+    (
+        "patient.entry_removed",
+        "Removed a contact, insurance or identifier",
+    ),
     (
         "portal.record_viewed",
         "Opened their own record in the portal",

@@ -59,9 +59,68 @@ pub(crate) mod ssr {
     pub use crate::identity::auth;
     pub use crate::site::current_site;
 
+    use uuid::Uuid;
+
+    use crate::db::TenantTx;
     use crate::error::AppError;
+    use crate::identity::audit::{self, Actor};
     use crate::identity::{Standing, Viewer};
     use crate::tenancy::TenantPublic;
+
+    /// Who is writing: the clinic, the viewer, their staff id and role.
+    pub struct Writer {
+        pub tenant: TenantPublic,
+        pub viewer: Viewer,
+        pub staff_id: Uuid,
+        pub role: &'static str,
+    }
+
+    pub fn writer() -> Result<Writer, AppError> {
+        let (tenant, viewer, role) = staff()?;
+        let Standing::Staff { member_id, .. } = viewer.standing else {
+            return Err(AppError::Forbidden.respond());
+        };
+        Ok(Writer {
+            tenant,
+            viewer,
+            staff_id: member_id,
+            role,
+        })
+    }
+
+    impl Writer {
+        /// A transaction in the clinic, once the patient is known to be its own.
+        pub async fn open(&self, patient: Uuid) -> Result<TenantTx, AppError> {
+            let db = auth::db()?;
+            let mut tx = db.begin_for(self.tenant.id).await?;
+            super::super::db::get(&mut tx, patient)
+                .await?
+                .ok_or_else(|| AppError::NotFound.respond())?;
+            Ok(tx)
+        }
+
+        /// Audits a change to the patient's chart and commits.
+        pub async fn done(
+            &self,
+            mut tx: TenantTx,
+            patient: Uuid,
+            action: &str,
+            target: Option<&str>,
+        ) -> Result<(), AppError> {
+            audit::record_for_patient(
+                &mut tx,
+                Actor::account(self.viewer.account_id, self.viewer.email.as_str()),
+                Some(self.role),
+                patient,
+                action,
+                target,
+                &auth::request_meta(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
 
     pub fn tenant() -> Result<TenantPublic, AppError> {
         current_site()
@@ -527,4 +586,124 @@ pub async fn my_record() -> Result<OwnRecord, AppError> {
         email: p.email,
         phone: p.phone,
     })
+}
+
+// ------------------------------------------------------- the registry's lists --
+
+/// Who to call in an emergency. With `primary`, this contact becomes the primary
+/// one (the previous primary stays on the list).
+#[server(prefix = "/api", endpoint = "add_emergency_contact")]
+pub async fn add_emergency_contact(
+    patient_id: Uuid,
+    name: String,
+    relation: String,
+    phone: String,
+    primary: Option<String>,
+) -> Result<(), AppError> {
+    use super::lists::{short, EmergencyContact};
+    let w = ssr::writer()?;
+    let field = |(name, m): (&str, String)| AppError::field(name, m).respond();
+    let country = ssr::clinic_country(&w.tenant);
+    let contact = EmergencyContact {
+        id: Uuid::now_v7(),
+        name: short("name", &name, 2, 120).map_err(field)?,
+        relation: short("relation", &relation, 1, 60).map_err(field)?,
+        phone: super::phone::normalize(&phone, country)
+            .map_err(|m| AppError::field("phone", m).respond())?,
+        primary: primary.is_some_and(|p| p == "yes" || p == "on" || p == "true"),
+    };
+    let mut tx = w.open(patient_id).await?;
+    super::db::add_contact(&mut tx, patient_id, &contact, w.staff_id).await?;
+    w.done(tx, patient_id, "patient.contact_added", None).await
+}
+
+/// An insurance entry: provider and policy number, optional group, subscriber
+/// and dates of cover.
+#[server(prefix = "/api", endpoint = "add_insurance")]
+pub async fn add_insurance(
+    patient_id: Uuid,
+    provider: String,
+    policy_number: String,
+    group_number: Option<String>,
+    subscriber: Option<String>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    primary: Option<String>,
+) -> Result<(), AppError> {
+    use super::lists::{optional, short, validity, Insurance};
+    let w = ssr::writer()?;
+    let field = |(name, m): (&str, String)| AppError::field(name, m).respond();
+    let date = |name: &'static str,
+                v: Option<String>|
+     -> Result<Option<chrono::NaiveDate>, AppError> {
+        match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(text) => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| AppError::field(name, "enter a date (year, month, day)").respond()),
+        }
+    };
+    let (valid_from, valid_to) =
+        validity(date("valid_from", valid_from)?, date("valid_to", valid_to)?).map_err(field)?;
+    let entry = Insurance {
+        id: Uuid::now_v7(),
+        provider: short("provider", &provider, 2, 120).map_err(field)?,
+        policy_number: short("policy_number", &policy_number, 1, 60).map_err(field)?,
+        group_number: optional("group_number", group_number.as_deref(), 60).map_err(field)?,
+        subscriber: optional("subscriber", subscriber.as_deref(), 120).map_err(field)?,
+        valid_from,
+        valid_to,
+        primary: primary.is_some_and(|p| p == "yes" || p == "on" || p == "true"),
+    };
+    let mut tx = w.open(patient_id).await?;
+    super::db::add_insurance(&mut tx, patient_id, &entry, w.staff_id).await?;
+    w.done(tx, patient_id, "patient.insurance_added", None)
+        .await
+}
+
+/// An identifier from another system. One identifier names one patient of the
+/// clinic: a second patient with the same one is refused, naming the field.
+#[server(prefix = "/api", endpoint = "add_identifier")]
+pub async fn add_identifier(
+    patient_id: Uuid,
+    system: String,
+    value: String,
+) -> Result<(), AppError> {
+    use super::lists::{short, Identifier};
+    let w = ssr::writer()?;
+    let field = |(name, m): (&str, String)| AppError::field(name, m).respond();
+    let entry = Identifier {
+        id: Uuid::now_v7(),
+        system: short("system", &system, 2, 60).map_err(field)?,
+        value: short("value", &value, 1, 60).map_err(field)?,
+    };
+    let mut tx = w.open(patient_id).await?;
+    if !super::db::add_identifier(&mut tx, patient_id, &entry, w.staff_id).await? {
+        return Err(AppError::field(
+            "value",
+            format!(
+                "another patient of this clinic already has this {}",
+                entry.system
+            ),
+        )
+        .respond());
+    }
+    w.done(tx, patient_id, "patient.identifier_added", None)
+        .await
+}
+
+/// Takes an entry off one of the patient's lists (marked removed, kept).
+#[server(prefix = "/api", endpoint = "remove_registry_entry")]
+pub async fn remove_registry_entry(
+    patient_id: Uuid,
+    list: super::lists::ListKind,
+    entry_id: Uuid,
+) -> Result<(), AppError> {
+    let w = ssr::writer()?;
+    let mut tx = w.open(patient_id).await?;
+    super::db::remove_entry(&mut tx, list, patient_id, entry_id, w.staff_id)
+        .await
+        .map_err(|e| AppError::from(e).respond())?;
+    w.done(tx, patient_id, "patient.entry_removed", Some(list.as_str()))
+        .await
 }

@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::lists::{EmergencyContact, Identifier, Insurance, ListKind, RegistryLists};
 use super::search::{self, Query, Searchable};
 use super::{BloodType, Details, Mrn, NewPatient, Paged, Patient};
 use crate::db::{on_conn, one_row, DbError, TenantTx};
@@ -517,4 +518,243 @@ pub async fn link_account(tx: &mut TenantTx, id: Uuid, account: Uuid) -> Result<
         .rows_affected()
     });
     one_row(done)
+}
+
+// ------------------------------------------------------- the registry's lists --
+
+/// The patient's current emergency contacts, insurance entries and identifiers,
+/// primary entries first.
+#[tracing::instrument(skip_all)]
+pub async fn lists(tx: &mut TenantTx, patient: Uuid) -> Result<RegistryLists, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let (contacts, insurance, identifiers) = on_conn!(conn, |c| {
+        let contacts = sqlx::query_as::<_, (Uuid, String, String, String, bool)>(
+            "SELECT id, name, relation, phone, is_primary FROM patient_contacts \
+             WHERE tenant_id = $1 AND patient_id = $2 AND removed_at IS NULL \
+             ORDER BY is_primary DESC, added_at, id",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .fetch_all(&mut *c)
+        .await?;
+        #[allow(clippy::type_complexity)]
+        let insurance = sqlx::query_as::<
+            _,
+            (
+                Uuid,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<NaiveDate>,
+                Option<NaiveDate>,
+                bool,
+            ),
+        >(
+            "SELECT id, provider, policy_number, group_number, subscriber, valid_from, valid_to, \
+             is_primary FROM patient_insurance \
+             WHERE tenant_id = $1 AND patient_id = $2 AND removed_at IS NULL \
+             ORDER BY is_primary DESC, added_at, id",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .fetch_all(&mut *c)
+        .await?;
+        let identifiers = sqlx::query_as::<_, (Uuid, String, String)>(
+            "SELECT id, system, value FROM patient_identifiers \
+             WHERE tenant_id = $1 AND patient_id = $2 AND removed_at IS NULL ORDER BY added_at, id",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .fetch_all(&mut *c)
+        .await?;
+        (contacts, insurance, identifiers)
+    });
+    Ok(RegistryLists {
+        contacts: contacts
+            .into_iter()
+            .map(|(id, name, relation, phone, primary)| EmergencyContact {
+                id,
+                name,
+                relation,
+                phone,
+                primary,
+            })
+            .collect(),
+        insurance: insurance
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    provider,
+                    policy_number,
+                    group_number,
+                    subscriber,
+                    valid_from,
+                    valid_to,
+                    primary,
+                )| {
+                    Insurance {
+                        id,
+                        provider,
+                        policy_number,
+                        group_number,
+                        subscriber,
+                        valid_from,
+                        valid_to,
+                        primary,
+                    }
+                },
+            )
+            .collect(),
+        identifiers: identifiers
+            .into_iter()
+            .map(|(id, system, value)| Identifier { id, system, value })
+            .collect(),
+    })
+}
+
+/// Makes room for a new primary entry: the current one stops being primary.
+async fn demote_primary(tx: &mut TenantTx, kind: ListKind, patient: Uuid) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    // The table name comes from a closed enum, never from input.
+    let sql = format!(
+        "UPDATE {} SET is_primary = $3 WHERE tenant_id = $1 AND patient_id = $2 \
+         AND is_primary = $4 AND removed_at IS NULL",
+        kind.table()
+    );
+    on_conn!(conn, |c| {
+        sqlx::query(&sql)
+            .bind(tenant)
+            .bind(patient)
+            .bind(false)
+            .bind(true)
+            .execute(c)
+            .await?;
+    });
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn add_contact(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    c: &EmergencyContact,
+    by: Uuid,
+) -> Result<(), DbError> {
+    if c.primary {
+        demote_primary(tx, ListKind::Contact, patient).await?;
+    }
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |conn| {
+        sqlx::query(
+            "INSERT INTO patient_contacts (tenant_id, id, patient_id, name, relation, phone, \
+             is_primary, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant)
+        .bind(c.id)
+        .bind(patient)
+        .bind(&c.name)
+        .bind(&c.relation)
+        .bind(&c.phone)
+        .bind(c.primary)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn add_insurance(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    i: &Insurance,
+    by: Uuid,
+) -> Result<(), DbError> {
+    if i.primary {
+        demote_primary(tx, ListKind::Insurance, patient).await?;
+    }
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patient_insurance (tenant_id, id, patient_id, provider, policy_number, \
+             group_number, subscriber, valid_from, valid_to, is_primary, added_by, added_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(tenant)
+        .bind(i.id)
+        .bind(patient)
+        .bind(&i.provider)
+        .bind(&i.policy_number)
+        .bind(&i.group_number)
+        .bind(&i.subscriber)
+        .bind(i.valid_from)
+        .bind(i.valid_to)
+        .bind(i.primary)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Adds an identifier; `Ok(false)` when another current patient of the clinic
+/// already carries the same system and value.
+#[tracing::instrument(skip_all)]
+pub async fn add_identifier(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    i: &Identifier,
+    by: Uuid,
+) -> Result<bool, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let inserted = on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patient_identifiers (tenant_id, id, patient_id, system, value, added_by, added_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(i.id)
+        .bind(patient)
+        .bind(&i.system)
+        .bind(&i.value)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(inserted == 1)
+}
+
+/// Marks an entry of the patient's list removed.
+#[tracing::instrument(skip_all)]
+pub async fn remove_entry(
+    tx: &mut TenantTx,
+    kind: ListKind,
+    patient: Uuid,
+    id: Uuid,
+    by: Uuid,
+) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    let sql = format!(
+        "UPDATE {} SET removed_by = $4, removed_at = $5 \
+         WHERE tenant_id = $1 AND patient_id = $2 AND id = $3 AND removed_at IS NULL",
+        kind.table()
+    );
+    let affected = on_conn!(conn, |c| {
+        sqlx::query(&sql)
+            .bind(tenant)
+            .bind(patient)
+            .bind(id)
+            .bind(by)
+            .bind(Utc::now())
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    one_row(affected)
 }

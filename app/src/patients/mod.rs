@@ -5,6 +5,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod lists;
 pub mod pages;
 pub mod phone;
 #[cfg(feature = "ssr")]

@@ -205,6 +205,28 @@ async fn a_full_chart(doctor: &Browser, nurse: &Browser) -> (String, Vec<u8>) {
         b"%PDF-1.4\n% pending\n".to_vec(),
     )
     .await;
+    call_ok(
+        doctor,
+        "add_emergency_contact",
+        &[
+            ("patient_id", &p),
+            ("name", "Ravi Nair"),
+            ("relation", "brother"),
+            ("phone", "+12125550100"),
+            ("primary", "yes"),
+        ],
+    )
+    .await;
+    call_ok(
+        doctor,
+        "add_identifier",
+        &[
+            ("patient_id", &p),
+            ("system", "National ID"),
+            ("value", "123-45-6789"),
+        ],
+    )
+    .await;
     (p, bytes)
 }
 
@@ -224,7 +246,12 @@ async fn the_whole_record_exports_as_a_valid_fhir_bundle(t: &TestDb) {
     assert_eq!(bundle["resourceType"], "Bundle");
     assert_eq!(bundle["type"], "collection");
     assert_eq!(bundle["entry"][0]["resource"]["resourceType"], "Patient");
-    assert_eq!(bundle["entry"][0]["resource"]["id"], p.as_str());
+    let me = &bundle["entry"][0]["resource"];
+    assert_eq!(me["id"], p.as_str());
+    assert_eq!(me["contact"][0]["name"]["text"], "Ravi Nair");
+    assert_eq!(me["contact"][0]["telecom"][0]["value"], "+12125550100");
+    assert_eq!(me["identifier"][1]["type"]["text"], "National ID");
+    assert_eq!(me["identifier"][1]["value"], "123-45-6789");
     for entry in bundle["entry"].as_array().expect("entries") {
         let url = entry["fullUrl"].as_str().unwrap_or_default();
         assert!(

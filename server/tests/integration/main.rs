@@ -20,6 +20,7 @@ mod isolation;
 mod layers;
 mod mail;
 mod pool;
+mod registry;
 mod request_path;
 mod schema;
 mod security_review;

@@ -205,6 +205,50 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     )
     .await
     .expect("document");
+    // One entry on each of the registry's lists.
+    app::patients::db::add_contact(
+        &mut tx,
+        patient.id,
+        &app::patients::lists::EmergencyContact {
+            id: uuid::Uuid::now_v7(),
+            name: "Fixture Contact".into(),
+            relation: "spouse".into(),
+            phone: "+15555550100".into(),
+            primary: true,
+        },
+        doctor.id,
+    )
+    .await
+    .expect("contact");
+    app::patients::db::add_insurance(
+        &mut tx,
+        patient.id,
+        &app::patients::lists::Insurance {
+            id: uuid::Uuid::now_v7(),
+            provider: "Fixture Mutual".into(),
+            policy_number: "FX-1".into(),
+            group_number: None,
+            subscriber: None,
+            valid_from: None,
+            valid_to: None,
+            primary: true,
+        },
+        doctor.id,
+    )
+    .await
+    .expect("insurance");
+    app::patients::db::add_identifier(
+        &mut tx,
+        patient.id,
+        &app::patients::lists::Identifier {
+            id: uuid::Uuid::now_v7(),
+            system: "National ID".into(),
+            value: "FX-NID-1".into(),
+        },
+        doctor.id,
+    )
+    .await
+    .expect("identifier");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,

@@ -1,0 +1,87 @@
+-- The registry's lists: emergency contacts, insurance entries and identifiers
+-- from other systems (a national id, another hospital's record number). Entries
+-- are removed by marking them, never deleted, so the record keeps its history.
+
+CREATE TABLE patient_contacts (
+    tenant_id  uuid        NOT NULL REFERENCES tenants (id),
+    id         uuid        NOT NULL,
+    patient_id uuid        NOT NULL,
+    name       text        NOT NULL CHECK (length(name) BETWEEN 2 AND 120),
+    relation   text        NOT NULL CHECK (length(relation) BETWEEN 1 AND 60),
+    phone      text        NOT NULL CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
+    is_primary boolean     NOT NULL,
+    added_by   uuid        NOT NULL,
+    added_at   timestamptz NOT NULL,
+    removed_by uuid,
+    removed_at timestamptz,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, added_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, removed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((removed_by IS NULL) = (removed_at IS NULL))
+);
+CREATE INDEX patient_contacts_patient ON patient_contacts (tenant_id, patient_id);
+-- At most one current primary contact per patient.
+CREATE UNIQUE INDEX patient_contacts_one_primary ON patient_contacts (tenant_id, patient_id)
+    WHERE is_primary AND removed_at IS NULL;
+
+CREATE TABLE patient_insurance (
+    tenant_id     uuid        NOT NULL REFERENCES tenants (id),
+    id            uuid        NOT NULL,
+    patient_id    uuid        NOT NULL,
+    provider      text        NOT NULL CHECK (length(provider) BETWEEN 2 AND 120),
+    policy_number text        NOT NULL CHECK (length(policy_number) BETWEEN 1 AND 60),
+    group_number  text,
+    subscriber    text,
+    valid_from    date,
+    valid_to      date,
+    is_primary    boolean     NOT NULL,
+    added_by      uuid        NOT NULL,
+    added_at      timestamptz NOT NULL,
+    removed_by    uuid,
+    removed_at    timestamptz,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, added_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, removed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((removed_by IS NULL) = (removed_at IS NULL)),
+    CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from)
+);
+CREATE INDEX patient_insurance_patient ON patient_insurance (tenant_id, patient_id);
+CREATE UNIQUE INDEX patient_insurance_one_primary ON patient_insurance (tenant_id, patient_id)
+    WHERE is_primary AND removed_at IS NULL;
+
+CREATE TABLE patient_identifiers (
+    tenant_id  uuid        NOT NULL REFERENCES tenants (id),
+    id         uuid        NOT NULL,
+    patient_id uuid        NOT NULL,
+    system     text        NOT NULL CHECK (length(system) BETWEEN 2 AND 60),
+    value      text        NOT NULL CHECK (length(value) BETWEEN 1 AND 60),
+    added_by   uuid        NOT NULL,
+    added_at   timestamptz NOT NULL,
+    removed_by uuid,
+    removed_at timestamptz,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, added_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, removed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((removed_by IS NULL) = (removed_at IS NULL))
+);
+CREATE INDEX patient_identifiers_patient ON patient_identifiers (tenant_id, patient_id);
+-- One identifier names one patient of the clinic.
+CREATE UNIQUE INDEX patient_identifiers_unique ON patient_identifiers (tenant_id, system, value)
+    WHERE removed_at IS NULL;
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['patient_contacts', 'patient_insurance', 'patient_identifiers'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY tenant_isolation ON %I '
+            'USING (tenant_id = nullif(current_setting(''app.tenant_id'', true), '''')::uuid) '
+            'WITH CHECK (tenant_id = nullif(current_setting(''app.tenant_id'', true), '''')::uuid)', t);
+    END LOOP;
+END $$;
+
+GRANT SELECT, INSERT, UPDATE ON patient_contacts, patient_insurance, patient_identifiers TO medisync_app;

@@ -1,0 +1,79 @@
+-- The registry's lists: emergency contacts, insurance entries and identifiers
+-- from other systems (a national id, another hospital's record number). Entries
+-- are removed by marking them, never deleted, so the record keeps its history.
+
+CREATE TABLE patient_contacts (
+    tenant_id  BLOB    NOT NULL REFERENCES tenants (id),
+    id         BLOB    NOT NULL,
+    patient_id BLOB    NOT NULL,
+    name       TEXT    NOT NULL CHECK (length(name) BETWEEN 2 AND 120),
+    relation   TEXT    NOT NULL CHECK (length(relation) BETWEEN 1 AND 60),
+    phone      TEXT    NOT NULL CHECK (phone GLOB '+[1-9]*' AND length(phone) BETWEEN 8 AND 16),
+    is_primary INTEGER NOT NULL CHECK (is_primary IN (0, 1)),
+    added_by   BLOB    NOT NULL,
+    added_at   TEXT    NOT NULL,
+    removed_by BLOB,
+    removed_at TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, added_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, removed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((removed_by IS NULL) = (removed_at IS NULL))
+) STRICT;
+CREATE INDEX patient_contacts_patient ON patient_contacts (tenant_id, patient_id);
+CREATE UNIQUE INDEX patient_contacts_one_primary ON patient_contacts (tenant_id, patient_id)
+    WHERE is_primary = 1 AND removed_at IS NULL;
+
+CREATE TABLE patient_insurance (
+    tenant_id     BLOB    NOT NULL REFERENCES tenants (id),
+    id            BLOB    NOT NULL,
+    patient_id    BLOB    NOT NULL,
+    provider      TEXT    NOT NULL CHECK (length(provider) BETWEEN 2 AND 120),
+    policy_number TEXT    NOT NULL CHECK (length(policy_number) BETWEEN 1 AND 60),
+    group_number  TEXT,
+    subscriber    TEXT,
+    valid_from    TEXT,
+    valid_to      TEXT,
+    is_primary    INTEGER NOT NULL CHECK (is_primary IN (0, 1)),
+    added_by      BLOB    NOT NULL,
+    added_at      TEXT    NOT NULL,
+    removed_by    BLOB,
+    removed_at    TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, added_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, removed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((removed_by IS NULL) = (removed_at IS NULL)),
+    CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from)
+) STRICT;
+CREATE INDEX patient_insurance_patient ON patient_insurance (tenant_id, patient_id);
+CREATE UNIQUE INDEX patient_insurance_one_primary ON patient_insurance (tenant_id, patient_id)
+    WHERE is_primary = 1 AND removed_at IS NULL;
+
+CREATE TABLE patient_identifiers (
+    tenant_id  BLOB NOT NULL REFERENCES tenants (id),
+    id         BLOB NOT NULL,
+    patient_id BLOB NOT NULL,
+    system     TEXT NOT NULL CHECK (length(system) BETWEEN 2 AND 60),
+    value      TEXT NOT NULL CHECK (length(value) BETWEEN 1 AND 60),
+    added_by   BLOB NOT NULL,
+    added_at   TEXT NOT NULL,
+    removed_by BLOB,
+    removed_at TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, added_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, removed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((removed_by IS NULL) = (removed_at IS NULL))
+) STRICT;
+CREATE INDEX patient_identifiers_patient ON patient_identifiers (tenant_id, patient_id);
+CREATE UNIQUE INDEX patient_identifiers_unique ON patient_identifiers (tenant_id, system, value)
+    WHERE removed_at IS NULL;
+
+-- Nothing of the registry's lists is deleted.
+CREATE TRIGGER patient_contacts_kept BEFORE DELETE ON patient_contacts
+BEGIN SELECT RAISE(ABORT, 'registry entries are removed by marking them, never deleted'); END;
+CREATE TRIGGER patient_insurance_kept BEFORE DELETE ON patient_insurance
+BEGIN SELECT RAISE(ABORT, 'registry entries are removed by marking them, never deleted'); END;
+CREATE TRIGGER patient_identifiers_kept BEFORE DELETE ON patient_identifiers
+BEGIN SELECT RAISE(ABORT, 'registry entries are removed by marking them, never deleted'); END;

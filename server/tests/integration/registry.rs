@@ -1,0 +1,285 @@
+//! The registry's lists (issue 12): emergency contacts, insurance entries and
+//! identifiers from other systems. One primary at a time (held by the
+//! database), one patient per identifier in a clinic, entries removed by marking
+//! them (kept, never deleted), every field checked and named.
+
+use reqwest::StatusCode;
+
+use app::identity::Role;
+
+use crate::chart::{id_literal, raw_pool};
+use crate::self_service::{field_of, staff_of};
+use crate::support;
+use support::fixtures::staffed_clinic;
+use support::server::{self, Browser, Reply};
+use support::TestDb;
+
+on_both_backends!(contacts_insurance_and_identifiers_keep_one_primary_and_their_history);
+
+async fn post(b: &Browser, name: &str, form: &[(&str, &str)]) -> Reply {
+    b.call("localhost", &format!("/t/acme/api/{name}"), form)
+        .await
+}
+
+async fn lists_of(b: &Browser, patient: &str) -> serde_json::Value {
+    let r = post(b, "chart", &[("patient_id", patient)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["lists"].clone()
+}
+
+async fn contacts_insurance_and_identifiers_keep_one_primary_and_their_history(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "other").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let found = post(&desk, "list_patients", &[("query", "MRN-1")])
+        .await
+        .json();
+    let p = found["items"][0]["id"]
+        .as_str()
+        .expect("patient")
+        .to_owned();
+    let second = post(
+        &desk,
+        "register_patient",
+        &[
+            ("given_name", "Second"),
+            ("family_name", "Patient"),
+            ("birth_date", "1980-02-02"),
+            ("sex", "female"),
+        ],
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let q = second
+        .json()
+        .as_str()
+        .and_then(|l| l.rsplit('/').next().map(str::to_owned))
+        .expect("second patient");
+
+    // Contacts: the newest primary wins; the phone is normalised.
+    for (name, primary) in [
+        ("Ravi Nair", "yes"),
+        ("Meera Nair", "yes"),
+        ("Old Friend", ""),
+    ] {
+        let r = post(
+            &desk,
+            "add_emergency_contact",
+            &[
+                ("patient_id", &p),
+                ("name", name),
+                ("relation", "family"),
+                ("phone", "+44 20 7946 0958"),
+                ("primary", primary),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let lists = lists_of(&desk, &p).await;
+    let contacts = lists["contacts"].as_array().expect("contacts");
+    assert_eq!(contacts.len(), 3);
+    assert_eq!(contacts[0]["name"], "Meera Nair");
+    assert_eq!(contacts[0]["primary"], true);
+    assert_eq!(
+        contacts.iter().filter(|c| c["primary"] == true).count(),
+        1,
+        "one primary"
+    );
+    assert_eq!(contacts[0]["phone"], "+442079460958");
+
+    // Every field is checked and named.
+    for (form, field) in [
+        (
+            vec![
+                ("name", "R"),
+                ("relation", "son"),
+                ("phone", "+442079460958"),
+            ],
+            "name",
+        ),
+        (
+            vec![
+                ("name", "Ravi"),
+                ("relation", ""),
+                ("phone", "+442079460958"),
+            ],
+            "relation",
+        ),
+        (
+            vec![("name", "Ravi"), ("relation", "son"), ("phone", "call me")],
+            "phone",
+        ),
+        (
+            vec![
+                ("name", "<b>Ravi</b>"),
+                ("relation", "son"),
+                ("phone", "+442079460958"),
+            ],
+            "name",
+        ),
+    ] {
+        let mut form = form;
+        form.push(("patient_id", &p));
+        let r = post(&desk, "add_emergency_contact", &form).await;
+        assert_eq!(
+            (r.status, field_of(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, field.into()),
+            "{}",
+            r.body
+        );
+    }
+
+    // Insurance: dates of cover in order.
+    let bad = post(
+        &desk,
+        "add_insurance",
+        &[
+            ("patient_id", &p),
+            ("provider", "Bupa"),
+            ("policy_number", "B-1"),
+            ("valid_from", "2026-06-01"),
+            ("valid_to", "2026-01-01"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (bad.status, field_of(&bad)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "valid_to".into())
+    );
+    let good = post(
+        &desk,
+        "add_insurance",
+        &[
+            ("patient_id", &p),
+            ("provider", "Bupa"),
+            ("policy_number", "B-1"),
+            ("group_number", "G7"),
+            ("valid_from", "2026-01-01"),
+            ("primary", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+    let lists = lists_of(&desk, &p).await;
+    assert_eq!(lists["insurance"][0]["group_number"], "G7");
+
+    // Identifiers: one patient per identifier in the clinic.
+    let national = [("system", "National ID"), ("value", "AB 12 34 56 C")];
+    let first = post(
+        &desk,
+        "add_identifier",
+        &[[("patient_id", p.as_str())].as_slice(), &national].concat(),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let clash = post(
+        &desk,
+        "add_identifier",
+        &[[("patient_id", q.as_str())].as_slice(), &national].concat(),
+    )
+    .await;
+    assert_eq!(
+        (clash.status, field_of(&clash)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "value".into())
+    );
+
+    // Removing keeps the row: the identifier is free again, the history stays.
+    let lists = lists_of(&desk, &p).await;
+    let id = lists["identifiers"][0]["id"]
+        .as_str()
+        .expect("identifier")
+        .to_owned();
+    let removed = post(
+        &desk,
+        "remove_registry_entry",
+        &[
+            ("patient_id", &p),
+            ("list", "identifier"),
+            ("entry_id", &id),
+        ],
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(
+        lists_of(&desk, &p).await["identifiers"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    let again = post(
+        &desk,
+        "remove_registry_entry",
+        &[
+            ("patient_id", &p),
+            ("list", "identifier"),
+            ("entry_id", &id),
+        ],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let moved = post(
+        &desk,
+        "add_identifier",
+        &[[("patient_id", q.as_str())].as_slice(), &national].concat(),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+
+    // Around the application: the rows are kept, one primary is a database rule.
+    let raw = raw_pool(t).await;
+    assert_eq!(
+        raw.count("SELECT count(*) FROM patient_identifiers WHERE removed_at IS NOT NULL")
+            .await,
+        1
+    );
+    let patient = id_literal(t, &p);
+    assert!(
+        raw.execute(&format!(
+            "DELETE FROM patient_contacts WHERE patient_id = {patient}"
+        ))
+        .await
+        .is_err(),
+        "contacts are never deleted"
+    );
+    let truthy = match t.backend {
+        app::db::Backend::Sqlite => "1",
+        app::db::Backend::Postgres => "true",
+    };
+    assert!(
+        raw.execute(&format!(
+            "UPDATE patient_contacts SET is_primary = {truthy} WHERE patient_id = {patient}"
+        ))
+        .await
+        .is_err(),
+        "two primary contacts"
+    );
+
+    // Another clinic's patient: not found; billing may not edit the registry.
+    let theirs = staff_of(addr, "other", Role::Receptionist).await;
+    let r = theirs
+        .call(
+            "localhost",
+            "/t/other/api/add_identifier",
+            &[
+                ("patient_id", p.as_str()),
+                ("system", "National ID"),
+                ("value", "X1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let r = post(
+        &billing,
+        "add_identifier",
+        &[
+            ("patient_id", &p),
+            ("system", "National ID"),
+            ("value", "X2"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
