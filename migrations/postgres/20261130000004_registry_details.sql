@@ -85,3 +85,22 @@ BEGIN
 END $$;
 
 GRANT SELECT, INSERT, UPDATE ON patient_contacts, patient_insurance, patient_identifiers TO medisync_app;
+
+-- The charts each staff member opened last (the patients page lists them).
+CREATE TABLE recent_patients (
+    tenant_id  uuid        NOT NULL REFERENCES tenants (id),
+    staff_id   uuid        NOT NULL,
+    patient_id uuid        NOT NULL,
+    viewed_at  timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, staff_id, patient_id),
+    FOREIGN KEY (tenant_id, staff_id) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id)
+);
+CREATE INDEX recent_patients_latest ON recent_patients (tenant_id, staff_id, viewed_at);
+ALTER TABLE recent_patients ENABLE ROW LEVEL SECURITY;
+ALTER TABLE recent_patients FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON recent_patients
+    USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+-- Not part of the record: a short list kept to its newest entries.
+GRANT SELECT, INSERT, UPDATE, DELETE ON recent_patients TO medisync_app;

@@ -77,3 +77,15 @@ CREATE TRIGGER patient_insurance_kept BEFORE DELETE ON patient_insurance
 BEGIN SELECT RAISE(ABORT, 'registry entries are removed by marking them, never deleted'); END;
 CREATE TRIGGER patient_identifiers_kept BEFORE DELETE ON patient_identifiers
 BEGIN SELECT RAISE(ABORT, 'registry entries are removed by marking them, never deleted'); END;
+
+-- The charts each staff member opened last (the patients page lists them).
+CREATE TABLE recent_patients (
+    tenant_id  BLOB NOT NULL REFERENCES tenants (id),
+    staff_id   BLOB NOT NULL,
+    patient_id BLOB NOT NULL,
+    viewed_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, staff_id, patient_id),
+    FOREIGN KEY (tenant_id, staff_id) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id)
+) STRICT;
+CREATE INDEX recent_patients_latest ON recent_patients (tenant_id, staff_id, viewed_at);

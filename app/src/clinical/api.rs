@@ -125,6 +125,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         blood_type: p.details.blood_type.map(|b| b.as_str().to_owned()),
         archived: p.archived,
     };
+    crate::patients::db::note_recent(&mut tx, w.staff_id, patient_id).await?;
     w.done(tx, patient_id, "chart.viewed", Some(p.mrn.as_str()))
         .await?;
     Ok(PatientChart {

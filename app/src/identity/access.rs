@@ -94,6 +94,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("list_audit", R::Staff(Some(P::AuditRead))),
     // Patients (registry)
     ("list_patients", R::Staff(Some(P::PatientsRead))),
+    ("recent_patients", R::Staff(Some(P::PatientsRead))),
     ("register_patient", R::Staff(Some(P::PatientsCreate))),
     ("invite_patient", R::Staff(Some(P::PatientsUpdate))),
     ("set_patient_archived", R::Staff(Some(P::PatientsDelete))),

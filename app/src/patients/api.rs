@@ -707,3 +707,29 @@ pub async fn remove_registry_entry(
     w.done(tx, patient_id, "patient.entry_removed", Some(list.as_str()))
         .await
 }
+
+/// The charts the signed-in staff member opened last, newest first.
+#[server(prefix = "/api", endpoint = "recent_patients")]
+pub async fn recent_patients() -> Result<Vec<PatientSummary>, AppError> {
+    let w = ssr::writer()?;
+    let db = ssr::auth::db()?;
+    let mut tx = db.begin_for_read(w.tenant.id).await?;
+    let list = super::db::recent(&mut tx, w.staff_id).await?;
+    tx.commit().await?;
+    let settings = &w.tenant.settings;
+    let today = ssr::clinic_today(&w.tenant);
+    Ok(list
+        .into_iter()
+        .map(|p| {
+            let born = format!(
+                "{} ({} y)",
+                settings.format_day(p.birth_date),
+                p.age_on(today)
+            );
+            PatientSummary {
+                born,
+                ..PatientSummary::from(p)
+            }
+        })
+        .collect())
+}

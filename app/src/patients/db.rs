@@ -758,3 +758,64 @@ pub async fn remove_entry(
     });
     one_row(affected)
 }
+
+// ------------------------------------------------------------ recent patients --
+
+/// How many recently opened charts each staff member keeps.
+pub const RECENT: i64 = 10;
+
+/// Notes that `staff` opened `patient`'s chart now; keeps the newest [`RECENT`].
+#[tracing::instrument(skip_all)]
+pub async fn note_recent(tx: &mut TenantTx, staff: Uuid, patient: Uuid) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO recent_patients (tenant_id, staff_id, patient_id, viewed_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, staff_id, patient_id) DO UPDATE SET viewed_at = excluded.viewed_at",
+        )
+        .bind(tenant)
+        .bind(staff)
+        .bind(patient)
+        .bind(Utc::now())
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(
+            "DELETE FROM recent_patients WHERE tenant_id = $1 AND staff_id = $2 AND patient_id NOT IN \
+             (SELECT patient_id FROM recent_patients WHERE tenant_id = $1 AND staff_id = $2 \
+              ORDER BY viewed_at DESC LIMIT $3)",
+        )
+        .bind(tenant)
+        .bind(staff)
+        .bind(RECENT)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The charts `staff` opened last, newest first (archived records left out).
+#[tracing::instrument(skip_all)]
+pub async fn recent(tx: &mut TenantTx, staff: Uuid) -> Result<Vec<Patient>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let ids = on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, Uuid>(
+            "SELECT r.patient_id FROM recent_patients r \
+             JOIN patients p ON p.tenant_id = r.tenant_id AND p.id = r.patient_id \
+             WHERE r.tenant_id = $1 AND r.staff_id = $2 AND p.archived_at IS NULL \
+             ORDER BY r.viewed_at DESC LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(staff)
+        .bind(RECENT)
+        .fetch_all(c)
+        .await?
+    });
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(p) = get(tx, id).await? {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}

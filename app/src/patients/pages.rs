@@ -15,6 +15,31 @@ use crate::site::current_site;
 
 const REGISTER: &str = "/api/register_patient";
 
+/// The charts this person opened last, one tap away.
+#[component]
+fn RecentPatients() -> impl IntoView {
+    let recent = Resource::new(|| (), |_| recent_patients());
+    let site = current_site();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || recent.get().and_then(Result::ok).filter(|l| !l.is_empty()).map(|list| {
+                let site = site.clone();
+                view! {
+                    <nav class="mt-4" aria-label="Recently opened charts" data-testid="recent-patients">
+                        <h2 class="text-sm font-semibold text-slate-700">"Recently opened"</h2>
+                        <ul class="mt-1 flex flex-wrap gap-2 text-sm">
+                            {list.into_iter().map(|p| view! {
+                                <li><a class="rounded border border-slate-300 px-2 py-1 text-brand underline"
+                                    href=site.href(&format!("/staff/patients/{}", p.id))>{format!("{} · {}", p.name, p.mrn)}</a></li>
+                            }).collect_view()}
+                        </ul>
+                    </nav>
+                }
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 pub fn PatientsPage() -> impl IntoView {
     let invite = ServerAction::<InvitePatient>::new();
@@ -54,6 +79,7 @@ pub fn PatientsPage() -> impl IntoView {
                 </label>
                 <button type="submit" class=BUTTON>"Search"</button>
             </form>
+            <RecentPatients/>
             {move || matches!(invite.value().get(), Some(Ok(()))).then(|| view! {
                 <p data-testid="invite-sent" class="mt-2 text-sm text-green-800">"Portal invitation sent."</p>
             })}

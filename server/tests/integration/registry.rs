@@ -14,7 +14,10 @@ use support::fixtures::staffed_clinic;
 use support::server::{self, Browser, Reply};
 use support::TestDb;
 
-on_both_backends!(contacts_insurance_and_identifiers_keep_one_primary_and_their_history);
+on_both_backends!(
+    contacts_insurance_and_identifiers_keep_one_primary_and_their_history,
+    each_person_finds_the_charts_they_opened_last,
+);
 
 async fn post(b: &Browser, name: &str, form: &[(&str, &str)]) -> Reply {
     b.call("localhost", &format!("/t/acme/api/{name}"), form)
@@ -282,4 +285,79 @@ async fn contacts_insurance_and_identifiers_keep_one_primary_and_their_history(t
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn each_person_finds_the_charts_they_opened_last(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
+    let owner = staff_of(addr, "acme", Role::Owner).await;
+    let names = [
+        "Alba", "Bruno", "Chiara", "Dario", "Elena", "Fabio", "Giulia", "Hugo", "Irene", "Jonas",
+        "Klara", "Luca",
+    ];
+    let mut ids = Vec::new();
+    for (i, given) in names.iter().enumerate() {
+        let birth = format!("19{:02}-03-04", 50 + i);
+        let r = post(
+            &doctor,
+            "register_patient",
+            &[
+                ("given_name", given),
+                ("family_name", "Rossi"),
+                ("birth_date", &birth),
+                ("sex", "other"),
+                ("confirm_new", "yes"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let id = r
+            .json()
+            .as_str()
+            .and_then(|l| l.rsplit('/').next().map(str::to_owned))
+            .expect("chart address");
+        ids.push(id);
+    }
+    let recent = |b: Browser| async move {
+        let r = post(&b, "recent_patients", &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        recent(doctor.clone()).await.is_empty(),
+        "nothing opened yet"
+    );
+    for id in &ids {
+        lists_of(&doctor, id).await;
+    }
+    // Opening one again moves it to the front; only the newest ten are kept.
+    lists_of(&doctor, &ids[5]).await;
+    let seen = recent(doctor.clone()).await;
+    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert_eq!(seen[0], "Fabio Rossi");
+    assert_eq!(seen[1], "Luca Rossi");
+    assert!(!seen.contains(&"Alba Rossi".to_owned()) && !seen.contains(&"Bruno Rossi".to_owned()));
+    // Each person's own list.
+    assert!(recent(nurse.clone()).await.is_empty());
+    lists_of(&nurse, &ids[0]).await;
+    assert_eq!(recent(nurse).await, vec!["Alba Rossi".to_owned()]);
+    // An archived record leaves the list.
+    let archived = post(
+        &owner,
+        "set_patient_archived",
+        &[("patient_id", ids[5].as_str()), ("archived", "true")],
+    )
+    .await;
+    assert_eq!(archived.status, StatusCode::OK, "{}", archived.body);
+    assert_eq!(
+        recent(doctor).await.first().map(String::as_str),
+        Some("Luca Rossi")
+    );
 }

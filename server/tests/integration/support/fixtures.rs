@@ -249,6 +249,9 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     )
     .await
     .expect("identifier");
+    app::patients::db::note_recent(&mut tx, doctor.id, patient.id)
+        .await
+        .expect("recent");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
