@@ -104,3 +104,30 @@ CREATE POLICY tenant_isolation ON recent_patients
     WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
 -- Not part of the record: a short list kept to its newest entries.
 GRANT SELECT, INSERT, UPDATE, DELETE ON recent_patients TO medisync_app;
+
+-- A patient's request, from the portal, to correct their details; the front
+-- desk makes the change (or explains why not) and closes it.
+CREATE TABLE patient_correction_requests (
+    tenant_id    uuid        NOT NULL REFERENCES tenants (id),
+    id           uuid        NOT NULL,
+    patient_id   uuid        NOT NULL,
+    message      text        NOT NULL CHECK (length(message) BETWEEN 5 AND 2000),
+    status       text        NOT NULL CHECK (status IN ('pending', 'corrected', 'declined')),
+    requested_at timestamptz NOT NULL,
+    decided_by   uuid,
+    decided_at   timestamptz,
+    response     text,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, decided_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((status = 'pending') = (decided_by IS NULL)),
+    CHECK ((decided_by IS NULL) = (decided_at IS NULL)),
+    CHECK (status <> 'declined' OR response IS NOT NULL)
+);
+CREATE INDEX patient_correction_requests_patient ON patient_correction_requests (tenant_id, patient_id, requested_at);
+ALTER TABLE patient_correction_requests ENABLE ROW LEVEL SECURITY;
+ALTER TABLE patient_correction_requests FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON patient_correction_requests
+    USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+GRANT SELECT, INSERT, UPDATE ON patient_correction_requests TO medisync_app;

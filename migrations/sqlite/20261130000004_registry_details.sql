@@ -89,3 +89,26 @@ CREATE TABLE recent_patients (
     FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id)
 ) STRICT;
 CREATE INDEX recent_patients_latest ON recent_patients (tenant_id, staff_id, viewed_at);
+
+-- A patient's request, from the portal, to correct their details; the front
+-- desk makes the change (or explains why not) and closes it.
+CREATE TABLE patient_correction_requests (
+    tenant_id    BLOB NOT NULL REFERENCES tenants (id),
+    id           BLOB NOT NULL,
+    patient_id   BLOB NOT NULL,
+    message      TEXT NOT NULL CHECK (length(message) BETWEEN 5 AND 2000),
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'corrected', 'declined')),
+    requested_at TEXT NOT NULL,
+    decided_by   BLOB,
+    decided_at   TEXT,
+    response     TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, decided_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((status = 'pending') = (decided_by IS NULL)),
+    CHECK ((decided_by IS NULL) = (decided_at IS NULL)),
+    CHECK (status <> 'declined' OR response IS NOT NULL)
+) STRICT;
+CREATE INDEX patient_correction_requests_patient ON patient_correction_requests (tenant_id, patient_id, requested_at);
+CREATE TRIGGER patient_correction_requests_kept BEFORE DELETE ON patient_correction_requests
+BEGIN SELECT RAISE(ABORT, 'correction requests are kept'); END;

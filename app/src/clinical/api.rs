@@ -76,6 +76,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     let consents = super::db::consents(&mut tx, patient_id).await?;
     let documents = crate::documents::db::for_patient(&mut tx, patient_id, false).await?;
     let lists = crate::patients::db::lists(&mut tx, patient_id).await?;
+    let corrections = crate::patients::db::corrections(&mut tx, patient_id).await?;
     let settings = &w.tenant.settings;
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let mut when: Vec<(Uuid, String)> = Vec::new();
@@ -132,6 +133,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         header,
         record: p,
         lists,
+        corrections,
         banner: super::AllergyBanner::of(&allergies),
         flags,
         consents,

@@ -376,6 +376,9 @@ pub struct PatientChart {
     /// Emergency contacts, insurance and identifiers.
     #[serde(default)]
     pub lists: crate::patients::lists::RegistryLists,
+    /// The patient's requests to correct their details, newest first.
+    #[serde(default)]
+    pub corrections: Vec<crate::patients::lists::CorrectionRequest>,
     pub banner: AllergyBanner,
     /// Current and cleared flags, current first.
     pub flags: Vec<Flag>,

@@ -758,8 +758,18 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
 /// removable (kept as history), each list with its own small form.
 #[component]
 fn Lists(c: StoredValue<PatientChart>) -> impl IntoView {
-    let (patient, can_update, lists) =
-        c.with_value(|c| (c.header.patient_id, c.can_update, c.lists.clone()));
+    let (patient, can_update, lists, corrections) = c.with_value(|c| {
+        (
+            c.header.patient_id,
+            c.can_update,
+            c.lists.clone(),
+            c.corrections.clone(),
+        )
+    });
+    let pending: Vec<_> = corrections
+        .into_iter()
+        .filter(|r| r.status == crate::patients::lists::CorrectionStatus::Pending)
+        .collect();
     let remove = move |list: &'static str, id: Uuid| {
         can_update.then(|| view! {
             <form method="post" action=api("remove_registry_entry") class="inline">
@@ -785,6 +795,29 @@ fn Lists(c: StoredValue<PatientChart>) -> impl IntoView {
         }
     };
     view! {
+        {(!pending.is_empty()).then(|| view! {
+            <section class="mt-6 rounded-lg border border-amber-700 bg-amber-50 p-4" data-testid="correction-requests">
+                <h2 class="text-lg font-semibold">"The patient asked for a correction"</h2>
+                <PlainFormError path="/api/decide_correction"/>
+                {pending.into_iter().map(|r| view! {
+                    <div class="mt-2 border-t border-amber-300 pt-2" data-testid="correction-request">
+                        <p class="whitespace-pre-line text-sm">{r.message}</p>
+                        {can_update.then(|| view! {
+                            <form method="post" action=api("decide_correction") class="mt-2 space-y-2">
+                                <input type="hidden" name="patient_id" value=patient.to_string()/>
+                                <input type="hidden" name="request_id" value=r.id.to_string()/>
+                                <label for=format!("response-{}", r.id) class="block text-sm font-medium">"Answer to the patient (required when declining)"</label>
+                                <input id=format!("response-{}", r.id) name="response" class=INPUT/>
+                                <div class="flex flex-wrap gap-2">
+                                    <button type="submit" name="decision" value="corrected" class=SMALL_BUTTON>"Details corrected"</button>
+                                    <button type="submit" name="decision" value="declined" class=SMALL_BUTTON>"Decline"</button>
+                                </div>
+                            </form>
+                        })}
+                    </div>
+                }).collect_view()}
+            </section>
+        })}
         <section id="contacts" class=SECTION data-testid="registry-lists">
             <h2 class="text-lg font-semibold">"Emergency contacts"</h2>
             <ul class="mt-2 space-y-1 text-sm" data-testid="contacts">

@@ -43,6 +43,9 @@ pub struct OwnChart {
     /// The current state of each consent recorded.
     #[serde(default)]
     pub consents: Vec<Line>,
+    /// Requests to correct the details, and their answers.
+    #[serde(default)]
+    pub corrections: Vec<Line>,
     /// Where the whole record downloads (FHIR R4 JSON).
     #[serde(default)]
     pub export_href: String,
@@ -91,6 +94,7 @@ pub async fn my_chart() -> Result<OwnChart, AppError> {
     let notes = super::db::notes(&mut tx, patient).await?;
     let documents = crate::documents::db::for_patient(&mut tx, patient, true).await?;
     let consents = super::db::consents(&mut tx, patient).await?;
+    let corrections = crate::patients::db::corrections(&mut tx, patient).await?;
     audit::record_for_patient(
         &mut tx,
         audit::Actor {
@@ -228,6 +232,21 @@ pub async fn my_chart() -> Result<OwnChart, AppError> {
         summaries,
         documents,
         consents,
+        corrections: corrections
+            .into_iter()
+            .map(|r| Line {
+                title: r.message,
+                detail: match r.status {
+                    crate::patients::lists::CorrectionStatus::Pending => {
+                        "waiting for the clinic".to_owned()
+                    }
+                    crate::patients::lists::CorrectionStatus::Corrected => "corrected".to_owned(),
+                    crate::patients::lists::CorrectionStatus::Declined => {
+                        format!("not changed: {}", r.response.unwrap_or_default())
+                    }
+                },
+            })
+            .collect(),
         export_href: site.href(&format!("/fhir/R4/Patient/{patient}/$everything")),
     })
 }
@@ -340,6 +359,15 @@ fn OwnHealthRecord() -> impl IntoView {
                             }}
                         </section>
                         <section class=PANEL><h2 class="font-semibold">"Consents"</h2>{lines(c.consents, "None recorded.", "my-consents")}</section>
+                        <section class=PANEL data-testid="my-corrections"><h2 class="font-semibold">"Something wrong in your details?"</h2>
+                            {lines(c.corrections, "", "my-correction-list")}
+                            <form method="post" action=crate::site::current_site().href("/api/request_correction") class="mt-2 space-y-2" data-testid="correction-form">
+                                <crate::forms::PlainFormError path="/api/request_correction"/>
+                                <label for="correction_message" class="block text-sm font-medium">"What should the clinic correct?"</label>
+                                <textarea id="correction_message" name="message" rows="2" required class="w-full rounded border border-slate-400 p-2 text-sm"></textarea>
+                                <button type="submit" class="rounded bg-brand px-3 py-1 text-sm font-semibold text-on-brand">"Ask for a correction"</button>
+                            </form>
+                        </section>
                     </div>
                 }.into_any(),
             })}

@@ -103,6 +103,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("add_insurance", R::Staff(Some(P::PatientsUpdate))),
     ("add_identifier", R::Staff(Some(P::PatientsUpdate))),
     ("remove_registry_entry", R::Staff(Some(P::PatientsUpdate))),
+    ("decide_correction", R::Staff(Some(P::PatientsUpdate))),
+    ("request_correction", R::Patient),
     ("my_record", R::Patient),
     ("my_chart", R::Patient),
     ("my_access_log", R::Patient),

@@ -733,3 +733,108 @@ pub async fn recent_patients() -> Result<Vec<PatientSummary>, AppError> {
         })
         .collect())
 }
+
+/// From the portal: asks the clinic to correct the patient's details (a
+/// misspelt name, a new address). At most a few may wait at once.
+#[server(prefix = "/api", endpoint = "request_correction")]
+pub async fn request_correction(message: String) -> Result<(), AppError> {
+    use crate::identity::Standing;
+    let tenant = ssr::tenant()?;
+    let viewer = ssr::auth::viewer()?;
+    let Standing::Patient { patient_id } = viewer.standing else {
+        return Err(AppError::Forbidden.respond());
+    };
+    let message = message.trim();
+    let len = message.chars().count();
+    if !(5..=2000).contains(&len) {
+        return Err(AppError::field(
+            "message",
+            "say in a few words (5 to 2,000 characters) what should be corrected",
+        )
+        .respond());
+    }
+    if message
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
+        return Err(AppError::field("message", "remove the control characters").respond());
+    }
+    let db = ssr::auth::db()?;
+    let mut tx = db.begin_for(tenant.id).await?;
+    if !super::db::request_correction(&mut tx, patient_id, message).await? {
+        return Err(AppError::field(
+            "message",
+            "you already have several requests waiting; the clinic will answer them first",
+        )
+        .respond());
+    }
+    crate::identity::audit::record_for_patient(
+        &mut tx,
+        crate::identity::audit::Actor {
+            id: Some(viewer.account_id),
+            email: None,
+        },
+        None,
+        patient_id,
+        "portal.correction_requested",
+        None,
+        &ssr::auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Closes a patient's correction request: corrected (the details were changed)
+/// or declined (with the reason the patient will read).
+#[server(prefix = "/api", endpoint = "decide_correction")]
+pub async fn decide_correction(
+    patient_id: Uuid,
+    request_id: Uuid,
+    decision: super::lists::CorrectionStatus,
+    response: Option<String>,
+) -> Result<(), AppError> {
+    use super::lists::CorrectionStatus;
+    let w = ssr::writer()?;
+    let response = response
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if let Some(r) = &response {
+        if r.chars().count() > 1000 || r.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+            return Err(
+                AppError::field("response", "keep the answer to 1,000 plain characters").respond(),
+            );
+        }
+    }
+    match decision {
+        CorrectionStatus::Pending => {
+            return Err(AppError::field("decision", "choose corrected or declined").respond())
+        }
+        CorrectionStatus::Declined if response.is_none() => {
+            return Err(AppError::field(
+                "response",
+                "tell the patient why the details stay as they are",
+            )
+            .respond())
+        }
+        _ => {}
+    }
+    let mut tx = w.open(patient_id).await?;
+    super::db::decide_correction(
+        &mut tx,
+        patient_id,
+        request_id,
+        decision,
+        response.as_deref(),
+        w.staff_id,
+    )
+    .await
+    .map_err(|e| AppError::from(e).respond())?;
+    w.done(
+        tx,
+        patient_id,
+        "patient.correction_decided",
+        Some(decision.as_str()),
+    )
+    .await
+}

@@ -3,7 +3,10 @@
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::lists::{EmergencyContact, Identifier, Insurance, ListKind, RegistryLists};
+use super::lists::{
+    CorrectionRequest, CorrectionStatus, EmergencyContact, Identifier, Insurance, ListKind,
+    RegistryLists, MAX_PENDING_CORRECTIONS,
+};
 use super::search::{self, Query, Searchable};
 use super::{BloodType, Details, Mrn, NewPatient, Paged, Patient};
 use crate::db::{on_conn, one_row, DbError, TenantTx};
@@ -818,4 +821,109 @@ pub async fn recent(tx: &mut TenantTx, staff: Uuid) -> Result<Vec<Patient>, DbEr
         }
     }
     Ok(out)
+}
+
+// ------------------------------------------------------- correction requests --
+
+/// The patient's correction requests, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn corrections(
+    tx: &mut TenantTx,
+    patient: Uuid,
+) -> Result<Vec<CorrectionRequest>, DbError> {
+    let (tenant, conn) = tx.scoped();
+    #[allow(clippy::type_complexity)]
+    let rows = on_conn!(conn, |c| {
+        sqlx::query_as::<
+            _,
+            (
+                Uuid,
+                String,
+                String,
+                chrono::DateTime<Utc>,
+                Option<String>,
+                Option<String>,
+            ),
+        >(
+            "SELECT r.id, r.message, r.status, r.requested_at, s.display_name, r.response \
+             FROM patient_correction_requests r \
+             LEFT JOIN staff_members s ON s.tenant_id = r.tenant_id AND s.id = r.decided_by \
+             WHERE r.tenant_id = $1 AND r.patient_id = $2 ORDER BY r.requested_at DESC, r.id DESC",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .fetch_all(c)
+        .await?
+    });
+    rows.into_iter()
+        .map(
+            |(id, message, status, requested_at, decided_by, response)| {
+                Ok(CorrectionRequest {
+                    id,
+                    message,
+                    status: status.parse().map_err(DbError::Corrupt)?,
+                    requested_at,
+                    decided_by,
+                    response,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Files a request; `Ok(false)` when the patient already has the most waiting.
+#[tracing::instrument(skip_all)]
+pub async fn request_correction(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    message: &str,
+) -> Result<bool, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let inserted = on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO patient_correction_requests (tenant_id, id, patient_id, message, status, requested_at) \
+             SELECT $1, $2, $3, $4, 'pending', $5 WHERE (SELECT count(*) FROM patient_correction_requests \
+               WHERE tenant_id = $1 AND patient_id = $3 AND status = 'pending') < $6",
+        )
+        .bind(tenant)
+        .bind(Uuid::now_v7())
+        .bind(patient)
+        .bind(message)
+        .bind(Utc::now())
+        .bind(MAX_PENDING_CORRECTIONS)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(inserted == 1)
+}
+
+/// Closes a pending request of the patient.
+#[tracing::instrument(skip_all)]
+pub async fn decide_correction(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    id: Uuid,
+    status: CorrectionStatus,
+    response: Option<&str>,
+    by: Uuid,
+) -> Result<(), DbError> {
+    let (tenant, conn) = tx.scoped();
+    let affected = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE patient_correction_requests SET status = $4, response = $5, decided_by = $6, decided_at = $7 \
+             WHERE tenant_id = $1 AND patient_id = $2 AND id = $3 AND status = 'pending'",
+        )
+        .bind(tenant)
+        .bind(patient)
+        .bind(id)
+        .bind(status.as_str())
+        .bind(response)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    one_row(affected)
 }

@@ -154,3 +154,27 @@ mod tests {
         assert_eq!(optional("group", Some("   "), 60), Ok(None));
     }
 }
+
+/// A patient's request to correct their details, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrectionRequest {
+    pub id: Uuid,
+    pub message: String,
+    pub status: CorrectionStatus,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub decided_by: Option<String>,
+    pub response: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CorrectionStatus {
+    Pending,
+    Corrected,
+    Declined,
+}
+
+text_enum!(CorrectionStatus { Pending => "pending", Corrected => "corrected", Declined => "declined" });
+
+/// The most requests a patient may have waiting at once.
+pub const MAX_PENDING_CORRECTIONS: i64 = 5;

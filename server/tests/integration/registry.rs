@@ -17,6 +17,7 @@ use support::TestDb;
 on_both_backends!(
     contacts_insurance_and_identifiers_keep_one_primary_and_their_history,
     each_person_finds_the_charts_they_opened_last,
+    the_patient_asks_for_a_correction_and_reads_the_answer,
 );
 
 async fn post(b: &Browser, name: &str, form: &[(&str, &str)]) -> Reply {
@@ -359,5 +360,140 @@ async fn each_person_finds_the_charts_they_opened_last(t: &TestDb) {
     assert_eq!(
         recent(doctor).await.first().map(String::as_str),
         Some("Luca Rossi")
+    );
+}
+
+async fn the_patient_asks_for_a_correction_and_reads_the_answer(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let found = post(&desk, "list_patients", &[("query", "MRN-1")])
+        .await
+        .json();
+    let p = found["items"][0]["id"]
+        .as_str()
+        .expect("patient")
+        .to_owned();
+    let patient = Browser::new(addr);
+    let r = patient
+        .sign_in(
+            "localhost",
+            "/t/acme",
+            &support::fixtures::patient_email("acme"),
+            support::fixtures::PASSWORD,
+            "patient",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Checked, then filed; staff may not file one, nor decide one from the portal.
+    let short = post(&patient, "request_correction", &[("message", "no")]).await;
+    assert_eq!(
+        (short.status, field_of(&short)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "message".into())
+    );
+    for message in ["My surname is spelt Nayar", "I moved to 12 Elm Street"] {
+        let r = post(&patient, "request_correction", &[("message", message)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(
+        post(&desk, "request_correction", &[("message", "staff cannot")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The chart shows them; declining needs a reason the patient will read.
+    let chart = post(&desk, "chart", &[("patient_id", &p)]).await.json();
+    let requests = chart["corrections"].as_array().cloned().unwrap_or_default();
+    assert_eq!(requests.len(), 2);
+    let (moved, surname) = (
+        requests[0]["id"].as_str().unwrap_or_default(),
+        requests[1]["id"].as_str().unwrap_or_default(),
+    );
+    let decide = |id: &str, decision: &str, response: &str| {
+        let (desk, p, id, decision, response) = (
+            desk.clone(),
+            p.clone(),
+            id.to_owned(),
+            decision.to_owned(),
+            response.to_owned(),
+        );
+        async move {
+            post(
+                &desk,
+                "decide_correction",
+                &[
+                    ("patient_id", &p),
+                    ("request_id", &id),
+                    ("decision", &decision),
+                    ("response", &response),
+                ],
+            )
+            .await
+        }
+    };
+    let bare = decide(surname, "declined", "").await;
+    assert_eq!(
+        (bare.status, field_of(&bare)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "response".into())
+    );
+    assert_eq!(
+        decide(surname, "declined", "Your passport says Nair")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(decide(moved, "corrected", "").await.status, StatusCode::OK);
+    assert_eq!(
+        decide(moved, "declined", "twice").await.status,
+        StatusCode::NOT_FOUND,
+        "a closed request stays closed"
+    );
+
+    // The patient reads the answers in the portal.
+    let own = post(&patient, "my_chart", &[]).await.json();
+    let lines: Vec<String> = own["corrections"]
+        .as_array()
+        .expect("corrections")
+        .iter()
+        .map(|l| {
+            format!(
+                "{} => {}",
+                l["title"].as_str().unwrap_or_default(),
+                l["detail"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(
+        lines.contains(
+            &"My surname is spelt Nayar => not changed: Your passport says Nair".to_owned()
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"I moved to 12 Elm Street => corrected".to_owned()),
+        "{lines:?}"
+    );
+
+    // At most five wait at once.
+    for i in 0..5 {
+        let r = post(
+            &patient,
+            "request_correction",
+            &[("message", &format!("Request number {i}"))],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let more = post(
+        &patient,
+        "request_correction",
+        &[("message", "One request too many")],
+    )
+    .await;
+    assert_eq!(
+        (more.status, field_of(&more)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "message".into())
     );
 }

@@ -252,6 +252,9 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     app::patients::db::note_recent(&mut tx, doctor.id, patient.id)
         .await
         .expect("recent");
+    app::patients::db::request_correction(&mut tx, patient.id, "Fixture correction")
+        .await
+        .expect("correction");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
