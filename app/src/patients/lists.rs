@@ -79,6 +79,12 @@ impl ListKind {
     }
 }
 
+/// A refused field and the message for it.
+pub type Refusal = (&'static str, String);
+
+/// Dates of cover: from, to.
+pub type Cover = (Option<NaiveDate>, Option<NaiveDate>);
+
 /// A short free-text field: trimmed, plain, `min..=max` characters.
 pub fn short(
     field: &'static str,
@@ -102,10 +108,7 @@ pub fn optional(
 }
 
 /// A policy's validity: both ends optional, the end not before the start.
-pub fn validity(
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<(Option<NaiveDate>, Option<NaiveDate>), (&'static str, String)> {
+pub fn validity(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Cover, Refusal> {
     match (from, to) {
         (Some(f), Some(t)) if t < f => Err((
             "valid_to",
