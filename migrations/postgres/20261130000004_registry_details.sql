@@ -131,3 +131,7 @@ CREATE POLICY tenant_isolation ON patient_correction_requests
     USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
 GRANT SELECT, INSERT, UPDATE ON patient_correction_requests TO medisync_app;
+
+-- Seed 002's doctor-level visibility: when on, a doctor sees only the patients
+-- assigned to them or whose visit notes they wrote (off by default).
+ALTER TABLE tenants ADD COLUMN doctors_see_own_patients boolean NOT NULL DEFAULT false;

@@ -112,3 +112,7 @@ CREATE TABLE patient_correction_requests (
 CREATE INDEX patient_correction_requests_patient ON patient_correction_requests (tenant_id, patient_id, requested_at);
 CREATE TRIGGER patient_correction_requests_kept BEFORE DELETE ON patient_correction_requests
 BEGIN SELECT RAISE(ABORT, 'correction requests are kept'); END;
+
+-- Seed 002's doctor-level visibility: when on, a doctor sees only the patients
+-- assigned to them or whose visit notes they wrote (off by default).
+ALTER TABLE tenants ADD COLUMN doctors_see_own_patients INTEGER NOT NULL DEFAULT 0 CHECK (doctors_see_own_patients IN (0, 1));

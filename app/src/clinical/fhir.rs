@@ -72,6 +72,11 @@ pub async fn everything(
     let patient = crate::patients::db::get(&mut tx, patient_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if audience == Audience::Staff {
+        crate::patients::api::ssr::ensure_visible(&mut tx, viewer, patient_id)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+    }
     let record = Record {
         lists: crate::patients::db::lists(&mut tx, patient_id).await?,
         allergies: super::db::allergies(&mut tx, patient_id).await?,

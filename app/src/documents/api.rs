@@ -179,9 +179,16 @@ pub mod ssr {
         let (doc, key) = super::super::db::get(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if let Some(own) = own_patient {
-            if doc.patient_id != own || doc.status != super::super::ReviewStatus::Approved {
-                return Err(AppError::NotFound);
+        match own_patient {
+            Some(own) => {
+                if doc.patient_id != own || doc.status != super::super::ReviewStatus::Approved {
+                    return Err(AppError::NotFound);
+                }
+            }
+            None => {
+                crate::patients::api::ssr::ensure_visible(&mut tx, viewer, doc.patient_id)
+                    .await
+                    .map_err(|_| AppError::NotFound)?;
             }
         }
         audit::record_for_patient(

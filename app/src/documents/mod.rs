@@ -313,7 +313,7 @@ mod tests {
         );
         assert_eq!(
             download_name("x\"; filename=evil.html", FileType::Png),
-            "x__ filename=evil.png"
+            "x__ filename_evil.png"
         );
         let traversal = download_name("../../etc/passwd", FileType::Pdf);
         assert!(

@@ -91,6 +91,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("list_staff_invitations", R::Staff(Some(P::UsersManage))),
     ("manage_staff_invitation", R::Staff(Some(P::UsersManage))),
     ("set_security_policy", R::Staff(Some(P::SettingsManage))),
+    ("clinic_security_policy", R::Staff(Some(P::SettingsManage))),
     ("list_audit", R::Staff(Some(P::AuditRead))),
     // Patients (registry)
     ("list_patients", R::Staff(Some(P::PatientsRead))),

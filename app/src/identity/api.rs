@@ -1228,6 +1228,7 @@ async fn reactivate_staff(member_id: Uuid) -> Result<(), AppError> {
 pub async fn set_security_policy(
     require_staff_2fa: Option<String>,
     idle_minutes: Option<String>,
+    doctors_see_own_patients: Option<String>,
 ) -> Result<(), AppError> {
     use ssr::*;
     let (tenant, viewer) = auth::staff_viewer()?;
@@ -1245,6 +1246,8 @@ pub async fn set_security_policy(
     let policy = crate::tenancy::SecurityPolicy {
         require_staff_2fa: require_staff_2fa.is_some_and(|v| v == "on" || v == "true"),
         staff_idle_minutes: idle,
+        doctors_see_own_patients: doctors_see_own_patients
+            .is_some_and(|v| v == "on" || v == "true"),
     };
     let db = auth::db()?;
     let mut platform = db.begin_platform().await?;
@@ -1256,13 +1259,26 @@ pub async fn set_security_policy(
         super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
         "settings.security_changed",
         Some(&format!(
-            "two-factor required: {}, idle minutes: {}",
+            "two-factor required: {}, idle minutes: {}, doctors see own patients only: {}",
             policy.require_staff_2fa,
-            idle.map_or("default".into(), |m| m.to_string())
+            idle.map_or("default".into(), |m| m.to_string()),
+            policy.doctors_see_own_patients
         )),
     )
     .await;
     Ok(())
+}
+
+/// The clinic's current sign-in and visibility policy, for its settings page.
+#[server(prefix = "/api", endpoint = "clinic_security_policy")]
+pub async fn clinic_security_policy() -> Result<crate::tenancy::SecurityPolicy, AppError> {
+    use ssr::*;
+    let (tenant, _) = auth::staff_viewer()?;
+    let db = auth::db()?;
+    let mut platform = db.begin_platform().await?;
+    let policy = crate::tenancy::db::security_policy(&mut platform, tenant).await?;
+    platform.commit().await?;
+    Ok(policy)
 }
 
 #[server(prefix = "/api", endpoint = "list_audit")]

@@ -1024,24 +1024,34 @@ pub fn AuditPage() -> impl IntoView {
 pub fn ClinicSecurityPage() -> impl IntoView {
     let action = ServerAction::<SetSecurityPolicy>::new();
     let error = error_of!(action);
+    let current = Resource::new(move || action.version().get(), |_| clinic_security_policy());
     view! {
         <PageTitle text="Clinic security"/>
         <SignedInShell testid="clinic-security-page">
             <h1 class="text-xl font-semibold">"Clinic sign-in policy"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || current.get().map(|p| { let p = p.unwrap_or_default(); view! {
             <ActionForm action attr:class=CARD>
                 <label class="flex items-center gap-2">
-                    <input type="checkbox" name="require_staff_2fa"/>
+                    <input type="checkbox" name="require_staff_2fa" checked=p.require_staff_2fa/>
                     "Require two-factor sign-in for all staff"
                 </label>
                 <div>
                     <label for="idle_minutes" class="block text-sm font-medium">"Sign staff out after this many idle minutes (empty: 15)"</label>
-                    <input id="idle_minutes" name="idle_minutes" inputmode="numeric" class=INPUT/>
+                    <input id="idle_minutes" name="idle_minutes" inputmode="numeric" class=INPUT
+                        value=p.staff_idle_minutes.map(|m| m.to_string()).unwrap_or_default()/>
                     <FieldError error field="idle_minutes"/>
                 </div>
+                <label class="flex items-center gap-2">
+                    <input type="checkbox" name="doctors_see_own_patients" checked=p.doctors_see_own_patients data-testid="doctors-own-patients"/>
+                    "Doctors see only the patients assigned to them or whose visit notes they wrote"
+                </label>
                 <FormError error/>
                 {move || matches!(action.value().get(), Some(Ok(()))).then(|| view! { <p class="text-sm text-green-800">"Saved."</p> })}
                 <Submit pending=action.pending().into() label="Save" busy="Saving…"/>
             </ActionForm>
+            }})}
+            </Suspense>
             <HydratedMarker/>
         </SignedInShell>
     }

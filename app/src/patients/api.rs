@@ -96,6 +96,7 @@ pub(crate) mod ssr {
             super::super::db::get(&mut tx, patient)
                 .await?
                 .ok_or_else(|| AppError::NotFound.respond())?;
+            ensure_visible(&mut tx, &self.viewer, patient).await?;
             Ok(tx)
         }
 
@@ -120,6 +121,37 @@ pub(crate) mod ssr {
             tx.commit().await?;
             Ok(())
         }
+    }
+
+    /// The staff member whose own patients are all `viewer` may see, when the
+    /// clinic limits doctors to their own patients; `None`: everyone.
+    pub async fn own_patients_of(
+        tx: &mut TenantTx,
+        viewer: &Viewer,
+    ) -> Result<Option<Uuid>, AppError> {
+        match viewer.standing {
+            Standing::Staff { member_id, role }
+                if super::super::db::sees_own_patients_only(tx, role).await? =>
+            {
+                Ok(Some(member_id))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Refuses (as not found) a patient `viewer` may not see under the clinic's
+    /// doctor-level visibility.
+    pub async fn ensure_visible(
+        tx: &mut TenantTx,
+        viewer: &Viewer,
+        patient: Uuid,
+    ) -> Result<(), AppError> {
+        if let Some(staff) = own_patients_of(tx, viewer).await? {
+            if !super::super::db::is_own_patient(tx, staff, patient).await? {
+                return Err(AppError::NotFound.respond());
+            }
+        }
+        Ok(())
     }
 
     pub fn tenant() -> Result<TenantPublic, AppError> {
@@ -159,7 +191,7 @@ pub async fn list_patients(
     page: Option<u32>,
 ) -> Result<Paged<PatientSummary>, AppError> {
     use ssr::*;
-    let (tenant, _) = (tenant()?, auth::staff_viewer()?);
+    let (tenant, (_, viewer)) = (tenant()?, auth::staff_viewer()?);
     let query = crate::text::search_text("query", query).map_err(AppError::respond)?;
     let parsed = super::search::parse(
         query.as_deref().unwrap_or(""),
@@ -168,7 +200,8 @@ pub async fn list_patients(
     );
     let db = auth::db()?;
     let mut tx = db.begin_for_read(tenant.id).await?;
-    let found = super::db::search_page(&mut tx, &parsed, page.unwrap_or(1), 25).await?;
+    let own_of = own_patients_of(&mut tx, &viewer).await?;
+    let found = super::db::search_page_for(&mut tx, &parsed, page.unwrap_or(1), 25, own_of).await?;
     let invited = crate::identity::invitations::patients_invited(&mut tx).await?;
     let today = clinic_today(&tenant);
     let (items, position) = (
@@ -250,6 +283,10 @@ pub async fn register_patient(
 
     let db = auth::db()?;
     let mut tx = db.begin_for(tenant.id).await?;
+    // A doctor who sees only their own patients is the one they register.
+    if let Some(me) = own_patients_of(&mut tx, &viewer).await? {
+        new.primary_staff_id = Some(me);
+    }
     if confirm_new.is_none() {
         let candidates = super::db::possible_duplicates(&mut tx, &new).await?;
         if !candidates.is_empty() {
@@ -458,6 +495,7 @@ pub async fn update_patient(
     };
     let db = auth::db()?;
     let mut tx = db.begin_for(tenant.id).await?;
+    ensure_visible(&mut tx, &viewer, patient_id).await?;
     super::db::update(&mut tx, patient_id, &new)
         .await
         .map_err(|e| AppError::from(e).respond())?;
@@ -502,6 +540,7 @@ pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppEr
     let patient = super::db::get(&mut tx, patient_id)
         .await?
         .ok_or_else(|| AppError::NotFound.respond())?;
+    ensure_visible(&mut tx, &viewer, patient_id).await?;
     if patient.portal_account {
         return Err(AppError::field(
             "email",
@@ -714,7 +753,16 @@ pub async fn recent_patients() -> Result<Vec<PatientSummary>, AppError> {
     let w = ssr::writer()?;
     let db = ssr::auth::db()?;
     let mut tx = db.begin_for_read(w.tenant.id).await?;
-    let list = super::db::recent(&mut tx, w.staff_id).await?;
+    let mut list = super::db::recent(&mut tx, w.staff_id).await?;
+    if let Some(staff) = ssr::own_patients_of(&mut tx, &w.viewer).await? {
+        let mut own = Vec::with_capacity(list.len());
+        for p in list {
+            if super::db::is_own_patient(&mut tx, staff, p.id).await? {
+                own.push(p);
+            }
+        }
+        list = own;
+    }
     tx.commit().await?;
     let settings = &w.tenant.settings;
     let today = ssr::clinic_today(&w.tenant);

@@ -260,9 +260,28 @@ pub async fn search_page(
     page: u32,
     limit: u32,
 ) -> Result<Paged<Patient>, DbError> {
+    search_page_for(tx, query, page, limit, None).await
+}
+
+/// [`search_page`], limited to `own_of`'s own patients when given (the
+/// doctors-see-only-their-patients setting).
+#[tracing::instrument(skip_all)]
+pub async fn search_page_for(
+    tx: &mut TenantTx,
+    query: &Query,
+    page: u32,
+    limit: u32,
+    own_of: Option<Uuid>,
+) -> Result<Paged<Patient>, DbError> {
     let page = page.max(1);
     let limit = limit.clamp(1, 100);
-    let (cond, values, date) = condition(query);
+    let (mut cond, values, date) = condition(query);
+    if own_of.is_some() {
+        // Placeholders: $1 tenant, then the date (when any), then the values.
+        cond.push_str(&own_patient_condition(
+            2 + usize::from(date.is_some()) + values.len(),
+        ));
+    }
     let base = format!("FROM patients p WHERE p.tenant_id = $1 AND p.archived_at IS NULL{cond}");
     let list_sql = format!(
         "SELECT {COLUMNS} {base} ORDER BY p.search_name, p.id LIMIT {limit} OFFSET {}",
@@ -280,6 +299,10 @@ pub async fn search_page(
         for v in &values {
             list = list.bind(v);
             count = count.bind(v);
+        }
+        if let Some(staff) = own_of {
+            list = list.bind(staff);
+            count = count.bind(staff);
         }
         let rows = list.fetch_all(&mut *c).await?;
         let total = count.fetch_one(&mut *c).await?;
@@ -926,4 +949,54 @@ pub async fn decide_correction(
         .rows_affected()
     });
     one_row(affected)
+}
+
+// ---------------------------------------------------- doctor-level visibility --
+
+/// Whether the clinic limits what `role` sees to their own patients (the
+/// "doctors see only their patients" setting; it concerns doctors only).
+#[tracing::instrument(skip_all)]
+pub async fn sees_own_patients_only(
+    tx: &mut TenantTx,
+    role: crate::identity::Role,
+) -> Result<bool, DbError> {
+    if role != crate::identity::Role::Doctor {
+        return Ok(false);
+    }
+    let tenant = tx.tenant_id();
+    Ok(crate::tenancy::db::security_policy(tx.platform(), tenant)
+        .await?
+        .doctors_see_own_patients)
+}
+
+/// The condition, on `patients p`, that the patient is `staff`'s own: assigned to
+/// them, or with a visit note they wrote. `$n` is the staff id's placeholder.
+fn own_patient_condition(n: usize) -> String {
+    format!(
+        " AND (p.primary_staff_id = ${n} OR EXISTS (SELECT 1 FROM visit_notes v \
+         WHERE v.tenant_id = p.tenant_id AND v.patient_id = p.id AND v.author_id = ${n}))"
+    )
+}
+
+/// Whether `patient` is `staff`'s own (see [`own_patient_condition`]).
+#[tracing::instrument(skip_all)]
+pub async fn is_own_patient(
+    tx: &mut TenantTx,
+    staff: Uuid,
+    patient: Uuid,
+) -> Result<bool, DbError> {
+    let (tenant, conn) = tx.scoped();
+    let sql = format!(
+        "SELECT count(*) FROM patients p WHERE p.tenant_id = $1 AND p.id = $2{}",
+        own_patient_condition(3)
+    );
+    let n = on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, i64>(&sql)
+            .bind(tenant)
+            .bind(patient)
+            .bind(staff)
+            .fetch_one(c)
+            .await?
+    });
+    Ok(n > 0)
 }

@@ -30,6 +30,7 @@ struct TenantRow {
     updated_at: DateTime<Utc>,
     require_staff_2fa: bool,
     staff_idle_minutes: Option<i64>,
+    doctors_see_own_patients: bool,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -64,6 +65,7 @@ impl TryFrom<TenantRow> for Tenant {
             security: super::SecurityPolicy {
                 require_staff_2fa: r.require_staff_2fa,
                 staff_idle_minutes: r.staff_idle_minutes,
+                doctors_see_own_patients: r.doctors_see_own_patients,
             },
         })
     }
@@ -73,7 +75,7 @@ const SELECT: &str =
     "SELECT t.id, t.slug, t.name, t.kind, t.status, t.status_reason, t.custom_domain, \
      t.branding, t.timezone, t.currency, t.language, t.date_format, t.working_days, t.plan_id, \
      p.features, t.trial_ends_at, t.created_at, t.updated_at, t.require_staff_2fa, \
-     CAST(t.staff_idle_minutes AS BIGINT) AS staff_idle_minutes \
+     CAST(t.staff_idle_minutes AS BIGINT) AS staff_idle_minutes, t.doctors_see_own_patients \
      FROM tenants t JOIN plans p ON p.id = t.plan_id";
 
 async fn find_where(
@@ -556,18 +558,21 @@ pub use super::SecurityPolicy;
 
 #[tracing::instrument(skip_all)]
 pub async fn security_policy(tx: &mut PlatformTx, id: TenantId) -> Result<SecurityPolicy, DbError> {
-    let row: Option<(bool, Option<i64>)> = on_conn!(tx.conn(), |c| {
+    let row: Option<(bool, Option<i64>, bool)> = on_conn!(tx.conn(), |c| {
         sqlx::query_as(
-            "SELECT require_staff_2fa, CAST(staff_idle_minutes AS BIGINT) FROM tenants WHERE id = $1",
+            "SELECT require_staff_2fa, CAST(staff_idle_minutes AS BIGINT), doctors_see_own_patients \
+             FROM tenants WHERE id = $1",
         )
         .bind(id.into_uuid())
         .fetch_optional(c)
         .await?
     });
-    let (require_staff_2fa, staff_idle_minutes) = row.ok_or(DbError::NotFound)?;
+    let (require_staff_2fa, staff_idle_minutes, doctors_see_own_patients) =
+        row.ok_or(DbError::NotFound)?;
     Ok(SecurityPolicy {
         require_staff_2fa,
         staff_idle_minutes,
+        doctors_see_own_patients,
     })
 }
 
@@ -588,12 +593,14 @@ pub async fn set_security_policy(
     }
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
-            "UPDATE tenants SET require_staff_2fa = $2, staff_idle_minutes = $3, updated_at = $4 WHERE id = $1",
+            "UPDATE tenants SET require_staff_2fa = $2, staff_idle_minutes = $3, updated_at = $4, \
+             doctors_see_own_patients = $5 WHERE id = $1",
         )
         .bind(id.into_uuid())
         .bind(policy.require_staff_2fa)
         .bind(policy.staff_idle_minutes)
         .bind(Utc::now())
+        .bind(policy.doctors_see_own_patients)
         .execute(c)
         .await?
         .rows_affected()

@@ -213,6 +213,9 @@ impl TenantSettings {
 pub struct SecurityPolicy {
     pub require_staff_2fa: bool,
     pub staff_idle_minutes: Option<i64>,
+    /// Doctors see only patients assigned to them or whose notes they wrote.
+    #[serde(default)]
+    pub doctors_see_own_patients: bool,
 }
 
 /// A tenant as the platform sees it.

@@ -18,6 +18,7 @@ on_both_backends!(
     contacts_insurance_and_identifiers_keep_one_primary_and_their_history,
     each_person_finds_the_charts_they_opened_last,
     the_patient_asks_for_a_correction_and_reads_the_answer,
+    doctors_see_only_their_own_patients_when_the_clinic_says_so,
 );
 
 async fn post(b: &Browser, name: &str, form: &[(&str, &str)]) -> Reply {
@@ -495,5 +496,176 @@ async fn the_patient_asks_for_a_correction_and_reads_the_answer(t: &TestDb) {
     assert_eq!(
         (more.status, field_of(&more)),
         (StatusCode::UNPROCESSABLE_ENTITY, "message".into())
+    );
+}
+
+async fn doctors_see_only_their_own_patients_when_the_clinic_says_so(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
+    let owner = staff_of(addr, "acme", Role::Owner).await;
+    let register = |given: &'static str| {
+        let desk = desk.clone();
+        async move {
+            let r = post(
+                &desk,
+                "register_patient",
+                &[
+                    ("given_name", given),
+                    ("family_name", "Visibility"),
+                    ("birth_date", "1977-07-07"),
+                    ("sex", "female"),
+                    ("confirm_new", "yes"),
+                ],
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.json()
+                .as_str()
+                .and_then(|l| l.rsplit('/').next().map(str::to_owned))
+                .expect("chart address")
+        }
+    };
+    let seen = register("Seenby").await;
+    let other = register("Notseen").await;
+    let note = post(
+        &doctor,
+        "save_note",
+        &[
+            ("patient_id", &seen),
+            ("title", "Visit"),
+            ("plan", "Rest"),
+            ("sign", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(note.status, StatusCode::OK, "{}", note.body);
+    let filed = {
+        let form = reqwest::multipart::Form::new()
+            .text("patient_id", other.clone())
+            .text("kind", "other")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"%PDF-1.4\n".to_vec()).file_name("x.pdf"),
+            );
+        desk.client
+            .post(format!("http://{addr}/t/acme/api/upload_document"))
+            .header("host", format!("localhost:{}", addr.port()))
+            .header("origin", format!("http://localhost:{}", addr.port()))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
+            .json::<String>()
+            .await
+            .expect("document id")
+    };
+
+    let names = |b: Browser, query: &'static str| async move {
+        let r = post(&b, "list_patients", &[("query", query)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Off by default: everyone sees everyone.
+    assert_eq!(names(doctor.clone(), "visibility").await.len(), 2);
+
+    let on = post(
+        &owner,
+        "set_security_policy",
+        &[("doctors_see_own_patients", "on")],
+    )
+    .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let policy = post(&owner, "clinic_security_policy", &[]).await.json();
+    assert_eq!(policy["doctors_see_own_patients"], true);
+
+    // The doctor: only the patient whose note they wrote, by list, search and address.
+    assert_eq!(
+        names(doctor.clone(), "visibility").await,
+        vec!["Seenby Visibility".to_owned()]
+    );
+    assert!(names(doctor.clone(), "notseen").await.is_empty());
+    assert!(!names(doctor.clone(), "")
+        .await
+        .contains(&"Notseen Visibility".to_owned()));
+    assert_eq!(
+        post(&doctor, "chart", &[("patient_id", &seen)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for (name, form) in [
+        ("chart", vec![("patient_id", other.as_str())]),
+        (
+            "add_problem",
+            vec![("patient_id", other.as_str()), ("description", "Knee pain")],
+        ),
+        (
+            "invite_patient",
+            vec![("patient_id", other.as_str()), ("email", "x@example.com")],
+        ),
+    ] {
+        assert_eq!(
+            post(&doctor, name, &form).await.status,
+            StatusCode::NOT_FOUND,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        doctor
+            .get(
+                "localhost",
+                &format!("/t/acme/fhir/R4/Patient/{other}/$everything")
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        doctor
+            .get("localhost", &format!("/t/acme/documents/{filed}/download"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // A patient the doctor registers is theirs.
+    let mine = post(
+        &doctor,
+        "register_patient",
+        &[
+            ("given_name", "Mine"),
+            ("family_name", "Visibility"),
+            ("birth_date", "1990-01-01"),
+            ("sex", "male"),
+            ("confirm_new", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(names(doctor.clone(), "visibility").await.len(), 2);
+
+    // Everyone else still sees everyone; turning it off gives the doctor all back.
+    assert_eq!(names(nurse.clone(), "visibility").await.len(), 3);
+    assert_eq!(
+        post(&nurse, "chart", &[("patient_id", &other)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let off = post(&owner, "set_security_policy", &[]).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(names(doctor.clone(), "visibility").await.len(), 3);
+    assert_eq!(
+        post(&doctor, "chart", &[("patient_id", &other)])
+            .await
+            .status,
+        StatusCode::OK
     );
 }
