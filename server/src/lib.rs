@@ -156,6 +156,7 @@ pub fn app(state: AppState) -> Router {
         .route("/brand/{tenant}/{file}", get(brand_file))
         .route("/documents/{id}/download", get(document_download))
         .route("/fhir/R4/Patient/{id}/$everything", get(fhir_everything))
+        .route("/records/{id}/download", get(record_download))
         .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
@@ -534,6 +535,49 @@ async fn fhir_everything(
             "the record could not be read; try again",
         ),
         Err(_) => outcome(StatusCode::NOT_FOUND, "not-found", "no such patient"),
+    }
+}
+
+/// The whole record as one zip (the FHIR bundle and the documents), for the same
+/// people as `$everything`; an attachment, audited.
+async fn record_download(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    use app::error::AppError;
+    let site = site_of(&req);
+    let meta = meta_of(&req);
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return status_pages::not_found();
+    };
+    match app::clinical::fhir::record_zip(&state.db, &state.storage, &site, &meta, id).await {
+        Ok(bytes) => (
+            [
+                (http::header::CONTENT_TYPE, "application/zip"),
+                (
+                    http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"health-record.zip\"",
+                ),
+                (http::header::CACHE_CONTROL, "no-store"),
+                (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(AppError::Unauthenticated) => {
+            let next = format!("/records/{id}/download");
+            axum::response::Redirect::to(&format!("{}?next={next}", site.href("/signin")))
+                .into_response()
+        }
+        Err(AppError::Invalid(message)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            message,
+        )
+            .into_response(),
+        Err(AppError::Internal) => status_pages::unavailable(),
+        Err(_) => status_pages::not_found(),
     }
 }
 

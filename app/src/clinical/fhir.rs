@@ -55,6 +55,95 @@ pub async fn everything(
     meta: &RequestMeta,
     patient_id: Uuid,
 ) -> Result<Value, AppError> {
+    let (record, audience) = gather(db, site, meta, patient_id, "FHIR R4 $everything").await?;
+    Ok(bundle(
+        &record,
+        audience,
+        &site_base(site, meta),
+        Utc::now(),
+    ))
+}
+
+/// The clinic site's absolute address (no trailing slash), as bundles need.
+fn site_base(site: &SiteInfo, meta: &RequestMeta) -> String {
+    format!("{}{}", meta.origin, site.href(""))
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The most document bytes one archive carries; a larger record is exported as
+/// the bundle and its documents one by one.
+pub const MAX_ZIP_DOCUMENT_BYTES: i64 = 200 * 1024 * 1024;
+
+/// The whole record as one zip: `record.fhir.json` (the `$everything` bundle) and
+/// the documents this person may have under `documents/`. Audited as one export.
+pub async fn record_zip(
+    db: &Db,
+    storage: &crate::storage::Storage,
+    site: &SiteInfo,
+    meta: &RequestMeta,
+    patient_id: Uuid,
+) -> Result<Vec<u8>, AppError> {
+    use crate::documents::zip::{dos_time, ZipWriter};
+    let (record, audience) = gather(db, site, meta, patient_id, "whole record (zip)").await?;
+    let tenant = site.tenant.as_ref().ok_or(AppError::NotFound)?;
+    let now = Utc::now();
+    let bundle = bundle(&record, audience, &site_base(site, meta), now);
+    let when = dos_time(now.with_timezone(&tenant.settings.tz()).naive_local());
+    let files: Vec<&PatientDocument> = record
+        .documents
+        .iter()
+        .filter(|d| d.status != ReviewStatus::EnteredInError)
+        .collect();
+    let total: i64 = files.iter().map(|d| d.size_bytes).sum();
+    if total > MAX_ZIP_DOCUMENT_BYTES {
+        return Err(AppError::Invalid(
+            "the documents are too large for one archive: download the FHIR record and the documents one by one".into(),
+        ));
+    }
+    let mut zip = ZipWriter::default();
+    let json = serde_json::to_vec_pretty(&bundle).map_err(|_| AppError::Internal)?;
+    zip.add("record.fhir.json", &json, when)
+        .map_err(|m| AppError::Invalid(m.into()))?;
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    for (i, d) in files.iter().enumerate() {
+        let Some((_, key)) = crate::documents::db::get(&mut tx, d.id).await? else {
+            continue;
+        };
+        let bytes = storage
+            .get(&key)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "document read failed");
+                AppError::Internal
+            })?
+            .ok_or_else(|| {
+                tracing::error!(document = %d.id, "a filed document's bytes are missing");
+                AppError::Internal
+            })?;
+        let kind = crate::documents::FileType::sniff(&bytes).map_err(|_| AppError::Internal)?;
+        let name = format!(
+            "documents/{:02}-{}",
+            i + 1,
+            crate::documents::download_name(&d.file_name, kind)
+        );
+        zip.add(&name, &bytes, when)
+            .map_err(|m| AppError::Invalid(m.into()))?;
+    }
+    tx.commit().await?;
+    Ok(zip.finish())
+}
+
+/// Reads the record for whoever is signed in on `site` (staff who may read
+/// patients and see this one; the patient for their own record) and audits the
+/// export, naming `what`.
+async fn gather(
+    db: &Db,
+    site: &SiteInfo,
+    meta: &RequestMeta,
+    patient_id: Uuid,
+    what: &str,
+) -> Result<(Record, Audience), AppError> {
     let tenant = site.tenant.as_ref().ok_or(AppError::NotFound)?;
     let viewer = site.viewer.as_ref().ok_or(AppError::Unauthenticated)?;
     if viewer.support.is_some() {
@@ -100,19 +189,12 @@ pub async fn everything(
             Audience::Staff => "record.exported",
             Audience::Patient => "portal.record_exported",
         },
-        Some("FHIR R4 $everything"),
+        Some(what),
         meta,
     )
     .await?;
     tx.commit().await?;
-    // Absolute addresses of the clinic's site, as the bundle's entries need.
-    let base = format!("{}{}", meta.origin, site.href(""));
-    Ok(bundle(
-        &record,
-        audience,
-        base.trim_end_matches('/'),
-        Utc::now(),
-    ))
+    Ok((record, audience))
 }
 
 /// The bundle itself: a `collection` whose first entry is the Patient. `base` is

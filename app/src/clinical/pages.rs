@@ -95,6 +95,11 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                 href=current_site().href(&format!("/fhir/R4/Patient/{}/$everything", h.patient_id))>
                 "Export the whole record (FHIR R4)"
             </a>
+            " · "
+            <a class="text-brand underline" data-testid="export-zip" download="health-record.zip"
+                href=current_site().href(&format!("/records/{}/download", h.patient_id))>
+                "Download everything as a zip (FHIR and documents)"
+            </a>
         </p>
         {view! { <FlagBanner c/> }.into_any()}
         {view! { <Banner banner=c.with_value(|c| c.banner.clone())/> }.into_any()}

@@ -49,6 +49,9 @@ pub struct OwnChart {
     /// Where the whole record downloads (FHIR R4 JSON).
     #[serde(default)]
     pub export_href: String,
+    /// The whole record with its documents, as one zip.
+    #[serde(default)]
+    pub zip_href: String,
 }
 
 /// One look at the record by the clinic's staff.
@@ -248,6 +251,7 @@ pub async fn my_chart() -> Result<OwnChart, AppError> {
             })
             .collect(),
         export_href: site.href(&format!("/fhir/R4/Patient/{patient}/$everything")),
+        zip_href: site.href(&format!("/records/{patient}/download")),
     })
 }
 
@@ -314,6 +318,10 @@ fn OwnHealthRecord() -> impl IntoView {
                     <p class="mt-2 text-sm">
                         <a class="text-brand underline" href=c.export_href.clone() download="my-health-record.fhir.json" data-testid="my-export">
                             "Download your whole record (FHIR R4, for another clinic or app)"
+                        </a>
+                        " · "
+                        <a class="text-brand underline" href=c.zip_href.clone() download="health-record.zip" data-testid="my-zip">
+                            "with your documents, as a zip"
                         </a>
                     </p>
                     <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2">

@@ -17,6 +17,8 @@ use crate::text::text_enum;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod zip;
 
 /// The largest document accepted: 10 MB.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;

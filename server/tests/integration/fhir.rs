@@ -18,6 +18,7 @@ use support::TestDb;
 on_both_backends!(
     the_whole_record_exports_as_a_valid_fhir_bundle,
     the_export_is_for_the_clinic_and_the_patient_only,
+    the_whole_record_downloads_as_one_zip_with_its_documents,
 );
 
 fn everything_path(patient: &str) -> String {
@@ -426,5 +427,121 @@ async fn the_export_is_for_the_clinic_and_the_patient_only(t: &TestDb) {
         raw.count("SELECT count(*) FROM audit_events WHERE action = 'portal.record_exported'")
             .await,
         1
+    );
+}
+
+/// Opens a zip with Python's own `zipfile` (an independent reader that checks
+/// every CRC): its file names and its `record.fhir.json`.
+fn read_zip(bytes: &[u8]) -> (Vec<String>, String) {
+    use std::io::Write;
+    let script = "import io, json, sys, zipfile\n\
+        z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\n\
+        bad = z.testzip()\n\
+        assert bad is None, f'corrupt entry {bad}'\n\
+        print(json.dumps({'names': z.namelist(), 'record': z.read('record.fhir.json').decode()}))\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("write zip");
+    let out = child.wait_with_output().expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names = v["names"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(|n| n.as_str().map(str::to_owned))
+        .collect();
+    (names, v["record"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn zip_of(
+    b: &Browser,
+    slug: &str,
+    patient: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+    let res = b
+        .client
+        .get(format!(
+            "http://{}/t/{slug}/records/{patient}/download",
+            b.addr
+        ))
+        .header("host", format!("localhost:{}", b.addr.port()))
+        .send()
+        .await
+        .expect("zip");
+    let (status, headers) = (res.status(), res.headers().clone());
+    (status, headers, res.bytes().await.expect("bytes").to_vec())
+}
+
+async fn the_whole_record_downloads_as_one_zip_with_its_documents(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "other").await;
+    let addr = support::server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
+    let (p, _) = a_full_chart(&doctor, &nurse).await;
+
+    let (status, headers, bytes) = zip_of(&doctor, "acme", &p).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/zip");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"health-record.zip\""
+    );
+    let (names, record) = read_zip(&bytes);
+    assert_eq!(
+        names,
+        vec![
+            "record.fhir.json",
+            "documents/01-report.pdf",
+            "documents/02-report.pdf"
+        ],
+        "the bundle and both documents (staff see pending ones too)"
+    );
+    assert_valid_fhir(&record);
+
+    // The patient's zip holds what was released to them.
+    let patient = Browser::new(addr);
+    let r = patient
+        .sign_in(
+            "localhost",
+            "/t/acme",
+            &support::fixtures::patient_email("acme"),
+            support::fixtures::PASSWORD,
+            "patient",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (status, _, bytes) = zip_of(&patient, "acme", &p).await;
+    assert_eq!(status, StatusCode::OK);
+    let (names, _) = read_zip(&bytes);
+    assert_eq!(names, vec!["record.fhir.json", "documents/01-report.pdf"]);
+
+    // Nobody else: signed out goes to sign-in; another clinic's staff find nothing.
+    assert_eq!(
+        zip_of(&Browser::new(addr), "acme", &p).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let theirs = staff_of(addr, "other", Role::Owner).await;
+    assert_eq!(zip_of(&theirs, "other", &p).await.0, StatusCode::NOT_FOUND);
+    let raw = raw_pool(t).await;
+    assert_eq!(
+        raw.count("SELECT count(*) FROM audit_events WHERE target = 'whole record (zip)'")
+            .await,
+        2
     );
 }
