@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use app::db::Backend;
 use app::identity::Role;
 
-use crate::self_service::{field_of, staff_of};
+use crate::self_service::{field_of, patient_of, staff_of};
 use crate::support;
 use support::fixtures::{clinic, staffed_clinic};
 use support::server::{self, Browser};
@@ -987,17 +987,7 @@ async fn the_patient_sees_their_chart_and_who_has_looked_at_it(t: &TestDb) {
     .await;
     let _ = chart(&nurse, &p).await;
 
-    let patient = Browser::new(addr);
-    let signed_in = patient
-        .sign_in(
-            "localhost",
-            "/t/acme",
-            &support::fixtures::patient_email("acme"),
-            support::fixtures::PASSWORD,
-            "patient",
-        )
-        .await;
-    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let patient = patient_of(addr, "acme").await;
     let own = patient.call("localhost", "/t/acme/api/my_chart", &[]).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
     let own = own.json();

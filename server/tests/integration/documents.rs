@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use app::identity::Role;
 
 use crate::chart::{id_literal, raw_pool};
-use crate::self_service::{field_of, staff_of};
+use crate::self_service::{field_of, patient_of, staff_of};
 use crate::support;
 use support::fixtures::staffed_clinic;
 use support::server::{self, Browser, Reply};
@@ -90,21 +90,6 @@ async fn portal_patient(staff: &Browser) -> String {
         .to_owned()
 }
 
-async fn patient_browser(addr: std::net::SocketAddr) -> Browser {
-    let patient = Browser::new(addr);
-    let r = patient
-        .sign_in(
-            "localhost",
-            "/t/acme",
-            &support::fixtures::patient_email("acme"),
-            support::fixtures::PASSWORD,
-            "patient",
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    patient
-}
-
 async fn documents_on_chart(b: &Browser, patient: &str) -> Vec<serde_json::Value> {
     let r = b
         .call("localhost", "/t/acme/api/chart", &[("patient_id", patient)])
@@ -173,7 +158,7 @@ async fn a_report_is_filed_reviewed_and_reaches_the_patient_only_when_approved(t
     assert_eq!(d["sha256"].as_str(), Some(expected_hash.as_str()));
 
     // Not the patient's until approved.
-    let patient = patient_browser(addr).await;
+    let patient = patient_of(addr, "acme").await;
     let own = patient
         .call("localhost", "/t/acme/api/my_chart", &[])
         .await

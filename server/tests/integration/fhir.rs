@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use app::identity::Role;
 
 use crate::chart::raw_pool;
-use crate::self_service::staff_of;
+use crate::self_service::{patient_of, staff_of};
 use crate::support;
 use support::fixtures::staffed_clinic;
 use support::server::{Browser, Reply};
@@ -356,17 +356,7 @@ async fn the_export_is_for_the_clinic_and_the_patient_only(t: &TestDb) {
     let (p, _) = a_full_chart(&doctor, &nurse).await;
 
     // The patient: their own record, as released to them.
-    let patient = Browser::new(addr);
-    let r = patient
-        .sign_in(
-            "localhost",
-            "/t/acme",
-            &support::fixtures::patient_email("acme"),
-            support::fixtures::PASSWORD,
-            "patient",
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let patient = patient_of(addr, "acme").await;
     let own = patient.get("localhost", &everything_path(&p)).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
     assert_valid_fhir(&own.body);
@@ -515,17 +505,7 @@ async fn the_whole_record_downloads_as_one_zip_with_its_documents(t: &TestDb) {
     assert_valid_fhir(&record);
 
     // The patient's zip holds what was released to them.
-    let patient = Browser::new(addr);
-    let r = patient
-        .sign_in(
-            "localhost",
-            "/t/acme",
-            &support::fixtures::patient_email("acme"),
-            support::fixtures::PASSWORD,
-            "patient",
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let patient = patient_of(addr, "acme").await;
     let (status, _, bytes) = zip_of(&patient, "acme", &p).await;
     assert_eq!(status, StatusCode::OK);
     let (names, _) = read_zip(&bytes);

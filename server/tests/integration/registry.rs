@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use app::identity::Role;
 
 use crate::chart::{id_literal, raw_pool};
-use crate::self_service::{field_of, staff_of};
+use crate::self_service::{field_of, patient_of, staff_of};
 use crate::support;
 use support::fixtures::staffed_clinic;
 use support::server::{self, Browser, Reply};
@@ -375,17 +375,7 @@ async fn the_patient_asks_for_a_correction_and_reads_the_answer(t: &TestDb) {
         .as_str()
         .expect("patient")
         .to_owned();
-    let patient = Browser::new(addr);
-    let r = patient
-        .sign_in(
-            "localhost",
-            "/t/acme",
-            &support::fixtures::patient_email("acme"),
-            support::fixtures::PASSWORD,
-            "patient",
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let patient = patient_of(addr, "acme").await;
 
     // Checked, then filed; staff may not file one, nor decide one from the portal.
     let short = post(&patient, "request_correction", &[("message", "no")]).await;

@@ -446,6 +446,22 @@ pub async fn owner_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
 }
 
 /// A browser signed in as the fixture clinic's member with `role`.
+/// The fixture clinic's portal patient, signed in at `slug`'s portal.
+pub async fn patient_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
+    let b = Browser::new(addr);
+    let r = b
+        .sign_in(
+            "localhost",
+            &format!("/t/{slug}"),
+            &crate::support::fixtures::patient_email(slug),
+            PASSWORD,
+            "patient",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    b
+}
+
 pub async fn staff_of(addr: std::net::SocketAddr, slug: &str, role: Role) -> Browser {
     let b = Browser::new(addr);
     let r = b
