@@ -151,7 +151,7 @@ mod tests {
             ((46 << 9) | (11 << 5) | 30, (13 << 11) | (45 << 5) | 15)
         );
         let mut z = ZipWriter::default();
-        z.add("a.txt", b"hello", when).expect("add");
+        z.add("read-me.txt", b"hello", when).expect("add");
         z.add("docs/b.pdf", b"%PDF-1.4", when).expect("add");
         let bytes = z.finish();
         // End of central directory: two entries, and it ends the file.

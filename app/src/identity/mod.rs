@@ -258,6 +258,14 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("flag.cleared", "Cleared a flag on a chart"),
     ("consent.granted", "Recorded a consent as granted"),
     ("consent.revoked", "Recorded a consent as revoked"),
+    (
+        "patient.correction_decided",
+        "Answered a request to correct the patient's details",
+    ),
+    (
+        "portal.correction_requested",
+        "Asked the clinic to correct their details",
+    ),
     ("document.uploaded", "Filed a document on a chart"),
     ("document.reviewed", "Reviewed a document"),
     ("document.approved", "Approved a document for the patient"),
