@@ -135,3 +135,7 @@ GRANT SELECT, INSERT, UPDATE ON patient_correction_requests TO medisync_app;
 -- Seed 002's doctor-level visibility: when on, a doctor sees only the patients
 -- assigned to them or whose visit notes they wrote (off by default).
 ALTER TABLE tenants ADD COLUMN doctors_see_own_patients boolean NOT NULL DEFAULT false;
+
+-- The list of a clinic's current patients by name, and its count, from one
+-- index (archived records are not in it).
+CREATE INDEX patients_listed ON patients (tenant_id, search_name, id) WHERE archived_at IS NULL;

@@ -116,3 +116,7 @@ BEGIN SELECT RAISE(ABORT, 'correction requests are kept'); END;
 -- Seed 002's doctor-level visibility: when on, a doctor sees only the patients
 -- assigned to them or whose visit notes they wrote (off by default).
 ALTER TABLE tenants ADD COLUMN doctors_see_own_patients INTEGER NOT NULL DEFAULT 0 CHECK (doctors_see_own_patients IN (0, 1));
+
+-- The list of a clinic's current patients by name, and its count, from one
+-- index (archived records are not in it).
+CREATE INDEX patients_listed ON patients (tenant_id, search_name, id) WHERE archived_at IS NULL;
