@@ -11,6 +11,7 @@ use crate::identity::pages::{
     ResetPasswordPage, SecurityPage, UsersPage, VerifyEmailPage,
 };
 use crate::onboarding::pages::{SignUpPage, SignUpSentPage};
+use crate::patients::fields::pages::PatientFieldsPage;
 use crate::patients::pages::PatientsPage;
 use crate::plans::pages::PlanPage;
 use crate::platform::pages::{PlansAdminPage, PlatformAdmin, TenantPage, TenantsPage};
@@ -120,6 +121,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/security") view={Lazy::<ClinicSecurityRoute>::new()}/>
                 <Route path=path!("/staff/branding") view={Lazy::<BrandingRoute>::new()}/>
                 <Route path=path!("/staff/settings") view={Lazy::<SettingsRoute>::new()}/>
+                <Route path=path!("/staff/patient-fields") view={Lazy::<PatientFieldsRoute>::new()}/>
                 <Route path=path!("/staff/domain") view={Lazy::<DomainRoute>::new()}/>
                 <Route path=path!("/staff/plan") view={Lazy::<PlanRoute>::new()}/>
                 <Route path=path!("/staff/reports") view={Lazy::<ReportsRoute>::new()}/>
@@ -171,6 +173,7 @@ lazy_page!(AuditRoute, AuditPage);
 lazy_page!(ClinicSecurityRoute, ClinicSecurityPage);
 lazy_page!(BrandingRoute, BrandingPage);
 lazy_page!(SettingsRoute, SettingsPage);
+lazy_page!(PatientFieldsRoute, PatientFieldsPage);
 lazy_page!(DomainRoute, DomainPage);
 lazy_page!(PlanRoute, PlanPage);
 lazy_page!(ReportsRoute, ReportsPage);

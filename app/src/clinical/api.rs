@@ -77,6 +77,8 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     let documents = crate::documents::db::for_patient(&mut tx, patient_id, false).await?;
     let lists = crate::patients::db::lists(&mut tx, patient_id).await?;
     let corrections = crate::patients::db::corrections(&mut tx, patient_id).await?;
+    let custom_fields = crate::patients::fields::db::values(&mut tx, patient_id).await?;
+    let merged_into = crate::patients::merge::db::merged_into(&mut tx, patient_id).await?;
     let settings = &w.tenant.settings;
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let mut when: Vec<(Uuid, String)> = Vec::new();
@@ -134,6 +136,8 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         record: p,
         lists,
         corrections,
+        custom_fields,
+        merged_into,
         banner: super::AllergyBanner::of(&allergies),
         flags,
         consents,

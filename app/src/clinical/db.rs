@@ -1,6 +1,7 @@
 //! Chart queries. Every one takes a [`TenantTx`] and binds its tenant id; none
 //! deletes anything.
 
+use crate::patients::merge::db::RECORD_OF;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -438,14 +439,15 @@ impl TryFrom<NoteRow> for Note {
     }
 }
 
-/// A patient's notes and addenda, newest first.
+/// A patient's notes and addenda, newest first (those of records merged into
+/// this one included: signed notes keep the patient they were signed for).
 #[tracing::instrument(skip_all)]
 pub async fn notes(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Note>, DbError> {
     let (tenant, conn) = tx.scoped();
     let sql = format!(
         "SELECT {NOTE_COLUMNS} FROM visit_notes n \
          JOIN staff_members s ON s.tenant_id = n.tenant_id AND s.id = n.author_id \
-         WHERE n.tenant_id = $1 AND n.patient_id = $2 ORDER BY n.created_at DESC, n.id DESC"
+         WHERE n.tenant_id = $1 AND n.patient_id IN {RECORD_OF} ORDER BY n.created_at DESC, n.id DESC"
     );
     let rows = on_conn!(conn, |c| {
         sqlx::query_as::<_, NoteRow>(&sql)
@@ -463,7 +465,7 @@ pub async fn note(tx: &mut TenantTx, patient: Uuid, id: Uuid) -> Result<Option<N
     let sql = format!(
         "SELECT {NOTE_COLUMNS} FROM visit_notes n \
          JOIN staff_members s ON s.tenant_id = n.tenant_id AND s.id = n.author_id \
-         WHERE n.tenant_id = $1 AND n.patient_id = $2 AND n.id = $3"
+         WHERE n.tenant_id = $1 AND n.patient_id IN {RECORD_OF} AND n.id = $3"
     );
     let row = on_conn!(conn, |c| {
         sqlx::query_as::<_, NoteRow>(&sql)

@@ -376,6 +376,12 @@ pub struct PatientChart {
     /// Emergency contacts, insurance and identifiers.
     #[serde(default)]
     pub lists: crate::patients::lists::RegistryLists,
+    /// The record this one was merged into (its id and number), when it was.
+    #[serde(default)]
+    pub merged_into: Option<(Uuid, String)>,
+    /// The clinic's custom fields and this patient's values.
+    #[serde(default)]
+    pub custom_fields: Vec<crate::patients::fields::FieldValue>,
     /// The patient's requests to correct their details, newest first.
     #[serde(default)]
     pub corrections: Vec<crate::patients::lists::CorrectionRequest>,

@@ -77,7 +77,14 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                 })}
             </div>
         </header>
-        {c.with_value(|c| c.can_archive).then(|| {
+        {c.with_value(|c| c.merged_into.clone()).map(|(id, mrn)| view! {
+            <p role="status" class="mt-2 rounded bg-amber-50 p-3 text-sm text-amber-900" data-testid="merged-banner">
+                "This record was merged into "
+                <a class="font-semibold underline" href=current_site().href(&format!("/staff/patients/{id}"))>{mrn}</a>
+                ". It is kept as it was; new entries go on that record."
+            </p>
+        })}
+        {c.with_value(|c| c.can_archive && c.merged_into.is_none()).then(|| {
             let archived = h.archived;
             view! {
                 <form method="post" action=api("set_patient_archived") class="mt-2" data-testid="archive-form">
@@ -88,6 +95,7 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                         {if archived { "Restore this record" } else { "Archive this record (hide from lists; nothing is deleted)" }}
                     </button>
                 </form>
+                {(!archived).then(|| view! { <MergeForm patient_id=h.patient_id/> })}
             }
         })}
         <p class="mt-2 text-sm">
@@ -906,7 +914,17 @@ fn Lists(c: StoredValue<PatientChart>) -> impl IntoView {
 #[component]
 fn Details(c: StoredValue<PatientChart>) -> impl IntoView {
     use crate::patients::{BloodType, PatientStatus};
-    let (p, can_update) = c.with_value(|c| (c.record.clone(), c.can_update));
+    let (p, can_update, custom) =
+        c.with_value(|c| (c.record.clone(), c.can_update, c.custom_fields.clone()));
+    let custom_rows: Vec<(String, Option<String>)> = custom
+        .iter()
+        .map(|v| (v.field.label.clone(), v.value.clone()))
+        .collect();
+    let custom_defs: Vec<_> = custom.iter().map(|v| v.field.clone()).collect();
+    let custom_current: Vec<(Uuid, String)> = custom
+        .iter()
+        .filter_map(|v| v.value.clone().map(|value| (v.field.id, value)))
+        .collect();
     let path = "/api/update_patient";
     let refused = crate::forms::refusal(path).is_some();
     // After a refused post, what was typed; otherwise what is on record.
@@ -946,6 +964,9 @@ fn Details(c: StoredValue<PatientChart>) -> impl IntoView {
             <dl class="mt-2 grid grid-cols-1 gap-1 text-sm sm:grid-cols-2">
                 {rows.into_iter().map(|(label, v)| view! {
                     <div><dt class="inline font-medium">{label}": "</dt><dd class="inline">{v.unwrap_or_else(|| "—".into())}</dd></div>
+                }).collect_view()}
+                {custom_rows.into_iter().map(|(label, v)| view! {
+                    <div data-testid="custom-value"><dt class="inline font-medium">{label}": "</dt><dd class="inline">{v.unwrap_or_else(|| "—".into())}</dd></div>
                 }).collect_view()}
             </dl>
             {can_update.then(|| view! {
@@ -991,6 +1012,7 @@ fn Details(c: StoredValue<PatientChart>) -> impl IntoView {
                             </select>
                         </div>
                         {text("deceased_on", "Date of death (when deceased)", "date", p.deceased_on.map(|d| d.to_string()))}
+                        <crate::patients::fields::pages::CustomFieldInputs path=path fields=custom_defs current=custom_current/>
                         <div class="sm:col-span-2">
                             <label for="edit-address" class="block text-sm font-medium">"Address"</label>
                             <textarea id="edit-address" name="address" rows="2" class=INPUT>{value("address", d.address.clone())}</textarea>
@@ -1000,5 +1022,32 @@ fn Details(c: StoredValue<PatientChart>) -> impl IntoView {
                 </details>
             })}
         </section>
+    }
+}
+
+/// Merging a duplicate record into this one (administrators).
+#[component]
+fn MergeForm(patient_id: Uuid) -> impl IntoView {
+    let path = "/api/merge_patients";
+    let refused = crate::forms::refusal(path).is_some();
+    view! {
+        <details class="mt-2" open=refused data-testid="merge">
+            <summary class="cursor-pointer text-sm text-brand">"Merge a duplicate record into this one"</summary>
+            <form method="post" action=api("merge_patients") class="mt-2 space-y-2 rounded border border-slate-200 p-3" data-testid="merge-form">
+                <PlainFormError path=path/>
+                <p class="text-sm text-slate-600">
+                    "Allergies, problems, vitals, contacts, insurance, consents and the portal account move to this record; "
+                    "signed notes and documents show here too. The duplicate is archived and points here. This cannot be undone."
+                </p>
+                <input type="hidden" name="survivor_id" value=patient_id.to_string()/>
+                <label for="merged_mrn" class="block text-sm font-medium">"Record number of the duplicate"</label>
+                <input id="merged_mrn" name="merged_mrn" class=INPUT required value=kept(path, "merged_mrn")/>
+                <label class="flex items-center gap-2 text-sm">
+                    <input type="checkbox" name="confirm" value="yes"/>
+                    "I have checked that both records are the same person"
+                </label>
+                <button type="submit" class=SMALL_BUTTON data-testid="merge-submit">"Merge into this record"</button>
+            </form>
+        </details>
     }
 }

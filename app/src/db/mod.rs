@@ -7,8 +7,10 @@
 
 mod error;
 pub mod postgres;
+mod query;
 
 pub use error::DbError;
+pub use query::{AnyRow, Arg};
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -181,7 +181,9 @@ pub mod ssr {
             .ok_or(AppError::NotFound)?;
         match own_patient {
             Some(own) => {
-                if doc.patient_id != own || doc.status != super::super::ReviewStatus::Approved {
+                let theirs =
+                    crate::patients::merge::db::is_part_of(&mut tx, doc.patient_id, own).await?;
+                if !theirs || doc.status != super::super::ReviewStatus::Approved {
                     return Err(AppError::NotFound);
                 }
             }

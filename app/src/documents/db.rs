@@ -5,7 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{DocumentKind, PatientDocument, ReviewStatus};
-use crate::db::{on_conn, one_row, DbError, TenantTx};
+use crate::db::{DbError, TenantTx};
+use crate::patients::merge::db::RECORD_OF;
 
 /// A document about to be filed (its bytes are already stored under `object_key`).
 pub struct NewDocument<'a> {
@@ -26,30 +27,27 @@ pub struct NewDocument<'a> {
 
 #[tracing::instrument(skip_all)]
 pub async fn insert(tx: &mut TenantTx, d: &NewDocument<'_>) -> Result<(), DbError> {
-    let (tenant, conn) = tx.scoped();
-    on_conn!(conn, |c| {
-        sqlx::query(
-            "INSERT INTO patient_documents (tenant_id, id, patient_id, kind, title, file_name, \
-             content_type, size_bytes, sha256, sha1, object_key, report_date, status, uploaded_by, uploaded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $14, $10, $11, 'pending', $12, $13)",
-        )
-        .bind(tenant)
-        .bind(d.id)
-        .bind(d.patient)
-        .bind(d.kind.as_str())
-        .bind(d.title)
-        .bind(d.file_name)
-        .bind(d.content_type)
-        .bind(d.size_bytes)
-        .bind(d.sha256)
-        .bind(d.object_key)
-        .bind(d.report_date)
-        .bind(d.uploaded_by)
-        .bind(Utc::now())
-        .bind(d.sha1)
-        .execute(c)
-        .await?;
-    });
+    tx.execute(
+        "INSERT INTO patient_documents (tenant_id, id, patient_id, kind, title, file_name, \
+         content_type, size_bytes, sha256, sha1, object_key, report_date, status, uploaded_by, uploaded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14)",
+        &[
+            d.id.into(),
+            d.patient.into(),
+            d.kind.as_str().into(),
+            d.title.into(),
+            d.file_name.into(),
+            d.content_type.into(),
+            d.size_bytes.into(),
+            d.sha256.into(),
+            d.sha1.into(),
+            d.object_key.into(),
+            d.report_date.into(),
+            d.uploaded_by.into(),
+            Utc::now().into(),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -121,19 +119,13 @@ pub async fn for_patient(
     patient: Uuid,
     approved_only: bool,
 ) -> Result<Vec<PatientDocument>, DbError> {
-    let (tenant, conn) = tx.scoped();
     let sql = format!(
-        "{SELECT} WHERE d.tenant_id = $1 AND d.patient_id = $2 AND ($3 = 0 OR d.status = 'approved') \
+        "{SELECT} WHERE d.tenant_id = $1 AND d.patient_id IN {RECORD_OF} AND ($3 = 0 OR d.status = 'approved') \
          ORDER BY d.uploaded_at DESC, d.id DESC"
     );
-    let rows = on_conn!(conn, |c| {
-        sqlx::query_as::<_, DocumentRow>(&sql)
-            .bind(tenant)
-            .bind(patient)
-            .bind(i32::from(approved_only))
-            .fetch_all(c)
-            .await?
-    });
+    let rows: Vec<DocumentRow> = tx
+        .fetch_all(&sql, &[patient.into(), i32::from(approved_only).into()])
+        .await?;
     rows.into_iter()
         .map(|r| r.into_document().map(|(d, _)| d))
         .collect()
@@ -145,15 +137,8 @@ pub async fn get(
     tx: &mut TenantTx,
     id: Uuid,
 ) -> Result<Option<(PatientDocument, String)>, DbError> {
-    let (tenant, conn) = tx.scoped();
     let sql = format!("{SELECT} WHERE d.tenant_id = $1 AND d.id = $2");
-    let row = on_conn!(conn, |c| {
-        sqlx::query_as::<_, DocumentRow>(&sql)
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(c)
-            .await?
-    });
+    let row: Option<DocumentRow> = tx.fetch_optional(&sql, &[id.into()]).await?;
     row.map(DocumentRow::into_document).transpose()
 }
 
@@ -168,7 +153,6 @@ pub async fn set_status(
     to: ReviewStatus,
     by: Uuid,
 ) -> Result<(), DbError> {
-    let (tenant, conn) = tx.scoped();
     let now = Utc::now();
     // Approving an unreviewed document reviews it too.
     let (reviews, approves) = match to {
@@ -176,40 +160,34 @@ pub async fn set_status(
         ReviewStatus::Approved => (true, true),
         _ => (false, false),
     };
-    let affected = on_conn!(conn, |c| {
-        sqlx::query(
+    tx.execute_one(
             "UPDATE patient_documents SET status = $4, \
                reviewed_by = CASE WHEN $5 = 1 AND reviewed_by IS NULL THEN $7 ELSE reviewed_by END, \
                reviewed_at = CASE WHEN $5 = 1 AND reviewed_at IS NULL THEN $8 ELSE reviewed_at END, \
                approved_by = CASE WHEN $6 = 1 THEN $7 ELSE approved_by END, \
                approved_at = CASE WHEN $6 = 1 THEN $8 ELSE approved_at END \
              WHERE tenant_id = $1 AND id = $2 AND status = $3",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(i32::from(reviews))
-        .bind(i32::from(approves))
-        .bind(by)
-        .bind(now)
-        .execute(c)
-        .await?
-        .rows_affected()
-    });
-    one_row(affected)
+        &[
+            id.into(),
+            from.as_str().into(),
+            to.as_str().into(),
+            i32::from(reviews).into(),
+            i32::from(approves).into(),
+            by.into(),
+            now.into(),
+        ],
+    )
+    .await
 }
 
 /// Documents awaiting review in the clinic, oldest first, for the dashboard.
 #[tracing::instrument(skip_all)]
 pub async fn pending_count(tx: &mut TenantTx) -> Result<i64, DbError> {
-    let (tenant, conn) = tx.scoped();
-    Ok(on_conn!(conn, |c| {
-        sqlx::query_scalar::<_, i64>(
+    let (count,): (i64,) = tx
+        .fetch_one(
             "SELECT count(*) FROM patient_documents WHERE tenant_id = $1 AND status = 'pending'",
+            &[],
         )
-        .bind(tenant)
-        .fetch_one(c)
-        .await?
-    }))
+        .await?;
+    Ok(count)
 }

@@ -232,6 +232,16 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("patient.restored", "Restored an archived patient's record"),
     ("chart.viewed", "Opened a patient's chart"),
     ("patient.contact_added", "Added an emergency contact"),
+    ("patient_field.defined", "Added a custom patient field"),
+    (
+        "patient.merged",
+        "Merged another record into this patient's",
+    ),
+    (
+        "patient.merged_away",
+        "Merged this record into another patient's",
+    ),
+    ("patient_field.retired", "Retired a custom patient field"),
     ("patient.insurance_added", "Added an insurance entry"),
     (
         "patient.identifier_added",

@@ -3,6 +3,8 @@
 // Forms post their fields as arguments, one per input.
 #![allow(clippy::too_many_arguments)]
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -256,9 +258,15 @@ pub async fn register_patient(
     preferred_language: Option<String>,
     blood_type: Option<String>,
     confirm_new: Option<String>,
+    custom: Option<HashMap<String, String>>,
 ) -> Result<String, AppError> {
     use ssr::*;
-    let (tenant, viewer, role) = staff()?;
+    let Writer {
+        tenant,
+        viewer,
+        staff_id,
+        role,
+    } = writer()?;
     let typed_mrn = mrn
         .map(|m| m.trim().to_owned())
         .filter(|m| !m.is_empty())
@@ -287,6 +295,7 @@ pub async fn register_patient(
     if let Some(me) = own_patients_of(&mut tx, &viewer).await? {
         new.primary_staff_id = Some(me);
     }
+    let custom = super::fields::api::ssr::read_values(&mut tx, &custom.unwrap_or_default()).await?;
     if confirm_new.is_none() {
         let candidates = super::db::possible_duplicates(&mut tx, &new).await?;
         if !candidates.is_empty() {
@@ -327,6 +336,7 @@ pub async fn register_patient(
             }
             other => AppError::from(other).respond(),
         })?;
+    super::fields::api::ssr::keep_values(&mut tx, patient.id, &custom, staff_id).await?;
     crate::identity::audit::record_for_patient(
         &mut tx,
         crate::identity::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
@@ -351,6 +361,15 @@ pub async fn set_patient_archived(patient_id: Uuid, archived: bool) -> Result<()
     let (tenant, viewer, role) = staff()?;
     let db = auth::db()?;
     let mut tx = db.begin_for(tenant.id).await?;
+    if let Some((_, into)) = super::merge::db::merged_into(&mut tx, patient_id).await? {
+        return Err(AppError::field(
+            "archived",
+            format!(
+                "this record was merged into {into} and stays archived; open that record instead"
+            ),
+        )
+        .respond());
+    }
     super::db::set_archived(&mut tx, patient_id, archived)
         .await
         .map_err(|e| AppError::from(e).respond())?;
@@ -453,9 +472,15 @@ pub async fn update_patient(
     blood_type: Option<String>,
     status: String,
     deceased_on: Option<String>,
+    custom: Option<HashMap<String, String>>,
 ) -> Result<(), AppError> {
     use ssr::*;
-    let (tenant, viewer, role) = staff()?;
+    let Writer {
+        tenant,
+        viewer,
+        staff_id,
+        role,
+    } = writer()?;
     let new = read_demographics(
         &tenant,
         given_name,
@@ -500,6 +525,11 @@ pub async fn update_patient(
         .await
         .map_err(|e| AppError::from(e).respond())?;
     super::db::set_status(&mut tx, patient_id, status, deceased_on).await?;
+    // A form without the clinic's fields (an older page, a script) leaves them be.
+    if let Some(posted) = custom {
+        let values = super::fields::api::ssr::read_values(&mut tx, &posted).await?;
+        super::fields::api::ssr::keep_values(&mut tx, patient_id, &values, staff_id).await?;
+    }
     crate::identity::audit::record_for_patient(
         &mut tx,
         crate::identity::audit::Actor::account(viewer.account_id, viewer.email.as_str()),

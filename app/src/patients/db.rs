@@ -178,9 +178,18 @@ pub async fn set_status(
     one_row(affected)
 }
 
-/// Rewrites a patient's search terms from the record as it now stands.
+/// Rewrites the search terms of the patient with this id from the record as it
+/// now stands (after its custom field values change, say).
+pub async fn reindex(tx: &mut TenantTx, id: Uuid) -> Result<(), DbError> {
+    let patient = get(tx, id).await?.ok_or(DbError::NotFound)?;
+    index(tx, &patient).await
+}
+
+/// Rewrites a patient's search terms from the record as it now stands: names,
+/// record number, phone, email, identifiers from other systems and the words of
+/// searchable custom fields (the last two found like a record number).
 async fn index(tx: &mut TenantTx, p: &Patient) -> Result<(), DbError> {
-    let terms = search::terms(&Searchable {
+    let mut terms = search::terms(&Searchable {
         given_name: &p.given_name,
         family_name: &p.family_name,
         preferred_name: p.details.preferred_name.as_deref(),
@@ -188,6 +197,26 @@ async fn index(tx: &mut TenantTx, p: &Patient) -> Result<(), DbError> {
         phone: p.phone.as_deref(),
         email: p.email.as_deref(),
     });
+    terms.extend(
+        super::fields::db::search_words(tx, p.id)
+            .await?
+            .into_iter()
+            .map(|w| format!("m:{w}")),
+    );
+    let identifiers: Vec<(String,)> = tx
+        .fetch_all(
+            "SELECT value FROM patient_identifiers WHERE tenant_id = $1 AND patient_id = $2 \
+             AND removed_at IS NULL",
+            &[p.id.into()],
+        )
+        .await?;
+    terms.extend(
+        identifiers
+            .into_iter()
+            .map(|(v,)| format!("m:{}", v.to_lowercase())),
+    );
+    terms.sort();
+    terms.dedup();
     let (tenant, conn) = tx.scoped();
     on_conn!(conn, |c| {
         sqlx::query("DELETE FROM patient_search_terms WHERE tenant_id = $1 AND patient_id = $2")
@@ -704,22 +733,14 @@ pub async fn lists(tx: &mut TenantTx, patient: Uuid) -> Result<RegistryLists, Db
 
 /// Makes room for a new primary entry: the current one stops being primary.
 async fn demote_primary(tx: &mut TenantTx, kind: ListKind, patient: Uuid) -> Result<(), DbError> {
-    let (tenant, conn) = tx.scoped();
     // The table name comes from a closed enum, never from input.
     let sql = format!(
         "UPDATE {} SET is_primary = $3 WHERE tenant_id = $1 AND patient_id = $2 \
          AND is_primary = $4 AND removed_at IS NULL",
         kind.table()
     );
-    on_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .bind(tenant)
-            .bind(patient)
-            .bind(false)
-            .bind(true)
-            .execute(c)
-            .await?;
-    });
+    tx.execute(&sql, &[patient.into(), false.into(), true.into()])
+        .await?;
     Ok(())
 }
 
@@ -733,24 +754,21 @@ pub async fn add_contact(
     if c.primary {
         demote_primary(tx, ListKind::Contact, patient).await?;
     }
-    let (tenant, conn) = tx.scoped();
-    on_conn!(conn, |conn| {
-        sqlx::query(
-            "INSERT INTO patient_contacts (tenant_id, id, patient_id, name, relation, phone, \
-             is_primary, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(tenant)
-        .bind(c.id)
-        .bind(patient)
-        .bind(&c.name)
-        .bind(&c.relation)
-        .bind(&c.phone)
-        .bind(c.primary)
-        .bind(by)
-        .bind(Utc::now())
-        .execute(conn)
-        .await?;
-    });
+    tx.execute(
+        "INSERT INTO patient_contacts (tenant_id, id, patient_id, name, relation, phone, \
+         is_primary, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            c.id.into(),
+            patient.into(),
+            (&c.name).into(),
+            (&c.relation).into(),
+            (&c.phone).into(),
+            c.primary.into(),
+            by.into(),
+            Utc::now().into(),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -764,28 +782,25 @@ pub async fn add_insurance(
     if i.primary {
         demote_primary(tx, ListKind::Insurance, patient).await?;
     }
-    let (tenant, conn) = tx.scoped();
-    on_conn!(conn, |c| {
-        sqlx::query(
-            "INSERT INTO patient_insurance (tenant_id, id, patient_id, provider, policy_number, \
-             group_number, subscriber, valid_from, valid_to, is_primary, added_by, added_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(tenant)
-        .bind(i.id)
-        .bind(patient)
-        .bind(&i.provider)
-        .bind(&i.policy_number)
-        .bind(&i.group_number)
-        .bind(&i.subscriber)
-        .bind(i.valid_from)
-        .bind(i.valid_to)
-        .bind(i.primary)
-        .bind(by)
-        .bind(Utc::now())
-        .execute(c)
-        .await?;
-    });
+    tx.execute(
+        "INSERT INTO patient_insurance (tenant_id, id, patient_id, provider, policy_number, \
+         group_number, subscriber, valid_from, valid_to, is_primary, added_by, added_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            i.id.into(),
+            patient.into(),
+            (&i.provider).into(),
+            (&i.policy_number).into(),
+            (&i.group_number).into(),
+            (&i.subscriber).into(),
+            i.valid_from.into(),
+            i.valid_to.into(),
+            i.primary.into(),
+            by.into(),
+            Utc::now().into(),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -798,23 +813,23 @@ pub async fn add_identifier(
     i: &Identifier,
     by: Uuid,
 ) -> Result<bool, DbError> {
-    let (tenant, conn) = tx.scoped();
-    let inserted = on_conn!(conn, |c| {
-        sqlx::query(
+    let inserted = tx
+        .execute(
             "INSERT INTO patient_identifiers (tenant_id, id, patient_id, system, value, added_by, added_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            &[
+                i.id.into(),
+                patient.into(),
+                (&i.system).into(),
+                (&i.value).into(),
+                by.into(),
+                Utc::now().into(),
+            ],
         )
-        .bind(tenant)
-        .bind(i.id)
-        .bind(patient)
-        .bind(&i.system)
-        .bind(&i.value)
-        .bind(by)
-        .bind(Utc::now())
-        .execute(c)
-        .await?
-        .rows_affected()
-    });
+        .await?;
+    if inserted == 1 {
+        reindex(tx, patient).await?;
+    }
     Ok(inserted == 1)
 }
 
@@ -827,24 +842,20 @@ pub async fn remove_entry(
     id: Uuid,
     by: Uuid,
 ) -> Result<(), DbError> {
-    let (tenant, conn) = tx.scoped();
     let sql = format!(
         "UPDATE {} SET removed_by = $4, removed_at = $5 \
          WHERE tenant_id = $1 AND patient_id = $2 AND id = $3 AND removed_at IS NULL",
         kind.table()
     );
-    let affected = on_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .bind(tenant)
-            .bind(patient)
-            .bind(id)
-            .bind(by)
-            .bind(Utc::now())
-            .execute(c)
-            .await?
-            .rows_affected()
-    });
-    one_row(affected)
+    tx.execute_one(
+        &sql,
+        &[patient.into(), id.into(), by.into(), Utc::now().into()],
+    )
+    .await?;
+    if kind == ListKind::Identifier {
+        reindex(tx, patient).await?;
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------ recent patients --

@@ -5,7 +5,9 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod fields;
 pub mod lists;
+pub mod merge;
 pub mod pages;
 pub mod phone;
 #[cfg(feature = "ssr")]

@@ -154,6 +154,7 @@ fn RegisterPatient() -> impl IntoView {
         .as_deref()
         .is_some_and(|m| m.contains("already registered"));
     let v = |name: &str| kept(REGISTER, name);
+    let fields = Resource::new(|| (), |_| super::fields::api::patient_fields());
     let sex = v("sex");
     let blood = v("blood_type");
     let text_field = move |name: &'static str,
@@ -209,6 +210,11 @@ fn RegisterPatient() -> impl IntoView {
                         </select>
                     </div>
                     {text_field("mrn", "Record number", "text", false, Some("Leave empty for the next number"))}
+                    <Suspense fallback=|| ()>
+                        {move || fields.get().and_then(Result::ok).map(|fields| view! {
+                            <super::fields::pages::CustomFieldInputs path=REGISTER fields/>
+                        })}
+                    </Suspense>
                 </div>
                 <div>
                     <label for="address" class="block text-sm font-medium">"Address (optional)"</label>

@@ -221,7 +221,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
     match viewer.standing {
         Standing::Staff { .. } => {
             let mut nav = vec![link("Dashboard", "/staff")];
-            let gated: [(P, NavItem); 13] = [
+            let gated: [(P, NavItem); 14] = [
                 (P::PatientsRead, link("Patients", "/staff/patients")),
                 (P::AppointmentsManage, soon("Schedule")),
                 (P::PrescriptionsCreate, soon("Prescriptions")),
@@ -236,6 +236,10 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                 (
                     P::SettingsManage,
                     link("Clinic settings", "/staff/settings"),
+                ),
+                (
+                    P::SettingsManage,
+                    link("Patient fields", "/staff/patient-fields"),
                 ),
                 (P::SettingsManage, link("Custom domain", "/staff/domain")),
                 (P::SettingsManage, link("Plan and usage", "/staff/plan")),

@@ -445,7 +445,42 @@ pub async fn owner_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
     staff_of(addr, slug, Role::Owner).await
 }
 
-/// A browser signed in as the fixture clinic's member with `role`.
+/// Registers a patient at `slug` through the front desk's form (`more` adds
+/// fields, or overrides these); answers the new record's id.
+pub async fn register(
+    b: &Browser,
+    slug: &str,
+    given: &str,
+    family: &str,
+    birth: &str,
+    more: &[(&str, &str)],
+) -> String {
+    let mut form: Vec<(&str, &str)> = vec![
+        ("given_name", given),
+        ("family_name", family),
+        ("birth_date", birth),
+        ("sex", "female"),
+        ("confirm_new", "yes"),
+    ];
+    for (k, v) in more {
+        form.retain(|(key, _)| key != k);
+        form.push((k, v));
+    }
+    let r = b
+        .call(
+            "localhost",
+            &format!("/t/{slug}/api/register_patient"),
+            &form,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
+        .as_str()
+        .and_then(|landing| landing.rsplit('/').next())
+        .expect("the new chart's address")
+        .to_owned()
+}
+
 /// The fixture clinic's portal patient, signed in at `slug`'s portal.
 pub async fn patient_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
     let b = Browser::new(addr);
@@ -462,6 +497,7 @@ pub async fn patient_of(addr: std::net::SocketAddr, slug: &str) -> Browser {
     b
 }
 
+/// A browser signed in as the fixture clinic's member with `role`.
 pub async fn staff_of(addr: std::net::SocketAddr, slug: &str, role: Role) -> Browser {
     let b = Browser::new(addr);
     let r = b

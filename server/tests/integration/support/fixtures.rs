@@ -255,6 +255,19 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     app::patients::db::request_correction(&mut tx, patient.id, "Fixture correction")
         .await
         .expect("correction");
+    let field = app::patients::fields::NewField::parse("Fixture number", "text", "", false, true)
+        .expect("field");
+    let field = app::patients::fields::db::define(&mut tx, &field, doctor.id)
+        .await
+        .expect("define field");
+    app::patients::fields::db::set_values(
+        &mut tx,
+        patient.id,
+        &[(field, Some("FX-9".into()))],
+        doctor.id,
+    )
+    .await
+    .expect("field value");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
