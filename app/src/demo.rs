@@ -217,6 +217,11 @@ pub async fn seed(
                 doctor = Some(member.id);
             }
         }
+        // Two clinic-defined patient fields, so the forms show how they work.
+        let referral = match doctor {
+            Some(by) => Some(demo_fields(&mut tx, by).await?),
+            None => None,
+        };
         let mut chart_index = 0_usize;
         for (mrn, given, family, (y, m, d), sex) in demo.patients {
             let patient = NewPatient {
@@ -232,6 +237,16 @@ pub async fn seed(
                 details: Default::default(),
             };
             let created = patients::db::create(&mut tx, &patient).await?;
+            if let (Some(field), Some(by)) = (referral, doctor) {
+                let source = ["Walk-in", "Doctor referral", "Website"][chart_index % 3];
+                patients::fields::db::set_values(
+                    &mut tx,
+                    created.id,
+                    &[(field, Some(source.into()))],
+                    by,
+                )
+                .await?;
+            }
             let (slug, portal_mrn, ..) = DEMO_PORTAL_PATIENT;
             let in_portal = demo.slug == slug && *mrn == portal_mrn;
             if let Some(doctor) = doctor {
@@ -261,6 +276,23 @@ pub async fn seed(
 }
 
 /// The account of [`DEMO_PORTAL_PATIENT`], created on first use.
+/// Defines the demo clinics' own patient fields; answers the referral source's id.
+async fn demo_fields(tx: &mut crate::db::TenantTx, by: uuid::Uuid) -> Result<uuid::Uuid, DbError> {
+    use patients::fields::{db, NewField};
+    let insurance = NewField::parse("National insurance number", "text", "", false, true)
+        .map_err(|(_, m)| DbError::Invalid(m))?;
+    db::define(tx, &insurance, by).await?;
+    let source = NewField::parse(
+        "Referral source",
+        "choice",
+        "Walk-in\nDoctor referral\nWebsite",
+        false,
+        false,
+    )
+    .map_err(|(_, m)| DbError::Invalid(m))?;
+    db::define(tx, &source, by).await
+}
+
 async fn portal_account(
     platform: &mut crate::db::PlatformTx,
     password_hash: &str,

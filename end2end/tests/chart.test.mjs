@@ -226,4 +226,40 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
       await screenshot(page, 'portal-record-phone');
     });
   });
+
+  test('the owner adds a clinic field and merges the duplicate record into the first', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+    assert.ok(chartPath, 'registered first');
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeOwner.email);
+      // A clinic field, required from now on at registration.
+      const label = `Pharmacy ${RUN}`;
+      await open(page, pathUrl('acme', '/staff/patient-fields'));
+      await page.fill('#label', label);
+      await page.check('input[name="required"]');
+      await Promise.all([page.waitForNavigation(), page.click('[data-testid="define-submit"]')]);
+      assert.match(await page.locator('[data-testid="field-list"]').innerText(), new RegExp(`${label}\\s+Text · required`));
+      await open(page, pathUrl('acme', '/staff/patients'));
+      await page.locator('[data-testid="register-patient"] summary').click();
+      const input = page.getByLabel(label, { exact: true });
+      assert.equal(await input.getAttribute('required'), '', 'the new field is required on the form');
+      // Retire it again so other tests' registrations are not held up.
+      await open(page, pathUrl('acme', '/staff/patient-fields'));
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: `Retire ${label}` }).click()]);
+      assert.doesNotMatch(await page.locator('body').innerText(), new RegExp(label));
+
+      // The duplicate (Adah, registered after the warning) goes into Ada's record.
+      await openChartOf(page, `${FAMILY} adah`, `Adah ${FAMILY}`);
+      const duplicatePath = currentPath(page);
+      const header = await page.locator('[data-testid="chart-header"]').innerText();
+      const mrn = header.match(/[A-Z]+-\d{6}/)[0];
+      await open(page, pathUrl('acme', chartPath.replace(/^\/t\/acme/, '')));
+      await page.locator('[data-testid="merge"] summary').click();
+      await page.fill('#merged_mrn', mrn);
+      await page.check('[data-testid="merge-form"] input[name="confirm"]');
+      await Promise.all([page.waitForNavigation(), page.click('[data-testid="merge-submit"]')]);
+      assert.match(await page.locator('[data-testid="identifiers"]').innerText(), new RegExp(`Merged record.*${mrn}`), 'the old number is kept');
+      await open(page, pathUrl('acme', duplicatePath.replace(/^\/t\/acme/, '')));
+      assert.match(await page.locator('[data-testid="merged-banner"]').innerText(), /This record was merged into/);
+    });
+  });
 });

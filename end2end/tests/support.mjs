@@ -291,6 +291,7 @@ export const STAFF_PAGES = Object.freeze([
   '/staff/security',
   '/staff/branding',
   '/staff/settings',
+  '/staff/patient-fields',
   '/staff/domain',
   '/staff/plan',
   '/staff/reports',

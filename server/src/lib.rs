@@ -769,6 +769,7 @@ pub fn start_workers(state: &AppState) -> Result<(), String> {
     }
     spawn_usage_flush(state);
     spawn_trial_sweep(state);
+    spawn_record_purge(state);
     let store = app::identity::sessions::DbSessionStore::new(state.db.clone());
     let (db, limiter) = (state.db.clone(), state.limiter.clone());
     tokio::spawn(async move {
@@ -809,6 +810,22 @@ fn spawn_trial_sweep(state: &AppState) {
                 Err(e) => tracing::warn!(error = %e, "trial sweep failed"),
             }
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+}
+
+/// Daily: purges restricted records whose retention has ended (erasure).
+fn spawn_record_purge(state: &AppState) {
+    let (db, storage) = (state.db.clone(), state.storage.clone());
+    tokio::spawn(async move {
+        loop {
+            // Not at start-up: a restarting fleet should not all purge at once.
+            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
+            match app::patients::erasure::purge_due(&db, &storage).await {
+                Ok(done) if done.records > 0 => tracing::info!(?done, "record purge"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "record purge failed"),
+            }
         }
     });
 }

@@ -70,6 +70,9 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Purge now the restricted records whose retention has ended (the server
+    /// also does this daily), leaving tombstones.
+    PurgeRecords,
     /// Print the SQL that creates the PostgreSQL owner and application roles.
     PgRoles {
         #[arg(long, default_value = "medisync_owner")]
@@ -258,6 +261,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                     broken.join("; ")
                 ))
             }
+        }
+        Command::PurgeRecords => {
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let done = app::patients::erasure::purge_due(&db, &open_storage(&config)?)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "purged {} records ({} stored files deleted)",
+                done.records, done.files
+            );
+            Ok(())
         }
         Command::PgRoles { .. } => Ok(()),
     }

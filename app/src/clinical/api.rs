@@ -79,6 +79,15 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     let corrections = crate::patients::db::corrections(&mut tx, patient_id).await?;
     let custom_fields = crate::patients::fields::db::values(&mut tx, patient_id).await?;
     let merged_into = crate::patients::merge::db::merged_into(&mut tx, patient_id).await?;
+    let mut erasure = crate::patients::erasure::db::state(&mut tx, patient_id).await?;
+    erasure.requested_at = erasure
+        .requested_at
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| {
+            w.tenant
+                .settings
+                .format_datetime(t.with_timezone(&chrono::Utc))
+        });
     let settings = &w.tenant.settings;
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let mut when: Vec<(Uuid, String)> = Vec::new();
@@ -138,6 +147,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         corrections,
         custom_fields,
         merged_into,
+        erasure,
         banner: super::AllergyBanner::of(&allergies),
         flags,
         consents,

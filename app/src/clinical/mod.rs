@@ -376,6 +376,10 @@ pub struct PatientChart {
     /// Emergency contacts, insurance and identifiers.
     #[serde(default)]
     pub lists: crate::patients::lists::RegistryLists,
+    /// Whether the patient asked for erasure, and until when a restricted
+    /// record is kept.
+    #[serde(default)]
+    pub erasure: crate::patients::erasure::ErasureState,
     /// The record this one was merged into (its id and number), when it was.
     #[serde(default)]
     pub merged_into: Option<(Uuid, String)>,

@@ -45,7 +45,9 @@ pub fn ChartPage() -> impl IntoView {
                 {move || data.get().map(|c| match c {
                     Err(e) => view! {
                         <h1 class="text-xl font-semibold">"Patient chart"</h1>
-                        <p role="alert" class="mt-4">{e.message()}</p>
+                        <p role="alert" class="mt-4" data-testid="chart-error">{e.message()}</p>
+                        {matches!(&e, crate::error::AppError::Field(f, _) if f == "restricted")
+                            .then(|| id.get_untracked().map(|id| view! { <BreakGlassForm patient_id=id/> }))}
                     }.into_any(),
                     Ok(c) => view! { <ChartView chart=c/> }.into_any(),
                 })}
@@ -84,7 +86,8 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
                 ". It is kept as it was; new entries go on that record."
             </p>
         })}
-        {c.with_value(|c| c.can_archive && c.merged_into.is_none()).then(|| {
+        <ErasureBanner c/>
+        {c.with_value(|c| c.can_archive && c.merged_into.is_none() && c.erasure.retain_until.is_none()).then(|| {
             let archived = h.archived;
             view! {
                 <form method="post" action=api("set_patient_archived") class="mt-2" data-testid="archive-form">
@@ -1049,5 +1052,70 @@ fn MergeForm(patient_id: Uuid) -> impl IntoView {
                 <button type="submit" class=SMALL_BUTTON data-testid="merge-submit">"Merge into this record"</button>
             </form>
         </details>
+    }
+}
+
+/// An erasure request waiting (with, for administrators, the form that carries
+/// it out), or the restriction a record is under.
+#[component]
+fn ErasureBanner(c: StoredValue<PatientChart>) -> impl IntoView {
+    let (state, can, id) =
+        c.with_value(|c| (c.erasure.clone(), c.can_archive, c.header.patient_id));
+    let path = "/api/erase_patient";
+    let refused = crate::forms::refusal(path).is_some();
+    match (state.retain_until, state.requested_at) {
+        (Some(until), _) => Some(
+            view! {
+                <p role="status" class="mt-2 rounded bg-red-50 p-3 text-sm text-red-900" data-testid="restricted-banner">
+                    {format!("Restricted after an erasure request: kept until {until}, then purged. Opened with a reason; every read is audited.")}
+                </p>
+            }
+            .into_any(),
+        ),
+        (None, requested) => (requested.is_some() || can).then(|| {
+            view! {
+                {requested.map(|when| view! {
+                    <p role="status" class="mt-2 rounded bg-amber-50 p-3 text-sm text-amber-900" data-testid="erasure-requested">
+                        {format!("The patient asked for their data to be erased ({when}).")}
+                    </p>
+                })}
+                {can.then(|| view! {
+                    <details class="mt-2" open=refused data-testid="erase">
+                        <summary class="cursor-pointer text-sm text-brand">"Carry out an erasure request"</summary>
+                        <form method="post" action=api("erase_patient") class="mt-2 space-y-2 rounded border border-slate-200 p-3" data-testid="erase-form">
+                            <PlainFormError path=path/>
+                            <p class="text-sm text-slate-600">
+                                "The portal account is unlinked and signed out and marketing consent revoked. The record is restricted "
+                                "(out of lists and search; administrators open it with a reason) until the date below, then purged."
+                            </p>
+                            <input type="hidden" name="patient_id" value=id.to_string()/>
+                            <label for="retain_until" class="block text-sm font-medium">"Keep the record until (empty: ten years from today)"</label>
+                            <input id="retain_until" name="retain_until" type="date" class=INPUT value=kept(path, "retain_until")/>
+                            <label class="flex items-center gap-2 text-sm">
+                                <input type="checkbox" name="confirm" value="yes"/>
+                                "I have checked this request and the patient's identity"
+                            </label>
+                            <button type="submit" class=SMALL_BUTTON data-testid="erase-submit">"Erase and restrict"</button>
+                        </form>
+                    </details>
+                })}
+            }
+            .into_any()
+        }),
+    }
+}
+
+/// An administrator's reasoned opening of a restricted record.
+#[component]
+fn BreakGlassForm(patient_id: Uuid) -> impl IntoView {
+    let path = "/api/open_restricted";
+    view! {
+        <form method="post" action=api("open_restricted") class="mt-4 max-w-xl space-y-2 rounded border border-slate-200 p-3" data-testid="break-glass">
+            <PlainFormError path=path/>
+            <input type="hidden" name="patient_id" value=patient_id.to_string()/>
+            <label for="reason" class="block text-sm font-medium">"Why do you need this record? (kept in the audit log)"</label>
+            <textarea id="reason" name="reason" rows="2" required minlength="10" maxlength="500" class=INPUT>{kept(path, "reason")}</textarea>
+            <button type="submit" class=BUTTON data-testid="break-glass-submit">"Open for an hour"</button>
+        </form>
     }
 }

@@ -376,6 +376,19 @@ fn OwnHealthRecord() -> impl IntoView {
                                 <button type="submit" class="rounded bg-brand px-3 py-1 text-sm font-semibold text-on-brand">"Ask for a correction"</button>
                             </form>
                         </section>
+                        <section class=PANEL data-testid="my-erasure"><h2 class="font-semibold">"Erase my data"</h2>
+                            <p class="text-sm text-slate-600">
+                                "You can ask the clinic to erase your data. Your portal account and marketing consent are removed; "
+                                "your health record is restricted and kept only as long as the law requires, then deleted."
+                            </p>
+                            {crate::forms::succeeded("/api/request_erasure").then(|| view! {
+                                <p role="status" class="mt-2 text-sm font-medium text-green-800">"Your request was sent to the clinic."</p>
+                            })}
+                            <form method="post" action=crate::site::current_site().href("/api/request_erasure") class="mt-2" data-testid="erasure-form">
+                                <crate::forms::PlainFormError path="/api/request_erasure"/>
+                                <button type="submit" class="rounded border border-red-700 px-3 py-1 text-sm font-semibold text-red-800">"Ask the clinic to erase my data"</button>
+                            </form>
+                        </section>
                     </div>
                 }.into_any(),
             })}

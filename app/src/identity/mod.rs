@@ -242,6 +242,19 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Merged this record into another patient's",
     ),
     ("patient_field.retired", "Retired a custom patient field"),
+    (
+        "patient.erased",
+        "Carried out an erasure request (record restricted)",
+    ),
+    (
+        "patient.restricted_opened",
+        "Opened a restricted record, giving a reason",
+    ),
+    ("patient.purged", "Purged a record whose retention ended"),
+    (
+        "portal.erasure_requested",
+        "Asked the clinic to erase their data",
+    ),
     ("patient.insurance_added", "Added an insurance entry"),
     (
         "patient.identifier_added",

@@ -153,6 +153,25 @@ pub(crate) mod ssr {
                 return Err(AppError::NotFound.respond());
             }
         }
+        let member = match viewer.standing {
+            Standing::Staff { member_id, .. } => Some(member_id),
+            _ => None,
+        };
+        if let Some(opened) = super::super::erasure::db::restricted_for(tx, patient, member).await?
+        {
+            let admin = viewer.can(crate::identity::permissions::Permission::PatientsDelete);
+            if !(admin && opened) {
+                return Err(AppError::field(
+                    "restricted",
+                    if admin {
+                        "this record is restricted after an erasure request; give a reason to open it for an hour"
+                    } else {
+                        "this record is restricted after an erasure request; only an administrator can open it, with a reason"
+                    },
+                )
+                .respond());
+            }
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod erasure;
 pub mod fields;
 pub mod lists;
 pub mod merge;

@@ -12,6 +12,7 @@ mod chart;
 mod cli;
 mod custom_fields;
 mod documents;
+mod erasure;
 mod fhir;
 mod front_door;
 mod http;

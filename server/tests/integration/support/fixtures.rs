@@ -268,6 +268,9 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     )
     .await
     .expect("field value");
+    app::patients::erasure::db::grant(&mut tx, patient.id, doctor.id, "Fixture reason to open")
+        .await
+        .expect("restricted-record access");
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
