@@ -1038,10 +1038,7 @@ fn MergeForm(patient_id: Uuid) -> impl IntoView {
             <summary class="cursor-pointer text-sm text-brand">"Merge a duplicate record into this one"</summary>
             <form method="post" action=api("merge_patients") class="mt-2 space-y-2 rounded border border-slate-200 p-3" data-testid="merge-form">
                 <PlainFormError path=path/>
-                <p class="text-sm text-slate-600">
-                    "Allergies, problems, vitals, contacts, insurance, consents and the portal account move to this record; "
-                    "signed notes and documents show here too. The duplicate is archived and points here. This cannot be undone."
-                </p>
+                <p class="text-sm text-slate-600">"Its entries move here; the duplicate is archived and points here. This cannot be undone."</p>
                 <input type="hidden" name="survivor_id" value=patient_id.to_string()/>
                 <label for="merged_mrn" class="block text-sm font-medium">"Record number of the duplicate"</label>
                 <input id="merged_mrn" name="merged_mrn" class=INPUT required value=kept(path, "merged_mrn")/>
@@ -1067,7 +1064,7 @@ fn ErasureBanner(c: StoredValue<PatientChart>) -> impl IntoView {
         (Some(until), _) => Some(
             view! {
                 <p role="status" class="mt-2 rounded bg-red-50 p-3 text-sm text-red-900" data-testid="restricted-banner">
-                    {format!("Restricted after an erasure request: kept until {until}, then purged. Opened with a reason; every read is audited.")}
+                    {format!("Restricted (erasure request) until {until}, then purged. Every read is audited.")}
                 </p>
             }
             .into_any(),
@@ -1084,12 +1081,9 @@ fn ErasureBanner(c: StoredValue<PatientChart>) -> impl IntoView {
                         <summary class="cursor-pointer text-sm text-brand">"Carry out an erasure request"</summary>
                         <form method="post" action=api("erase_patient") class="mt-2 space-y-2 rounded border border-slate-200 p-3" data-testid="erase-form">
                             <PlainFormError path=path/>
-                            <p class="text-sm text-slate-600">
-                                "The portal account is unlinked and signed out and marketing consent revoked. The record is restricted "
-                                "(out of lists and search; administrators open it with a reason) until the date below, then purged."
-                            </p>
+                            <p class="text-sm text-slate-600">"Ends portal access and marketing consent; the record is restricted until the date below, then purged."</p>
                             <input type="hidden" name="patient_id" value=id.to_string()/>
-                            <label for="retain_until" class="block text-sm font-medium">"Keep the record until (empty: ten years from today)"</label>
+                            <label for="retain_until" class="block text-sm font-medium">"Keep until (empty: ten years)"</label>
                             <input id="retain_until" name="retain_until" type="date" class=INPUT value=kept(path, "retain_until")/>
                             <label class="flex items-center gap-2 text-sm">
                                 <input type="checkbox" name="confirm" value="yes"/>

@@ -377,10 +377,7 @@ fn OwnHealthRecord() -> impl IntoView {
                             </form>
                         </section>
                         <section class=PANEL data-testid="my-erasure"><h2 class="font-semibold">"Erase my data"</h2>
-                            <p class="text-sm text-slate-600">
-                                "You can ask the clinic to erase your data. Your portal account and marketing consent are removed; "
-                                "your health record is restricted and kept only as long as the law requires, then deleted."
-                            </p>
+                            <p class="text-sm text-slate-600">"Your portal account ends; your health record is kept only as long as the law requires."</p>
                             {crate::forms::succeeded("/api/request_erasure").then(|| view! {
                                 <p role="status" class="mt-2 text-sm font-medium text-green-800">"Your request was sent to the clinic."</p>
                             })}

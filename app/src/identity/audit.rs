@@ -427,6 +427,7 @@ pub async fn list(
             when: String::new(),
             occurred_at: r.occurred_at,
             actor: r.actor_email,
+            description: super::describe_action(&r.action).to_owned(),
             action: r.action,
             target: r.target,
             ip: r.ip,

@@ -224,7 +224,9 @@ impl Viewer {
 
 /// What each audit action means, in words a clinic's administrator reads. An
 /// action missing here is shown by its code (a test keeps every recorded action
-/// listed).
+/// listed). Server-side only: the words travel with each entry, so the browser's
+/// download does not carry the whole list.
+#[cfg(feature = "ssr")]
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("patient.registered", "Registered a patient"),
     ("patient.archived", "Archived a patient's record"),
@@ -390,6 +392,7 @@ pub const AUDIT_FILTERS: &[(&str, &str)] = &[
 ];
 
 /// The sentence for an audit action (its code when it has none).
+#[cfg(feature = "ssr")]
 pub fn describe_action(code: &str) -> &str {
     AUDIT_ACTIONS
         .iter()
@@ -406,6 +409,9 @@ pub struct AuditEntry {
     pub when: String,
     pub actor: Option<String>,
     pub action: String,
+    /// The action in words ([`describe_action`]).
+    #[serde(default)]
+    pub description: String,
     pub target: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,

@@ -1004,7 +1004,7 @@ pub fn AuditPage() -> impl IntoView {
                                     <tr class="border-t border-slate-200" data-action=e.action.clone()>
                                         <td class="p-2 whitespace-nowrap" title=e.occurred_at.to_rfc3339()>{e.when.clone()}</td>
                                         <td class="p-2">{e.actor.clone().unwrap_or_default()}</td>
-                                        <td class="p-2" title=e.action.clone()>{super::describe_action(&e.action).to_owned()}</td>
+                                        <td class="p-2" title=e.action.clone()>{e.description.clone()}</td>
                                         <td class="p-2">{e.target.clone().unwrap_or_default()}</td>
                                         <td class="p-2 text-xs" title=e.user_agent.clone().unwrap_or_default()>{e.ip.clone().unwrap_or_default()}</td>
                                     </tr>

@@ -375,8 +375,12 @@ pub async fn search_page_for(
         }
         None => format!("FROM patients p WHERE p.tenant_id = $1 AND p.archived_at IS NULL{cond}"),
     };
+    // The page's ids are chosen from the narrow index alone (id, name); only
+    // those rows are then read whole.
     let list_sql = format!(
-        "SELECT {COLUMNS} {base} ORDER BY p.search_name, p.id LIMIT {limit} OFFSET {}",
+        "SELECT {COLUMNS} FROM patients p WHERE p.tenant_id = $1 AND p.id IN \
+         (SELECT p.id {base} ORDER BY p.search_name, p.id LIMIT {limit} OFFSET {}) \
+         ORDER BY p.search_name, p.id",
         u64::from(page - 1) * u64::from(limit)
     );
     let count_sql = format!("SELECT count(*) {base}");

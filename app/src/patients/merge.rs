@@ -221,12 +221,21 @@ pub mod db {
             &pair,
         )
         .await?;
-        // Custom values the survivor lacks move; where both have one, the
-        // survivor's stays and the other stays on the tombstone.
+        // Custom values: the survivor's stay; where it has none (no row, or a
+        // cleared one), the duplicate's value comes over.
+        tx.execute(
+            "UPDATE patient_field_values SET value = (SELECT m.value FROM patient_field_values m \
+               WHERE m.tenant_id = $1 AND m.patient_id = $3 AND m.field_id = patient_field_values.field_id) \
+             WHERE tenant_id = $1 AND patient_id = $2 AND value IS NULL AND EXISTS (SELECT 1 FROM \
+               patient_field_values m WHERE m.tenant_id = $1 AND m.patient_id = $3 \
+               AND m.field_id = patient_field_values.field_id AND m.value IS NOT NULL)",
+            &pair,
+        )
+        .await?;
         tx.execute(
             "UPDATE patient_field_values SET patient_id = $2 WHERE tenant_id = $1 AND patient_id = $3 \
              AND NOT EXISTS (SELECT 1 FROM patient_field_values s WHERE s.tenant_id = $1 \
-             AND s.patient_id = $2 AND s.field_id = patient_field_values.field_id AND s.value IS NOT NULL)",
+             AND s.patient_id = $2 AND s.field_id = patient_field_values.field_id)",
             &pair,
         )
         .await?;

@@ -49,9 +49,42 @@ fn texts(list: &serde_json::Value, key: &str) -> Vec<String> {
 /// Two records of one person: the survivor with a primary contact, the
 /// duplicate with an allergy, a problem, vitals, a primary contact, a signed
 /// note and a draft. Answers (survivor, duplicate, duplicate's record number).
-async fn two_records(doctor: &Browser, desk: &Browser) -> (String, String, String) {
-    let survivor = register(desk, "acme", "Adaeze", "Okafor", "1985-03-14", &[]).await;
-    let duplicate = register(desk, "acme", "Ada", "Okafor", "1985-03-14", &[]).await;
+async fn two_records(
+    admin: &Browser,
+    doctor: &Browser,
+    desk: &Browser,
+) -> (String, String, String) {
+    // A clinic field: the survivor leaves it empty, the duplicate fills it in.
+    ok(
+        admin,
+        "define_patient_field",
+        &[("label", "Insurance number"), ("kind", "text")],
+    )
+    .await;
+    let fields = post(desk, "patient_fields", &[]).await.json();
+    let field = fields[0]["id"]
+        .as_str()
+        .expect("a clinic field")
+        .replace('-', "");
+    let input = format!("custom[f{field}]");
+    let survivor = register(
+        desk,
+        "acme",
+        "Adaeze",
+        "Okafor",
+        "1985-03-14",
+        &[(input.as_str(), "")],
+    )
+    .await;
+    let duplicate = register(
+        desk,
+        "acme",
+        "Ada",
+        "Okafor",
+        "1985-03-14",
+        &[(input.as_str(), "NI-4471")],
+    )
+    .await;
     for (p, name) in [(&survivor, "Chidi Okafor"), (&duplicate, "Ngozi Okafor")] {
         ok(
             desk,
@@ -124,7 +157,7 @@ async fn an_administrator_merges_a_duplicate_and_the_survivor_keeps_everything(t
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let doctor = staff_of(addr, "acme", Role::Doctor).await;
     let admin = staff_of(addr, "acme", Role::Admin).await;
-    let (survivor, duplicate, mrn) = two_records(&doctor, &desk).await;
+    let (survivor, duplicate, mrn) = two_records(&admin, &doctor, &desk).await;
     let survivor_mrn = chart(&desk, &survivor).await["header"]["mrn"]
         .as_str()
         .expect("mrn")
@@ -196,6 +229,11 @@ async fn an_administrator_merges_a_duplicate_and_the_survivor_keeps_everything(t
         primary[0]["name"], "Chidi Okafor",
         "the survivor's primary stays"
     );
+    let custom = &c["custom_fields"][0];
+    assert_eq!(
+        custom["value"], "NI-4471",
+        "the duplicate's value fills the survivor's empty field"
+    );
     let identifiers = &c["lists"]["identifiers"];
     assert_eq!(texts(identifiers, "value"), [mrn.as_str()]);
 
@@ -266,7 +304,7 @@ async fn a_merged_record_stays_a_tombstone_behind_the_application(t: &TestDb) {
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let doctor = staff_of(addr, "acme", Role::Doctor).await;
     let admin = staff_of(addr, "acme", Role::Admin).await;
-    let (survivor, _duplicate, mrn) = two_records(&doctor, &desk).await;
+    let (survivor, _duplicate, mrn) = two_records(&admin, &doctor, &desk).await;
     ok(
         &admin,
         "merge_patients",

@@ -25,10 +25,7 @@ pub fn PatientFieldsPage() -> impl IntoView {
         <PageTitle text="Patient fields"/>
         <SignedInShell testid="patient-fields-page">
             <h1 class="text-xl font-semibold">"Patient fields"</h1>
-            <p class="mt-1 text-sm text-slate-600">
-                "Your clinic's own fields on every patient's record (an insurance scheme number, a referral source). "
-                "Required fields must be filled in when registering; searchable ones are found from the patient search box."
-            </p>
+            <p class="mt-1 text-sm text-slate-600">"Your clinic's own fields on every patient's record."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || fields.get().map(|r| match r {
                     Err(e) => view! { <p role="alert" class="mt-4">{e.message()}</p> }.into_any(),
