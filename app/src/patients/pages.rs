@@ -210,9 +210,14 @@ fn RegisterPatient() -> impl IntoView {
                         </select>
                     </div>
                     {text_field("mrn", "Record number", "text", false, Some("Leave empty for the next number"))}
+                    // Awaited inside `Suspend` rather than read with `.get()`: the
+                    // page's other resources stream beside it, and this form is
+                    // the pattern Leptos keeps free of lost wake-ups under load.
                     <Suspense fallback=|| ()>
-                        {move || fields.get().and_then(Result::ok).map(|fields| view! {
-                            <super::fields::pages::CustomFieldInputs path=REGISTER fields/>
+                        {move || Suspend::new(async move {
+                            fields.await.ok().map(|fields| view! {
+                                <super::fields::pages::CustomFieldInputs path=REGISTER fields/>
+                            })
                         })}
                     </Suspense>
                 </div>

@@ -27,7 +27,7 @@ pub fn PatientFieldsPage() -> impl IntoView {
             <h1 class="text-xl font-semibold">"Patient fields"</h1>
             <p class="mt-1 text-sm text-slate-600">"Your clinic's own fields on every patient's record."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || fields.get().map(|r| match r {
+                {move || Suspend::new(async move { match fields.await {
                     Err(e) => view! { <p role="alert" class="mt-4">{e.message()}</p> }.into_any(),
                     Ok(list) if list.is_empty() => view! {
                         <p class="mt-4 text-sm" data-testid="no-fields">"No fields yet."</p>
@@ -37,7 +37,7 @@ pub fn PatientFieldsPage() -> impl IntoView {
                             {list.into_iter().map(|f| view! { <FieldRow field=f/> }).collect_view()}
                         </ul>
                     }.into_any(),
-                })}
+                }})}
             </Suspense>
             <PlainFormError path=RETIRE/>
             <form method="post" action=current_site().href(DEFINE) class=CARD data-testid="define-field">

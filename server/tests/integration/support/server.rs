@@ -69,9 +69,12 @@ impl Reply {
 
 impl Browser {
     pub fn new(addr: SocketAddr) -> Self {
+        // A response that never ends fails its test within two minutes, naming
+        // the request, instead of holding the whole run.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
+            .timeout(std::time::Duration::from_secs(120))
             .build()
             .expect("client");
         Self { addr, client }
