@@ -15,6 +15,7 @@ use crate::patients::fields::pages::PatientFieldsPage;
 use crate::patients::pages::PatientsPage;
 use crate::plans::pages::PlanPage;
 use crate::platform::pages::{PlansAdminPage, PlatformAdmin, TenantPage, TenantsPage};
+use crate::prescribing::pages::PharmacyPage;
 use crate::reports::ReportsPage;
 use crate::shell::pages::{PatientPortal, StaffDashboard};
 use crate::shell::NotFound;
@@ -125,6 +126,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/domain") view={Lazy::<DomainRoute>::new()}/>
                 <Route path=path!("/staff/plan") view={Lazy::<PlanRoute>::new()}/>
                 <Route path=path!("/staff/reports") view={Lazy::<ReportsRoute>::new()}/>
+                <Route path=path!("/staff/pharmacy") view={Lazy::<PharmacyRoute>::new()}/>
                 <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
                 <Route path=path!("/signup/sent") view={Lazy::<SignUpSentRoute>::new()}/>
                 <Route path=path!("/admin") view={Lazy::<PlatformAdminRoute>::new()}/>
@@ -177,6 +179,7 @@ lazy_page!(PatientFieldsRoute, PatientFieldsPage);
 lazy_page!(DomainRoute, DomainPage);
 lazy_page!(PlanRoute, PlanPage);
 lazy_page!(ReportsRoute, ReportsPage);
+lazy_page!(PharmacyRoute, PharmacyPage);
 lazy_page!(SignUpRoute, SignUpPage);
 lazy_page!(SignUpSentRoute, SignUpSentPage);
 lazy_page!(PlatformAdminRoute, PlatformAdmin);

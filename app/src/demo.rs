@@ -60,6 +60,7 @@ const TENANTS: &[DemoTenant] = &[
             ("nate.ng@acme.example", "Nate Ng", Role::Nurse),
             ("rita.reyes@acme.example", "Rita Reyes", Role::Receptionist),
             ("ben.baker@acme.example", "Ben Baker", Role::Billing),
+            ("paul.patel@acme.example", "Paul Patel", Role::Pharmacist),
         ],
         patients: &[
             ("ACM-0001", "Maria", "Lopez", (1984, 3, 12), Sex::Female),
@@ -210,11 +211,15 @@ pub async fn seed(
     for (tenant_id, demo, accounts) in &created {
         let mut tx = db.begin_for(*tenant_id).await?;
         let mut doctor = None;
+        let mut pharmacist = None;
         for (account, role) in accounts {
             let member = identity::db::add_staff(&mut tx, account, *role).await?;
             // The first doctor listed keeps the demo charts.
             if *role == Role::Doctor && doctor.is_none() {
                 doctor = Some(member.id);
+            }
+            if *role == Role::Pharmacist {
+                pharmacist = Some(member.id);
             }
         }
         // Two clinic-defined patient fields, so the forms show how they work.
@@ -251,6 +256,7 @@ pub async fn seed(
             let in_portal = demo.slug == slug && *mrn == portal_mrn;
             if let Some(doctor) = doctor {
                 seed_chart(&mut tx, created.id, doctor, chart_index).await?;
+                seed_prescriptions(&mut tx, created.id, doctor, pharmacist, chart_index).await?;
                 // A report awaiting review on the first chart; an approved one
                 // the portal patient can open.
                 if chart_index == 0 || in_portal {
@@ -443,6 +449,154 @@ fn one_page_pdf(lines: &[&str]) -> Vec<u8> {
         objects.len() + 1
     ));
     pdf.into_bytes()
+}
+
+/// Prescriptions on the first three charts, each run through the real safety
+/// check: amoxicillin despite the penicillin allergy (overridden with a reason),
+/// metformin with refills and a first fill dispensed, and a finished course of
+/// paracetamol as needed.
+async fn seed_prescriptions(
+    tx: &mut crate::db::TenantTx,
+    patient: uuid::Uuid,
+    doctor: uuid::Uuid,
+    pharmacist: Option<uuid::Uuid>,
+    index: usize,
+) -> Result<(), DbError> {
+    use crate::prescribing::{checks, db as rx, PrescriptionStatus};
+    let (medicine, dose, unit, frequency, days, quantity, refills, prn, reason) = match index {
+        0 => (
+            "amoxicillin-500mg-capsule",
+            500_000,
+            "mg",
+            "1-0-1",
+            Some(5),
+            10,
+            0,
+            None,
+            Some((
+                "Tolerated this medicine before",
+                "Took amoxicillin in 2021 without a reaction; the rash was viral.",
+            )),
+        ),
+        1 => (
+            "metformin-500mg-tablet",
+            1000,
+            "tablet",
+            "1-0-1",
+            Some(30),
+            60,
+            2,
+            None,
+            None,
+        ),
+        2 => (
+            "paracetamol-500mg-tablet",
+            1000,
+            "tablet",
+            "prn",
+            None,
+            20,
+            0,
+            Some("pain or fever"),
+            None,
+        ),
+        _ => return Ok(()),
+    };
+    let handle = crate::prescribing::kb::KbHandle::shipped();
+    let kb = handle.get().map_err(|e| DbError::Invalid(e.to_owned()))?;
+    let m = kb.medicine(medicine).ok_or_else(|| {
+        DbError::Invalid(format!("demo medicine {medicine} is not in the formulary"))
+    })?;
+    let allergies = crate::clinical::db::allergies(tx, patient).await?;
+    let current = rx::current_drugs(tx, patient).await?;
+    let drug = checks::Drug {
+        name: m.label(),
+        ingredients: Some(m.ingredients.clone()),
+    };
+    let review = checks::check(Ok(kb), &allergies, &current, &[drug], &|t| t.to_rfc3339());
+    let id = uuid::Uuid::new_v4();
+    rx::insert(
+        tx,
+        &rx::NewPrescription {
+            id,
+            patient,
+            prescriber: doctor,
+            visit_note: None,
+            start_on: chrono::Utc::now().date_naive() - chrono::Duration::days(3),
+            kb_version: review.kb_version.clone(),
+            check_status: if review.not_performed.is_some() {
+                "partial"
+            } else {
+                "performed"
+            },
+            check_note: review.not_performed.clone(),
+            lines: vec![rx::NewLine {
+                medicine_code: Some(m.id.clone()),
+                medicine: m.label(),
+                ingredients: m.ingredients.join(" "),
+                strength: Some(m.strength.clone()),
+                form: Some(m.form.clone()),
+                route: m.route.clone(),
+                dose_milli: dose,
+                dose_unit: unit.into(),
+                frequency: frequency.into(),
+                prn_indication: prn.map(str::to_owned),
+                duration_days: days,
+                quantity,
+                quantity_unit: m.unit.clone(),
+                refills,
+                instructions: Some("Take with food.".into()),
+                override_reason: reason.map(|(r, _)| r.to_owned()),
+                override_note: reason.map(|(_, n)| n.to_owned()),
+                alerts: review.alerts.clone(),
+            }],
+        },
+    )
+    .await?;
+    let outcome = if reason.is_some() {
+        "overridden"
+    } else {
+        "shown"
+    };
+    let events: Vec<_> = review
+        .alerts
+        .iter()
+        .map(|a| (a, outcome, reason.map(|(r, _)| r)))
+        .collect();
+    rx::record_alerts(
+        tx,
+        patient,
+        Some(id),
+        review.kb_version.as_deref(),
+        doctor,
+        &events,
+    )
+    .await?;
+    if index == 1 {
+        let (line,): (uuid::Uuid,) = tx
+            .fetch_one(
+                "SELECT id FROM prescription_lines WHERE tenant_id = $1 AND prescription_id = $2",
+                &[id.into()],
+            )
+            .await?;
+        rx::dispense(
+            tx,
+            &rx::NewDispensing {
+                prescription: id,
+                line,
+                patient,
+                quantity: 60,
+                batch: "MF2611",
+                expires_on: chrono::Utc::now().date_naive() + chrono::Duration::days(540),
+                by: pharmacist.unwrap_or(doctor),
+            },
+        )
+        .await?;
+    }
+    if index == 2 {
+        rx::end(tx, id, patient, PrescriptionStatus::Completed, None, doctor).await?;
+    }
+    Ok(())
 }
 
 async fn seed_chart(

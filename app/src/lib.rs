@@ -12,6 +12,7 @@ pub mod onboarding;
 pub mod patients;
 pub mod plans;
 pub mod platform;
+pub mod prescribing;
 pub mod reports;
 pub mod shell;
 pub mod site;

@@ -32,6 +32,8 @@ pub struct Config {
     /// The name server that checks custom domains' TXT records; `None`: the
     /// machine's resolvers.
     pub dns_server: Option<std::net::SocketAddr>,
+    /// The medication knowledge base file; `None`: the one shipped in the build.
+    pub knowledge_base: Option<PathBuf>,
     /// The port in links in emails; 0: `site_addr`'s.
     pub public_port: u16,
     /// Proxies whose `X-Forwarded-For` is believed; empty: none.
@@ -309,6 +311,7 @@ impl Config {
                 ),
             },
         };
+        let knowledge_base = r.optional("prescribing.knowledge_base")?.map(PathBuf::from);
         let public_port = u16::try_from(r.number("server.public_port", 0..=65535)?)
             .or_else(|_| r.fail("server.public_port", "out of range"))?;
         let mut trusted_proxies = Vec::new();
@@ -356,6 +359,7 @@ impl Config {
             dpa_text,
             secret_key,
             dns_server,
+            knowledge_base,
             public_port,
             trusted_proxies,
             site_addr,

@@ -45,6 +45,8 @@ pub struct AppState {
     pub tenants: Arc<tenant_cache::TenantCache>,
     /// The app's page addresses (an unknown one is a 404 for everyone).
     pub pages: Arc<routes::PageRoutes>,
+    /// The medication knowledge base, or why it could not be loaded.
+    pub kb: app::prescribing::kb::KbHandle,
 }
 
 impl AppState {
@@ -53,7 +55,13 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> Result<Self, String> {
         let storage = app::storage::Storage::open(&config.storage_path.to_string_lossy())
             .map_err(|e| format!("storage.path: {e}"))?;
+        let kb = app::prescribing::kb::KbHandle::load(config.knowledge_base.as_deref());
+        if let Err(why) = kb.get() {
+            // Loud, and not fatal: every prescription then says its check was not performed.
+            tracing::error!(%why, "medication knowledge base unavailable: safety checks will NOT be performed");
+        }
         Ok(Self {
+            kb,
             domains: domain_verifier(&config),
             tenants: Arc::default(),
             pages: Arc::new(routes::PageRoutes::of_app()),
@@ -266,6 +274,7 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
     let res = handle_server_fns_with_context(
         move || {
             provide_context(state.storage.clone());
+            provide_context(state.kb.clone());
             provide_context(state.domains.clone());
             provide_context(state.db.clone());
             provide_context(site.clone());
@@ -651,6 +660,7 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
         .map(|n| n.0.clone());
     let nonce_text = nonce.as_ref().map(|n| n.as_inner().to_string());
     let db = state.db.clone();
+    let kb = state.kb.clone();
     let options = state.leptos.clone();
     let outcome = plain_forms::take_outcome(req.extensions().get().cloned()).await;
     let render = leptos_axum::render_app_to_stream_in_order_with_context(
@@ -661,6 +671,7 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
             provide_context(site.clone());
             provide_context(meta.clone());
             provide_context(db.clone());
+            provide_context(kb.clone());
             provide_context(limits);
             provide_context(app::app::Stylesheet(assets::stylesheet().to_owned()));
             if let Some(nonce) = nonce.clone() {

@@ -117,6 +117,7 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
         <nav class="mt-4 flex flex-wrap gap-3 text-sm" aria-label="Chart sections">
             <a class="text-brand underline" href="#allergies">"Allergies"</a>
             <a class="text-brand underline" href="#problems">"Problems"</a>
+            <a class="text-brand underline" href="#medications">"Medications"</a>
             <a class="text-brand underline" href="#vitals">"Vitals"</a>
             <a class="text-brand underline" href="#notes">"Visit notes"</a>
             <a class="text-brand underline" href="#documents">"Documents"</a>
@@ -124,6 +125,7 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
         </nav>
         {view! { <Allergies c/> }.into_any()}
         {view! { <Problems c/> }.into_any()}
+        {view! { <crate::prescribing::pages::Medications patient_id=h.patient_id/> }.into_any()}
         {view! { <Vitals c/> }.into_any()}
         {view! { <Notes c/> }.into_any()}
         {view! { <Documents c/> }.into_any()}

@@ -131,6 +131,14 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("set_flag", R::Staff(Some(P::PatientsUpdate))),
     ("clear_flag", R::Staff(Some(P::PatientsUpdate))),
     ("record_consent", R::Staff(Some(P::PatientsUpdate))),
+    // Prescribing: only doctors prescribe, only pharmacists dispense, everyone
+    // who reads charts reads the medicines.
+    ("medications", R::Staff(Some(P::PatientsRead))),
+    ("prescribe", R::Staff(Some(P::PrescriptionsCreate))),
+    ("end_prescription", R::Staff(Some(P::PrescriptionsCreate))),
+    ("dispensing_queue", R::Staff(Some(P::PrescriptionsDispense))),
+    ("dispense", R::Staff(Some(P::PrescriptionsDispense))),
+    ("medication_alert_report", R::Staff(Some(P::ReportsRead))),
     // Documents: the front desk files letters and scans; clinicians review them.
     ("upload_document", R::Staff(Some(P::PatientsUpdate))),
     ("review_document", R::Staff(Some(P::ClinicalWrite))),
@@ -210,6 +218,12 @@ pub fn server_function_decision(path: &str, viewer: Option<&Viewer>) -> Option<D
 pub const FEATURES: &[(&str, Feature)] = &[
     ("clinic_report", Feature::Reports),
     ("/staff/reports", Feature::Reports),
+    // Stopping a medicine and reading the list stay possible on any plan.
+    ("prescribe", Feature::Prescriptions),
+    ("dispensing_queue", Feature::Prescriptions),
+    ("dispense", Feature::Prescriptions),
+    ("medication_alert_report", Feature::Prescriptions),
+    ("/staff/pharmacy", Feature::Prescriptions),
 ];
 
 /// The plan feature a server function (`/api/name`) or page path needs.
@@ -240,6 +254,7 @@ pub const PAGES: &[(&str, Rule)] = &[
     ("/staff/domain", R::Staff(Some(P::SettingsManage))),
     ("/staff/plan", R::Staff(Some(P::SettingsManage))),
     ("/staff/reports", R::Staff(Some(P::ReportsRead))),
+    ("/staff/pharmacy", R::Staff(Some(P::PrescriptionsDispense))),
     ("/portal", R::Patient),
     ("/portal/signin", R::Public),
     ("/account", R::SignedIn),

@@ -253,6 +253,20 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Opened a restricted record, giving a reason",
     ),
     ("patient.purged", "Purged a record whose retention ended"),
+    ("prescriptions.viewed", "Opened the patient's medicines"),
+    ("prescription.created", "Wrote a prescription"),
+    (
+        "prescription.alert_overridden",
+        "Went ahead despite a safety alert, giving a reason",
+    ),
+    (
+        "prescription.unchecked_acknowledged",
+        "Acknowledged a safety check that was not performed",
+    ),
+    ("prescription.discontinued", "Discontinued a prescription"),
+    ("prescription.completed", "Marked a prescription completed"),
+    ("prescription.dispensed", "Dispensed medicine"),
+    ("prescriptions.queue_viewed", "Opened the dispensing queue"),
     (
         "portal.erasure_requested",
         "Asked the clinic to erase their data",

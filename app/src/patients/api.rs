@@ -110,8 +110,21 @@ pub(crate) mod ssr {
             action: &str,
             target: Option<&str>,
         ) -> Result<(), AppError> {
+            self.audit(&mut tx, patient, action, target).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Audits one step about the patient inside `tx` (committed by the caller).
+        pub async fn audit(
+            &self,
+            tx: &mut TenantTx,
+            patient: Uuid,
+            action: &str,
+            target: Option<&str>,
+        ) -> Result<(), AppError> {
             audit::record_for_patient(
-                &mut tx,
+                tx,
                 Actor::account(self.viewer.account_id, self.viewer.email.as_str()),
                 Some(self.role),
                 patient,
@@ -120,7 +133,6 @@ pub(crate) mod ssr {
                 &auth::request_meta(),
             )
             .await?;
-            tx.commit().await?;
             Ok(())
         }
     }

@@ -406,6 +406,8 @@ pub mod db {
     /// storage keys of its files (deleted after the commit).
     pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<String>, DbError> {
         let one = [patient.into()];
+        // Prescriptions first: they may name the visit note they came from.
+        crate::prescribing::db::purge(tx, patient).await?;
         // Addenda first: they point at the notes they amend.
         tx.execute(
             "DELETE FROM visit_notes WHERE tenant_id = $1 AND patient_id = $2 AND addendum_to IS NOT NULL",

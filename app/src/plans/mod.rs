@@ -57,7 +57,10 @@ impl Feature {
     /// Whether the module is in the product today. Plans list to clinics only
     /// the modules that exist; each joins when its issue ships.
     pub fn exists(self) -> bool {
-        matches!(self, Feature::Patients | Feature::Reports)
+        matches!(
+            self,
+            Feature::Patients | Feature::Reports | Feature::Prescriptions
+        )
     }
 
     pub fn label(self) -> &'static str {

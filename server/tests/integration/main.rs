@@ -23,6 +23,7 @@ mod layers;
 mod mail;
 mod merge;
 mod pool;
+mod prescribing;
 mod registry;
 mod request_path;
 mod schema;

@@ -271,12 +271,109 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     app::patients::erasure::db::grant(&mut tx, patient.id, doctor.id, "Fixture reason to open")
         .await
         .expect("restricted-record access");
+    prescribing_rows(&mut tx, patient.id, doctor.id).await;
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
         doctor,
         patient,
     }
+}
+
+/// A clinic medicine, a prescription with one line, a dispensing and an alert
+/// record: one row in each prescribing table.
+async fn prescribing_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor: uuid::Uuid) {
+    use app::prescribing::db;
+    db::add_medicine(
+        tx,
+        &db::NewMedicine {
+            name: "Fixturemox",
+            generic_code: Some("amoxicillin-500mg-capsule"),
+            ingredients: "amoxicillin",
+            strength: "500 mg",
+            form: "capsule",
+            route: "oral",
+            unit: "capsule",
+        },
+        doctor,
+    )
+    .await
+    .expect("clinic medicine");
+    let id = uuid::Uuid::new_v4();
+    db::insert(
+        tx,
+        &db::NewPrescription {
+            id,
+            patient,
+            prescriber: doctor,
+            visit_note: None,
+            start_on: chrono::Utc::now().date_naive(),
+            kb_version: Some("fixture".into()),
+            check_status: "performed",
+            check_note: None,
+            lines: vec![db::NewLine {
+                medicine_code: None,
+                medicine: "Fixture tablets".into(),
+                ingredients: "paracetamol".into(),
+                strength: Some("500 mg".into()),
+                form: Some("tablet".into()),
+                route: "oral".into(),
+                dose_milli: 1000,
+                dose_unit: "tablet".into(),
+                frequency: "1-0-1".into(),
+                prn_indication: None,
+                duration_days: Some(5),
+                quantity: 10,
+                quantity_unit: "tablet".into(),
+                refills: 0,
+                instructions: None,
+                override_reason: None,
+                override_note: None,
+                alerts: Vec::new(),
+            }],
+        },
+    )
+    .await
+    .expect("prescription");
+    let (line,): (uuid::Uuid,) = tx
+        .fetch_one(
+            "SELECT id FROM prescription_lines WHERE tenant_id = $1 AND prescription_id = $2",
+            &[id.into()],
+        )
+        .await
+        .expect("line");
+    db::dispense(
+        tx,
+        &db::NewDispensing {
+            prescription: id,
+            line,
+            patient,
+            quantity: 4,
+            batch: "FX1",
+            expires_on: chrono::Utc::now().date_naive() + chrono::Duration::days(365),
+            by: doctor,
+        },
+    )
+    .await
+    .expect("dispensing");
+    let alert = app::prescribing::Alert {
+        key: "fixture".into(),
+        rule: "fixture".into(),
+        level: app::prescribing::AlertLevel::Warning,
+        line: Some(0),
+        title: "Fixture".into(),
+        detail: "Fixture".into(),
+    };
+    db::record_alerts(
+        tx,
+        patient,
+        Some(id),
+        Some("fixture"),
+        doctor,
+        &[(&alert, "shown", None)],
+    )
+    .await
+    .expect("alert record");
 }
 
 /// The password of every fixture account.

@@ -117,6 +117,19 @@ impl Browser {
         Self::reply(res).await
     }
 
+    /// Calls the server function `name` of the clinic `slug` (reached by path).
+    pub async fn api(&self, slug: &str, name: &str, form: &[(&str, &str)]) -> Reply {
+        self.call("localhost", &format!("/t/{slug}/api/{name}"), form)
+            .await
+    }
+
+    /// [`Browser::api`] that must succeed; answers its JSON.
+    pub async fn api_ok(&self, slug: &str, name: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let r = self.api(slug, name, form).await;
+        assert_eq!(r.status, reqwest::StatusCode::OK, "{name}: {}", r.body);
+        r.json()
+    }
+
     /// POSTs a form as a browser does before the page's code runs (or without
     /// JavaScript): accepting HTML, from the page at `referer`.
     pub async fn post_plainly(

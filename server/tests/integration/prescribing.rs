@@ -1,0 +1,796 @@
+//! Prescribing and medication safety (issue 13): the check runs on the server
+//! and never passes silently; interruptive alerts need a reason, stored and
+//! audited; dispensing never exceeds what was prescribed, held by the database;
+//! only doctors prescribe and only pharmacists dispense.
+
+use reqwest::StatusCode;
+
+use app::identity::Role;
+
+use crate::chart::raw_pool;
+use crate::self_service::{field_of, register, staff_of};
+use crate::support;
+use app::db::Backend;
+use support::fixtures::staffed_clinic;
+use support::server::{self, Browser, Reply};
+use support::TestDb;
+
+on_both_backends!(
+    a_penicillin_allergy_interrupts_amoxicillin_until_a_reason_is_given,
+    interactions_interrupt_when_high_and_only_inform_when_moderate,
+    a_check_that_cannot_run_says_so_and_needs_an_acknowledgement,
+    prescriptions_are_validated_and_quantities_counted,
+    dispensing_never_exceeds_the_prescription,
+    the_database_keeps_prescriptions_and_dispensing_honest,
+    only_doctors_prescribe_and_only_pharmacists_dispense,
+);
+
+const AMOXICILLIN: &str = "Amoxicillin 500 mg capsule";
+const WARFARIN: &str = "Warfarin 5 mg tablet";
+const IBUPROFEN: &str = "Ibuprofen 400 mg tablet";
+const PARACETAMOL: &str = "Paracetamol 500 mg tablet";
+
+/// One line of a prescription form: medicine, dose and unit, frequency, days.
+fn line(
+    n: usize,
+    medicine: &str,
+    dose: &str,
+    unit: &str,
+    frequency: &str,
+    days: &str,
+) -> Vec<(String, String)> {
+    [
+        ("medicine", medicine),
+        ("dose", dose),
+        ("dose_unit", unit),
+        ("frequency", frequency),
+        ("duration_days", days),
+    ]
+    .iter()
+    .map(|(k, v)| (format!("lines[{n}][{k}]"), (*v).to_owned()))
+    .collect()
+}
+
+async fn prescribe(b: &Browser, patient: &str, fields: &[(String, String)]) -> Reply {
+    let mut form: Vec<(&str, &str)> = vec![("patient_id", patient)];
+    form.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    b.api("acme", "prescribe", &form).await
+}
+
+/// The review a refused prescription carries: `Field("alerts", <json>)`.
+fn review(r: &Reply) -> serde_json::Value {
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(field_of(r), "alerts", "{}", r.body);
+    serde_json::from_str(r.json()["Field"][1].as_str().expect("review")).expect("review json")
+}
+
+fn alerts(review: &serde_json::Value) -> Vec<(String, String)> {
+    review["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| {
+            (
+                a["level"].as_str().unwrap_or_default().to_owned(),
+                a["rule"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every alert key of a review, as the form posts them back in `seen`.
+fn seen(review: &serde_json::Value) -> (String, String) {
+    let keys: Vec<&str> = review["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|a| a["key"].as_str())
+        .collect();
+    ("seen".to_owned(), keys.join(" "))
+}
+
+fn with(mut a: Vec<(String, String)>, more: &[(&str, &str)]) -> Vec<(String, String)> {
+    a.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    a
+}
+
+async fn medicines(b: &Browser, patient: &str) -> serde_json::Value {
+    b.api_ok("acme", "medications", &[("patient_id", patient)])
+        .await
+}
+
+async fn record_allergy(doctor: &Browser, patient: &str, substance: &str, criticality: &str) {
+    doctor
+        .api_ok(
+            "acme",
+            "add_allergy",
+            &[
+                ("patient_id", patient),
+                ("substance", substance),
+                ("category", "medication"),
+                ("criticality", criticality),
+                ("severity", "severe"),
+                ("reaction", "hives and wheeze"),
+            ],
+        )
+        .await;
+}
+
+async fn no_known_allergies(doctor: &Browser, patient: &str) {
+    doctor
+        .api_ok("acme", "no_known_allergies", &[("patient_id", patient)])
+        .await;
+}
+
+async fn a_penicillin_allergy_interrupts_amoxicillin_until_a_reason_is_given(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let pharmacist = staff_of(addr, "acme", Role::Pharmacist).await;
+    let patient = register(&doctor, "acme", "Ada", "Okafor", "1980-02-03", &[]).await;
+    record_allergy(&doctor, &patient, "Penicillins", "high").await;
+
+    let amoxicillin = line(0, AMOXICILLIN, "500", "mg", "1-0-1", "5");
+    let first = review(&prescribe(&doctor, &patient, &amoxicillin).await);
+    assert_eq!(
+        alerts(&first),
+        vec![("Interruptive".into(), "allergy:penicillins".into())]
+    );
+    let alert = &first["alerts"][0];
+    let detail = alert["detail"].as_str().expect("detail");
+    assert!(alert["title"]
+        .as_str()
+        .expect("title")
+        .contains("Penicillins"));
+    assert!(
+        detail.contains("hives and wheeze")
+            && detail.contains("severe")
+            && detail.contains("Recorded by"),
+        "{detail}"
+    );
+    assert!(first["kb_version"].is_string());
+    assert!(medicines(&doctor, &patient).await["prescriptions"]
+        .as_array()
+        .expect("list")
+        .is_empty());
+
+    // Seen, but no reason: still refused.
+    let again = review(&prescribe(&doctor, &patient, &with(amoxicillin.clone(), &[])).await);
+    let (k, v) = seen(&again);
+    let no_reason = prescribe(&doctor, &patient, &with(amoxicillin.clone(), &[(&k, &v)])).await;
+    assert_eq!(field_of(&no_reason), "alerts");
+    // "Other" needs a note.
+    let other = prescribe(
+        &doctor,
+        &patient,
+        &with(
+            amoxicillin.clone(),
+            &[
+                (&k, &v),
+                ("lines[0][override_reason]", "Other (explained in the note)"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        field_of(&other),
+        "lines[0][override_note]",
+        "{}",
+        other.body
+    );
+    // A reason from the list: saved, with the reason on the line.
+    let saved = prescribe(
+        &doctor,
+        &patient,
+        &with(
+            amoxicillin,
+            &[
+                (&k, &v),
+                (
+                    "lines[0][override_reason]",
+                    "Tolerated this medicine before",
+                ),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let list = medicines(&doctor, &patient).await;
+    let line0 = &list["prescriptions"][0]["lines"][0];
+    assert_eq!(line0["override_reason"], "Tolerated this medicine before");
+    assert_eq!(line0["quantity"], 10, "1 capsule twice a day for 5 days");
+    assert_eq!(line0["alerts"][0]["rule"], "allergy:penicillins");
+    assert_eq!(list["prescriptions"][0]["check_status"], "performed");
+
+    // The pharmacist's queue shows the override.
+    let queue = pharmacist.api_ok("acme", "dispensing_queue", &[]).await;
+    let item = queue
+        .as_array()
+        .expect("queue")
+        .iter()
+        .find(|i| i["prescription"]["patient_id"] == patient.as_str())
+        .expect("in the queue");
+    assert_eq!(
+        item["prescription"]["lines"][0]["override_reason"],
+        "Tolerated this medicine before"
+    );
+
+    // Audited, and counted for the owners' report.
+    let raw = raw_pool(t).await;
+    assert_eq!(
+        raw.count(
+            "SELECT count(*) FROM audit_events WHERE action = 'prescription.alert_overridden'"
+        )
+        .await,
+        1
+    );
+    let owner = staff_of(addr, "acme", Role::Owner).await;
+    let report = owner.api_ok("acme", "medication_alert_report", &[]).await;
+    let rule = report
+        .as_array()
+        .expect("report")
+        .iter()
+        .find(|r| r["rule"] == "allergy:penicillins")
+        .expect("rule counted");
+    assert_eq!(
+        (rule["shown"].as_i64(), rule["overridden"].as_i64()),
+        (Some(2), Some(1)),
+        "{report}"
+    );
+}
+
+async fn interactions_interrupt_when_high_and_only_inform_when_moderate(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let patient = register(&doctor, "acme", "Ben", "Adeyemi", "1950-06-07", &[]).await;
+    no_known_allergies(&doctor, &patient).await;
+
+    // Warfarin alone: nothing to say, saved at once.
+    let saved = prescribe(
+        &doctor,
+        &patient,
+        &line(0, WARFARIN, "1", "tablet", "0-0-1", "30"),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    // Ibuprofen against the active warfarin: interruptive.
+    let ibuprofen = line(0, IBUPROFEN, "400", "mg", "1-1-1", "5");
+    let r = review(&prescribe(&doctor, &patient, &ibuprofen).await);
+    assert!(
+        alerts(&r).contains(&("Interruptive".into(), "interaction:warfarin+nsaids".into())),
+        "{r}"
+    );
+    // Both in one prescription: the same alert.
+    let other = register(&doctor, "acme", "Cy", "Bello", "1951-06-07", &[]).await;
+    no_known_allergies(&doctor, &other).await;
+    let mut both = line(0, WARFARIN, "1", "tablet", "0-0-1", "30");
+    both.extend(line(1, IBUPROFEN, "400", "mg", "1-1-1", "5"));
+    let r = review(&prescribe(&doctor, &other, &both).await);
+    assert!(alerts(&r).contains(&("Interruptive".into(), "interaction:warfarin+nsaids".into())));
+    // A free-text name that names a known ingredient is still checked.
+    let gel = line(0, "ibuprofen gel", "1", "application", "1-1-1", "5");
+    // A typed medicine has no route of its own: the prescriber chooses it.
+    let no_route = prescribe(&doctor, &patient, &gel).await;
+    assert_eq!(field_of(&no_route), "lines[0][route]", "{}", no_route.body);
+    let typed = review(
+        &prescribe(
+            &doctor,
+            &patient,
+            &with(gel, &[("lines[0][route]", "topical")]),
+        )
+        .await,
+    );
+    assert!(
+        alerts(&typed).contains(&("Interruptive".into(), "interaction:warfarin+nsaids".into())),
+        "{typed}"
+    );
+    // Safe medicines raise nothing and save at once.
+    let safe = prescribe(
+        &doctor,
+        &other,
+        &line(0, PARACETAMOL, "1", "tablet", "1-1-1", "3"),
+    )
+    .await;
+    assert_eq!(safe.status, StatusCode::OK, "{}", safe.body);
+    // The same medicine twice: a warning kept on the line, not a stop.
+    let twice = prescribe(
+        &doctor,
+        &other,
+        &line(0, PARACETAMOL, "1", "tablet", "1-0-1", "3"),
+    )
+    .await;
+    assert_eq!(twice.status, StatusCode::OK, "{}", twice.body);
+    let list = medicines(&doctor, &other).await;
+    let rules: Vec<&str> = list["prescriptions"][0]["lines"][0]["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|a| a["rule"].as_str())
+        .collect();
+    assert_eq!(rules, vec!["duplicate:paracetamol"]);
+}
+
+async fn a_check_that_cannot_run_says_so_and_needs_an_acknowledgement(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    // Allergies never recorded: the allergy check cannot run.
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let patient = register(&doctor, "acme", "Dee", "Nwosu", "1990-01-01", &[]).await;
+    let para = line(0, PARACETAMOL, "1", "tablet", "1-0-1", "3");
+    let r = review(&prescribe(&doctor, &patient, &para).await);
+    assert_eq!(
+        alerts(&r),
+        vec![("Unchecked".into(), "allergies-not-recorded".into())]
+    );
+    let (k, v) = seen(&r);
+    let unacknowledged = prescribe(&doctor, &patient, &with(para.clone(), &[(&k, &v)])).await;
+    assert_eq!(field_of(&unacknowledged), "alerts");
+    let saved = prescribe(
+        &doctor,
+        &patient,
+        &with(para, &[(&k, &v), ("acknowledge", "yes")]),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let list = medicines(&doctor, &patient).await;
+    assert_eq!(list["prescriptions"][0]["check_status"], "partial");
+
+    // A medicine the knowledge base does not know.
+    no_known_allergies(&doctor, &patient).await;
+    let tonic = with(
+        line(0, "Herbal tonic X", "10", "ml", "1-0-1", "3"),
+        &[("lines[0][route]", "oral")],
+    );
+    let r = review(&prescribe(&doctor, &patient, &tonic).await);
+    assert_eq!(
+        alerts(&r),
+        vec![("Unchecked".into(), "unknown-medicine".into())]
+    );
+
+    // No knowledge base at all: nothing was checked, and the screen says so.
+    let broken = server::start(&t.db, |c| {
+        c.knowledge_base = Some("/nonexistent/medisync-kb.json".into());
+    })
+    .await;
+    let doctor = staff_of(broken, "acme", Role::Doctor).await;
+    let panel = medicines(&doctor, &patient).await;
+    assert!(panel["kb_version"].is_null());
+    // Without the formulary a name is just text, so the route is chosen.
+    let warfarin = with(
+        line(0, WARFARIN, "1", "tablet", "0-0-1", "30"),
+        &[("lines[0][route]", "oral")],
+    );
+    let r = review(&prescribe(&doctor, &patient, &warfarin).await);
+    assert_eq!(
+        r["alerts"][0]["title"],
+        "Allergy/interaction check NOT performed"
+    );
+    assert!(r["kb_version"].is_null());
+    let (k, v) = seen(&r);
+    let saved = prescribe(
+        &doctor,
+        &patient,
+        &with(warfarin, &[(&k, &v), ("acknowledge", "yes")]),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let list = medicines(&doctor, &patient).await;
+    let newest = &list["prescriptions"][0];
+    assert_eq!(newest["check_status"], "not-performed");
+    assert!(newest["kb_version"].is_null());
+    let raw = raw_pool(t).await;
+    assert_eq!(
+        raw.count("SELECT count(*) FROM audit_events WHERE action = 'prescription.unchecked_acknowledged'").await,
+        2
+    );
+}
+
+async fn prescriptions_are_validated_and_quantities_counted(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let patient = register(&doctor, "acme", "Eve", "Mensah", "2019-01-01", &[]).await;
+    no_known_allergies(&doctor, &patient).await;
+    for (fields, field) in [
+        (
+            line(0, PARACETAMOL, "0", "tablet", "1-0-1", "3"),
+            "lines[0][dose]",
+        ),
+        (
+            line(0, PARACETAMOL, "-1", "tablet", "1-0-1", "3"),
+            "lines[0][dose]",
+        ),
+        (
+            line(0, PARACETAMOL, "1", "spoonful", "1-0-1", "3"),
+            "lines[0][dose_unit]",
+        ),
+        (
+            line(0, PARACETAMOL, "1", "tablet", "often", "3"),
+            "lines[0][frequency]",
+        ),
+        (
+            line(0, PARACETAMOL, "1", "tablet", "1-0-1", "400"),
+            "lines[0][duration_days]",
+        ),
+        (
+            line(0, PARACETAMOL, "1", "tablet", "1-0-1", ""),
+            "lines[0][duration_days]",
+        ),
+        (
+            line(0, PARACETAMOL, "1", "tablet", "as needed", ""),
+            "lines[0][prn_indication]",
+        ),
+        (
+            with(
+                line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5"),
+                &[("lines[0][quantity]", "4")],
+            ),
+            "lines[0][quantity]",
+        ),
+        (
+            with(
+                line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5"),
+                &[("lines[0][quantity]", "500")],
+            ),
+            "lines[0][quantity]",
+        ),
+        (
+            with(
+                line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5"),
+                &[("lines[0][refills]", "12")],
+            ),
+            "lines[0][refills]",
+        ),
+        (vec![], "lines[0][medicine]"),
+    ] {
+        let r = prescribe(&doctor, &patient, &fields).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.body
+        );
+        assert_eq!(field_of(&r), field, "{}", r.body);
+    }
+    // Counted: 250 mg of a 250 mg/5 ml suspension three times a day for 5 days is 75 ml.
+    let syrup = prescribe(
+        &doctor,
+        &patient,
+        &line(
+            0,
+            "Amoxicillin 250 mg/5 ml suspension",
+            "250",
+            "mg",
+            "1-1-1",
+            "5",
+        ),
+    )
+    .await;
+    assert_eq!(syrup.status, StatusCode::OK, "{}", syrup.body);
+    // As needed: the quantity is typed.
+    let prn = prescribe(
+        &doctor,
+        &patient,
+        &with(
+            line(0, PARACETAMOL, "1", "tablet", "as needed", ""),
+            &[
+                ("lines[0][prn_indication]", "fever"),
+                ("lines[0][quantity]", "12"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(prn.status, StatusCode::OK, "{}", prn.body);
+    let list = medicines(&doctor, &patient).await;
+    let quantities: Vec<(i64, String)> = list["prescriptions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| {
+            let l = &p["lines"][0];
+            (
+                l["quantity"].as_i64().unwrap_or_default(),
+                l["sig"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(quantities[0].0, 12);
+    assert!(
+        quantities[0].1.contains("as needed for fever"),
+        "{quantities:?}"
+    );
+    assert_eq!(quantities[1].0, 75);
+}
+
+/// A doctor prescribes 10 tablets with one refill for a new patient; answers
+/// (patient, prescription id, line id).
+async fn dispensable(doctor: &Browser) -> (String, String, String) {
+    let patient = register(doctor, "acme", "Fay", "Osei", "1970-01-01", &[]).await;
+    no_known_allergies(doctor, &patient).await;
+    let r = prescribe(
+        doctor,
+        &patient,
+        &with(
+            line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5"),
+            &[("lines[0][refills]", "1")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = medicines(doctor, &patient).await;
+    let p = &list["prescriptions"][0];
+    (
+        patient,
+        p["id"].as_str().expect("id").to_owned(),
+        p["lines"][0]["id"].as_str().expect("line").to_owned(),
+    )
+}
+
+async fn dispensing_never_exceeds_the_prescription(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let pharmacist = staff_of(addr, "acme", Role::Pharmacist).await;
+    let (patient, id, line) = dispensable(&doctor).await;
+    let dispense = |q: &'static str, expires: &'static str| {
+        let (id, line) = (id.clone(), line.clone());
+        let pharmacist = &pharmacist;
+        async move {
+            pharmacist
+                .api(
+                    "acme",
+                    "dispense",
+                    &[
+                        ("prescription_id", &id),
+                        ("line_id", &line),
+                        ("quantity", q),
+                        ("batch", "B-42"),
+                        ("expires_on", expires),
+                    ],
+                )
+                .await
+        }
+    };
+    // Expired stock is refused.
+    let expired = dispense("4", "2020-01-01").await;
+    assert_eq!(field_of(&expired), "expires_on", "{}", expired.body);
+    // Part, then the rest of the first fill and the refill (20 in all).
+    for q in ["4", "6", "10"] {
+        let r = dispense(q, "2099-12-31").await;
+        assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.body);
+    }
+    let over = dispense("1", "2099-12-31").await;
+    assert_eq!(field_of(&over), "quantity", "{}", over.body);
+    assert!(over.body.contains("only 0"), "{}", over.body);
+    let list = medicines(&doctor, &patient).await;
+    assert_eq!(list["prescriptions"][0]["lines"][0]["dispensed"], 20);
+    // Fully dispensed: out of the queue.
+    let queue = pharmacist.api_ok("acme", "dispensing_queue", &[]).await;
+    assert!(queue
+        .as_array()
+        .expect("queue")
+        .iter()
+        .all(|i| i["prescription"]["id"] != id.as_str()));
+
+    // A discontinued prescription dispenses nothing.
+    let (patient, id, line) = dispensable(&doctor).await;
+    let no_reason = doctor
+        .api(
+            "acme",
+            "end_prescription",
+            &[
+                ("patient_id", &patient),
+                ("prescription_id", &id),
+                ("status", "discontinued"),
+            ],
+        )
+        .await;
+    assert_eq!(field_of(&no_reason), "reason");
+    doctor
+        .api_ok(
+            "acme",
+            "end_prescription",
+            &[
+                ("patient_id", &patient),
+                ("prescription_id", &id),
+                ("status", "discontinued"),
+                ("reason", "Rash appeared"),
+            ],
+        )
+        .await;
+    let r = pharmacist
+        .api(
+            "acme",
+            "dispense",
+            &[
+                ("prescription_id", &id),
+                ("line_id", &line),
+                ("quantity", "1"),
+                ("batch", "B-1"),
+                ("expires_on", "2099-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(field_of(&r), "quantity", "{}", r.body);
+    assert!(r.body.contains("discontinued"), "{}", r.body);
+    // Ended once, ended for good.
+    let again = doctor
+        .api(
+            "acme",
+            "end_prescription",
+            &[
+                ("patient_id", &patient),
+                ("prescription_id", &id),
+                ("status", "completed"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.body
+    );
+    let list = medicines(&doctor, &patient).await;
+    assert_eq!(list["prescriptions"][0]["status"], "Discontinued");
+    assert_eq!(list["prescriptions"][0]["end_reason"], "Rash appeared");
+}
+
+async fn the_database_keeps_prescriptions_and_dispensing_honest(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let (patient, id, _) = dispensable(&doctor).await;
+    // A review leaves alert records behind.
+    let tonic = with(
+        line(0, "Herbal tonic X", "10", "ml", "1-0-1", "3"),
+        &[("lines[0][route]", "oral")],
+    );
+    review(&prescribe(&doctor, &patient, &tonic).await);
+    let raw = raw_pool(t).await;
+    assert!(raw.count("SELECT count(*) FROM medication_alerts").await > 0);
+    let new_id = match t.backend {
+        Backend::Sqlite => "randomblob(16)",
+        Backend::Postgres => "gen_random_uuid()",
+    };
+    // More than prescribed × (refills + 1), around the application.
+    let over = format!(
+        "INSERT INTO dispensings (tenant_id, id, line_id, prescription_id, patient_id, quantity, batch, \
+         expires_on, dispensed_by, dispensed_at) SELECT l.tenant_id, {new_id}, l.id, l.prescription_id, \
+         l.patient_id, 21, 'RAW', '2099-01-01', p.prescriber_id, '2026-01-01T00:00:00Z' \
+         FROM prescription_lines l JOIN prescriptions p ON p.tenant_id = l.tenant_id AND p.id = l.prescription_id \
+         WHERE l.medicine = '{PARACETAMOL}'"
+    );
+    assert!(
+        raw.execute(&over).await.is_err(),
+        "over-dispensing must be refused"
+    );
+    let within = over.replace(", 21, 'RAW'", ", 20, 'RAW'");
+    assert_eq!(
+        raw.execute(&within).await.expect("within the prescription"),
+        1
+    );
+    for refused in [
+        "UPDATE prescription_lines SET quantity = 999",
+        "UPDATE dispensings SET quantity = 1",
+        "DELETE FROM dispensings",
+        "DELETE FROM prescription_lines",
+        "DELETE FROM prescriptions",
+        "DELETE FROM medication_alerts",
+        "UPDATE prescriptions SET start_on = '2020-01-01'",
+        "UPDATE prescriptions SET kb_version = 'forged'",
+        "UPDATE prescriptions SET check_note = 'nothing to see'",
+        "UPDATE prescriptions SET status = 'discontinued', ended_at = '2026-01-01T00:00:00Z'",
+    ] {
+        assert!(
+            raw.execute(refused).await.is_err(),
+            "{refused} must be refused"
+        );
+    }
+    doctor
+        .api_ok(
+            "acme",
+            "end_prescription",
+            &[
+                ("patient_id", &patient),
+                ("prescription_id", &id),
+                ("status", "completed"),
+            ],
+        )
+        .await;
+    // An ended prescription stays ended and dispenses nothing more.
+    assert!(raw
+        .execute("UPDATE prescriptions SET status = 'active', ended_at = NULL, ended_by = NULL WHERE status = 'completed'")
+        .await
+        .is_err());
+    let after = over.replace(", 21, 'RAW'", ", 1, 'RAW'");
+    assert!(
+        raw.execute(&after).await.is_err(),
+        "nothing dispensed from an ended prescription"
+    );
+}
+
+async fn only_doctors_prescribe_and_only_pharmacists_dispense(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "globex").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let (patient, id, line) = dispensable(&doctor).await;
+    let para = line_fields();
+    for role in [
+        Role::Nurse,
+        Role::Pharmacist,
+        Role::Receptionist,
+        Role::Owner,
+    ] {
+        let b = staff_of(addr, "acme", role).await;
+        let r = prescribe(&b, &patient, &para).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{role:?} prescribes: {}",
+            r.body
+        );
+    }
+    for role in [Role::Doctor, Role::Nurse, Role::Owner] {
+        let b = staff_of(addr, "acme", role).await;
+        let r = b
+            .api(
+                "acme",
+                "dispense",
+                &[
+                    ("prescription_id", &id),
+                    ("line_id", &line),
+                    ("quantity", "1"),
+                    ("batch", "B"),
+                    ("expires_on", "2099-01-01"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{role:?} dispenses: {}",
+            r.body
+        );
+    }
+    // Nurses read the medicines.
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
+    assert_eq!(medicines(&nurse, &patient).await["can_prescribe"], false);
+    // Another clinic's ids are not found.
+    let other = staff_of(addr, "globex", Role::Doctor).await;
+    let r = other
+        .api("globex", "medications", &[("patient_id", &patient)])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let mut form: Vec<(&str, &str)> = vec![("patient_id", &patient)];
+    form.extend(para.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let r = other.api("globex", "prescribe", &form).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let pharmacist = staff_of(addr, "globex", Role::Pharmacist).await;
+    let r = pharmacist
+        .api(
+            "globex",
+            "dispense",
+            &[
+                ("prescription_id", &id),
+                ("line_id", &line),
+                ("quantity", "1"),
+                ("batch", "B"),
+                ("expires_on", "2099-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let queue = pharmacist.api_ok("globex", "dispensing_queue", &[]).await;
+    assert!(queue
+        .as_array()
+        .expect("queue")
+        .iter()
+        .all(|i| i["prescription"]["id"] != id.as_str()));
+}
+
+fn line_fields() -> Vec<(String, String)> {
+    line(0, PARACETAMOL, "1", "tablet", "1-0-1", "3")
+}
