@@ -25,6 +25,8 @@ MODULES = {
     "Observation": "observation",
     "Encounter": "encounter",
     "DocumentReference": "documentreference",
+    "MedicationRequest": "medicationrequest",
+    "MedicationDispense": "medicationdispense",
 }
 
 

@@ -16,6 +16,7 @@ use crate::patients::pages::PatientsPage;
 use crate::plans::pages::PlanPage;
 use crate::platform::pages::{PlansAdminPage, PlatformAdmin, TenantPage, TenantsPage};
 use crate::prescribing::pages::PharmacyPage;
+use crate::prescribing::refills::RefillsPage;
 use crate::reports::ReportsPage;
 use crate::shell::pages::{PatientPortal, StaffDashboard};
 use crate::shell::NotFound;
@@ -127,6 +128,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/plan") view={Lazy::<PlanRoute>::new()}/>
                 <Route path=path!("/staff/reports") view={Lazy::<ReportsRoute>::new()}/>
                 <Route path=path!("/staff/pharmacy") view={Lazy::<PharmacyRoute>::new()}/>
+                <Route path=path!("/staff/refills") view={Lazy::<RefillsRoute>::new()}/>
                 <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
                 <Route path=path!("/signup/sent") view={Lazy::<SignUpSentRoute>::new()}/>
                 <Route path=path!("/admin") view={Lazy::<PlatformAdminRoute>::new()}/>
@@ -180,6 +182,7 @@ lazy_page!(DomainRoute, DomainPage);
 lazy_page!(PlanRoute, PlanPage);
 lazy_page!(ReportsRoute, ReportsPage);
 lazy_page!(PharmacyRoute, PharmacyPage);
+lazy_page!(RefillsRoute, RefillsPage);
 lazy_page!(SignUpRoute, SignUpPage);
 lazy_page!(SignUpSentRoute, SignUpSentPage);
 lazy_page!(PlatformAdminRoute, PlatformAdmin);

@@ -140,13 +140,17 @@ CREATE INDEX medication_alerts_rule ON medication_alerts (tenant_id, rule);
 -- A prescription changes only by ending: its status, and who ended it, when and why.
 CREATE FUNCTION prescription_only_ends() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- Moving a row to another clinic: row-level security and the foreign keys refuse it.
+    IF NEW.tenant_id <> OLD.tenant_id THEN
+        RETURN NEW;
+    END IF;
     IF OLD.status <> 'active' THEN
         RAISE EXCEPTION 'an ended prescription cannot change' USING ERRCODE = 'MS001';
     END IF;
-    IF (NEW.tenant_id, NEW.id, NEW.patient_id, NEW.prescriber_id, NEW.visit_note_id, NEW.written_at,
+    IF (NEW.id, NEW.patient_id, NEW.prescriber_id, NEW.visit_note_id, NEW.written_at,
         NEW.start_on, NEW.kb_version, NEW.check_status, NEW.check_note, NEW.acknowledged_by)
        IS DISTINCT FROM
-       (OLD.tenant_id, OLD.id, OLD.patient_id, OLD.prescriber_id, OLD.visit_note_id, OLD.written_at,
+       (OLD.id, OLD.patient_id, OLD.prescriber_id, OLD.visit_note_id, OLD.written_at,
         OLD.start_on, OLD.kb_version, OLD.check_status, OLD.check_note, OLD.acknowledged_by) THEN
         RAISE EXCEPTION 'a prescription changes only by ending' USING ERRCODE = 'MS001';
     END IF;
@@ -163,7 +167,12 @@ DECLARE
     allowed bigint;
     given   bigint;
     state   text;
+    tenant  text := nullif(current_setting('app.tenant_id', true), '');
 BEGIN
+    -- Another clinic's row: row-level security refuses it (after this trigger).
+    IF tenant IS NOT NULL AND NEW.tenant_id <> tenant::uuid THEN
+        RETURN NEW;
+    END IF;
     SELECT l.quantity::bigint * (l.refills + 1), p.status INTO allowed, state
       FROM prescription_lines l
       JOIN prescriptions p ON p.tenant_id = l.tenant_id AND p.id = l.prescription_id
@@ -208,3 +217,50 @@ GRANT SELECT, INSERT, UPDATE ON clinic_medicines TO medisync_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON prescriptions TO medisync_app;
 -- Lines, dispensings and alerts are written once.
 GRANT SELECT, INSERT, DELETE ON prescription_lines, dispensings, medication_alerts TO medisync_app;
+
+-- A patient's request to refill an active prescription line, on its
+-- prescriber's task list until approved (a new prescription) or declined.
+CREATE TABLE refill_requests (
+    tenant_id        uuid        NOT NULL REFERENCES tenants (id),
+    id               uuid        NOT NULL,
+    patient_id       uuid        NOT NULL,
+    line_id          uuid        NOT NULL,
+    prescriber_id    uuid        NOT NULL,
+    note             text        CHECK (length(note) <= 300),
+    status           text        NOT NULL CHECK (status IN ('pending', 'approved', 'declined')),
+    requested_at     timestamptz NOT NULL,
+    decided_by       uuid,
+    decided_at       timestamptz,
+    decline_reason   text        CHECK (length(decline_reason) BETWEEN 3 AND 500),
+    new_prescription uuid,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, line_id) REFERENCES prescription_lines (tenant_id, id),
+    FOREIGN KEY (tenant_id, prescriber_id) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, decided_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, new_prescription) REFERENCES prescriptions (tenant_id, id),
+    CHECK ((status = 'pending') = (decided_at IS NULL)),
+    CHECK ((status = 'declined') = (decline_reason IS NOT NULL)),
+    CHECK ((status = 'approved') = (new_prescription IS NOT NULL))
+);
+-- One waiting request per line.
+CREATE UNIQUE INDEX refill_requests_pending ON refill_requests (tenant_id, line_id) WHERE status = 'pending';
+CREATE INDEX refill_requests_prescriber ON refill_requests (tenant_id, prescriber_id) WHERE status = 'pending';
+CREATE INDEX refill_requests_patient ON refill_requests (tenant_id, patient_id);
+ALTER TABLE refill_requests ENABLE ROW LEVEL SECURITY;
+ALTER TABLE refill_requests FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON refill_requests
+    USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+CREATE TRIGGER refill_requests_kept_until_retention BEFORE DELETE ON refill_requests
+    FOR EACH ROW EXECUTE FUNCTION refuse_delete_before_retention();
+GRANT SELECT, INSERT, UPDATE, DELETE ON refill_requests TO medisync_app;
+CREATE FUNCTION refill_request_decided_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.status <> 'pending' AND NEW.tenant_id = OLD.tenant_id THEN
+        RAISE EXCEPTION 'a decided refill request cannot be changed' USING ERRCODE = 'MS001';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refill_requests_decided_are_final BEFORE UPDATE ON refill_requests
+    FOR EACH ROW EXECUTE FUNCTION refill_request_decided_once();

@@ -204,3 +204,43 @@ WHEN NOT EXISTS (SELECT 1 FROM patients p WHERE p.tenant_id = OLD.tenant_id AND 
 BEGIN
     SELECT RAISE(ABORT, 'clinical records are never deleted before their retention ends');
 END;
+
+-- A patient's request to refill an active prescription line, on its
+-- prescriber's task list until approved (a new prescription) or declined.
+CREATE TABLE refill_requests (
+    tenant_id        BLOB NOT NULL REFERENCES tenants (id),
+    id               BLOB NOT NULL,
+    patient_id       BLOB NOT NULL,
+    line_id          BLOB NOT NULL,
+    prescriber_id    BLOB NOT NULL,
+    note             TEXT CHECK (length(note) <= 300),
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'declined')),
+    requested_at     TEXT NOT NULL,
+    decided_by       BLOB,
+    decided_at       TEXT,
+    decline_reason   TEXT CHECK (length(decline_reason) BETWEEN 3 AND 500),
+    new_prescription BLOB,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, line_id) REFERENCES prescription_lines (tenant_id, id),
+    FOREIGN KEY (tenant_id, prescriber_id) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, decided_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, new_prescription) REFERENCES prescriptions (tenant_id, id),
+    CHECK ((status = 'pending') = (decided_at IS NULL)),
+    CHECK ((status = 'declined') = (decline_reason IS NOT NULL)),
+    CHECK ((status = 'approved') = (new_prescription IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX refill_requests_pending ON refill_requests (tenant_id, line_id) WHERE status = 'pending';
+CREATE INDEX refill_requests_prescriber ON refill_requests (tenant_id, prescriber_id) WHERE status = 'pending';
+CREATE INDEX refill_requests_patient ON refill_requests (tenant_id, patient_id);
+CREATE TRIGGER refill_requests_decided_are_final BEFORE UPDATE ON refill_requests
+WHEN OLD.status <> 'pending'
+BEGIN
+    SELECT RAISE(ABORT, 'a decided refill request cannot be changed');
+END;
+CREATE TRIGGER refill_requests_kept_until_retention BEFORE DELETE ON refill_requests
+WHEN NOT EXISTS (SELECT 1 FROM patients p WHERE p.tenant_id = OLD.tenant_id AND p.id = OLD.patient_id
+                 AND p.restricted_at IS NOT NULL AND p.retain_until < date('now'))
+BEGIN
+    SELECT RAISE(ABORT, 'clinical records are never deleted before their retention ends');
+END;

@@ -1,7 +1,8 @@
 //! The patient's record as a FHIR R4 `Bundle` (`GET /fhir/R4/Patient/{id}/$everything`):
 //! Patient, AllergyIntolerance, Condition, Observation (vital signs, LOINC codes,
 //! UCUM units), Encounter (one per signed visit note) and DocumentReference (with
-//! size and SHA-1 hash, as FHIR's `Attachment` carries it).
+//! size and SHA-1 hash, as FHIR's `Attachment` carries it), MedicationRequest and
+//! MedicationDispense (`prescribing::fhir`).
 //!
 //! Staff who may read patients get the whole record; the patient gets what the
 //! clinic released to them (no drafts, only approved documents). Every export is
@@ -38,6 +39,7 @@ pub struct Record {
     pub vitals: Vec<Reading>,
     pub notes: Vec<Note>,
     pub documents: Vec<PatientDocument>,
+    pub medicines: crate::prescribing::fhir::Medicines,
 }
 
 /// Who asked, and so how much of the record they get.
@@ -178,6 +180,7 @@ async fn gather(
             audience == Audience::Patient,
         )
         .await?,
+        medicines: crate::prescribing::fhir::medicines(&mut tx, patient_id).await?,
         patient,
     };
     audit::record_for_patient(
@@ -213,6 +216,11 @@ pub fn bundle(r: &Record, audience: Audience, base: &str, now: DateTime<Utc>) ->
             .filter(|n| n.status == NoteStatus::Signed && n.addendum_to.is_none())
             .map(|n| encounter(n, &subject)),
     );
+    resources.extend(crate::prescribing::fhir::resources(
+        &r.medicines,
+        &subject,
+        audience == Audience::Staff,
+    ));
     resources.extend(
         r.documents
             .iter()

@@ -64,7 +64,7 @@ pub struct Access {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use crate::error::AppError;
     use crate::identity::{auth, Standing};
     use crate::tenancy::TenantPublic;
@@ -286,6 +286,7 @@ pub fn OwnRecordPage() -> impl IntoView {
         <crate::identity::pages::SignedInShell testid="portal-record">
             <h1 class="text-xl font-semibold">"Your health record"</h1>
             <OwnHealthRecord/>
+            <crate::prescribing::refills::OwnMedicinesPanel/>
             <crate::identity::pages::HydratedMarker/>
         </crate::identity::pages::SignedInShell>
     }

@@ -139,6 +139,10 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("dispensing_queue", R::Staff(Some(P::PrescriptionsDispense))),
     ("dispense", R::Staff(Some(P::PrescriptionsDispense))),
     ("medication_alert_report", R::Staff(Some(P::ReportsRead))),
+    ("my_prescriptions", R::Patient),
+    ("request_refill", R::Patient),
+    ("refill_requests", R::Staff(Some(P::PrescriptionsCreate))),
+    ("decide_refill", R::Staff(Some(P::PrescriptionsCreate))),
     // Documents: the front desk files letters and scans; clinicians review them.
     ("upload_document", R::Staff(Some(P::PatientsUpdate))),
     ("review_document", R::Staff(Some(P::ClinicalWrite))),
@@ -224,6 +228,7 @@ pub const FEATURES: &[(&str, Feature)] = &[
     ("dispense", Feature::Prescriptions),
     ("medication_alert_report", Feature::Prescriptions),
     ("/staff/pharmacy", Feature::Prescriptions),
+    ("decide_refill", Feature::Prescriptions),
 ];
 
 /// The plan feature a server function (`/api/name`) or page path needs.
@@ -255,6 +260,7 @@ pub const PAGES: &[(&str, Rule)] = &[
     ("/staff/plan", R::Staff(Some(P::SettingsManage))),
     ("/staff/reports", R::Staff(Some(P::ReportsRead))),
     ("/staff/pharmacy", R::Staff(Some(P::PrescriptionsDispense))),
+    ("/staff/refills", R::Staff(Some(P::PrescriptionsCreate))),
     ("/portal", R::Patient),
     ("/portal/signin", R::Public),
     ("/account", R::SignedIn),

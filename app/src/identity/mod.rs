@@ -266,6 +266,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("prescription.discontinued", "Discontinued a prescription"),
     ("prescription.completed", "Marked a prescription completed"),
     ("prescription.dispensed", "Dispensed medicine"),
+    ("prescription.refill_approved", "Approved a refill request"),
+    ("prescription.refill_declined", "Declined a refill request"),
+    ("portal.prescriptions_viewed", "Opened their medicines"),
+    ("portal.refill_requested", "Asked for a refill"),
     ("prescriptions.queue_viewed", "Opened the dispensing queue"),
     (
         "portal.erasure_requested",

@@ -22,9 +22,12 @@ pub(crate) mod ssr {
         DOSE_UNITS, OVERRIDE_REASONS, ROUTES,
     };
     use crate::clinical::api::ssr::{blank, field};
+    use crate::db::TenantTx;
     use crate::error::AppError;
+    use crate::patients::api::ssr::Writer;
     use crate::tenancy::TenantPublic;
     use chrono::NaiveDate;
+    use uuid::Uuid;
 
     /// The most lines one prescription holds.
     pub const MAX_LINES: usize = 20;
@@ -351,6 +354,179 @@ pub(crate) mod ssr {
         })
     }
 
+    /// A prescription as posted: its patient, lines and the prescriber's answers
+    /// to an earlier review.
+    pub struct Draft {
+        pub patient: Uuid,
+        pub lines: Vec<LineForm>,
+        pub start_on: Option<String>,
+        pub visit_note_id: Option<String>,
+        pub seen: Option<String>,
+        pub acknowledge: Option<String>,
+    }
+
+    /// Checks and writes a prescription; answers the open transaction (the
+    /// caller audits and commits) and its id. When alerts need answers, records
+    /// them as shown, commits that, and refuses with the review.
+    pub async fn write(w: &Writer, d: Draft) -> Result<(TenantTx, Uuid), AppError> {
+        use super::super::Review;
+        let patient_id = d.patient;
+        let handle = kb();
+        let kb = handle.get();
+        let forms: Vec<LineForm> = d.lines.into_iter().filter(|l| !l.is_blank()).collect();
+        if forms.is_empty() {
+            return Err(
+                AppError::field("lines[0][medicine]", "add at least one medicine").respond(),
+            );
+        }
+        if forms.len() > MAX_LINES {
+            return Err(AppError::Invalid(format!(
+                "a prescription holds at most {MAX_LINES} medicines"
+            ))
+            .respond());
+        }
+        let mut read = Vec::with_capacity(forms.len());
+        let mut overrides = Vec::with_capacity(forms.len());
+        for (n, f) in forms.iter().enumerate() {
+            read.push(read_line(kb, n, f).map_err(AppError::respond)?);
+            overrides.push(read_override(n, f).map_err(AppError::respond)?);
+        }
+        let start_on = read_start_on(&w.tenant, d.start_on).map_err(AppError::respond)?;
+        let note = crate::clinical::api::ssr::blank(d.visit_note_id)
+            .map(|t| t.parse::<Uuid>())
+            .transpose()
+            .map_err(|_| AppError::field("visit_note_id", "choose a visit note").respond())?;
+        let mut tx = w.open(patient_id).await?;
+        if let Some(note) = note {
+            if crate::clinical::db::note(&mut tx, patient_id, note)
+                .await?
+                .is_none()
+            {
+                return Err(
+                    AppError::field("visit_note_id", "that note is not this patient's").respond(),
+                );
+            }
+        }
+        let allergies = crate::clinical::db::allergies(&mut tx, patient_id).await?;
+        let current = super::super::db::current_drugs(&mut tx, patient_id).await?;
+        let drugs: Vec<_> = read.iter().map(|r| r.drug.clone()).collect();
+        let settings = w.tenant.settings.clone();
+        let review = super::super::checks::check(kb, &allergies, &current, &drugs, &|t| {
+            settings.format_datetime(t)
+        });
+        let seen = seen_keys(d.seen);
+        let acknowledged = d.acknowledge.is_some_and(|a| !a.is_empty());
+        if !may_save(&review.alerts, &seen, &overrides, acknowledged) {
+            let fresh: Vec<_> = review
+                .alerts
+                .iter()
+                .filter(|a| !seen.contains(&a.key))
+                .map(|a| (a, "shown", None))
+                .collect();
+            super::super::db::record_alerts(
+                &mut tx,
+                patient_id,
+                None,
+                review.kb_version.as_deref(),
+                w.staff_id,
+                &fresh,
+            )
+            .await?;
+            tx.commit().await?;
+            let review = serde_json::to_string(&review).map_err(|_| AppError::Internal)?;
+            return Err(AppError::field("alerts", review).respond());
+        }
+        let Review {
+            alerts,
+            kb_version,
+            not_performed,
+        } = review;
+        let id = Uuid::new_v4();
+        let mut new_lines = Vec::with_capacity(read.len());
+        for (n, (r, o)) in read.into_iter().zip(overrides.iter()).enumerate() {
+            let mut line = r.line;
+            line.alerts = alerts
+                .iter()
+                .filter(|a| a.line == Some(n))
+                .cloned()
+                .collect();
+            if line
+                .alerts
+                .iter()
+                .any(|a| a.level == AlertLevel::Interruptive)
+            {
+                if let Some((reason, note)) = o {
+                    line.override_reason = Some(reason.clone());
+                    line.override_note = note.clone();
+                }
+            }
+            new_lines.push(line);
+        }
+        let check_status = if kb.is_err() {
+            "not-performed"
+        } else if not_performed.is_some() {
+            "partial"
+        } else {
+            "performed"
+        };
+        super::super::db::insert(
+            &mut tx,
+            &NewPrescription {
+                id,
+                patient: patient_id,
+                prescriber: w.staff_id,
+                visit_note: note,
+                start_on,
+                kb_version: kb_version.clone(),
+                check_status,
+                check_note: not_performed,
+                lines: new_lines,
+            },
+        )
+        .await?;
+        let mut events = Vec::new();
+        for a in &alerts {
+            let reason = a
+                .line
+                .and_then(|n| overrides.get(n))
+                .and_then(Option::as_ref)
+                .map(|(r, note)| match note {
+                    Some(note) => format!("{r}: {note}"),
+                    None => r.clone(),
+                });
+            match a.level {
+                AlertLevel::Interruptive => events.push((a, "overridden", reason)),
+                AlertLevel::Unchecked => events.push((a, "acknowledged", None)),
+                AlertLevel::Warning if !seen.contains(&a.key) => events.push((a, "shown", None)),
+                AlertLevel::Warning => {}
+            }
+        }
+        let as_args: Vec<_> = events
+            .iter()
+            .map(|(a, outcome, reason)| (*a, *outcome, reason.as_deref()))
+            .collect();
+        super::super::db::record_alerts(
+            &mut tx,
+            patient_id,
+            Some(id),
+            kb_version.as_deref(),
+            w.staff_id,
+            &as_args,
+        )
+        .await?;
+        for (a, outcome, _) in &events {
+            let action = if *outcome == "overridden" {
+                "prescription.alert_overridden"
+            } else if *outcome == "acknowledged" {
+                "prescription.unchecked_acknowledged"
+            } else {
+                continue;
+            };
+            w.audit(&mut tx, patient_id, action, Some(&a.rule)).await?;
+        }
+        Ok((tx, id))
+    }
+
     pub use db::NewPrescription;
 }
 
@@ -400,168 +576,26 @@ pub async fn prescribe(
     seen: Option<String>,
     acknowledge: Option<String>,
 ) -> Result<Uuid, AppError> {
-    use super::{AlertLevel, Review};
-    use crate::patients::api::ssr::writer;
-    use ssr::*;
-    let w = writer()?;
-    let handle = kb();
-    let kb = handle.get();
-    let forms: Vec<LineForm> = lines
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|l| !l.is_blank())
-        .collect();
-    if forms.is_empty() {
-        return Err(AppError::field("lines[0][medicine]", "add at least one medicine").respond());
-    }
-    if forms.len() > MAX_LINES {
-        return Err(AppError::Invalid(format!(
-            "a prescription holds at most {MAX_LINES} medicines"
-        ))
-        .respond());
-    }
-    let mut read = Vec::with_capacity(forms.len());
-    let mut overrides = Vec::with_capacity(forms.len());
-    for (n, f) in forms.iter().enumerate() {
-        read.push(read_line(kb, n, f).map_err(AppError::respond)?);
-        overrides.push(read_override(n, f).map_err(AppError::respond)?);
-    }
-    let start_on = read_start_on(&w.tenant, start_on).map_err(AppError::respond)?;
-    let note = crate::clinical::api::ssr::blank(visit_note_id)
-        .map(|t| t.parse::<Uuid>())
-        .transpose()
-        .map_err(|_| AppError::field("visit_note_id", "choose a visit note").respond())?;
-    let mut tx = w.open(patient_id).await?;
-    if let Some(note) = note {
-        if crate::clinical::db::note(&mut tx, patient_id, note)
-            .await?
-            .is_none()
-        {
-            return Err(
-                AppError::field("visit_note_id", "that note is not this patient's").respond(),
-            );
-        }
-    }
-    let allergies = crate::clinical::db::allergies(&mut tx, patient_id).await?;
-    let current = super::db::current_drugs(&mut tx, patient_id).await?;
-    let drugs: Vec<_> = read.iter().map(|r| r.drug.clone()).collect();
-    let settings = w.tenant.settings.clone();
-    let review = super::checks::check(kb, &allergies, &current, &drugs, &|t| {
-        settings.format_datetime(t)
-    });
-    let seen = seen_keys(seen);
-    let acknowledged = acknowledge.is_some_and(|a| !a.is_empty());
-    if !may_save(&review.alerts, &seen, &overrides, acknowledged) {
-        let fresh: Vec<_> = review
-            .alerts
-            .iter()
-            .filter(|a| !seen.contains(&a.key))
-            .map(|a| (a, "shown", None))
-            .collect();
-        super::db::record_alerts(
-            &mut tx,
-            patient_id,
-            None,
-            review.kb_version.as_deref(),
-            w.staff_id,
-            &fresh,
-        )
-        .await?;
-        tx.commit().await?;
-        let review = serde_json::to_string(&review).map_err(|_| AppError::Internal)?;
-        return Err(AppError::field("alerts", review).respond());
-    }
-    let Review {
-        alerts,
-        kb_version,
-        not_performed,
-    } = review;
-    let id = Uuid::new_v4();
-    let mut new_lines = Vec::with_capacity(read.len());
-    for (n, (r, o)) in read.into_iter().zip(overrides.iter()).enumerate() {
-        let mut line = r.line;
-        line.alerts = alerts
-            .iter()
-            .filter(|a| a.line == Some(n))
-            .cloned()
-            .collect();
-        if line
-            .alerts
-            .iter()
-            .any(|a| a.level == AlertLevel::Interruptive)
-        {
-            if let Some((reason, note)) = o {
-                line.override_reason = Some(reason.clone());
-                line.override_note = note.clone();
-            }
-        }
-        new_lines.push(line);
-    }
-    let check_status = if kb.is_err() {
-        "not-performed"
-    } else if not_performed.is_some() {
-        "partial"
-    } else {
-        "performed"
-    };
-    super::db::insert(
-        &mut tx,
-        &NewPrescription {
-            id,
+    let w = crate::patients::api::ssr::writer()?;
+    let (tx, id) = ssr::write(
+        &w,
+        ssr::Draft {
             patient: patient_id,
-            prescriber: w.staff_id,
-            visit_note: note,
+            lines: lines.unwrap_or_default(),
             start_on,
-            kb_version: kb_version.clone(),
-            check_status,
-            check_note: not_performed,
-            lines: new_lines,
+            visit_note_id,
+            seen,
+            acknowledge,
         },
     )
     .await?;
-    let mut events = Vec::new();
-    for a in &alerts {
-        let reason = a
-            .line
-            .and_then(|n| overrides.get(n))
-            .and_then(Option::as_ref)
-            .map(|(r, note)| match note {
-                Some(note) => format!("{r}: {note}"),
-                None => r.clone(),
-            });
-        match a.level {
-            AlertLevel::Interruptive => events.push((a, "overridden", reason)),
-            AlertLevel::Unchecked => events.push((a, "acknowledged", None)),
-            AlertLevel::Warning if !seen.contains(&a.key) => events.push((a, "shown", None)),
-            AlertLevel::Warning => {}
-        }
-    }
-    let as_args: Vec<_> = events
-        .iter()
-        .map(|(a, outcome, reason)| (*a, *outcome, reason.as_deref()))
-        .collect();
-    super::db::record_alerts(
-        &mut tx,
+    w.done(
+        tx,
         patient_id,
-        Some(id),
-        kb_version.as_deref(),
-        w.staff_id,
-        &as_args,
+        "prescription.created",
+        Some(&id.to_string()),
     )
     .await?;
-    let target = id.to_string();
-    for (a, outcome, _) in &events {
-        let action = if *outcome == "overridden" {
-            "prescription.alert_overridden"
-        } else if *outcome == "acknowledged" {
-            "prescription.unchecked_acknowledged"
-        } else {
-            continue;
-        };
-        w.audit(&mut tx, patient_id, action, Some(&a.rule)).await?;
-    }
-    w.done(tx, patient_id, "prescription.created", Some(&target))
-        .await?;
     Ok(id)
 }
 

@@ -428,6 +428,7 @@ pub async fn alert_report(tx: &mut TenantTx) -> Result<Vec<AlertRuleCount>, DbEr
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
     // Dependants first; table names come from this constant list, never from input.
     for table in [
+        "refill_requests",
         "dispensings",
         "medication_alerts",
         "prescription_lines",

@@ -19,8 +19,11 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod dose;
 #[cfg(feature = "ssr")]
+pub mod fhir;
+#[cfg(feature = "ssr")]
 pub mod kb;
 pub mod pages;
+pub mod refills;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -138,7 +138,7 @@ fn Line(l: LineView) -> impl IntoView {
     }
 }
 
-fn alert_class(level: AlertLevel) -> &'static str {
+pub(crate) fn alert_class(level: AlertLevel) -> &'static str {
     match level {
         AlertLevel::Interruptive => "rounded border-2 border-red-700 bg-red-50 p-2 text-red-900",
         AlertLevel::Unchecked => "rounded border-2 border-amber-600 bg-amber-50 p-2 text-amber-900",

@@ -221,9 +221,13 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
     match viewer.standing {
         Standing::Staff { .. } => {
             let mut nav = vec![link("Dashboard", "/staff")];
-            let gated: [(P, NavItem); 13] = [
+            let gated: [(P, NavItem); 14] = [
                 (P::PatientsRead, link("Patients", "/staff/patients")),
                 (P::AppointmentsManage, soon("Schedule")),
+                (
+                    P::PrescriptionsCreate,
+                    feature("Refill requests", "/staff/refills", Feature::Prescriptions),
+                ),
                 (
                     P::PrescriptionsDispense,
                     feature("Dispensing", "/staff/pharmacy", Feature::Prescriptions),

@@ -228,6 +228,22 @@ async fn a_full_chart(doctor: &Browser, nurse: &Browser) -> (String, Vec<u8>) {
         ],
     )
     .await;
+    // Two prescriptions (one as needed), the first part dispensed.
+    use crate::prescribing::{prescribe_answering_alerts, rx_line};
+    let mut lines = rx_line(0, "Paracetamol 500 mg tablet", "1", "tablet", "1-0-1", "5");
+    lines.push(("lines[0][refills]".into(), "1".into()));
+    lines.push(("lines[0][instructions]".into(), "After food".into()));
+    lines.extend(rx_line(
+        1,
+        "Ibuprofen 400 mg tablet",
+        "400",
+        "mg",
+        "as needed",
+        "",
+    ));
+    lines.push(("lines[1][prn_indication]".into(), "knee pain".into()));
+    lines.push(("lines[1][quantity]".into(), "12".into()));
+    prescribe_answering_alerts(doctor, &p, &lines).await;
     (p, bytes)
 }
 
@@ -237,6 +253,28 @@ async fn the_whole_record_exports_as_a_valid_fhir_bundle(t: &TestDb) {
     let doctor = staff_of(addr, "acme", Role::Doctor).await;
     let nurse = staff_of(addr, "acme", Role::Nurse).await;
     let (p, bytes) = a_full_chart(&doctor, &nurse).await;
+    let pharmacist = staff_of(addr, "acme", Role::Pharmacist).await;
+    let queue = pharmacist.api_ok("acme", "dispensing_queue", &[]).await;
+    let rx = &queue[0]["prescription"];
+    let line = rx["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["medicine"] == "Paracetamol 500 mg tablet")
+        .expect("paracetamol line");
+    pharmacist
+        .api_ok(
+            "acme",
+            "dispense",
+            &[
+                ("prescription_id", rx["id"].as_str().expect("id")),
+                ("line_id", line["id"].as_str().expect("line")),
+                ("quantity", "6"),
+                ("batch", "PCM-1"),
+                ("expires_on", "2099-01-01"),
+            ],
+        )
+        .await;
 
     let r: Reply = doctor.get("localhost", &everything_path(&p)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -260,6 +298,40 @@ async fn the_whole_record_exports_as_a_valid_fhir_bundle(t: &TestDb) {
             "{url}"
         );
     }
+
+    // Prescriptions: structured dosage and dispense request; what was dispensed.
+    let requests = resources(&bundle, "MedicationRequest");
+    assert_eq!(requests.len(), 2);
+    let para = requests
+        .iter()
+        .find(|r| r["medicationCodeableConcept"]["text"] == "Paracetamol 500 mg tablet")
+        .expect("paracetamol");
+    assert_eq!(para["status"], "active");
+    assert_eq!(para["dispenseRequest"]["quantity"]["value"], 10);
+    assert_eq!(para["dispenseRequest"]["numberOfRepeatsAllowed"], 1);
+    assert_eq!(
+        para["dosageInstruction"][0]["timing"]["repeat"]["when"],
+        serde_json::json!(["MORN", "NIGHT"])
+    );
+    assert_eq!(
+        para["dosageInstruction"][0]["patientInstruction"],
+        "After food"
+    );
+    let prn = requests
+        .iter()
+        .find(|r| r["medicationCodeableConcept"]["text"] == "Ibuprofen 400 mg tablet")
+        .expect("ibuprofen");
+    assert_eq!(
+        prn["dosageInstruction"][0]["asNeededCodeableConcept"]["text"],
+        "knee pain"
+    );
+    let dispenses = resources(&bundle, "MedicationDispense");
+    assert_eq!(dispenses.len(), 1);
+    assert_eq!(dispenses[0]["quantity"]["value"], 6);
+    assert_eq!(
+        dispenses[0]["authorizingPrescription"][0]["reference"],
+        format!("MedicationRequest/{}", para["id"].as_str().expect("id"))
+    );
 
     // Both allergies (one of a category FHIR does not list); the ICD-10-CM problem coded.
     let allergies = resources(&bundle, "AllergyIntolerance");

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use app::identity::Role;
 
 use crate::chart::raw_pool;
-use crate::self_service::{field_of, register, staff_of};
+use crate::self_service::{field_of, patient_of, register, staff_of};
 use crate::support;
 use app::db::Backend;
 use support::fixtures::staffed_clinic;
@@ -23,6 +23,7 @@ on_both_backends!(
     dispensing_never_exceeds_the_prescription,
     the_database_keeps_prescriptions_and_dispensing_honest,
     only_doctors_prescribe_and_only_pharmacists_dispense,
+    a_patient_asks_for_a_refill_and_the_prescriber_answers,
 );
 
 const AMOXICILLIN: &str = "Amoxicillin 500 mg capsule";
@@ -793,4 +794,230 @@ async fn only_doctors_prescribe_and_only_pharmacists_dispense(t: &TestDb) {
 
 fn line_fields() -> Vec<(String, String)> {
     line(0, PARACETAMOL, "1", "tablet", "1-0-1", "3")
+}
+
+/// Prescribes `fields` for `patient`, answering whatever review comes back as a
+/// prescriber who read it (a listed reason on each line, the acknowledgement).
+pub(crate) async fn prescribe_answering_alerts(
+    doctor: &Browser,
+    patient: &str,
+    fields: &[(String, String)],
+) {
+    let first = prescribe(doctor, patient, fields).await;
+    if first.status == StatusCode::OK {
+        return;
+    }
+    let r = review(&first);
+    let (k, v) = seen(&r);
+    let mut answered = with(fields.to_vec(), &[(&k, &v), ("acknowledge", "yes")]);
+    for n in 0..20 {
+        answered.push((
+            format!("lines[{n}][override_reason]"),
+            "Benefit outweighs the risk; will monitor".into(),
+        ));
+    }
+    let saved = prescribe(doctor, patient, &answered).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
+/// [`line`], public to other areas' tests.
+pub(crate) fn rx_line(
+    n: usize,
+    medicine: &str,
+    dose: &str,
+    unit: &str,
+    frequency: &str,
+    days: &str,
+) -> Vec<(String, String)> {
+    line(n, medicine, dose, unit, frequency, days)
+}
+
+async fn a_patient_asks_for_a_refill_and_the_prescriber_answers(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "globex").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let found = doctor
+        .api_ok("acme", "list_patients", &[("query", "MRN-1")])
+        .await;
+    let patient = found["items"][0]["id"]
+        .as_str()
+        .expect("patient")
+        .to_owned();
+    record_allergy(&doctor, &patient, "Penicillins", "high").await;
+    prescribe_answering_alerts(
+        &doctor,
+        &patient,
+        &line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5"),
+    )
+    .await;
+    prescribe_answering_alerts(
+        &doctor,
+        &patient,
+        &line(0, AMOXICILLIN, "500", "mg", "1-0-1", "5"),
+    )
+    .await;
+
+    // The portal shows the prescriptions, without the prescriber's override note.
+    let me = patient_of(addr, "acme").await;
+    let mine = me.api_ok("acme", "my_prescriptions", &[]).await;
+    let lines: Vec<&serde_json::Value> = mine["prescriptions"]
+        .as_array()
+        .expect("prescriptions")
+        .iter()
+        .map(|p| &p["lines"][0])
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines
+        .iter()
+        .all(|l| l["override_reason"].is_null() && l["alerts"] == serde_json::json!([])));
+    let line_of = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["medicine"] == name)
+            .and_then(|l| l["id"].as_str())
+            .expect("line")
+            .to_owned()
+    };
+    let (para, amox) = (line_of(PARACETAMOL), line_of(AMOXICILLIN));
+
+    // Another patient's line, or another clinic's, is not found; one request per line.
+    let other = register(&doctor, "acme", "Gus", "Addo", "1960-01-01", &[]).await;
+    no_known_allergies(&doctor, &other).await;
+    prescribe_answering_alerts(
+        &doctor,
+        &other,
+        &line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5"),
+    )
+    .await;
+    let theirs = medicines(&doctor, &other).await["prescriptions"][0]["lines"][0]["id"]
+        .as_str()
+        .expect("line")
+        .to_owned();
+    let r = me
+        .api("acme", "request_refill", &[("line_id", &theirs)])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    me.api_ok(
+        "acme",
+        "request_refill",
+        &[("line_id", &para), ("note", "Running low")],
+    )
+    .await;
+    let twice = me
+        .api("acme", "request_refill", &[("line_id", &para)])
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    me.api_ok("acme", "request_refill", &[("line_id", &amox)])
+        .await;
+    let stranger = patient_of(addr, "globex").await;
+    let r = stranger
+        .api("globex", "request_refill", &[("line_id", &amox)])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // On the prescriber's list; another doctor's list does not have them.
+    let tasks = doctor.api_ok("acme", "refill_requests", &[]).await;
+    let tasks = tasks.as_array().expect("tasks").clone();
+    assert_eq!(tasks.len(), 2);
+    let task = |medicine: &str| {
+        tasks
+            .iter()
+            .find(|t| t["medicine"] == medicine)
+            .and_then(|t| t["id"].as_str())
+            .expect("task")
+            .to_owned()
+    };
+    assert_eq!(
+        tasks
+            .iter()
+            .find(|t| t["medicine"] == PARACETAMOL)
+            .expect("task")["note"],
+        "Running low"
+    );
+
+    // Declining needs a reason the patient reads.
+    let no_reason = doctor
+        .api(
+            "acme",
+            "decide_refill",
+            &[("request_id", &task(PARACETAMOL)), ("decision", "decline")],
+        )
+        .await;
+    assert_eq!(field_of(&no_reason), "reason");
+    doctor
+        .api_ok(
+            "acme",
+            "decide_refill",
+            &[
+                ("request_id", &task(PARACETAMOL)),
+                ("decision", "decline"),
+                ("reason", "Please book a review first"),
+            ],
+        )
+        .await;
+    // Approving the amoxicillin runs the check again: the allergy interrupts.
+    let amox_task = task(AMOXICILLIN);
+    let first = doctor
+        .api(
+            "acme",
+            "decide_refill",
+            &[("request_id", &amox_task), ("decision", "approve")],
+        )
+        .await;
+    let r = review(&first);
+    assert!(
+        alerts(&r).contains(&("Interruptive".into(), "allergy:penicillins".into())),
+        "{r}"
+    );
+    let (k, v) = seen(&r);
+    doctor
+        .api_ok(
+            "acme",
+            "decide_refill",
+            &[
+                ("request_id", &amox_task),
+                ("decision", "approve"),
+                (&k, &v),
+                ("override_reason", "Tolerated this medicine before"),
+            ],
+        )
+        .await;
+    let again = doctor
+        .api(
+            "acme",
+            "decide_refill",
+            &[("request_id", &amox_task), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(field_of(&again), "decision", "{}", again.body);
+
+    // The patient reads both answers; the approval is a new prescription.
+    let mine = me.api_ok("acme", "my_prescriptions", &[]).await;
+    let states: Vec<(String, String)> = mine["refills"]
+        .as_array()
+        .expect("refills")
+        .iter()
+        .map(|r| {
+            (
+                r["medicine"].as_str().unwrap_or_default().to_owned(),
+                r["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(states.contains(&(PARACETAMOL.into(), "declined".into())));
+    assert!(states.contains(&(AMOXICILLIN.into(), "approved".into())));
+    let declined = mine["refills"]
+        .as_array()
+        .expect("refills")
+        .iter()
+        .find(|r| r["status"] == "declined")
+        .expect("declined");
+    assert_eq!(declined["decline_reason"], "Please book a review first");
+    assert_eq!(mine["prescriptions"].as_array().expect("list").len(), 3);
+    let list = medicines(&doctor, &patient).await;
+    assert_eq!(
+        list["prescriptions"][0]["lines"][0]["override_reason"],
+        "Tolerated this medicine before"
+    );
 }

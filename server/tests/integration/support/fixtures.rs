@@ -356,6 +356,9 @@ async fn prescribing_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, docto
     )
     .await
     .expect("dispensing");
+    app::prescribing::refills::db::insert(tx, patient, line, doctor, Some("Fixture refill"))
+        .await
+        .expect("refill request");
     let alert = app::prescribing::Alert {
         key: "fixture".into(),
         rule: "fixture".into(),
