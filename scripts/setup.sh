@@ -10,6 +10,7 @@
 #
 # Installs / checks:
 #   * apt: chromium (e2e browser)                           -- only as root
+#   * apt: poppler-utils (pdftotext, for the PDF tests)       -- only as root
 #   * rustup target wasm32-unknown-unknown
 #   * cargo-leptos 0.3.10 (its wasm splitter understands wasm-bindgen >= 0.2.128)
 #   * wasm-bindgen-cli at the exact wasm-bindgen version in Cargo.lock
@@ -73,6 +74,12 @@ _medisync_setup_main() {
     ok "chromium: $(command -v chromium || echo /usr/bin/chromium)"
   else
     missing_apt+=(chromium)
+  fi
+  # The PDF tests read the text back out of the PDFs the server makes.
+  if command -v pdftotext >/dev/null 2>&1; then
+    ok "pdftotext: $(command -v pdftotext)"
+  else
+    missing_apt+=(poppler-utils)
   fi
   # ----------------------------------------------------- FHIR validator ----
   # The FHIR export's tests validate every resource with an independent

@@ -13,6 +13,8 @@ pub mod patients;
 pub mod plans;
 pub mod platform;
 pub mod prescribing;
+#[cfg(feature = "ssr")]
+pub mod print;
 pub mod reports;
 pub mod shell;
 pub mod site;

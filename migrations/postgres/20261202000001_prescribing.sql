@@ -264,3 +264,7 @@ BEGIN
 END $$;
 CREATE TRIGGER refill_requests_decided_are_final BEFORE UPDATE ON refill_requests
     FOR EACH ROW EXECUTE FUNCTION refill_request_decided_once();
+
+-- What a prescription prints under the prescriber's name.
+ALTER TABLE staff_members ADD COLUMN qualifications text CHECK (length(qualifications) BETWEEN 2 AND 120);
+ALTER TABLE staff_members ADD COLUMN registration_number text CHECK (length(registration_number) BETWEEN 2 AND 40);

@@ -244,3 +244,7 @@ WHEN NOT EXISTS (SELECT 1 FROM patients p WHERE p.tenant_id = OLD.tenant_id AND 
 BEGIN
     SELECT RAISE(ABORT, 'clinical records are never deleted before their retention ends');
 END;
+
+-- What a prescription prints under the prescriber's name.
+ALTER TABLE staff_members ADD COLUMN qualifications TEXT CHECK (length(qualifications) BETWEEN 2 AND 120);
+ALTER TABLE staff_members ADD COLUMN registration_number TEXT CHECK (length(registration_number) BETWEEN 2 AND 40);

@@ -165,6 +165,8 @@ pub fn app(state: AppState) -> Router {
         .route("/documents/{id}/download", get(document_download))
         .route("/fhir/R4/Patient/{id}/$everything", get(fhir_everything))
         .route("/records/{id}/download", get(record_download))
+        .route("/prescriptions/{id}/print", get(prescription_print))
+        .route("/prescriptions/{id}/pdf", get(prescription_pdf))
         .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
@@ -587,6 +589,111 @@ async fn record_download(
             .into_response(),
         Err(AppError::Internal) => status_pages::unavailable(),
         Err(_) => status_pages::not_found(),
+    }
+}
+
+/// `?size=a5` (or a4, the default) of a print or PDF address.
+fn paper_size(req: &Request<Body>) -> app::print::PageSize {
+    let size = req.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "size")
+            .map(|(_, v)| v.into_owned())
+    });
+    app::print::PageSize::parse(size.as_deref())
+}
+
+/// What a print address answers when it cannot print: sign in first, or not found.
+fn print_refusal(site: &app::site::SiteInfo, next: &str, e: app::error::AppError) -> Response {
+    use app::error::AppError;
+    match e {
+        AppError::Unauthenticated => {
+            let page = if next.contains("/portal") {
+                "/portal/signin"
+            } else {
+                "/signin"
+            };
+            axum::response::Redirect::to(&format!("{}?next={next}", site.href(page)))
+                .into_response()
+        }
+        AppError::Internal => status_pages::unavailable(),
+        _ => status_pages::not_found(),
+    }
+}
+
+/// `GET /prescriptions/{id}/print`: the prescription as a page for the
+/// browser's print dialog (A4, or `?size=a5`); staff get the clinic's copy,
+/// the patient theirs. Audited.
+async fn prescription_print(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    let site = site_of(&req);
+    let meta = meta_of(&req);
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return status_pages::not_found();
+    };
+    let size = paper_size(&req);
+    match app::prescribing::print::load(&state.db, &site, &meta, id).await {
+        Ok(p) => {
+            let sheet = app::prescribing::print::sheet(&p, size);
+            let other = match size {
+                app::print::PageSize::A4 => "a5",
+                app::print::PageSize::A5 => "a4",
+            };
+            let html = app::print::html::page(
+                &sheet,
+                p.tenant.branding.logo_url.as_deref(),
+                &site.href(&format!("/prescriptions/{id}/print?size={other}")),
+                &site.href(&format!("/prescriptions/{id}/pdf?size={}", size.as_str())),
+            );
+            (
+                [(http::header::CACHE_CONTROL, "no-store")],
+                axum::response::Html(html),
+            )
+                .into_response()
+        }
+        Err(e) => print_refusal(&site, &format!("/prescriptions/{id}/print"), e),
+    }
+}
+
+/// `GET /prescriptions/{id}/pdf`: the same document as a PDF made on the server.
+async fn prescription_pdf(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    let site = site_of(&req);
+    let meta = meta_of(&req);
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return status_pages::not_found();
+    };
+    let size = paper_size(&req);
+    let printable = match app::prescribing::print::load(&state.db, &site, &meta, id).await {
+        Ok(p) => p,
+        Err(e) => return print_refusal(&site, &format!("/prescriptions/{id}/pdf"), e),
+    };
+    let sheet = app::prescribing::print::sheet(&printable, size);
+    // Shaping and font subsetting are CPU work: off the async workers.
+    match tokio::task::spawn_blocking(move || app::print::pdf::render(&sheet)).await {
+        Ok(Ok(bytes)) => (
+            [
+                (http::header::CONTENT_TYPE, "application/pdf"),
+                (
+                    http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"prescription.pdf\"",
+                ),
+                (http::header::CACHE_CONTROL, "no-store"),
+                (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "prescription PDF");
+            status_pages::unavailable()
+        }
+        Err(_) => status_pages::unavailable(),
     }
 }
 

@@ -266,6 +266,11 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("prescription.discontinued", "Discontinued a prescription"),
     ("prescription.completed", "Marked a prescription completed"),
     ("prescription.dispensed", "Dispensed medicine"),
+    (
+        "prescription.printed",
+        "Printed a prescription (clinic copy)",
+    ),
+    ("portal.prescription_printed", "Printed their prescription"),
     ("prescription.refill_approved", "Approved a refill request"),
     ("prescription.refill_declined", "Declined a refill request"),
     ("portal.prescriptions_viewed", "Opened their medicines"),

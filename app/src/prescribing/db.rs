@@ -177,7 +177,7 @@ pub struct PrescriptionRow {
     pub end_reason: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct LineRow {
     pub id: Uuid,
     pub prescription_id: Uuid,

@@ -23,6 +23,8 @@ pub mod fhir;
 #[cfg(feature = "ssr")]
 pub mod kb;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod print;
 pub mod refills;
 
 use serde::{Deserialize, Serialize};

@@ -78,6 +78,7 @@ fn Panel(panel: MedicationsPanel, patient_id: Uuid) -> impl IntoView {
             <PrescribeForm patient_id formulary=panel.formulary kb_version=panel.kb_version today=panel.today/>
         })}
     }
+    .into_any()
 }
 
 /// One prescription: its check, lines, dispensing and (for the prescriber) the
@@ -112,6 +113,7 @@ pub fn Prescription(p: PrescriptionView, can_end: bool, patient_id: Uuid) -> imp
             {can_end.then(|| view! { <EndForm prescription_id=p.id patient_id/> })}
         </li>
     }
+    .into_any()
 }
 
 #[component]
@@ -136,6 +138,7 @@ fn Line(l: LineView) -> impl IntoView {
             })}
         </li>
     }
+    .into_any()
 }
 
 pub(crate) fn alert_class(level: AlertLevel) -> &'static str {
@@ -160,6 +163,7 @@ fn EndForm(prescription_id: Uuid, patient_id: Uuid) -> impl IntoView {
             <button type="submit" name="status" value="completed" class=SMALL_BUTTON>"Mark completed"</button>
         </form>
     }
+    .into_any()
 }
 
 fn options(
@@ -250,6 +254,7 @@ fn PrescribeForm(
             <button type="submit" class=BUTTON data-testid="prescribe-submit">"Save prescription"</button>
         </form>
     }
+    .into_any()
 }
 
 /// One line's inputs (`lines[n][...]`), with its alerts and, for an
@@ -327,6 +332,7 @@ fn LineInputs(n: usize, review: Option<Review>) -> impl IntoView {
             </div>
         </fieldset>
     }
+    .into_any()
 }
 
 /// `/staff/pharmacy`: active prescriptions with something left to dispense.
@@ -359,7 +365,7 @@ pub fn PharmacyPage() -> impl IntoView {
                                             <DispenseForm prescription_id=id line=l/>
                                         }).collect_view()}
                                     </li>
-                                }
+                                }.into_any()
                             }).collect_view()}
                         </ul>
                     }.into_any(),
@@ -391,4 +397,5 @@ fn DispenseForm(prescription_id: Uuid, line: LineView) -> impl IntoView {
             <button type="submit" class=SMALL_BUTTON>"Record dispensing"</button>
         </form>
     }
+    .into_any()
 }

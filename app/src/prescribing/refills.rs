@@ -467,6 +467,7 @@ fn OwnMedicinesList(m: OwnMedicines) -> impl IntoView {
             </ul>
         })}
     }
+    .into_any()
 }
 
 /// `/staff/refills`: the prescriber's waiting refill requests.
@@ -509,7 +510,7 @@ pub fn RefillsPage() -> impl IntoView {
                                                 <button type="submit" name="decision" value="decline" class="rounded border border-brand px-2 py-1 text-sm text-brand">"Decline"</button>
                                             </form>
                                         </li>
-                                    }
+                                    }.into_any()
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
@@ -556,5 +557,6 @@ fn SafetyReview(path: &'static str) -> impl IntoView {
                 })}
             </div>
         }
+        .into_any()
     })
 }

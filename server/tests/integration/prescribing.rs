@@ -24,6 +24,7 @@ on_both_backends!(
     the_database_keeps_prescriptions_and_dispensing_honest,
     only_doctors_prescribe_and_only_pharmacists_dispense,
     a_patient_asks_for_a_refill_and_the_prescriber_answers,
+    a_prescription_prints_and_downloads_as_a_pdf_in_any_script,
 );
 
 const AMOXICILLIN: &str = "Amoxicillin 500 mg capsule";
@@ -1019,5 +1020,159 @@ async fn a_patient_asks_for_a_refill_and_the_prescriber_answers(t: &TestDb) {
     assert_eq!(
         list["prescriptions"][0]["lines"][0]["override_reason"],
         "Tolerated this medicine before"
+    );
+}
+
+/// The text of a PDF, as `pdftotext` (poppler) reads it.
+fn pdf_text(bytes: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("medisync-pdf-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("p.pdf");
+    std::fs::write(&file, bytes).expect("write pdf");
+    let out = std::process::Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext is needed to read PDFs back (scripts/setup.sh installs poppler-utils): {e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 text")
+}
+
+async fn a_prescription_prints_and_downloads_as_a_pdf_in_any_script(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "globex").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let names = [("रमेश", "कुमार"), ("முருகன்", "செல்வம்")];
+    for (given, family) in names {
+        let patient = register(&doctor, "acme", given, family, "1975-05-05", &[]).await;
+        record_allergy(&doctor, &patient, "Penicillins", "high").await;
+        let mut lines = line(0, AMOXICILLIN, "500", "mg", "1-0-1", "5");
+        lines.push(("lines[0][instructions]".into(), "खाने के बाद लें".into()));
+        prescribe_answering_alerts(&doctor, &patient, &lines).await;
+        let id = medicines(&doctor, &patient).await["prescriptions"][0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+
+        // The PDF: shaped text that reads back as written; the clinic's copy shows the override.
+        let pdf = doctor
+            .get("localhost", &format!("/t/acme/prescriptions/{id}/pdf"))
+            .await;
+        assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.body);
+        assert_eq!(pdf.headers["content-type"], "application/pdf");
+        let res = doctor
+            .client
+            .get(format!(
+                "http://{}/t/acme/prescriptions/{id}/pdf?size=a5",
+                doctor.addr
+            ))
+            .header("host", format!("localhost:{}", doctor.addr.port()))
+            .send()
+            .await
+            .expect("pdf");
+        let bytes = res.bytes().await.expect("bytes");
+        assert!(bytes.starts_with(b"%PDF-"));
+        let text = pdf_text(&bytes);
+        let name = format!("{given} {family}");
+        // Every character comes back, in order. (Poppler's layout adds a space
+        // after a Devanagari cluster whose vowel sign sits left of its advance,
+        // "कु मार", so spaces are left out of the comparison of Indic text.)
+        let bare = |t: &str| t.split_whitespace().collect::<String>();
+        assert!(
+            bare(&text).contains(&bare(&name)),
+            "the patient's name {name} is not in the PDF's text:\n{text}"
+        );
+        assert!(bare(&text).contains(&bare("खाने के बाद लें")), "{text}");
+        assert!(!text.contains('\u{FFFD}'), "{text}");
+        assert!(text.contains("AMOXICILLIN 500 MG CAPSULE"), "{text}");
+        assert!(text.contains("Alert overridden"), "{text}");
+        assert!(text.contains("acme clinic"), "{text}");
+
+        // The print page, on A5.
+        let page = doctor
+            .get(
+                "localhost",
+                &format!("/t/acme/prescriptions/{id}/print?size=a5"),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("data-size=\"a5\"") && page.body.contains("size: A5"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(&name) && page.body.contains("clinic copy"));
+    }
+
+    // The patient's own copy, from the portal, leaves the override out.
+    let found = doctor
+        .api_ok("acme", "list_patients", &[("query", "MRN-1")])
+        .await;
+    let own = found["items"][0]["id"]
+        .as_str()
+        .expect("patient")
+        .to_owned();
+    record_allergy(&doctor, &own, "Penicillins", "high").await;
+    prescribe_answering_alerts(
+        &doctor,
+        &own,
+        &line(0, AMOXICILLIN, "500", "mg", "1-0-1", "5"),
+    )
+    .await;
+    let id = medicines(&doctor, &own).await["prescriptions"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let me = patient_of(addr, "acme").await;
+    let page = me
+        .get("localhost", &format!("/t/acme/prescriptions/{id}/print"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("patient copy") && !page.body.contains("Alert overridden"));
+    // Someone else's prescription, another clinic, or nobody: not found, or sign in.
+    let other = register(&doctor, "acme", "Hal", "Quist", "1980-01-01", &[]).await;
+    no_known_allergies(&doctor, &other).await;
+    prescribe_answering_alerts(
+        &doctor,
+        &other,
+        &line(0, PARACETAMOL, "1", "tablet", "1-0-1", "3"),
+    )
+    .await;
+    let theirs = medicines(&doctor, &other).await["prescriptions"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = me
+        .get("localhost", &format!("/t/acme/prescriptions/{theirs}/pdf"))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let stranger = staff_of(addr, "globex", Role::Doctor).await;
+    let r = stranger
+        .get("localhost", &format!("/t/globex/prescriptions/{id}/print"))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let nobody = Browser::new(addr);
+    let r = nobody
+        .get("localhost", &format!("/t/acme/prescriptions/{id}/pdf"))
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    let raw = raw_pool(t).await;
+    assert!(
+        raw.count("SELECT count(*) FROM audit_events WHERE action = 'prescription.printed'")
+            .await
+            >= 4
+    );
+    assert_eq!(
+        raw.count("SELECT count(*) FROM audit_events WHERE action = 'portal.prescription_printed'")
+            .await,
+        1
     );
 }
