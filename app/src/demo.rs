@@ -222,6 +222,19 @@ pub async fn seed(
                 pharmacist = Some(member.id);
             }
         }
+        // What the demo prescriptions print under the doctor's name.
+        if let Some(doctor) = doctor {
+            tx.execute(
+                "UPDATE staff_members SET qualifications = $3, registration_number = $4 \
+                 WHERE tenant_id = $1 AND id = $2",
+                &[
+                    doctor.into(),
+                    "MBBS, MD (Internal Medicine)".into(),
+                    "REG-48213".into(),
+                ],
+            )
+            .await?;
+        }
         // Two clinic-defined patient fields, so the forms show how they work.
         let referral = match doctor {
             Some(by) => Some(demo_fields(&mut tx, by).await?),

@@ -143,6 +143,11 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("request_refill", R::Patient),
     ("refill_requests", R::Staff(Some(P::PrescriptionsCreate))),
     ("decide_refill", R::Staff(Some(P::PrescriptionsCreate))),
+    ("prescriber_details", R::Staff(Some(P::PrescriptionsCreate))),
+    (
+        "set_prescriber_details",
+        R::Staff(Some(P::PrescriptionsCreate)),
+    ),
     // Documents: the front desk files letters and scans; clinicians review them.
     ("upload_document", R::Staff(Some(P::PatientsUpdate))),
     ("review_document", R::Staff(Some(P::ClinicalWrite))),

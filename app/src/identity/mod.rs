@@ -267,6 +267,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("prescription.completed", "Marked a prescription completed"),
     ("prescription.dispensed", "Dispensed medicine"),
     (
+        "staff.prescriber_details_changed",
+        "Changed the qualifications printed on their prescriptions",
+    ),
+    (
         "prescription.printed",
         "Printed a prescription (clinic copy)",
     ),

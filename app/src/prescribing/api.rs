@@ -789,3 +789,64 @@ pub async fn medication_alert_report() -> Result<Vec<AlertRuleCount>, AppError> 
     tx.commit().await?;
     Ok(report)
 }
+
+/// What prints under the signed-in prescriber's name: qualifications and
+/// registration number.
+#[server(prefix = "/api", endpoint = "prescriber_details")]
+pub async fn prescriber_details() -> Result<(Option<String>, Option<String>), AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    let details: (Option<String>, Option<String>) = tx
+        .fetch_one(
+            "SELECT qualifications, registration_number FROM staff_members WHERE tenant_id = $1 AND id = $2",
+            &[w.staff_id.into()],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(details)
+}
+
+/// Sets the signed-in prescriber's qualifications ("MBBS, MD") and
+/// registration number, printed on their prescriptions.
+#[server(prefix = "/api", endpoint = "set_prescriber_details")]
+pub async fn set_prescriber_details(
+    qualifications: Option<String>,
+    registration_number: Option<String>,
+) -> Result<(), AppError> {
+    use crate::clinical::api::ssr::short_text;
+    use crate::identity::audit::{self, Actor};
+    let w = crate::patients::api::ssr::writer()?;
+    let qualifications = short_text("qualifications", qualifications, 120)?;
+    let registration = short_text("registration_number", registration_number, 40)?;
+    if qualifications
+        .as_ref()
+        .is_some_and(|q| q.chars().count() < 2)
+    {
+        return Err(AppError::field("qualifications", "at least 2 characters").respond());
+    }
+    if registration.as_ref().is_some_and(|q| q.chars().count() < 2) {
+        return Err(AppError::field("registration_number", "at least 2 characters").respond());
+    }
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    tx.execute_one(
+        "UPDATE staff_members SET qualifications = $3, registration_number = $4 WHERE tenant_id = $1 AND id = $2",
+        &[
+            w.staff_id.into(),
+            qualifications.as_deref().into(),
+            registration.as_deref().into(),
+        ],
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Actor::account(w.viewer.account_id, w.viewer.email.as_str()),
+        "staff.prescriber_details_changed",
+        None,
+        &crate::identity::auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

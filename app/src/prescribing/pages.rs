@@ -110,6 +110,7 @@ pub fn Prescription(p: PrescriptionView, can_end: bool, patient_id: Uuid) -> imp
             <ul class="mt-2 space-y-2">
                 {p.lines.into_iter().map(|l| view! { <Line l/> }).collect_view()}
             </ul>
+            <PrintLinks id=p.id/>
             {can_end.then(|| view! { <EndForm prescription_id=p.id patient_id/> })}
         </li>
     }
@@ -398,4 +399,17 @@ fn DispenseForm(prescription_id: Uuid, line: LineView) -> impl IntoView {
         </form>
     }
     .into_any()
+}
+
+/// Print (A4, A5) and PDF links of a prescription.
+#[component]
+pub fn PrintLinks(id: Uuid) -> impl IntoView {
+    let href = |what: &str| current_site().href(&format!("/prescriptions/{id}/{what}"));
+    view! {
+        <p class="mt-2 text-sm" data-testid="print-links">
+            <a class="text-brand underline" href=href("print") target="_blank">"Print A4"</a>" · "
+            <a class="text-brand underline" href=href("print?size=a5") target="_blank">"A5"</a>" · "
+            <a class="text-brand underline" href=href("pdf") download="prescription.pdf">"PDF"</a>
+        </p>
+    }
 }

@@ -436,6 +436,7 @@ fn OwnMedicinesList(m: OwnMedicines) -> impl IntoView {
                 view! {
                     <li data-testid="my-prescription" data-status=p.status.as_str()>
                         <p class="text-slate-600">{format!("{} · {} · {}", p.written, p.prescriber, p.status.as_str())}</p>
+                        <super::pages::PrintLinks id=p.id/>
                         {p.lines.into_iter().map(|l| {
                             let waiting = pending.contains(&l.id);
                             view! {
@@ -482,6 +483,7 @@ pub fn RefillsPage() -> impl IntoView {
         <crate::shell::PageTitle text="Refill requests"/>
         <crate::identity::pages::SignedInShell testid="refills-page">
             <h1 class="text-xl font-semibold">"Refill requests"</h1>
+            <PrescriberDetails/>
             {plain_error.map(|m| view! {
                 <p role="alert" data-testid="form-error" class="mt-2 rounded bg-red-50 p-3 text-sm text-red-800">{crate::error::sentence(&m)}</p>
             })}
@@ -559,4 +561,32 @@ fn SafetyReview(path: &'static str) -> impl IntoView {
         }
         .into_any()
     })
+}
+
+/// The prescriber's own qualifications and registration number, printed on
+/// their prescriptions.
+#[component]
+fn PrescriberDetails() -> impl IntoView {
+    let data = Resource::new(|| (), |_| super::api::prescriber_details());
+    let path = "/api/set_prescriber_details";
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (q, r) = data.await.unwrap_or_default();
+                view! {
+                    <form method="post" action=crate::site::current_site().href(path) class="mt-3 flex flex-wrap items-end gap-2" data-testid="prescriber-details">
+                        <crate::forms::PlainFormError path=path/>
+                        <label class="text-sm">"Qualifications (printed) "
+                            <input name="qualifications" value=q.unwrap_or_default() placeholder="MBBS, MD" class="rounded border border-slate-300 px-2 py-1"/>
+                        </label>
+                        <label class="text-sm">"Registration no. "
+                            <input name="registration_number" value=r.unwrap_or_default() class="rounded border border-slate-300 px-2 py-1"/>
+                        </label>
+                        <button type="submit" class="rounded border border-brand px-2 py-1 text-sm text-brand">"Save"</button>
+                    </form>
+                }
+                .into_any()
+            })}
+        </Suspense>
+    }
 }
