@@ -15,6 +15,7 @@ use crate::patients::fields::pages::PatientFieldsPage;
 use crate::patients::pages::PatientsPage;
 use crate::plans::pages::PlanPage;
 use crate::platform::pages::{PlansAdminPage, PlatformAdmin, TenantPage, TenantsPage};
+use crate::prescribing::formulary::FormularyPage;
 use crate::prescribing::pages::PharmacyPage;
 use crate::prescribing::refills::RefillsPage;
 use crate::reports::ReportsPage;
@@ -129,6 +130,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/reports") view={Lazy::<ReportsRoute>::new()}/>
                 <Route path=path!("/staff/pharmacy") view={Lazy::<PharmacyRoute>::new()}/>
                 <Route path=path!("/staff/refills") view={Lazy::<RefillsRoute>::new()}/>
+                <Route path=path!("/staff/formulary") view={Lazy::<FormularyRoute>::new()}/>
                 <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
                 <Route path=path!("/signup/sent") view={Lazy::<SignUpSentRoute>::new()}/>
                 <Route path=path!("/admin") view={Lazy::<PlatformAdminRoute>::new()}/>
@@ -183,6 +185,7 @@ lazy_page!(PlanRoute, PlanPage);
 lazy_page!(ReportsRoute, ReportsPage);
 lazy_page!(PharmacyRoute, PharmacyPage);
 lazy_page!(RefillsRoute, RefillsPage);
+lazy_page!(FormularyRoute, FormularyPage);
 lazy_page!(SignUpRoute, SignUpPage);
 lazy_page!(SignUpSentRoute, SignUpSentPage);
 lazy_page!(PlatformAdminRoute, PlatformAdmin);

@@ -3,11 +3,19 @@
 // alert names the allergy, saving without a reason is refused, with a reason
 // it saves; warfarin with ibuprofen raises the interaction alert; the
 // pharmacist sees the override in the queue, dispenses part, is refused more
-// than remains, then dispenses the rest. Screens pass axe; screenshots are kept.
+// than remains, then dispenses the rest; a prescription whose allergy check
+// could not run is saved only once acknowledged, prints (A4 page, PDF read back
+// with pdftotext), and the patient asks for a refill from the portal, which the
+// doctor approves. Screens pass axe; screenshots are kept.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   TEST_TIMEOUT_MS,
+  DEMO_PASSWORD,
   ACCOUNTS,
   launchBrowser,
   withPage,
@@ -131,6 +139,76 @@ describe('prescribing', { timeout: TEST_TIMEOUT_MS * 6 }, () => {
       assert.match(await page.locator('[data-testid="form-error"]').innerText(), /only 6 capsule/);
       await dispense(formOf(), '6');
       assert.equal(await page.locator('[data-testid="form-error"]').count(), 0);
+    });
+  });
+
+  test('an unchecked prescription is acknowledged, prints, and is refilled from the portal', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
+      await openChartOf(page, 'Nair', 'Priya Nair');
+      await fillLine(page, 0, { medicine: 'Paracetamol 500 mg tablet', dose: '1', unit: 'tablet', frequency: '1-0-1', days: '3' });
+      await save(page);
+      const unchecked = page.locator('[data-testid="alert"][data-level="unchecked"]').first();
+      assert.match(await unchecked.innerText(), /NOT performed/);
+      await save(page);
+      await page.locator('[data-testid="safety-review"]').waitFor();
+      await page.check('[data-testid="acknowledge"]');
+      await save(page);
+      assert.equal(await page.locator('[data-testid="safety-review"]').count(), 0, 'saved once acknowledged');
+      const newest = page.locator('[data-testid="active-prescriptions"] [data-testid="prescription"]').first();
+      assert.match(await newest.locator('[data-testid="check-status"]').innerText(), /NOT performed/);
+
+      const print = await newest.locator('[data-testid="print-links"] a', { hasText: 'Print A4' }).getAttribute('href');
+      const pdf = await newest.locator('[data-testid="print-links"] a', { hasText: 'PDF' }).getAttribute('href');
+      await open(page, new URL(print, page.url()).href);
+      await page.locator('[data-testid="printable"]').waitFor();
+      assert.match(await page.locator('[data-testid="printable"]').innerText(), /PARACETAMOL 500 MG TABLET/);
+      await page.emulateMedia({ media: 'print' });
+      await screenshot(page, 'prescribing-printed-a4');
+      await page.emulateMedia({ media: 'screen' });
+      const res = await page.request.get(new URL(pdf, page.url()).href);
+      assert.equal(res.status(), 200);
+      const dir = mkdtempSync(join(tmpdir(), 'medisync-pdf-'));
+      const file = join(dir, 'prescription.pdf');
+      writeFileSync(file, await res.body());
+      const text = execFileSync('pdftotext', ['-enc', 'UTF-8', file, '-']).toString('utf8');
+      assert.match(text, /Priya Nair/);
+      assert.match(text, /PARACETAMOL 500 MG TABLET/);
+      assert.match(text, /NOT performed/);
+    });
+
+    await withPage(browser, PHONE, async (page) => {
+      await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', DEMO_PASSWORD, { expect: /\/portal$/ });
+      await open(page, pathUrl('acme', '/portal/record'));
+      const mine = page.locator('[data-testid="my-prescription"]', { hasText: 'PARACETAMOL 500 MG TABLET' }).first();
+      await mine.waitFor();
+      assert.equal(await page.locator('text=Alert overridden').count(), 0, 'the patient does not see internal notes');
+      await Promise.all([page.waitForNavigation(), mine.locator('[data-testid="request-refill"]').first().click()]);
+      await page.locator('[data-testid="refill-waiting"]').first().waitFor();
+      await assertNoHorizontalOverflow(page, 'portal medicines');
+      await screenshot(page, 'prescribing-portal-refill-phone');
+    });
+
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
+      await open(page, pathUrl('acme', '/staff/refills'));
+      await waitForHydration(page, 'refills');
+      const request = page.locator('[data-testid="refill-request"]', { hasText: 'Priya Nair' }).first();
+      await request.waitFor();
+      await assertAccessible(page, 'refill requests');
+      await Promise.all([page.waitForNavigation(), request.locator('[data-testid="approve-refill"]').click()]);
+      // Still no allergies on record: the approval asks for the acknowledgement.
+      const again = page.locator('[data-testid="refill-request"]', { hasText: 'Priya Nair' }).first();
+      await again.locator('[data-testid="safety-review"]').waitFor();
+      await again.locator('input[name="acknowledge"]').check();
+      await Promise.all([page.waitForNavigation(), again.locator('[data-testid="approve-refill"]').click()]);
+      assert.equal(await page.locator('[data-testid="refill-request"]', { hasText: 'Priya Nair' }).count(), 0, 'answered');
+    });
+
+    await withPage(browser, PHONE, async (page) => {
+      await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', DEMO_PASSWORD, { expect: /\/portal$/ });
+      await open(page, pathUrl('acme', '/portal/record'));
+      await page.locator('[data-testid="my-refill"][data-status="approved"]').first().waitFor();
     });
   });
 });

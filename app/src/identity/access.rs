@@ -144,6 +144,12 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("refill_requests", R::Staff(Some(P::PrescriptionsCreate))),
     ("decide_refill", R::Staff(Some(P::PrescriptionsCreate))),
     ("prescriber_details", R::Staff(Some(P::PrescriptionsCreate))),
+    ("clinic_medicines", R::Staff(Some(P::PatientsRead))),
+    ("add_clinic_medicine", R::Staff(Some(P::SettingsManage))),
+    (
+        "set_clinic_medicine_active",
+        R::Staff(Some(P::SettingsManage)),
+    ),
     (
         "set_prescriber_details",
         R::Staff(Some(P::PrescriptionsCreate)),
@@ -266,6 +272,7 @@ pub const PAGES: &[(&str, Rule)] = &[
     ("/staff/reports", R::Staff(Some(P::ReportsRead))),
     ("/staff/pharmacy", R::Staff(Some(P::PrescriptionsDispense))),
     ("/staff/refills", R::Staff(Some(P::PrescriptionsCreate))),
+    ("/staff/formulary", R::Staff(Some(P::SettingsManage))),
     ("/portal", R::Patient),
     ("/portal/signin", R::Public),
     ("/account", R::SignedIn),

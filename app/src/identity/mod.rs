@@ -267,6 +267,12 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("prescription.completed", "Marked a prescription completed"),
     ("prescription.dispensed", "Dispensed medicine"),
     (
+        "medicine.added",
+        "Added a medicine to the clinic's formulary",
+    ),
+    ("medicine.retired", "Retired a medicine from the formulary"),
+    ("medicine.restored", "Restored a medicine to the formulary"),
+    (
         "staff.prescriber_details_changed",
         "Changed the qualifications printed on their prescriptions",
     ),

@@ -53,11 +53,31 @@ pub(crate) mod ssr {
     /// Reads and validates one line: medicine (a formulary label, or free text
     /// whose words name the knowledge base's ingredients), dose, route,
     /// frequency, duration, quantity (computed when left blank), refills.
-    pub fn read_line(kb: Result<&Kb, &str>, n: usize, f: &LineForm) -> Result<ReadLine, AppError> {
+    pub fn read_line(
+        kb: Result<&Kb, &str>,
+        clinic: &[super::super::formulary::db::Row],
+        n: usize,
+        f: &LineForm,
+    ) -> Result<ReadLine, AppError> {
         let typed = f.medicine.trim();
         let known = kb.ok().and_then(|kb| kb.medicine_by_label(typed));
-        let (medicine, code, ingredients, strength, form, unit, default_route) = match known {
-            Some(m) => (
+        let own = clinic
+            .iter()
+            .find(|m| m.active && m.label().eq_ignore_ascii_case(typed));
+        let (medicine, code, ingredients, strength, form, unit, default_route) = match (known, own)
+        {
+            // The clinic's own medicine: its generic's ingredients (none when unmapped).
+            (None, Some(m)) => (
+                m.label(),
+                m.generic_code.clone(),
+                (!m.ingredients.is_empty())
+                    .then(|| m.ingredients.split(' ').map(str::to_owned).collect()),
+                Some(m.strength.clone()),
+                Some(m.form.clone()),
+                Some(m.unit.clone()),
+                Some(m.route.clone()),
+            ),
+            (Some(m), _) => (
                 m.label(),
                 Some(m.id.clone()),
                 Some(m.ingredients.clone()),
@@ -66,7 +86,7 @@ pub(crate) mod ssr {
                 Some(m.unit.clone()),
                 Some(m.route.clone()),
             ),
-            None => {
+            (None, None) => {
                 let name = crate::text::plain_name(typed, 2, 160)
                     .map_err(|m| line_field(n, "medicine", m))?;
                 // A medicine typed freely is still checked for what it names.
@@ -385,18 +405,19 @@ pub(crate) mod ssr {
             ))
             .respond());
         }
-        let mut read = Vec::with_capacity(forms.len());
-        let mut overrides = Vec::with_capacity(forms.len());
-        for (n, f) in forms.iter().enumerate() {
-            read.push(read_line(kb, n, f).map_err(AppError::respond)?);
-            overrides.push(read_override(n, f).map_err(AppError::respond)?);
-        }
         let start_on = read_start_on(&w.tenant, d.start_on).map_err(AppError::respond)?;
         let note = crate::clinical::api::ssr::blank(d.visit_note_id)
             .map(|t| t.parse::<Uuid>())
             .transpose()
             .map_err(|_| AppError::field("visit_note_id", "choose a visit note").respond())?;
         let mut tx = w.open(patient_id).await?;
+        let clinic = super::super::formulary::db::all(&mut tx).await?;
+        let mut read = Vec::with_capacity(forms.len());
+        let mut overrides = Vec::with_capacity(forms.len());
+        for (n, f) in forms.iter().enumerate() {
+            read.push(read_line(kb, &clinic, n, f).map_err(AppError::respond)?);
+            overrides.push(read_override(n, f).map_err(AppError::respond)?);
+        }
         if let Some(note) = note {
             if crate::clinical::db::note(&mut tx, patient_id, note)
                 .await?
@@ -540,18 +561,25 @@ pub async fn medications(patient_id: Uuid) -> Result<MedicationsPanel, AppError>
     let kb = ssr::kb();
     let mut tx = w.open(patient_id).await?;
     let rows = super::db::for_patient(&mut tx, patient_id).await?;
+    let own: Vec<String> = super::formulary::db::all(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|m| m.active)
+        .map(|m| m.label())
+        .collect();
     let prescriptions = rows
         .into_iter()
         .map(|r| ssr::view(&w.tenant, r))
         .collect::<Result<Vec<_>, _>>()?;
     w.done(tx, patient_id, "prescriptions.viewed", None).await?;
-    let (formulary, kb_version) = match kb.get() {
+    let (mut formulary, kb_version) = match kb.get() {
         Ok(kb) => (
-            kb.medicines.iter().map(|m| m.label()).collect(),
+            kb.medicines.iter().map(|m| m.label()).collect::<Vec<_>>(),
             Some(kb.version.clone()),
         ),
         Err(_) => (Vec::new(), None),
     };
+    formulary.extend(own);
     Ok(MedicationsPanel {
         prescriptions,
         formulary,

@@ -20,6 +20,7 @@ pub mod db;
 pub mod dose;
 #[cfg(feature = "ssr")]
 pub mod fhir;
+pub mod formulary;
 #[cfg(feature = "ssr")]
 pub mod kb;
 pub mod pages;

@@ -82,6 +82,7 @@ pub fn ReportsPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Suspense>
+            <crate::prescribing::pages::AlertReport/>
             <HydratedMarker/>
         </SignedInShell>
     }

@@ -221,7 +221,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
     match viewer.standing {
         Standing::Staff { .. } => {
             let mut nav = vec![link("Dashboard", "/staff")];
-            let gated: [(P, NavItem); 14] = [
+            let gated: [(P, NavItem); 15] = [
                 (P::PatientsRead, link("Patients", "/staff/patients")),
                 (P::AppointmentsManage, soon("Schedule")),
                 (
@@ -247,6 +247,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                     P::SettingsManage,
                     link("Patient fields", "/staff/patient-fields"),
                 ),
+                (P::SettingsManage, link("Formulary", "/staff/formulary")),
                 (P::SettingsManage, link("Custom domain", "/staff/domain")),
                 (P::SettingsManage, link("Plan and usage", "/staff/plan")),
                 (P::AuditRead, link("Audit log", "/staff/audit")),

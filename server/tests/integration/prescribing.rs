@@ -25,6 +25,7 @@ on_both_backends!(
     only_doctors_prescribe_and_only_pharmacists_dispense,
     a_patient_asks_for_a_refill_and_the_prescriber_answers,
     a_prescription_prints_and_downloads_as_a_pdf_in_any_script,
+    a_clinic_brand_is_checked_as_the_generic_it_contains,
 );
 
 const AMOXICILLIN: &str = "Amoxicillin 500 mg capsule";
@@ -1175,4 +1176,132 @@ async fn a_prescription_prints_and_downloads_as_a_pdf_in_any_script(t: &TestDb) 
             .await,
         1
     );
+}
+
+async fn a_clinic_brand_is_checked_as_the_generic_it_contains(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "globex").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let owner = staff_of(addr, "acme", Role::Owner).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let add = |name: &'static str, generic: &'static str| {
+        let owner = &owner;
+        async move {
+            owner
+                .api(
+                    "acme",
+                    "add_clinic_medicine",
+                    &[
+                        ("name", name),
+                        ("strength", "500 mg"),
+                        ("form", "capsule"),
+                        ("route", "oral"),
+                        ("generic", generic),
+                    ],
+                )
+                .await
+        }
+    };
+    let r = add("Amoxil", AMOXICILLIN).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = add("Mystery", "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let wrong = add("Oddity", "Not a medicine 1 mg tablet").await;
+    assert_eq!(field_of(&wrong), "generic", "{}", wrong.body);
+    let twice = add("amoxil", AMOXICILLIN).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    // Doctors prescribe from it but do not edit it.
+    let r = doctor
+        .api(
+            "acme",
+            "add_clinic_medicine",
+            &[
+                ("name", "X"),
+                ("strength", "1 mg"),
+                ("form", "tablet"),
+                ("route", "oral"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let list = owner.api_ok("acme", "clinic_medicines", &[]).await;
+    let amoxil = list["medicines"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|m| m["label"] == "Amoxil 500 mg capsule")
+        .expect("amoxil");
+    assert_eq!(amoxil["generic"], AMOXICILLIN);
+
+    // The brand carries the generic's ingredients into the allergy check.
+    let patient = register(&doctor, "acme", "Ivy", "Mensah", "1990-03-03", &[]).await;
+    record_allergy(&doctor, &patient, "Penicillins", "high").await;
+    let r = review(
+        &prescribe(
+            &doctor,
+            &patient,
+            &line(0, "Amoxil 500 mg capsule", "1", "capsule", "1-0-1", "5"),
+        )
+        .await,
+    );
+    assert!(
+        alerts(&r).contains(&("Interruptive".into(), "allergy:penicillins".into())),
+        "{r}"
+    );
+    // An unmapped one is prescribable, and says it could not be checked.
+    let r = review(
+        &prescribe(
+            &doctor,
+            &patient,
+            &line(0, "Mystery 500 mg capsule", "1", "capsule", "1-0-1", "5"),
+        )
+        .await,
+    );
+    assert!(
+        alerts(&r).contains(&("Unchecked".into(), "unknown-medicine".into())),
+        "{r}"
+    );
+    // The medicines panel offers the clinic's own; a retired one is no longer offered.
+    let panel = medicines(&doctor, &patient).await;
+    assert!(panel["formulary"]
+        .as_array()
+        .expect("formulary")
+        .iter()
+        .any(|m| m == "Amoxil 500 mg capsule"));
+    owner
+        .api_ok(
+            "acme",
+            "set_clinic_medicine_active",
+            &[
+                ("medicine_id", amoxil["id"].as_str().expect("id")),
+                ("active", "false"),
+            ],
+        )
+        .await;
+    let panel = medicines(&doctor, &patient).await;
+    assert!(!panel["formulary"]
+        .as_array()
+        .expect("formulary")
+        .iter()
+        .any(|m| m == "Amoxil 500 mg capsule"));
+    // Another clinic neither sees nor changes it.
+    let other = staff_of(addr, "globex", Role::Owner).await;
+    let theirs = other.api_ok("globex", "clinic_medicines", &[]).await;
+    assert!(theirs["medicines"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .all(|m| m["label"] != "Amoxil 500 mg capsule"));
+    let r = other
+        .api(
+            "globex",
+            "set_clinic_medicine_active",
+            &[
+                ("medicine_id", amoxil["id"].as_str().expect("id")),
+                ("active", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 }
