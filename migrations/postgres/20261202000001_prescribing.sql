@@ -268,3 +268,63 @@ CREATE TRIGGER refill_requests_decided_are_final BEFORE UPDATE ON refill_request
 -- What a prescription prints under the prescriber's name.
 ALTER TABLE staff_members ADD COLUMN qualifications text CHECK (length(qualifications) BETWEEN 2 AND 120);
 ALTER TABLE staff_members ADD COLUMN registration_number text CHECK (length(registration_number) BETWEEN 2 AND 40);
+
+-- Medicines the patient takes that this clinic did not prescribe (another
+-- doctor's, over the counter), checked against like its own.
+CREATE TABLE other_medications (
+    tenant_id   uuid        NOT NULL REFERENCES tenants (id),
+    id          uuid        NOT NULL,
+    patient_id  uuid        NOT NULL,
+    medicine    text        NOT NULL CHECK (length(medicine) BETWEEN 2 AND 160),
+    ingredients text        NOT NULL CHECK (length(ingredients) <= 500),
+    dose        text        CHECK (length(dose) <= 120),
+    source      text        CHECK (length(source) <= 120),
+    status      text        NOT NULL CHECK (status IN ('active', 'stopped')),
+    recorded_by uuid        NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    stopped_by  uuid,
+    stopped_at  timestamptz,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, recorded_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, stopped_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((status = 'stopped') = (stopped_at IS NOT NULL))
+);
+CREATE INDEX other_medications_patient ON other_medications (tenant_id, patient_id);
+
+-- Medication reconciliation: at a review each active medicine is continued or stopped.
+CREATE TABLE medication_reviews (
+    tenant_id           uuid        NOT NULL REFERENCES tenants (id),
+    id                  uuid        NOT NULL,
+    patient_id          uuid        NOT NULL,
+    visit_note_id       uuid,
+    prescription_id     uuid,
+    other_medication_id uuid,
+    decision            text        NOT NULL CHECK (decision IN ('continued', 'stopped')),
+    reviewed_by         uuid        NOT NULL,
+    reviewed_at         timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, visit_note_id) REFERENCES visit_notes (tenant_id, id),
+    FOREIGN KEY (tenant_id, prescription_id) REFERENCES prescriptions (tenant_id, id),
+    FOREIGN KEY (tenant_id, other_medication_id) REFERENCES other_medications (tenant_id, id),
+    FOREIGN KEY (tenant_id, reviewed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((prescription_id IS NULL) <> (other_medication_id IS NULL))
+);
+CREATE INDEX medication_reviews_patient ON medication_reviews (tenant_id, patient_id);
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['other_medications', 'medication_reviews'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY tenant_isolation ON %I '
+            'USING (tenant_id = nullif(current_setting(''app.tenant_id'', true), '''')::uuid) '
+            'WITH CHECK (tenant_id = nullif(current_setting(''app.tenant_id'', true), '''')::uuid)', t);
+        EXECUTE format('CREATE TRIGGER %I BEFORE DELETE ON %I FOR EACH ROW '
+            'EXECUTE FUNCTION refuse_delete_before_retention()', t || '_kept_until_retention', t);
+    END LOOP;
+END $$;
+GRANT SELECT, INSERT, UPDATE, DELETE ON other_medications TO medisync_app;
+GRANT SELECT, INSERT, DELETE ON medication_reviews TO medisync_app;

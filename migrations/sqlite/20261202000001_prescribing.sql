@@ -248,3 +248,63 @@ END;
 -- What a prescription prints under the prescriber's name.
 ALTER TABLE staff_members ADD COLUMN qualifications TEXT CHECK (length(qualifications) BETWEEN 2 AND 120);
 ALTER TABLE staff_members ADD COLUMN registration_number TEXT CHECK (length(registration_number) BETWEEN 2 AND 40);
+
+-- Medicines the patient takes that this clinic did not prescribe (another
+-- doctor's, over the counter), checked against like its own.
+CREATE TABLE other_medications (
+    tenant_id   BLOB NOT NULL REFERENCES tenants (id),
+    id          BLOB NOT NULL,
+    patient_id  BLOB NOT NULL,
+    medicine    TEXT NOT NULL CHECK (length(medicine) BETWEEN 2 AND 160),
+    ingredients TEXT NOT NULL CHECK (length(ingredients) <= 500),
+    dose        TEXT CHECK (length(dose) <= 120),
+    source      TEXT CHECK (length(source) <= 120),
+    status      TEXT NOT NULL CHECK (status IN ('active', 'stopped')),
+    recorded_by BLOB NOT NULL,
+    recorded_at TEXT NOT NULL,
+    stopped_by  BLOB,
+    stopped_at  TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, recorded_by) REFERENCES staff_members (tenant_id, id),
+    FOREIGN KEY (tenant_id, stopped_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((status = 'stopped') = (stopped_at IS NOT NULL))
+) STRICT;
+CREATE INDEX other_medications_patient ON other_medications (tenant_id, patient_id);
+
+-- Medication reconciliation: at a review each active medicine is continued or stopped.
+CREATE TABLE medication_reviews (
+    tenant_id           BLOB NOT NULL REFERENCES tenants (id),
+    id                  BLOB NOT NULL,
+    patient_id          BLOB NOT NULL,
+    visit_note_id       BLOB,
+    prescription_id     BLOB,
+    other_medication_id BLOB,
+    decision            TEXT NOT NULL CHECK (decision IN ('continued', 'stopped')),
+    reviewed_by         BLOB NOT NULL,
+    reviewed_at         TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, visit_note_id) REFERENCES visit_notes (tenant_id, id),
+    FOREIGN KEY (tenant_id, prescription_id) REFERENCES prescriptions (tenant_id, id),
+    FOREIGN KEY (tenant_id, other_medication_id) REFERENCES other_medications (tenant_id, id),
+    FOREIGN KEY (tenant_id, reviewed_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((prescription_id IS NULL) <> (other_medication_id IS NULL))
+) STRICT;
+CREATE INDEX medication_reviews_patient ON medication_reviews (tenant_id, patient_id);
+CREATE TRIGGER medication_reviews_are_final BEFORE UPDATE ON medication_reviews
+BEGIN
+    SELECT RAISE(ABORT, 'a medication review is a history');
+END;
+CREATE TRIGGER other_medications_kept_until_retention BEFORE DELETE ON other_medications
+WHEN NOT EXISTS (SELECT 1 FROM patients p WHERE p.tenant_id = OLD.tenant_id AND p.id = OLD.patient_id
+                 AND p.restricted_at IS NOT NULL AND p.retain_until < date('now'))
+BEGIN
+    SELECT RAISE(ABORT, 'clinical records are never deleted before their retention ends');
+END;
+CREATE TRIGGER medication_reviews_kept_until_retention BEFORE DELETE ON medication_reviews
+WHEN NOT EXISTS (SELECT 1 FROM patients p WHERE p.tenant_id = OLD.tenant_id AND p.id = OLD.patient_id
+                 AND p.restricted_at IS NOT NULL AND p.retain_until < date('now'))
+BEGIN
+    SELECT RAISE(ABORT, 'clinical records are never deleted before their retention ends');
+END;

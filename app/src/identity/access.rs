@@ -145,6 +145,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("decide_refill", R::Staff(Some(P::PrescriptionsCreate))),
     ("prescriber_details", R::Staff(Some(P::PrescriptionsCreate))),
     ("clinic_medicines", R::Staff(Some(P::PatientsRead))),
+    ("add_other_medication", R::Staff(Some(P::ClinicalWrite))),
+    ("review_medications", R::Staff(Some(P::PrescriptionsCreate))),
     ("add_clinic_medicine", R::Staff(Some(P::SettingsManage))),
     (
         "set_clinic_medicine_active",

@@ -270,6 +270,14 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "medicine.added",
         "Added a medicine to the clinic's formulary",
     ),
+    (
+        "medication.recorded_elsewhere",
+        "Recorded a medicine taken from elsewhere",
+    ),
+    (
+        "medication.reviewed",
+        "Reviewed the medicines (continued or stopped)",
+    ),
     ("medicine.retired", "Retired a medicine from the formulary"),
     ("medicine.restored", "Restored a medicine to the formulary"),
     (

@@ -96,6 +96,7 @@ pub mod db {
     /// Tables whose rows simply move to the survivor.
     const MOVING: &[&str] = &[
         "problems",
+        "other_medications",
         "vitals",
         "patient_flags",
         "patient_consents",

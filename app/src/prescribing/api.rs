@@ -561,6 +561,7 @@ pub async fn medications(patient_id: Uuid) -> Result<MedicationsPanel, AppError>
     let kb = ssr::kb();
     let mut tx = w.open(patient_id).await?;
     let rows = super::db::for_patient(&mut tx, patient_id).await?;
+    let other = super::review::db::of_patient(&mut tx, patient_id).await?;
     let own: Vec<String> = super::formulary::db::all(&mut tx)
         .await?
         .into_iter()
@@ -585,6 +586,11 @@ pub async fn medications(patient_id: Uuid) -> Result<MedicationsPanel, AppError>
         formulary,
         kb_version,
         can_prescribe: w.viewer.can(Permission::PrescriptionsCreate),
+        can_record: w.viewer.can(Permission::ClinicalWrite),
+        other: other
+            .into_iter()
+            .map(|o| super::review::view_of(&w.tenant, o))
+            .collect(),
         today: crate::patients::api::ssr::clinic_today(&w.tenant).to_string(),
     })
 }

@@ -153,8 +153,18 @@ pub async fn current_drugs(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Drug>
             &[patient.into()],
         )
         .await?;
+    let other: Vec<(String, String)> = tx
+        .fetch_all(
+            &format!(
+                "SELECT medicine, ingredients FROM other_medications \
+                 WHERE tenant_id = $1 AND status = 'active' AND patient_id IN {RECORD_OF} ORDER BY recorded_at"
+            ),
+            &[patient.into()],
+        )
+        .await?;
     Ok(rows
         .into_iter()
+        .chain(other)
         .map(|(name, ingredients)| Drug {
             name,
             ingredients: (!ingredients.is_empty())
@@ -431,8 +441,10 @@ pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
         "refill_requests",
         "dispensings",
         "medication_alerts",
+        "medication_reviews",
         "prescription_lines",
         "prescriptions",
+        "other_medications",
     ] {
         let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND patient_id = $2");
         tx.execute(&sql, &[patient.into()]).await?;

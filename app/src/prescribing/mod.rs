@@ -27,6 +27,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod print;
 pub mod refills;
+pub mod review;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -142,6 +143,9 @@ pub struct MedicationsPanel {
     pub formulary: Vec<String>,
     pub kb_version: Option<String>,
     pub can_prescribe: bool,
+    /// May record medicines taken elsewhere (clinicians).
+    pub can_record: bool,
+    pub other: Vec<review::OtherMedication>,
     pub today: String,
 }
 

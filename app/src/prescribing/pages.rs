@@ -56,6 +56,15 @@ fn Panel(panel: MedicationsPanel, patient_id: Uuid) -> impl IntoView {
         .into_iter()
         .partition(|p| p.status == PrescriptionStatus::Active);
     let can = panel.can_prescribe;
+    let active_ids: Vec<(Uuid, String)> = active
+        .iter()
+        .map(|p| {
+            let what: Vec<String> = p.lines.iter().map(|l| l.medicine.clone()).collect();
+            (p.id, what.join(", "))
+        })
+        .collect();
+    let other = panel.other;
+    let can_record = panel.can_record;
     view! {
         {if active.is_empty() {
             view! { <p class="mt-2 text-sm text-slate-600" data-testid="no-active-prescriptions">"No active prescriptions."</p> }.into_any()
@@ -74,6 +83,7 @@ fn Panel(panel: MedicationsPanel, patient_id: Uuid) -> impl IntoView {
                 </ul>
             </details>
         })}
+        <super::review::OtherAndReview patient_id other active=active_ids can_record can_review=can/>
         {can.then(|| view! {
             <PrescribeForm patient_id formulary=panel.formulary kb_version=panel.kb_version today=panel.today/>
         })}

@@ -359,6 +359,22 @@ async fn prescribing_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, docto
     app::prescribing::refills::db::insert(tx, patient, line, doctor, Some("Fixture refill"))
         .await
         .expect("refill request");
+    app::prescribing::review::db::add(
+        tx,
+        &app::prescribing::review::db::NewOther {
+            patient,
+            medicine: "Fixture drops",
+            ingredients: "",
+            dose: None,
+            source: None,
+            by: doctor,
+        },
+    )
+    .await
+    .expect("medicine taken elsewhere");
+    app::prescribing::review::db::record(tx, patient, None, Some(id), None, "continued", doctor)
+        .await
+        .expect("medication review");
     let alert = app::prescribing::Alert {
         key: "fixture".into(),
         rule: "fixture".into(),
