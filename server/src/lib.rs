@@ -620,6 +620,23 @@ fn print_refusal(site: &app::site::SiteInfo, next: &str, e: app::error::AppError
     }
 }
 
+/// The prescription a print address names, for whoever asks; or the answer
+/// when it cannot be printed.
+async fn printable_prescription(
+    state: &AppState,
+    id: &str,
+    what: &str,
+    site: &app::site::SiteInfo,
+    meta: &app::identity::audit::RequestMeta,
+) -> Result<app::prescribing::print::Printable, Response> {
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return Err(status_pages::not_found());
+    };
+    app::prescribing::print::load(&state.db, site, meta, id)
+        .await
+        .map_err(|e| print_refusal(site, &format!("/prescriptions/{id}/{what}"), e))
+}
+
 /// `GET /prescriptions/{id}/print`: the prescription as a page for the
 /// browser's print dialog (A4, or `?size=a5`); staff get the clinic's copy,
 /// the patient theirs. Audited.
@@ -628,33 +645,28 @@ async fn prescription_print(
     axum::extract::Path(id): axum::extract::Path<String>,
     req: Request<Body>,
 ) -> Response {
-    let site = site_of(&req);
-    let meta = meta_of(&req);
-    let Ok(id) = id.parse::<uuid::Uuid>() else {
-        return status_pages::not_found();
+    let (site, meta, size) = (site_of(&req), meta_of(&req), paper_size(&req));
+    let p = match printable_prescription(&state, &id, "print", &site, &meta).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
-    let size = paper_size(&req);
-    match app::prescribing::print::load(&state.db, &site, &meta, id).await {
-        Ok(p) => {
-            let sheet = app::prescribing::print::sheet(&p, size);
-            let other = match size {
-                app::print::PageSize::A4 => "a5",
-                app::print::PageSize::A5 => "a4",
-            };
-            let html = app::print::html::page(
-                &sheet,
-                p.tenant.branding.logo_url.as_deref(),
-                &site.href(&format!("/prescriptions/{id}/print?size={other}")),
-                &site.href(&format!("/prescriptions/{id}/pdf?size={}", size.as_str())),
-            );
-            (
-                [(http::header::CACHE_CONTROL, "no-store")],
-                axum::response::Html(html),
-            )
-                .into_response()
-        }
-        Err(e) => print_refusal(&site, &format!("/prescriptions/{id}/print"), e),
-    }
+    let id = p.head.id;
+    let sheet = app::prescribing::print::sheet(&p, size);
+    let other = match size {
+        app::print::PageSize::A4 => "a5",
+        app::print::PageSize::A5 => "a4",
+    };
+    let html = app::print::html::page(
+        &sheet,
+        p.tenant.branding.logo_url.as_deref(),
+        &site.href(&format!("/prescriptions/{id}/print?size={other}")),
+        &site.href(&format!("/prescriptions/{id}/pdf?size={}", size.as_str())),
+    );
+    (
+        [(http::header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(html),
+    )
+        .into_response()
 }
 
 /// `GET /prescriptions/{id}/pdf`: the same document as a PDF made on the server.
@@ -663,17 +675,12 @@ async fn prescription_pdf(
     axum::extract::Path(id): axum::extract::Path<String>,
     req: Request<Body>,
 ) -> Response {
-    let site = site_of(&req);
-    let meta = meta_of(&req);
-    let Ok(id) = id.parse::<uuid::Uuid>() else {
-        return status_pages::not_found();
+    let (site, meta, size) = (site_of(&req), meta_of(&req), paper_size(&req));
+    let p = match printable_prescription(&state, &id, "pdf", &site, &meta).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
-    let size = paper_size(&req);
-    let printable = match app::prescribing::print::load(&state.db, &site, &meta, id).await {
-        Ok(p) => p,
-        Err(e) => return print_refusal(&site, &format!("/prescriptions/{id}/pdf"), e),
-    };
-    let sheet = app::prescribing::print::sheet(&printable, size);
+    let sheet = app::prescribing::print::sheet(&p, size);
     // Shaping and font subsetting are CPU work: off the async workers.
     match tokio::task::spawn_blocking(move || app::print::pdf::render(&sheet)).await {
         Ok(Ok(bytes)) => (

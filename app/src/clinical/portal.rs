@@ -70,6 +70,29 @@ pub(crate) mod ssr {
     use crate::tenancy::TenantPublic;
     use uuid::Uuid;
 
+    /// Audits the signed-in patient's own step on their record (committed by the caller).
+    pub async fn audit_own(
+        tx: &mut crate::db::TenantTx,
+        account: Uuid,
+        patient: Uuid,
+        action: &str,
+    ) -> Result<(), AppError> {
+        crate::identity::audit::record_for_patient(
+            tx,
+            crate::identity::audit::Actor {
+                id: Some(account),
+                email: None,
+            },
+            None,
+            patient,
+            action,
+            None,
+            &auth::request_meta(),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The clinic and the signed-in patient's own record id.
     pub fn own_patient() -> Result<(TenantPublic, Uuid, uuid::Uuid), AppError> {
         let tenant = crate::patients::api::ssr::tenant()?;

@@ -299,6 +299,28 @@ pub(crate) mod ssr {
         Ok(Some((reason, note)))
     }
 
+    /// The visit note a prescription or review comes from, if one was chosen:
+    /// it must be this patient's.
+    pub async fn visit_note(
+        tx: &mut TenantTx,
+        patient: Uuid,
+        text: Option<String>,
+    ) -> Result<Option<Uuid>, AppError> {
+        let Some(text) = blank(text) else {
+            return Ok(None);
+        };
+        let note = text
+            .parse::<Uuid>()
+            .map_err(|_| field("visit_note_id", "choose a visit note"))?;
+        if crate::clinical::db::note(tx, patient, note)
+            .await?
+            .is_none()
+        {
+            return Err(field("visit_note_id", "that note is not this patient's"));
+        }
+        Ok(Some(note))
+    }
+
     /// Keys the prescriber has already been shown (posted back as `seen`).
     pub fn seen_keys(text: Option<String>) -> HashSet<String> {
         text.unwrap_or_default()
@@ -406,27 +428,14 @@ pub(crate) mod ssr {
             .respond());
         }
         let start_on = read_start_on(&w.tenant, d.start_on).map_err(AppError::respond)?;
-        let note = crate::clinical::api::ssr::blank(d.visit_note_id)
-            .map(|t| t.parse::<Uuid>())
-            .transpose()
-            .map_err(|_| AppError::field("visit_note_id", "choose a visit note").respond())?;
         let mut tx = w.open(patient_id).await?;
+        let note = visit_note(&mut tx, patient_id, d.visit_note_id).await?;
         let clinic = super::super::formulary::db::all(&mut tx).await?;
         let mut read = Vec::with_capacity(forms.len());
         let mut overrides = Vec::with_capacity(forms.len());
         for (n, f) in forms.iter().enumerate() {
             read.push(read_line(kb, &clinic, n, f).map_err(AppError::respond)?);
             overrides.push(read_override(n, f).map_err(AppError::respond)?);
-        }
-        if let Some(note) = note {
-            if crate::clinical::db::note(&mut tx, patient_id, note)
-                .await?
-                .is_none()
-            {
-                return Err(
-                    AppError::field("visit_note_id", "that note is not this patient's").respond(),
-                );
-            }
         }
         let allergies = crate::clinical::db::allergies(&mut tx, patient_id).await?;
         let current = super::super::db::current_drugs(&mut tx, patient_id).await?;

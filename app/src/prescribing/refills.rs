@@ -203,23 +203,16 @@ fn view_of(tenant: &crate::tenancy::TenantPublic, r: db::RefillRow) -> RefillVie
 /// The signed-in patient's prescriptions and refill requests. Audited.
 #[server(prefix = "/api", endpoint = "my_prescriptions")]
 pub async fn my_prescriptions() -> Result<OwnMedicines, AppError> {
-    use crate::identity::audit;
     let (tenant, patient, account) = crate::clinical::portal::ssr::own_patient()?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(tenant.id).await?;
     let rows = super::db::for_patient(&mut tx, patient).await?;
     let refills = db::of_patient(&mut tx, patient).await?;
-    audit::record_for_patient(
+    crate::clinical::portal::ssr::audit_own(
         &mut tx,
-        audit::Actor {
-            id: Some(account),
-            email: None,
-        },
-        None,
+        account,
         patient,
         "portal.prescriptions_viewed",
-        None,
-        &crate::identity::auth::request_meta(),
     )
     .await?;
     tx.commit().await?;
@@ -245,7 +238,6 @@ pub async fn my_prescriptions() -> Result<OwnMedicines, AppError> {
 /// to the prescriber's task list.
 #[server(prefix = "/api", endpoint = "request_refill")]
 pub async fn request_refill(line_id: Uuid, note: Option<String>) -> Result<(), AppError> {
-    use crate::identity::audit;
     let (tenant, patient, account) = crate::clinical::portal::ssr::own_patient()?;
     let note = crate::clinical::api::ssr::short_text("note", note, 300)?;
     let db = crate::identity::auth::db()?;
@@ -270,19 +262,8 @@ pub async fn request_refill(line_id: Uuid, note: Option<String>) -> Result<(), A
     db::insert(&mut tx, patient, line_id, prescriber, note.as_deref())
         .await
         .map_err(|e| AppError::from(e).respond())?;
-    audit::record_for_patient(
-        &mut tx,
-        audit::Actor {
-            id: Some(account),
-            email: None,
-        },
-        None,
-        patient,
-        "portal.refill_requested",
-        None,
-        &crate::identity::auth::request_meta(),
-    )
-    .await?;
+    crate::clinical::portal::ssr::audit_own(&mut tx, account, patient, "portal.refill_requested")
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -228,21 +228,8 @@ pub async fn review_medications(
     if decisions.is_empty() {
         return Err(AppError::field("decisions", "there is nothing to review").respond());
     }
-    let note = crate::clinical::api::ssr::blank(visit_note_id)
-        .map(|t| t.parse::<Uuid>())
-        .transpose()
-        .map_err(|_| AppError::field("visit_note_id", "choose a visit note").respond())?;
     let mut tx = w.open(patient_id).await?;
-    if let Some(note) = note {
-        if crate::clinical::db::note(&mut tx, patient_id, note)
-            .await?
-            .is_none()
-        {
-            return Err(
-                AppError::field("visit_note_id", "that note is not this patient's").respond(),
-            );
-        }
-    }
+    let note = super::api::ssr::visit_note(&mut tx, patient_id, visit_note_id).await?;
     let mut stopped = 0;
     for (key, decision) in &decisions {
         let decision = match decision.as_str() {

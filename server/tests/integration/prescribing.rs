@@ -1319,62 +1319,153 @@ async fn medicines_from_elsewhere_are_checked_and_a_review_stops_or_continues_ea
         .api_ok(
             "acme",
             "add_other_medication",
-            &[("patient_id", &patient), ("medicine", "Warfarin 5 mg tablet"), ("dose", "1 at night"), ("source", "cardiologist")],
+            &[
+                ("patient_id", &patient),
+                ("medicine", "Warfarin 5 mg tablet"),
+                ("dose", "1 at night"),
+                ("source", "cardiologist"),
+            ],
         )
         .await;
     nurse
-        .api_ok("acme", "add_other_medication", &[("patient_id", &patient), ("medicine", "Grandma's herbal tea")])
+        .api_ok(
+            "acme",
+            "add_other_medication",
+            &[
+                ("patient_id", &patient),
+                ("medicine", "Grandma's herbal tea"),
+            ],
+        )
         .await;
-    let r = nurse.api("acme", "add_other_medication", &[("patient_id", &patient), ("medicine", " ")]).await;
+    let r = nurse
+        .api(
+            "acme",
+            "add_other_medication",
+            &[("patient_id", &patient), ("medicine", " ")],
+        )
+        .await;
     assert_eq!(field_of(&r), "medicine");
     // It counts in the interaction check.
-    let r = review(&prescribe(&doctor, &patient, &line(0, IBUPROFEN, "400", "mg", "1-1-1", "5")).await);
-    assert!(alerts(&r).contains(&("Interruptive".into(), "interaction:warfarin+nsaids".into())), "{r}");
-    prescribe_answering_alerts(&doctor, &patient, &line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5")).await;
+    let r = review(
+        &prescribe(
+            &doctor,
+            &patient,
+            &line(0, IBUPROFEN, "400", "mg", "1-1-1", "5"),
+        )
+        .await,
+    );
+    assert!(
+        alerts(&r).contains(&("Interruptive".into(), "interaction:warfarin+nsaids".into())),
+        "{r}"
+    );
+    prescribe_answering_alerts(
+        &doctor,
+        &patient,
+        &line(0, PARACETAMOL, "1", "tablet", "1-0-1", "5"),
+    )
+    .await;
     let panel = medicines(&doctor, &patient).await;
     let other = panel["other"].as_array().expect("other").clone();
     assert_eq!(other.len(), 2);
-    let tea = other.iter().find(|o| o["medicine"] == "Grandma's herbal tea").expect("tea");
+    let tea = other
+        .iter()
+        .find(|o| o["medicine"] == "Grandma's herbal tea")
+        .expect("tea");
     assert_eq!(tea["checked"], false);
-    let warfarin = other.iter().find(|o| o["medicine"] == "Warfarin 5 mg tablet").expect("warfarin");
-    let rx = panel["prescriptions"][0]["id"].as_str().expect("rx").to_owned();
+    let warfarin = other
+        .iter()
+        .find(|o| o["medicine"] == "Warfarin 5 mg tablet")
+        .expect("warfarin");
+    let rx = panel["prescriptions"][0]["id"]
+        .as_str()
+        .expect("rx")
+        .to_owned();
 
     // The review: stop the paracetamol and the warfarin, continue the tea.
     let keys = [
         format!("decisions[p{}]", rx.replace('-', "")),
-        format!("decisions[o{}]", warfarin["id"].as_str().expect("id").replace('-', "")),
-        format!("decisions[o{}]", tea["id"].as_str().expect("id").replace('-', "")),
+        format!(
+            "decisions[o{}]",
+            warfarin["id"].as_str().expect("id").replace('-', "")
+        ),
+        format!(
+            "decisions[o{}]",
+            tea["id"].as_str().expect("id").replace('-', "")
+        ),
     ];
     // Nurses record medicines but do not stop prescriptions.
-    let r = nurse.api("acme", "review_medications", &[("patient_id", &patient), (&keys[0], "stopped")]).await;
+    let r = nurse
+        .api(
+            "acme",
+            "review_medications",
+            &[("patient_id", &patient), (&keys[0], "stopped")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let bad = doctor.api("acme", "review_medications", &[("patient_id", &patient), (&keys[0], "maybe")]).await;
+    let bad = doctor
+        .api(
+            "acme",
+            "review_medications",
+            &[("patient_id", &patient), (&keys[0], "maybe")],
+        )
+        .await;
     assert_eq!(field_of(&bad), "decisions");
     let stranger = format!("decisions[p{}]", uuid::Uuid::new_v4().simple());
-    let bad = doctor.api("acme", "review_medications", &[("patient_id", &patient), (&stranger, "continued")]).await;
+    let bad = doctor
+        .api(
+            "acme",
+            "review_medications",
+            &[("patient_id", &patient), (&stranger, "continued")],
+        )
+        .await;
     assert_eq!(field_of(&bad), "decisions");
     doctor
         .api_ok(
             "acme",
             "review_medications",
-            &[("patient_id", &patient), (&keys[0], "stopped"), (&keys[1], "stopped"), (&keys[2], "continued")],
+            &[
+                ("patient_id", &patient),
+                (&keys[0], "stopped"),
+                (&keys[1], "stopped"),
+                (&keys[2], "continued"),
+            ],
         )
         .await;
     let panel = medicines(&doctor, &patient).await;
     assert_eq!(panel["prescriptions"][0]["status"], "Discontinued");
-    assert_eq!(panel["prescriptions"][0]["end_reason"], "Stopped at a medication review");
+    assert_eq!(
+        panel["prescriptions"][0]["end_reason"],
+        "Stopped at a medication review"
+    );
     let states: Vec<(String, bool)> = panel["other"]
         .as_array()
         .expect("other")
         .iter()
-        .map(|o| (o["medicine"].as_str().unwrap_or_default().to_owned(), o["active"].as_bool().unwrap_or_default()))
+        .map(|o| {
+            (
+                o["medicine"].as_str().unwrap_or_default().to_owned(),
+                o["active"].as_bool().unwrap_or_default(),
+            )
+        })
         .collect();
     assert!(states.contains(&("Warfarin 5 mg tablet".into(), false)));
     assert!(states.contains(&("Grandma's herbal tea".into(), true)));
     // With the warfarin stopped, ibuprofen no longer meets it.
-    let r = prescribe(&doctor, &patient, &line(0, IBUPROFEN, "400", "mg", "1-1-1", "5")).await;
+    let r = prescribe(
+        &doctor,
+        &patient,
+        &line(0, IBUPROFEN, "400", "mg", "1-1-1", "5"),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let raw = raw_pool(t).await;
-    assert_eq!(raw.count("SELECT count(*) FROM medication_reviews WHERE decision = 'stopped'").await, 2);
-    assert!(raw.execute("UPDATE medication_reviews SET decision = 'continued'").await.is_err());
+    assert_eq!(
+        raw.count("SELECT count(*) FROM medication_reviews WHERE decision = 'stopped'")
+            .await,
+        2
+    );
+    assert!(raw
+        .execute("UPDATE medication_reviews SET decision = 'continued'")
+        .await
+        .is_err());
 }
