@@ -143,7 +143,6 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("request_refill", R::Patient),
     ("refill_requests", R::Staff(Some(P::PrescriptionsCreate))),
     ("decide_refill", R::Staff(Some(P::PrescriptionsCreate))),
-    ("prescriber_details", R::Staff(Some(P::PrescriptionsCreate))),
     ("clinic_medicines", R::Staff(Some(P::PatientsRead))),
     ("add_other_medication", R::Staff(Some(P::ClinicalWrite))),
     ("review_medications", R::Staff(Some(P::PrescriptionsCreate))),

@@ -833,23 +833,6 @@ pub async fn medication_alert_report() -> Result<Vec<AlertRuleCount>, AppError> 
     Ok(report)
 }
 
-/// What prints under the signed-in prescriber's name: qualifications and
-/// registration number.
-#[server(prefix = "/api", endpoint = "prescriber_details")]
-pub async fn prescriber_details() -> Result<(Option<String>, Option<String>), AppError> {
-    let w = crate::patients::api::ssr::writer()?;
-    let db = crate::identity::auth::db()?;
-    let mut tx = db.begin_for(w.tenant.id).await?;
-    let details: (Option<String>, Option<String>) = tx
-        .fetch_one(
-            "SELECT qualifications, registration_number FROM staff_members WHERE tenant_id = $1 AND id = $2",
-            &[w.staff_id.into()],
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(details)
-}
-
 /// Sets the signed-in prescriber's qualifications ("MBBS, MD") and
 /// registration number, printed on their prescriptions.
 #[server(prefix = "/api", endpoint = "set_prescriber_details")]

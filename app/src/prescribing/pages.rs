@@ -427,27 +427,24 @@ pub fn PrintLinks(id: Uuid) -> impl IntoView {
 /// Owners' report: prescribing alerts shown and overridden, per rule, so a
 /// clinic sees which rules are noise (mostly overridden) and which work.
 #[component]
-pub fn AlertReport() -> impl IntoView {
-    let data = Resource::new(|| (), |_| super::api::medication_alert_report());
+pub fn AlertReport(rows: Vec<super::AlertRuleCount>) -> impl IntoView {
     view! {
         <section class="mt-6" data-testid="alert-report">
             <h2 class="text-lg font-semibold">"Prescribing alerts"</h2>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move { match data.await {
-                    Err(e) => view! { <p class="mt-2 text-sm">{e.message()}</p> }.into_any(),
-                    Ok(rows) if rows.is_empty() => view! { <p class="mt-2 text-sm">"No alerts yet."</p> }.into_any(),
-                    Ok(rows) => view! {
-                        <table class="mt-2 text-sm">
-                            <thead><tr><th class="pr-4 text-left">"Rule"</th><th class="pr-4 text-left">"Level"</th><th class="pr-4 text-right">"Shown"</th><th class="text-right">"Overridden"</th></tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|r| view! {
-                                    <tr><td class="pr-4">{r.rule}</td><td class="pr-4">{r.level}</td><td class="pr-4 text-right">{r.shown.to_string()}</td><td class="text-right">{r.overridden.to_string()}</td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                }})}
-            </Suspense>
+            {if rows.is_empty() {
+                view! { <p class="mt-2 text-sm">"No alerts yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="mt-2 text-sm">
+                        <thead><tr><th class="pr-4 text-left">"Rule"</th><th class="pr-4 text-left">"Level"</th><th class="pr-4 text-right">"Shown"</th><th class="text-right">"Overridden"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| view! {
+                                <tr><td class="pr-4">{r.rule}</td><td class="pr-4">{r.level}</td><td class="pr-4 text-right">{r.shown.to_string()}</td><td class="text-right">{r.overridden.to_string()}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
         </section>
     }
     .into_any()

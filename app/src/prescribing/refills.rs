@@ -34,6 +34,14 @@ pub struct OwnMedicines {
     pub refills: Vec<RefillView>,
 }
 
+/// The prescriber's task page: waiting requests, and what prints under their name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefillsPanel {
+    pub requests: Vec<RefillView>,
+    pub qualifications: Option<String>,
+    pub registration_number: Option<String>,
+}
+
 /// The most refill requests one patient may have waiting.
 pub const MAX_PENDING: i64 = 5;
 
@@ -268,15 +276,26 @@ pub async fn request_refill(line_id: Uuid, note: Option<String>) -> Result<(), A
     Ok(())
 }
 
-/// The signed-in prescriber's waiting refill requests.
+/// The signed-in prescriber's waiting refill requests, and the qualifications
+/// and registration number their prescriptions print.
 #[server(prefix = "/api", endpoint = "refill_requests")]
-pub async fn refill_requests() -> Result<Vec<RefillView>, AppError> {
+pub async fn refill_requests() -> Result<RefillsPanel, AppError> {
     let w = crate::patients::api::ssr::writer()?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
     let rows = db::pending_for(&mut tx, w.staff_id).await?;
+    let (qualifications, registration_number): (Option<String>, Option<String>) = tx
+        .fetch_one(
+            "SELECT qualifications, registration_number FROM staff_members WHERE tenant_id = $1 AND id = $2",
+            &[w.staff_id.into()],
+        )
+        .await?;
     tx.commit().await?;
-    Ok(rows.into_iter().map(|r| view_of(&w.tenant, r)).collect())
+    Ok(RefillsPanel {
+        requests: rows.into_iter().map(|r| view_of(&w.tenant, r)).collect(),
+        qualifications,
+        registration_number,
+    })
 }
 
 /// Approves a refill (a new prescription of the same line, through the safety
@@ -464,7 +483,6 @@ pub fn RefillsPage() -> impl IntoView {
         <crate::shell::PageTitle text="Refill requests"/>
         <crate::identity::pages::SignedInShell testid="refills-page">
             <h1 class="text-xl font-semibold">"Refill requests"</h1>
-            <PrescriberDetails/>
             {plain_error.map(|m| view! {
                 <p role="alert" data-testid="form-error" class="mt-2 rounded bg-red-50 p-3 text-sm text-red-800">{crate::error::sentence(&m)}</p>
             })}
@@ -473,10 +491,11 @@ pub fn RefillsPage() -> impl IntoView {
                     let review_for = review_for.clone();
                     Suspend::new(async move { match data.await {
                         Err(e) => view! { <p role="alert" class="mt-4">{e.message()}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="mt-4 text-sm" data-testid="no-refills">"No requests waiting."</p> }.into_any(),
-                        Ok(list) => view! {
+                        Ok(panel) => view! {
+                            <PrescriberDetails qualifications=panel.qualifications registration_number=panel.registration_number/>
+                            {panel.requests.is_empty().then(|| view! { <p class="mt-4 text-sm" data-testid="no-refills">"No requests waiting."</p> })}
                             <ul class="mt-4 space-y-3" data-testid="refill-list">
-                                {list.into_iter().map(|r| {
+                                {panel.requests.into_iter().map(|r| {
                                     let this = review_for == r.id.to_string();
                                     let href = crate::site::current_site().href("/api/decide_refill");
                                     view! {
@@ -547,27 +566,22 @@ fn SafetyReview(path: &'static str) -> impl IntoView {
 /// The prescriber's own qualifications and registration number, printed on
 /// their prescriptions.
 #[component]
-fn PrescriberDetails() -> impl IntoView {
-    let data = Resource::new(|| (), |_| super::api::prescriber_details());
+fn PrescriberDetails(
+    qualifications: Option<String>,
+    registration_number: Option<String>,
+) -> impl IntoView {
     let path = "/api/set_prescriber_details";
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let (q, r) = data.await.unwrap_or_default();
-                view! {
-                    <form method="post" action=crate::site::current_site().href(path) class="mt-3 flex flex-wrap items-end gap-2" data-testid="prescriber-details">
-                        <crate::forms::PlainFormError path=path/>
-                        <label class="text-sm">"Qualifications (printed) "
-                            <input name="qualifications" value=q.unwrap_or_default() placeholder="MBBS, MD" class="rounded border border-slate-300 px-2 py-1"/>
-                        </label>
-                        <label class="text-sm">"Registration no. "
-                            <input name="registration_number" value=r.unwrap_or_default() class="rounded border border-slate-300 px-2 py-1"/>
-                        </label>
-                        <button type="submit" class="rounded border border-brand px-2 py-1 text-sm text-brand">"Save"</button>
-                    </form>
-                }
-                .into_any()
-            })}
-        </Suspense>
+        <form method="post" action=crate::site::current_site().href(path) class="mt-3 flex flex-wrap items-end gap-2" data-testid="prescriber-details">
+            <crate::forms::PlainFormError path=path/>
+            <label class="text-sm">"Qualifications (printed) "
+                <input name="qualifications" value=qualifications.unwrap_or_default() placeholder="MBBS, MD" class="rounded border border-slate-300 px-2 py-1"/>
+            </label>
+            <label class="text-sm">"Registration no. "
+                <input name="registration_number" value=registration_number.unwrap_or_default() class="rounded border border-slate-300 px-2 py-1"/>
+            </label>
+            <button type="submit" class="rounded border border-brand px-2 py-1 text-sm text-brand">"Save"</button>
+        </form>
     }
+    .into_any()
 }

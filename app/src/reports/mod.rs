@@ -14,6 +14,10 @@ pub struct ReportFigures {
     pub patients: i64,
     pub staff_by_role: Vec<(String, i64)>,
     pub audit_events_30_days: i64,
+    /// Prescribing alerts per rule (shown, overridden); `None` when the plan
+    /// has no prescribing.
+    #[serde(default)]
+    pub medication_alerts: Option<Vec<crate::prescribing::AlertRuleCount>>,
 }
 
 #[server(prefix = "/api", endpoint = "clinic_report")]
@@ -22,7 +26,11 @@ pub async fn clinic_report() -> Result<ReportFigures, AppError> {
     let (tenant, _) = auth::staff_viewer()?;
     let db = auth::db()?;
     let mut tx = db.begin_for_read(tenant).await?;
-    Ok(db::report(&mut tx).await?)
+    let mut figures = db::report(&mut tx).await?;
+    if crate::plans::db::has_feature(&mut tx, crate::plans::Feature::Prescriptions).await? {
+        figures.medication_alerts = Some(crate::prescribing::db::alert_report(&mut tx).await?);
+    }
+    Ok(figures)
 }
 
 #[cfg(feature = "ssr")]
@@ -53,6 +61,7 @@ mod db {
             patients,
             staff_by_role,
             audit_events_30_days,
+            medication_alerts: None,
         })
     }
 }
@@ -79,10 +88,10 @@ pub fn ReportsPage() -> impl IntoView {
                                 view! { <dt class="font-medium">{format!("Staff on the team: {label}")}</dt><dd>{n.to_string()}</dd> }
                             }).collect_view()}
                         </dl>
+                        {r.medication_alerts.map(|rows| view! { <crate::prescribing::pages::AlertReport rows/> })}
                     }.into_any(),
                 })}
             </Suspense>
-            <crate::prescribing::pages::AlertReport/>
             <HydratedMarker/>
         </SignedInShell>
     }

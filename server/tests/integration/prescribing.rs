@@ -229,6 +229,12 @@ async fn a_penicillin_allergy_interrupts_amoxicillin_until_a_reason_is_given(t: 
         1
     );
     let owner = staff_of(addr, "acme", Role::Owner).await;
+    let figures = owner.api_ok("acme", "clinic_report", &[]).await;
+    assert!(figures["medication_alerts"]
+        .as_array()
+        .expect("the reports page shows the alerts")
+        .iter()
+        .any(|r| r["rule"] == "allergy:penicillins"));
     let report = owner.api_ok("acme", "medication_alert_report", &[]).await;
     let rule = report
         .as_array()
@@ -921,7 +927,7 @@ async fn a_patient_asks_for_a_refill_and_the_prescriber_answers(t: &TestDb) {
 
     // On the prescriber's list; another doctor's list does not have them.
     let tasks = doctor.api_ok("acme", "refill_requests", &[]).await;
-    let tasks = tasks.as_array().expect("tasks").clone();
+    let tasks = tasks["requests"].as_array().expect("tasks").clone();
     assert_eq!(tasks.len(), 2);
     let task = |medicine: &str| {
         tasks
