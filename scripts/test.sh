@@ -73,6 +73,15 @@ summary() {
   fi
 }
 
+# ------------------------------------------------ medication knowledge base ----
+say "python3 scripts/check-kb.py (the medication knowledge base's rules)"
+if python3 "$REPO/scripts/check-kb.py" "$REPO/app/src/prescribing/kb.json"; then
+  good "knowledge base consistent"
+else
+  bad "scripts/check-kb.py"
+  FAILED+=("knowledge-base")
+fi
+
 # ------------------------------------------------------------ cargo test ----
 if [ "${MEDISYNC_SKIP_CARGO_TEST:-0}" = "1" ]; then
   say "MEDISYNC_SKIP_CARGO_TEST=1: skipping cargo test"

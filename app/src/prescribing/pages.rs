@@ -371,7 +371,8 @@ pub fn PharmacyPage() -> impl IntoView {
                                 view! {
                                     <li class="rounded-lg border border-slate-200 bg-white p-4" data-testid="queue-item">
                                         <p class="font-semibold">{format!("{} · {}", item.patient_name, item.mrn)}</p>
-                                        <Prescription p=item.prescription can_end=false patient_id=patient/>
+                                        // A prescription is a list item: inside a list of its own.
+                                        <ul class="mt-2"><Prescription p=item.prescription can_end=false patient_id=patient/></ul>
                                         {lines.into_iter().filter(|l| l.dispensed < l.allowed).map(|l| view! {
                                             <DispenseForm prescription_id=id line=l/>
                                         }).collect_view()}
@@ -419,7 +420,7 @@ pub fn PrintLinks(id: Uuid) -> impl IntoView {
         <p class="mt-2 text-sm" data-testid="print-links">
             <a class="text-brand underline" href=href("print") target="_blank">"Print A4"</a>" · "
             <a class="text-brand underline" href=href("print?size=a5") target="_blank">"A5"</a>" · "
-            <a class="text-brand underline" href=href("pdf") download="prescription.pdf">"PDF"</a>
+            <a class="text-brand underline" href=href("pdf") download="">"PDF"</a>
         </p>
     }
 }
@@ -435,14 +436,16 @@ pub fn AlertReport(rows: Vec<super::AlertRuleCount>) -> impl IntoView {
                 view! { <p class="mt-2 text-sm">"No alerts yet."</p> }.into_any()
             } else {
                 view! {
+                    <div class="overflow-x-auto">
                     <table class="mt-2 text-sm">
                         <thead><tr><th class="pr-4 text-left">"Rule"</th><th class="pr-4 text-left">"Level"</th><th class="pr-4 text-right">"Shown"</th><th class="text-right">"Overridden"</th></tr></thead>
                         <tbody>
                             {rows.into_iter().map(|r| view! {
-                                <tr><td class="pr-4">{r.rule}</td><td class="pr-4">{r.level}</td><td class="pr-4 text-right">{r.shown.to_string()}</td><td class="text-right">{r.overridden.to_string()}</td></tr>
+                                <tr><td class="pr-4 break-all">{r.rule}</td><td class="pr-4">{r.level}</td><td class="pr-4 text-right">{r.shown.to_string()}</td><td class="text-right">{r.overridden.to_string()}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
+                    </div>
                 }.into_any()
             }}
         </section>
