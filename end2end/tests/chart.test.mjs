@@ -19,6 +19,7 @@ import {
   assertNoHorizontalOverflow,
   assertAccessible,
   currentPath,
+  openChartOf,
 } from './support.mjs';
 
 const PHONE = { width: 360, height: 740 };
@@ -37,17 +38,6 @@ async function registerFrom(page, fields, { confirmNew = false } = {}) {
   }
   if (confirmNew) await page.check('input[name="confirm_new"]');
   await Promise.all([page.waitForNavigation(), page.click('[data-testid="register-submit"]')]);
-}
-
-async function openChartOf(page, query, name) {
-  await open(page, pathUrl('acme', '/staff/patients'));
-  await waitForHydration(page, 'patients');
-  await page.fill('input[name="query"]', query);
-  await page.click('[data-testid="patient-search"] button[type="submit"]');
-  const link = page.locator('[data-testid="open-chart"]', { hasText: name });
-  await link.first().waitFor();
-  await Promise.all([page.waitForNavigation(), link.first().click()]);
-  await page.locator('[data-testid="chart-header"]').waitFor();
 }
 
 describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {

@@ -26,20 +26,16 @@ import {
   signIn,
   assertAccessible,
   assertNoHorizontalOverflow,
+  openChartOf,
 } from './support.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 360, height: 740 };
 const PHARMACIST = 'paul.patel@acme.example';
 
-async function openChartOf(page, query, name) {
-  await open(page, pathUrl('acme', '/staff/patients'));
-  await waitForHydration(page, 'patients');
-  await page.fill('input[name="query"]', query);
-  await page.click('[data-testid="patient-search"] button[type="submit"]');
-  const link = page.locator('[data-testid="open-chart"]', { hasText: name });
-  await link.first().waitFor();
-  await Promise.all([page.waitForNavigation(), link.first().click()]);
+/** Opens the chart of `name` and waits for its prescription form. */
+async function openPrescribing(page, query, name) {
+  await openChartOf(page, query, name);
   await page.locator('[data-testid="prescribe-form"]').waitFor();
 }
 
@@ -69,7 +65,7 @@ describe('prescribing', { timeout: TEST_TIMEOUT_MS * 6 }, () => {
   test('an allergy interrupts until a reason is given; an interaction is flagged', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
     await withPage(browser, DESKTOP, async (page) => {
       await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
-      await openChartOf(page, 'Lopez', 'Maria Lopez');
+      await openPrescribing(page, 'Lopez', 'Maria Lopez');
       const before = await page.locator('[data-testid="active-prescriptions"] [data-testid="prescription"]').count();
       await fillLine(page, 0, { medicine: 'Amoxicillin 500 mg capsule', dose: '500', unit: 'mg', frequency: '1-0-1', days: '5' });
       await save(page);
@@ -102,7 +98,7 @@ describe('prescribing', { timeout: TEST_TIMEOUT_MS * 6 }, () => {
 
     await withPage(browser, PHONE, async (page) => {
       await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
-      await openChartOf(page, 'Carter', 'James Carter');
+      await openPrescribing(page, 'Carter', 'James Carter');
       await fillLine(page, 0, { medicine: 'Warfarin 5 mg tablet', dose: '1', unit: 'tablet', frequency: '0-0-1', days: '30' });
       await fillLine(page, 1, { medicine: 'Ibuprofen 400 mg tablet', dose: '400', unit: 'mg', frequency: '1-1-1', days: '5' });
       await save(page);
@@ -145,7 +141,7 @@ describe('prescribing', { timeout: TEST_TIMEOUT_MS * 6 }, () => {
   test('an unchecked prescription is acknowledged, prints, and is refilled from the portal', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
     await withPage(browser, DESKTOP, async (page) => {
       await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
-      await openChartOf(page, 'Nair', 'Priya Nair');
+      await openPrescribing(page, 'Nair', 'Priya Nair');
       await fillLine(page, 0, { medicine: 'Paracetamol 500 mg tablet', dose: '1', unit: 'tablet', frequency: '1-0-1', days: '3' });
       await save(page);
       const unchecked = page.locator('[data-testid="alert"][data-level="unchecked"]').first();

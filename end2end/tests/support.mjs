@@ -690,3 +690,15 @@ export async function assertAccessible(page, where) {
   );
   assert.deepEqual(found, [], `${where}: axe found ${found.length} violation(s): ${found.join('; ')}`);
 }
+
+/** Finds a patient from the patients page's search box and opens their chart. */
+export async function openChartOf(page, query, name) {
+  await open(page, pathUrl('acme', '/staff/patients'));
+  await waitForHydration(page, 'patients');
+  await page.fill('input[name="query"]', query);
+  await page.click('[data-testid="patient-search"] button[type="submit"]');
+  const link = page.locator('[data-testid="open-chart"]', { hasText: name });
+  await link.first().waitFor();
+  await Promise.all([page.waitForNavigation(), link.first().click()]);
+  await page.locator('[data-testid="chart-header"]').waitFor();
+}

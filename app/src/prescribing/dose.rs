@@ -114,17 +114,7 @@ impl Frequency {
     pub fn describe(&self) -> String {
         match self {
             Self::TimesOfDay(parts) => {
-                let names: &[&str] = if parts.len() == 3 {
-                    &["morning", "noon", "night"]
-                } else {
-                    &["morning", "noon", "evening", "night"]
-                };
-                let when: Vec<&str> = parts
-                    .iter()
-                    .zip(names)
-                    .filter(|(m, _)| **m > 0)
-                    .map(|(_, n)| *n)
-                    .collect();
+                let when: Vec<&str> = dosed_times(parts).map(|t| t.0).collect();
                 format!("{} ({})", self.code(), when.join(", "))
             }
             Self::TimesADay(1) => "once a day".into(),
@@ -150,6 +140,24 @@ impl Frequency {
             Self::AsNeeded => None,
         }
     }
+}
+
+/// The times of day of a "1-0-1" frequency that carry a dose, each as (the
+/// name a patient reads, FHIR's event-timing code).
+pub fn dosed_times(parts: &[u32]) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    const THREE: &[(&str, &str)] = &[("morning", "MORN"), ("noon", "NOON"), ("night", "NIGHT")];
+    const FOUR: &[(&str, &str)] = &[
+        ("morning", "MORN"),
+        ("noon", "NOON"),
+        ("evening", "EVE"),
+        ("night", "NIGHT"),
+    ];
+    let times = if parts.len() == 3 { THREE } else { FOUR };
+    parts
+        .iter()
+        .zip(times)
+        .filter(|(m, _)| **m > 0)
+        .map(|(_, t)| *t)
 }
 
 /// A positive decimal ("2.5", "500", "0,5") as thousandths.

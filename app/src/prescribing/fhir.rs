@@ -111,17 +111,7 @@ fn days(n: i32) -> Value {
 fn timing(f: &Frequency, duration_days: Option<i32>) -> Option<Value> {
     let mut repeat = match f {
         Frequency::TimesOfDay(parts) => {
-            let names: &[&str] = if parts.len() == 3 {
-                &["MORN", "NOON", "NIGHT"]
-            } else {
-                &["MORN", "NOON", "EVE", "NIGHT"]
-            };
-            let when: Vec<&str> = parts
-                .iter()
-                .zip(names)
-                .filter(|(m, _)| **m > 0)
-                .map(|(_, n)| *n)
-                .collect();
+            let when: Vec<&str> = super::dose::dosed_times(parts).map(|t| t.1).collect();
             json!({ "when": when })
         }
         Frequency::EveryHours(n) => json!({ "frequency": 1, "period": n, "periodUnit": "h" }),
