@@ -19,6 +19,8 @@ use crate::prescribing::formulary::FormularyPage;
 use crate::prescribing::pages::PharmacyPage;
 use crate::prescribing::refills::RefillsPage;
 use crate::reports::ReportsPage;
+use crate::scheduling::pages::CalendarPage;
+use crate::scheduling::setup::SchedulingSetupPage;
 use crate::shell::pages::{PatientPortal, StaffDashboard};
 use crate::shell::NotFound;
 use crate::site::current_site;
@@ -131,6 +133,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/pharmacy") view={Lazy::<PharmacyRoute>::new()}/>
                 <Route path=path!("/staff/refills") view={Lazy::<RefillsRoute>::new()}/>
                 <Route path=path!("/staff/formulary") view={Lazy::<FormularyRoute>::new()}/>
+                <Route path=path!("/staff/calendar") view={Lazy::<CalendarRoute>::new()}/>
+                <Route path=path!("/staff/scheduling") view={Lazy::<SchedulingSetupRoute>::new()}/>
                 <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
                 <Route path=path!("/signup/sent") view={Lazy::<SignUpSentRoute>::new()}/>
                 <Route path=path!("/admin") view={Lazy::<PlatformAdminRoute>::new()}/>
@@ -186,6 +190,8 @@ lazy_page!(ReportsRoute, ReportsPage);
 lazy_page!(PharmacyRoute, PharmacyPage);
 lazy_page!(RefillsRoute, RefillsPage);
 lazy_page!(FormularyRoute, FormularyPage);
+lazy_page!(CalendarRoute, CalendarPage);
+lazy_page!(SchedulingSetupRoute, SchedulingSetupPage);
 lazy_page!(SignUpRoute, SignUpPage);
 lazy_page!(SignUpSentRoute, SignUpSentPage);
 lazy_page!(PlatformAdminRoute, PlatformAdmin);

@@ -21,6 +21,10 @@ pub enum AppError {
     Forbidden,
     #[error("that conflicts with something that already exists: {0}")]
     Conflict(String),
+    /// Someone else took it a moment ago (a slot, a seat); the message offers
+    /// what is free instead.
+    #[error("{0}")]
+    Taken(String),
     /// The clinic's plan does not allow this; the message names the limit or
     /// feature and the upgrade.
     #[error("{0}")]
@@ -67,7 +71,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::Taken(_) => 409,
             Self::Upgrade(_) => 402,
             Self::Internal => 500,
             Self::Transport(_) => 400,

@@ -16,6 +16,7 @@ pub mod prescribing;
 #[cfg(feature = "ssr")]
 pub mod print;
 pub mod reports;
+pub mod scheduling;
 pub mod shell;
 pub mod site;
 pub mod tenancy;

@@ -155,6 +155,32 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
         "set_prescriber_details",
         R::Staff(Some(P::PrescriptionsCreate)),
     ),
+    // Scheduling: everyone who faces patients books; administrators set it up.
+    ("day_calendar", R::Staff(Some(P::AppointmentsManage))),
+    ("booking_patients", R::Staff(Some(P::AppointmentsManage))),
+    ("book_appointment", R::Staff(Some(P::AppointmentsManage))),
+    (
+        "reschedule_appointment",
+        R::Staff(Some(P::AppointmentsManage)),
+    ),
+    (
+        "set_appointment_status",
+        R::Staff(Some(P::AppointmentsManage)),
+    ),
+    ("scheduling_setup", R::Staff(Some(P::SettingsManage))),
+    ("add_location", R::Staff(Some(P::SettingsManage))),
+    ("set_location_active", R::Staff(Some(P::SettingsManage))),
+    ("save_practitioner", R::Staff(Some(P::SettingsManage))),
+    ("save_appointment_type", R::Staff(Some(P::SettingsManage))),
+    (
+        "set_appointment_type_active",
+        R::Staff(Some(P::SettingsManage)),
+    ),
+    ("add_hours", R::Staff(Some(P::SettingsManage))),
+    ("remove_hours", R::Staff(Some(P::SettingsManage))),
+    ("add_day_off", R::Staff(Some(P::SettingsManage))),
+    ("remove_day_off", R::Staff(Some(P::SettingsManage))),
+    ("save_scheduling_rules", R::Staff(Some(P::SettingsManage))),
     // Documents: the front desk files letters and scans; clinicians review them.
     ("upload_document", R::Staff(Some(P::PatientsUpdate))),
     ("review_document", R::Staff(Some(P::ClinicalWrite))),
@@ -241,6 +267,9 @@ pub const FEATURES: &[(&str, Feature)] = &[
     ("medication_alert_report", Feature::Prescriptions),
     ("/staff/pharmacy", Feature::Prescriptions),
     ("decide_refill", Feature::Prescriptions),
+    ("book_appointment", Feature::Appointments),
+    ("reschedule_appointment", Feature::Appointments),
+    ("/staff/calendar", Feature::Appointments),
 ];
 
 /// The plan feature a server function (`/api/name`) or page path needs.
@@ -274,6 +303,8 @@ pub const PAGES: &[(&str, Rule)] = &[
     ("/staff/pharmacy", R::Staff(Some(P::PrescriptionsDispense))),
     ("/staff/refills", R::Staff(Some(P::PrescriptionsCreate))),
     ("/staff/formulary", R::Staff(Some(P::SettingsManage))),
+    ("/staff/calendar", R::Staff(Some(P::AppointmentsManage))),
+    ("/staff/scheduling", R::Staff(Some(P::SettingsManage))),
     ("/portal", R::Patient),
     ("/portal/signin", R::Public),
     ("/account", R::SignedIn),

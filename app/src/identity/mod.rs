@@ -279,6 +279,26 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Reviewed the medicines (continued or stopped)",
     ),
     ("medicine.retired", "Retired a medicine from the formulary"),
+    ("appointment.booked", "Booked an appointment"),
+    ("appointment.moved", "Moved an appointment"),
+    ("appointment.cancelled", "Cancelled an appointment"),
+    (
+        "appointment.status_changed",
+        "Marked an appointment arrived, in consultation, completed or no-show",
+    ),
+    ("location.added", "Added a location"),
+    ("location.retired", "Retired a location"),
+    ("location.restored", "Restored a location"),
+    (
+        "practitioner.saved",
+        "Changed a practitioner's booking profile",
+    ),
+    ("appointment_type.saved", "Changed a visit type"),
+    (
+        "hours.changed",
+        "Changed practitioners' hours, leave or holidays",
+    ),
+    ("scheduling.rules_changed", "Changed the booking rules"),
     ("medicine.restored", "Restored a medicine to the formulary"),
     (
         "staff.prescriber_details_changed",

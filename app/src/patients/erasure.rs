@@ -408,6 +408,7 @@ pub mod db {
         let one = [patient.into()];
         // Prescriptions first: they may name the visit note they came from.
         crate::prescribing::db::purge(tx, patient).await?;
+        crate::scheduling::db::purge(tx, patient).await?;
         // Addenda first: they point at the notes they amend.
         tx.execute(
             "DELETE FROM visit_notes WHERE tenant_id = $1 AND patient_id = $2 AND addendum_to IS NOT NULL",

@@ -102,6 +102,8 @@ pub mod db {
         "patient_consents",
         "patient_identifiers",
         "patient_correction_requests",
+        // Their history stays with the appointment (written once).
+        "appointments",
     ];
 
     /// The record with this number, if the clinic has one.

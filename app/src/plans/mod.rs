@@ -59,7 +59,7 @@ impl Feature {
     pub fn exists(self) -> bool {
         matches!(
             self,
-            Feature::Patients | Feature::Reports | Feature::Prescriptions
+            Feature::Patients | Feature::Reports | Feature::Prescriptions | Feature::Appointments
         )
     }
 

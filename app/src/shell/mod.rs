@@ -221,9 +221,12 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
     match viewer.standing {
         Standing::Staff { .. } => {
             let mut nav = vec![link("Dashboard", "/staff")];
-            let gated: [(P, NavItem); 15] = [
+            let gated: [(P, NavItem); 16] = [
                 (P::PatientsRead, link("Patients", "/staff/patients")),
-                (P::AppointmentsManage, soon("Schedule")),
+                (
+                    P::AppointmentsManage,
+                    feature("Calendar", "/staff/calendar", Feature::Appointments),
+                ),
                 (
                     P::PrescriptionsCreate,
                     feature("Refill requests", "/staff/refills", Feature::Prescriptions),
@@ -248,6 +251,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                     link("Patient fields", "/staff/patient-fields"),
                 ),
                 (P::SettingsManage, link("Formulary", "/staff/formulary")),
+                (P::SettingsManage, link("Scheduling", "/staff/scheduling")),
                 (P::SettingsManage, link("Custom domain", "/staff/domain")),
                 (P::SettingsManage, link("Plan and usage", "/staff/plan")),
                 (P::AuditRead, link("Audit log", "/staff/audit")),
