@@ -427,8 +427,9 @@ pub async fn save_practitioner(
     ssr::finish(tx, &w, "practitioner.saved", Some(&staff_id.to_string())).await
 }
 
-/// Adds or changes an appointment type; `practitioners[<id>]` and
-/// `locations[<id>]` (checkboxes) say who offers it where.
+/// Adds or changes an appointment type; `practitioners[s<id>]` and
+/// `locations[l<id>]` (checkboxes) say who offers it where. (A key starting
+/// with a letter: a leading digit would read as a list index.)
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "save_appointment_type")]
 pub async fn save_appointment_type(
@@ -478,14 +479,14 @@ pub async fn save_appointment_type(
     {
         return Err(ssr::field("colour", "choose a colour such as #0f766e"));
     }
-    let ids = |m: Option<HashMap<String, String>>| -> Vec<Uuid> {
+    let ids = |m: Option<HashMap<String, String>>, prefix: char| -> Vec<Uuid> {
         m.unwrap_or_default()
             .into_iter()
             .filter(|(_, v)| ssr::checked(&Some(v.clone())))
-            .filter_map(|(k, _)| k.parse().ok())
+            .filter_map(|(k, _)| k.strip_prefix(prefix)?.parse().ok())
             .collect()
     };
-    let (staff, places) = (ids(practitioners), ids(locations));
+    let (staff, places) = (ids(practitioners, 's'), ids(locations, 'l'));
     if staff.is_empty() {
         return Err(ssr::field(
             "practitioners",
@@ -545,7 +546,8 @@ pub async fn set_appointment_type_active(type_id: Uuid, active: bool) -> Result<
     ssr::finish(tx, &w, "appointment_type.saved", Some(&type_id.to_string())).await
 }
 
-/// Adds weekly hours (or rounds) on the ticked `days[1..7]`.
+/// Adds weekly hours (or rounds) on the ticked `days[d1]` … `days[d7]`
+/// (Monday … Sunday).
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "add_hours")]
 pub async fn add_hours(
@@ -569,7 +571,7 @@ pub async fn add_hours(
         .unwrap_or_default()
         .into_iter()
         .filter(|(_, v)| ssr::checked(&Some(v.clone())))
-        .filter_map(|(k, _)| k.parse::<i64>().ok())
+        .filter_map(|(k, _)| k.strip_prefix('d')?.parse::<i64>().ok())
         .filter(|d| (1..=7).contains(d))
         .collect();
     weekdays.sort_unstable();
@@ -942,7 +944,7 @@ fn Setup(s: SetupView) -> impl IntoView {
                 </select></label>
                 <fieldset class="flex flex-wrap gap-2 text-sm sm:col-span-3"><legend>"Days"</legend>
                     {super::WEEKDAYS.iter().enumerate().map(|(i, d)| view! {
-                        <label><input type="checkbox" name=format!("days[{}]", i + 1) value="on"/>" "{*d}</label>
+                        <label><input type="checkbox" name=format!("days[d{}]", i + 1) value="on"/>" "{*d}</label>
                     }).collect_view()}
                 </fieldset>
                 <label class="text-sm">"From"<input name="start" type="time" required class=input value="09:00"/></label>
@@ -978,12 +980,12 @@ fn Setup(s: SetupView) -> impl IntoView {
                 <label class="text-sm"><input type="checkbox" name="online_bookable" value="on"/>" Patients can book it online"</label>
                 <fieldset class="text-sm sm:col-span-3"><legend>"Offered by"</legend>
                     {practitioners.iter().map(|p| view! {
-                        <label class="mr-3"><input type="checkbox" name=format!("practitioners[{}]", p.staff_id) value="on"/>" "{p.name.clone()}</label>
+                        <label class="mr-3"><input type="checkbox" name=format!("practitioners[s{}]", p.staff_id) value="on"/>" "{p.name.clone()}</label>
                     }).collect_view()}
                 </fieldset>
                 <fieldset class="text-sm sm:col-span-3"><legend>"At"</legend>
                     {s.locations.iter().filter(|l| l.active).map(|l| view! {
-                        <label class="mr-3"><input type="checkbox" name=format!("locations[{}]", l.id) value="on"/>" "{l.name.clone()}</label>
+                        <label class="mr-3"><input type="checkbox" name=format!("locations[l{}]", l.id) value="on"/>" "{l.name.clone()}</label>
                     }).collect_view()}
                 </fieldset>
                 <div><button type="submit" class=button>"Add visit type"</button></div>

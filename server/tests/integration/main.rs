@@ -26,6 +26,7 @@ mod pool;
 mod prescribing;
 mod registry;
 mod request_path;
+mod scheduling;
 mod schema;
 mod security_review;
 mod self_service;

@@ -272,6 +272,7 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
         .await
         .expect("restricted-record access");
     prescribing_rows(&mut tx, patient.id, doctor.id).await;
+    scheduling_rows(&mut tx, patient.id, doctor.id).await;
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
@@ -488,4 +489,119 @@ pub async fn operator_account(
         .expect("recovery codes");
     tx.commit().await.expect("commit");
     account
+}
+
+/// A location, the doctor's profile and hours, a visit type, a day off of each
+/// kind, the booking rules and a booked appointment: a row in each scheduling table.
+async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor: uuid::Uuid) {
+    use app::scheduling::db;
+    use chrono::{Duration, NaiveDate, Utc};
+    let day = |d: u32| NaiveDate::from_ymd_opt(2030, 1, d).expect("date");
+    let location = db::add_location(
+        tx,
+        &db::NewLocation {
+            name: "Fixture branch",
+            kind: "clinic",
+            address: Some("1 Fixture Road"),
+            time_zone: "UTC",
+        },
+    )
+    .await
+    .expect("location");
+    db::save_practitioner(
+        tx,
+        &db::ProfileInput {
+            staff_id: doctor,
+            specialty: Some("General practice"),
+            bio: None,
+            fee_minor: 5000,
+            currency: "USD",
+            bookable_online: true,
+            active: true,
+        },
+    )
+    .await
+    .expect("practitioner");
+    let kind = db::save_type(
+        tx,
+        None,
+        &db::TypeInput {
+            name: "Fixture visit",
+            duration_min: 30,
+            buffer_before_min: 0,
+            buffer_after_min: 0,
+            price_minor: 5000,
+            currency: "USD",
+            capacity: 1,
+            colour: "#0f766e",
+            online_bookable: true,
+            practitioners: &[doctor],
+            locations: &[location],
+        },
+    )
+    .await
+    .expect("type");
+    db::add_block(
+        tx,
+        &db::NewBlock {
+            staff_id: doctor,
+            location_id: location,
+            kind: "clinic",
+            weekday: 1,
+            start_min: 540,
+            end_min: 780,
+            every_weeks: 1,
+            valid_from: day(1),
+            valid_until: None,
+        },
+    )
+    .await
+    .expect("hours");
+    db::add_override(
+        tx,
+        &db::NewOverride {
+            staff_id: doctor,
+            location_id: Some(location),
+            on_date: day(5),
+            open: true,
+            start_min: 600,
+            end_min: 660,
+            note: None,
+        },
+    )
+    .await
+    .expect("override");
+    db::add_leave(tx, doctor, day(20), day(24), Some("Fixture leave"))
+        .await
+        .expect("leave");
+    db::add_holiday(tx, Some(location), day(1), "Fixture holiday")
+        .await
+        .expect("holiday");
+    db::save_rules(tx, &db::Rules::default())
+        .await
+        .expect("rules");
+    let start = Utc::now() + Duration::days(3650);
+    let id = uuid::Uuid::now_v7();
+    db::insert(
+        tx,
+        &db::NewAppointment {
+            id,
+            patient,
+            staff: doctor,
+            location,
+            type_id: kind,
+            starts_at: start,
+            ends_at: start + Duration::minutes(30),
+            occupied_from: start,
+            occupied_until: start + Duration::minutes(30),
+            occupancy: id,
+            capacity: 1,
+            notes: Some("Fixture appointment"),
+            series: None,
+            via: "desk",
+            booked_by: Some(doctor),
+        },
+    )
+    .await
+    .expect("appointment");
 }

@@ -1,0 +1,750 @@
+//! Scheduling (issue 14): an administrator sets up locations, a practitioner's
+//! hours and visit types; the front desk books from the engine's free times;
+//! a practitioner can never be booked twice, even when fifty people take one
+//! slot at once or the application is bypassed; a group admits exactly its
+//! capacity; an appointment's life is kept as a history.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use reqwest::StatusCode;
+
+use app::db::Backend;
+use app::identity::Role;
+
+use crate::self_service::{field_of, register, staff_of};
+use crate::support;
+use support::fixtures::staffed_clinic;
+use support::server::{self, Browser};
+use support::TestDb;
+
+on_both_backends!(
+    the_front_desk_books_a_free_time_and_the_calendar_shows_it,
+    fifty_people_taking_one_slot_get_exactly_one_booking,
+    the_database_refuses_double_booking_with_the_application_bypassed,
+    a_group_session_admits_exactly_its_capacity,
+    an_appointment_moves_through_its_life_and_keeps_its_history,
+    set_up_input_is_checked_and_named,
+);
+
+/// What a set-up leaves: the location, the visit type and the doctor.
+struct Setup {
+    location: String,
+    kind: String,
+    doctor: String,
+}
+
+/// The Monday at least three days after today (UTC: the test clinics' zone).
+fn next_monday() -> NaiveDate {
+    let mut d = Utc::now().date_naive() + Duration::days(3);
+    while d.weekday().number_from_monday() != 1 {
+        d += Duration::days(1);
+    }
+    d
+}
+
+/// Sets up a branch where the doctor works Mondays 09:00–12:00, and a visit
+/// type of `minutes` (with `capacity` places) the doctor offers there.
+async fn set_up(admin: &Browser, minutes: &str, capacity: &str) -> Setup {
+    let location = admin
+        .api_ok(
+            "acme",
+            "add_location",
+            &[
+                ("name", "Main branch"),
+                ("kind", "clinic"),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await;
+    let location = location.as_str().expect("location id").to_owned();
+    let setup = admin.api_ok("acme", "scheduling_setup", &[]).await;
+    let doctor = setup["staff"]
+        .as_array()
+        .expect("staff")
+        .iter()
+        .find(|s| s["role"] == "doctor")
+        .and_then(|s| s["staff_id"].as_str())
+        .expect("a doctor")
+        .to_owned();
+    admin
+        .api_ok(
+            "acme",
+            "save_practitioner",
+            &[
+                ("staff_id", &doctor),
+                ("specialty", "Family medicine"),
+                ("fee", "40.00"),
+            ],
+        )
+        .await;
+    admin
+        .api_ok(
+            "acme",
+            "add_hours",
+            &[
+                ("staff_id", &doctor),
+                ("location_id", &location),
+                ("kind", "clinic"),
+                ("days[d1]", "on"),
+                ("start", "09:00"),
+                ("end", "12:00"),
+            ],
+        )
+        .await;
+    let doctor_box = format!("practitioners[s{doctor}]");
+    let location_box = format!("locations[l{location}]");
+    let kind = admin
+        .api_ok(
+            "acme",
+            "save_appointment_type",
+            &[
+                ("name", "Consultation"),
+                ("duration_min", minutes),
+                ("capacity", capacity),
+                ("price", "40"),
+                (doctor_box.as_str(), "on"),
+                (location_box.as_str(), "on"),
+            ],
+        )
+        .await;
+    Setup {
+        location,
+        kind: kind.as_str().expect("type id").to_owned(),
+        doctor,
+    }
+}
+
+async fn day(b: &Browser, s: &Setup, date: NaiveDate) -> serde_json::Value {
+    b.api_ok(
+        "acme",
+        "day_calendar",
+        &[
+            ("date", &date.to_string()),
+            ("location_id", &s.location),
+            ("type_id", &s.kind),
+        ],
+    )
+    .await
+}
+
+fn free_starts(day: &serde_json::Value) -> Vec<String> {
+    day["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .flat_map(|c| c["free"].as_array().expect("free").iter())
+        .map(|s| s["start"].as_str().expect("start").to_owned())
+        .collect()
+}
+
+fn appointments(day: &serde_json::Value) -> Vec<serde_json::Value> {
+    day["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .flat_map(|c| c["appointments"].as_array().expect("appointments").clone())
+        .collect()
+}
+
+async fn book(b: &Browser, s: &Setup, patient: &str, start: &str) -> server::Reply {
+    b.api(
+        "acme",
+        "book_appointment",
+        &[
+            ("patient_id", patient),
+            ("staff_id", &s.doctor),
+            ("location_id", &s.location),
+            ("type_id", &s.kind),
+            ("starts_at", start),
+        ],
+    )
+    .await
+}
+
+async fn the_front_desk_books_a_free_time_and_the_calendar_shows_it(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let s = set_up(&admin, "30", "1").await;
+    let patient = register(&desk, "acme", "Ada", "Okafor", "1980-02-03", &[]).await;
+    let monday = next_monday();
+
+    let before = day(&desk, &s, monday).await;
+    let free = free_starts(&before);
+    assert_eq!(free.len(), 6, "09:00 to 12:00 in half hours: {free:?}");
+    assert!(free[0].contains("T09:00:00"), "{free:?}");
+    // Tuesday: nobody works here.
+    assert!(free_starts(&day(&desk, &s, monday + Duration::days(1)).await).is_empty());
+
+    let booked = book(&desk, &s, &patient, &free[1]).await;
+    assert_eq!(booked.status, StatusCode::OK, "{}", booked.body);
+    let after = day(&desk, &s, monday).await;
+    assert_eq!(free_starts(&after).len(), 5);
+    assert!(!free_starts(&after).contains(&free[1]));
+    let shown = appointments(&after);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["patient"], "Ada Okafor");
+    assert_eq!(shown[0]["time"], "09:30–10:00");
+    assert_eq!(shown[0]["status"], "Booked");
+
+    // The same time again: taken, with what is free instead.
+    let again = book(&desk, &s, &patient, &free[1]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let message = again.json()["Taken"].as_str().expect("taken").to_owned();
+    assert!(
+        message.contains("just taken") && message.contains("10:00"),
+        "{message}"
+    );
+
+    // A time outside the hours, and one in the past, are refused by name.
+    let late = format!("{}T13:00:00+00:00", monday);
+    let r = book(&desk, &s, &patient, &late).await;
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "starts_at".into()),
+        "{}",
+        r.body
+    );
+    let past = format!("{}T09:00:00+00:00", monday - Duration::days(14));
+    let r = book(&desk, &s, &patient, &past).await;
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "starts_at".into()),
+        "{}",
+        r.body
+    );
+    let r = book(&desk, &s, &patient, "tomorrow at nine").await;
+    assert_eq!(field_of(&r), "starts_at", "{}", r.body);
+
+    // Cancelling needs a reason and frees the time.
+    let id = shown[0]["id"].as_str().expect("id");
+    let r = desk
+        .api(
+            "acme",
+            "set_appointment_status",
+            &[("appointment_id", id), ("status", "cancelled")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "reason".into())
+    );
+    desk.api_ok(
+        "acme",
+        "set_appointment_status",
+        &[
+            ("appointment_id", id),
+            ("status", "cancelled"),
+            ("reason", "Patient is travelling"),
+        ],
+    )
+    .await;
+    assert_eq!(free_starts(&day(&desk, &s, monday).await).len(), 6);
+
+    // Leave removes the day; a pharmacist cannot book; another clinic cannot see it.
+    admin
+        .api_ok(
+            "acme",
+            "add_day_off",
+            &[
+                ("kind", "leave"),
+                ("staff_id", &s.doctor),
+                ("first_day", &monday.to_string()),
+            ],
+        )
+        .await;
+    assert!(free_starts(&day(&desk, &s, monday).await).is_empty());
+    let pharmacist = staff_of(addr, "acme", Role::Pharmacist).await;
+    assert_eq!(
+        book(&pharmacist, &s, &patient, &free[0]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    staffed_clinic(&t.db, "other").await;
+    let stranger = staff_of(addr, "other", Role::Receptionist).await;
+    let r = stranger
+        .api(
+            "other",
+            "book_appointment",
+            &[
+                ("patient_id", &patient),
+                ("staff_id", &s.doctor),
+                ("location_id", &s.location),
+                ("type_id", &s.kind),
+                ("starts_at", &free[0]),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
+
+async fn fifty_people_taking_one_slot_get_exactly_one_booking(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let s = set_up(&admin, "20", "1").await;
+    let mut desks = Vec::new();
+    for role in [
+        Role::Receptionist,
+        Role::Nurse,
+        Role::Manager,
+        Role::Owner,
+        Role::Admin,
+    ] {
+        desks.push(staff_of(addr, "acme", role).await);
+    }
+    let patient = register(&desks[0], "acme", "Ben", "Adeyemi", "1975-06-01", &[]).await;
+    let monday = next_monday();
+    let free = free_starts(&day(&desks[0], &s, monday).await);
+    // Three rounds, three different slots.
+    for start in free.iter().take(3) {
+        let attempts = (0..50).map(|i| book(&desks[i % desks.len()], &s, &patient, start));
+        let replies = futures_util::future::join_all(attempts).await;
+        let won = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count();
+        let taken: Vec<&server::Reply> = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CONFLICT)
+            .collect();
+        assert_eq!(won, 1, "exactly one booking for {start}");
+        assert_eq!(
+            taken.len(),
+            49,
+            "{:?}",
+            replies.iter().map(|r| r.body.clone()).collect::<Vec<_>>()
+        );
+        for r in taken {
+            let m = r.json()["Taken"].as_str().unwrap_or_default().to_owned();
+            assert!(m.contains("just taken") && m.contains("free next"), "{m}");
+        }
+    }
+    let shown = appointments(&day(&desks[0], &s, monday).await);
+    assert_eq!(shown.len(), 3);
+}
+
+/// Runs `sql` with `binds` as the application's database role, inside the
+/// tenant (PostgreSQL's row-level security needs it), bypassing the application.
+async fn raw(
+    t: &TestDb,
+    tenant: uuid::Uuid,
+    sql: &str,
+    binds: &[uuid::Uuid],
+) -> Result<u64, sqlx::Error> {
+    match t.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&t.app_url).await?;
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            Ok(q.execute(&pool).await?.rows_affected())
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&t.app_url).await?;
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind(tenant.to_string())
+                .execute(&mut *tx)
+                .await?;
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let n = q.execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(n)
+        }
+    }
+}
+
+const COPY: &str = "INSERT INTO appointments (tenant_id, id, patient_id, staff_id, location_id, type_id, starts_at, \
+     ends_at, occupied_from, occupied_until, occupancy, capacity, status, notes, visit_note_id, series_id, booked_via, \
+     booked_by, cancel_reason, created_at, updated_at) SELECT tenant_id, $1, patient_id, staff_id, location_id, type_id, \
+     starts_at, ends_at, occupied_from, occupied_until, $2, capacity, status, notes, visit_note_id, series_id, booked_via, \
+     booked_by, cancel_reason, created_at, updated_at FROM appointments WHERE id = $3";
+
+async fn the_database_refuses_double_booking_with_the_application_bypassed(t: &TestDb) {
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    let tenant = clinic.tenant.id.into_uuid();
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let s = set_up(&admin, "30", "1").await;
+    let patient = register(&admin, "acme", "Cleo", "Mensah", "1990-01-01", &[]).await;
+    let monday = next_monday();
+    let free = free_starts(&day(&admin, &s, monday).await);
+    let booked = book(&admin, &s, &patient, &free[0]).await;
+    let id: uuid::Uuid = booked.json().as_str().expect("id").parse().expect("uuid");
+
+    // A copy of the booking, under its own id: the same practitioner, the same time.
+    let copy = uuid::Uuid::now_v7();
+    let refused = raw(t, tenant, COPY, &[copy, copy, id]).await;
+    assert!(
+        refused.is_err(),
+        "an overlapping appointment was written: {refused:?}"
+    );
+    // Claiming to share its occupancy while single: refused too.
+    let refused = raw(t, tenant, COPY, &[copy, id, id]).await;
+    assert!(
+        refused.is_err(),
+        "a second seat of a single appointment was written"
+    );
+    // Moving another booking onto it.
+    let second = book(&admin, &s, &patient, &free[2]).await;
+    let second: uuid::Uuid = second.json().as_str().expect("id").parse().expect("uuid");
+    let moved = raw(
+        t,
+        tenant,
+        "UPDATE appointments SET starts_at = (SELECT starts_at FROM appointments WHERE id = $2), \
+         ends_at = (SELECT ends_at FROM appointments WHERE id = $2), \
+         occupied_from = (SELECT occupied_from FROM appointments WHERE id = $2), \
+         occupied_until = (SELECT occupied_until FROM appointments WHERE id = $2) WHERE id = $1",
+        &[second, id],
+    )
+    .await;
+    assert!(moved.is_err(), "an appointment was moved onto another");
+    // Once the first is cancelled, the time is free again, for the database too.
+    admin
+        .api_ok(
+            "acme",
+            "set_appointment_status",
+            &[
+                ("appointment_id", &id.to_string()),
+                ("status", "cancelled"),
+                ("reason", "Booked in error"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        raw(t, tenant, COPY, &[copy, copy, second]).await.ok(),
+        None,
+        "still overlaps the second"
+    );
+    let fresh = book(&admin, &s, &patient, &free[0]).await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
+    // Nothing is deleted.
+    let deleted = raw(t, tenant, "DELETE FROM appointments WHERE id = $1", &[id]).await;
+    assert!(
+        deleted.map_or(true, |n| n == 0),
+        "an appointment was deleted"
+    );
+}
+
+async fn a_group_session_admits_exactly_its_capacity(t: &TestDb) {
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let s = set_up(&admin, "60", "3").await;
+    let monday = next_monday();
+    let start = free_starts(&day(&admin, &s, monday).await)[0].clone();
+    let mut patients = Vec::new();
+    for (i, name) in ["Dara", "Eli", "Fen", "Gus"].iter().enumerate() {
+        patients.push(register(&admin, "acme", name, "Group", &format!("198{i}-03-04"), &[]).await);
+    }
+    let replies =
+        futures_util::future::join_all(patients.iter().map(|p| book(&admin, &s, p, &start))).await;
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok,
+        3,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CONFLICT)
+            .count(),
+        1
+    );
+    let shown = day(&admin, &s, monday).await;
+    assert!(
+        !free_starts(&shown).contains(&start),
+        "a full session is not offered"
+    );
+    // With the application bypassed, a fourth seat is refused too.
+    let seat: uuid::Uuid = replies
+        .iter()
+        .find(|r| r.status == StatusCode::OK)
+        .and_then(|r| r.json().as_str().map(str::to_owned))
+        .expect("a seat")
+        .parse()
+        .expect("uuid");
+    let occupancy: uuid::Uuid = {
+        let mut tx = t.db.begin_for(clinic.tenant.id).await.expect("tx");
+        let row: (uuid::Uuid,) = tx
+            .fetch_one(
+                "SELECT occupancy FROM appointments WHERE tenant_id = $1 AND id = $2",
+                &[seat.into()],
+            )
+            .await
+            .expect("occupancy");
+        row.0
+    };
+    let fourth = uuid::Uuid::now_v7();
+    let refused = raw(
+        t,
+        clinic.tenant.id.into_uuid(),
+        COPY,
+        &[fourth, occupancy, seat],
+    )
+    .await;
+    assert!(refused.is_err(), "a fourth seat was written");
+}
+
+async fn an_appointment_moves_through_its_life_and_keeps_its_history(t: &TestDb) {
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let s = set_up(&admin, "30", "1").await;
+    let patient = register(&desk, "acme", "Hana", "Ito", "1988-08-08", &[]).await;
+    let monday = next_monday();
+    let free = free_starts(&day(&desk, &s, monday).await);
+    let id = book(&desk, &s, &patient, &free[0])
+        .await
+        .json()
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    // Moved to a later time: the old one is free again.
+    desk.api_ok(
+        "acme",
+        "reschedule_appointment",
+        &[("appointment_id", &id), ("starts_at", &free[3])],
+    )
+    .await;
+    let now = day(&desk, &s, monday).await;
+    assert!(free_starts(&now).contains(&free[0]));
+    assert_eq!(appointments(&now)[0]["time"], "10:30–11:00");
+
+    let step = |status: &'static str| {
+        let (desk, id) = (&desk, id.clone());
+        async move {
+            desk.api(
+                "acme",
+                "set_appointment_status",
+                &[("appointment_id", &id), ("status", status)],
+            )
+            .await
+        }
+    };
+    // Completed cannot come before arrival.
+    assert_eq!(
+        step("completed").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    for status in ["arrived", "in_consultation", "completed"] {
+        let r = step(status).await;
+        assert_eq!(r.status, StatusCode::OK, "{status}: {}", r.body);
+    }
+    // A finished visit cannot be cancelled or moved.
+    let r = desk
+        .api(
+            "acme",
+            "set_appointment_status",
+            &[
+                ("appointment_id", &id),
+                ("status", "cancelled"),
+                ("reason", "Too late"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = desk
+        .api(
+            "acme",
+            "reschedule_appointment",
+            &[("appointment_id", &id), ("starts_at", &free[1])],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    // The history: booked, moved, arrived, in consultation, completed; each audited.
+    let mut tx = t.db.begin_for(clinic.tenant.id).await.expect("tx");
+    let id: uuid::Uuid = id.parse().expect("uuid");
+    let history: Vec<(String, Option<String>)> = tx
+        .fetch_all(
+            "SELECT status, reason FROM appointment_events WHERE tenant_id = $1 AND appointment_id = $2 ORDER BY at, id",
+            &[id.into()],
+        )
+        .await
+        .expect("history");
+    let statuses: Vec<&str> = history.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "booked",
+            "booked",
+            "arrived",
+            "in_consultation",
+            "completed"
+        ]
+    );
+    assert_eq!(history[1].1.as_deref(), Some("moved"));
+    let audited: Vec<(String,)> = tx
+        .fetch_all(
+            "SELECT action FROM audit_events WHERE tenant_id = $1 AND action LIKE 'appointment.%' ORDER BY occurred_at",
+            &[],
+        )
+        .await
+        .expect("audit");
+    assert_eq!(audited.len(), 5, "{audited:?}");
+    // The history cannot be rewritten, even bypassing the application.
+    drop(tx);
+    let rewritten = raw(
+        t,
+        clinic.tenant.id.into_uuid(),
+        "UPDATE appointment_events SET status = 'cancelled' WHERE appointment_id = $1",
+        &[id],
+    )
+    .await;
+    assert!(rewritten.is_err(), "the history was rewritten");
+}
+
+async fn set_up_input_is_checked_and_named(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    for (name, form, field) in [
+        (
+            "add_location",
+            vec![("name", "X"), ("kind", "clinic")],
+            "name",
+        ),
+        (
+            "add_location",
+            vec![("name", "Annex"), ("kind", "castle")],
+            "kind",
+        ),
+        (
+            "add_location",
+            vec![
+                ("name", "Annex"),
+                ("kind", "clinic"),
+                ("time_zone", "Mars/Olympus"),
+            ],
+            "time_zone",
+        ),
+        (
+            "save_scheduling_rules",
+            vec![
+                ("min_notice_min", "-5"),
+                ("max_days_ahead", "30"),
+                ("hold_minutes", "10"),
+            ],
+            "min_notice_min",
+        ),
+        (
+            "save_scheduling_rules",
+            vec![
+                ("min_notice_min", "60"),
+                ("max_days_ahead", "9999"),
+                ("hold_minutes", "10"),
+            ],
+            "max_days_ahead",
+        ),
+    ] {
+        let r = admin.api("acme", name, &form).await;
+        assert_eq!(
+            (r.status, field_of(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, field.to_owned()),
+            "{name} {form:?}: {}",
+            r.body
+        );
+    }
+    let s = set_up(&admin, "15", "1").await;
+    let doctor_box = format!("practitioners[s{}]", s.doctor);
+    let location_box = format!("locations[l{}]", s.location);
+    for (form, field) in [
+        (
+            vec![("name", "Quick"), ("duration_min", "0")],
+            "duration_min",
+        ),
+        (
+            vec![("name", "Quick"), ("duration_min", "15"), ("price", "-3")],
+            "price",
+        ),
+        (
+            vec![("name", "Quick"), ("duration_min", "15"), ("colour", "red")],
+            "colour",
+        ),
+        (
+            vec![("name", "Quick"), ("duration_min", "15"), ("capacity", "0")],
+            "capacity",
+        ),
+    ] {
+        let mut form = form;
+        form.push((doctor_box.as_str(), "on"));
+        form.push((location_box.as_str(), "on"));
+        let r = admin.api("acme", "save_appointment_type", &form).await;
+        assert_eq!(
+            (r.status, field_of(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, field.to_owned()),
+            "{form:?}: {}",
+            r.body
+        );
+    }
+    let r = admin
+        .api(
+            "acme",
+            "save_appointment_type",
+            &[
+                ("name", "Lonely"),
+                ("duration_min", "15"),
+                (location_box.as_str(), "on"),
+            ],
+        )
+        .await;
+    assert_eq!(field_of(&r), "practitioners", "{}", r.body);
+    for (form, field) in [
+        (
+            vec![("start", "13:00"), ("end", "09:00"), ("days[d2]", "on")],
+            "end",
+        ),
+        (
+            vec![("start", "25:00"), ("end", "26:00"), ("days[d2]", "on")],
+            "start",
+        ),
+        (vec![("start", "09:00"), ("end", "10:00")], "days"),
+    ] {
+        let mut form = form;
+        form.extend([
+            ("staff_id", s.doctor.as_str()),
+            ("location_id", s.location.as_str()),
+            ("kind", "clinic"),
+        ]);
+        let r = admin.api("acme", "add_hours", &form).await;
+        assert_eq!(
+            (r.status, field_of(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, field.to_owned()),
+            "{form:?}: {}",
+            r.body
+        );
+    }
+    // The same name twice is a clear conflict, not a failure.
+    let r = admin
+        .api(
+            "acme",
+            "add_location",
+            &[("name", "main BRANCH"), ("kind", "clinic")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // Only administrators set up; the front desk may not.
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    assert_eq!(
+        desk.api(
+            "acme",
+            "add_location",
+            &[("name", "Annex"), ("kind", "clinic")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
