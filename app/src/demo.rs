@@ -241,6 +241,7 @@ pub async fn seed(
             None => None,
         };
         let mut chart_index = 0_usize;
+        let mut demo_patients = Vec::new();
         for (mrn, given, family, (y, m, d), sex) in demo.patients {
             let patient = NewPatient {
                 mrn: Mrn::parse(mrn).map_err(DbError::Invalid)?,
@@ -255,6 +256,7 @@ pub async fn seed(
                 details: Default::default(),
             };
             let created = patients::db::create(&mut tx, &patient).await?;
+            demo_patients.push(created.id);
             if let (Some(field), Some(by)) = (referral, doctor) {
                 let source = ["Walk-in", "Doctor referral", "Website"][chart_index % 3];
                 patients::fields::db::set_values(
@@ -287,11 +289,149 @@ pub async fn seed(
                 patients::db::link_account(&mut tx, created.id, portal_patient).await?;
             }
         }
+        if let Some(doctor) = doctor {
+            seed_schedule(
+                &mut tx,
+                doctor,
+                demo.settings.0,
+                demo.settings.1,
+                &demo_patients,
+            )
+            .await?;
+        }
         tx.commit().await?;
     }
     Ok(SeedOutcome::Seeded {
         tenants: created.len(),
     })
+}
+
+/// The demo clinic's scheduling: a clinic and a hospital, the doctor's weekday
+/// mornings at the clinic and rounds at the hospital on Monday, Wednesday and
+/// Friday afternoons, two visit types, and a few booked visits on the next
+/// working days.
+async fn seed_schedule(
+    tx: &mut crate::db::TenantTx,
+    doctor: uuid::Uuid,
+    zone: &str,
+    currency: &str,
+    patients: &[uuid::Uuid],
+) -> Result<(), DbError> {
+    use crate::scheduling::{db, slots};
+    use chrono::Datelike;
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    let clinic = db::add_location(
+        tx,
+        &db::NewLocation {
+            name: "Main clinic",
+            kind: "clinic",
+            address: Some("12 High Street"),
+            time_zone: zone,
+        },
+    )
+    .await?;
+    let hospital = db::add_location(
+        tx,
+        &db::NewLocation {
+            name: "City Hospital",
+            kind: "hospital",
+            address: Some("1 Infirmary Road"),
+            time_zone: zone,
+        },
+    )
+    .await?;
+    db::save_practitioner(
+        tx,
+        &db::ProfileInput {
+            staff_id: doctor,
+            specialty: Some("Internal medicine"),
+            bio: None,
+            fee_minor: 4500,
+            currency,
+            bookable_online: true,
+            active: true,
+        },
+    )
+    .await?;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    for weekday in 1..=5 {
+        let block = |location, kind, start_min, end_min| db::NewBlock {
+            staff_id: doctor,
+            location_id: location,
+            kind,
+            weekday,
+            start_min,
+            end_min,
+            every_weeks: 1,
+            valid_from: today - chrono::Duration::days(7),
+            valid_until: None,
+        };
+        db::add_block(tx, &block(clinic, "clinic", 9 * 60, 13 * 60)).await?;
+        if weekday % 2 == 1 {
+            db::add_block(tx, &block(hospital, "rounds", 14 * 60, 17 * 60)).await?;
+        }
+    }
+    let consultation = db::TypeInput {
+        name: "Consultation",
+        duration_min: 15,
+        buffer_before_min: 0,
+        buffer_after_min: 0,
+        price_minor: 4500,
+        currency,
+        capacity: 1,
+        colour: "#0f766e",
+        online_bookable: true,
+        practitioners: &[doctor],
+        locations: &[clinic],
+    };
+    let consultation_id = db::save_type(tx, None, &consultation).await?;
+    let follow_up = db::TypeInput {
+        name: "Follow-up",
+        duration_min: 10,
+        buffer_after_min: 5,
+        price_minor: 2500,
+        colour: "#7c3aed",
+        ..consultation
+    };
+    db::save_type(tx, None, &follow_up).await?;
+    db::save_rules(tx, &db::Rules::default()).await?;
+    // Three visits on each of the next two working days.
+    let mut day = today + chrono::Duration::days(1);
+    let mut booked = 0;
+    for _ in 0..2 {
+        while day.weekday().number_from_monday() > 5 {
+            day += chrono::Duration::days(1);
+        }
+        for (slot, patient) in patients.iter().skip(booked).take(3).enumerate() {
+            let start = slots::instant(tz, day, 9 * 60 + 30 * u32::try_from(slot).unwrap_or(0));
+            let id = uuid::Uuid::now_v7();
+            let end = start + chrono::Duration::minutes(15);
+            db::insert(
+                tx,
+                &db::NewAppointment {
+                    id,
+                    patient: *patient,
+                    staff: doctor,
+                    location: clinic,
+                    type_id: consultation_id,
+                    starts_at: start,
+                    ends_at: end,
+                    occupied_from: start,
+                    occupied_until: end,
+                    occupancy: id,
+                    capacity: 1,
+                    notes: None,
+                    series: None,
+                    via: "desk",
+                    booked_by: Some(doctor),
+                },
+            )
+            .await?;
+        }
+        booked += 3;
+        day += chrono::Duration::days(1);
+    }
+    Ok(())
 }
 
 /// The account of [`DEMO_PORTAL_PATIENT`], created on first use.

@@ -1,0 +1,121 @@
+// Scheduling (issue 14), as the people who use it: an administrator adds a
+// branch and gives the doctor hours there and rounds at the hospital on the
+// same day; the receptionist books a known patient from the day calendar in
+// three interactions after choosing the time (type the name, search, book),
+// then cancels another visit with a reason. Screens pass axe; the day
+// calendar is kept as screenshots on a desktop and a 360 px phone.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  TEST_TIMEOUT_MS,
+  ACCOUNTS,
+  launchBrowser,
+  withPage,
+  open,
+  pathUrl,
+  waitForHydration,
+  screenshot,
+  signIn,
+  assertAccessible,
+  assertNoHorizontalOverflow,
+} from './support.mjs';
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 360, height: 740 };
+
+/** A weekday (Monday to Friday) `ahead` days or more from today, as YYYY-MM-DD. */
+function weekdayAhead(ahead) {
+  const d = new Date(Date.now() + ahead * 86_400_000);
+  while (d.getUTCDay() === 0 || d.getUTCDay() === 6) d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+describe('scheduling', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('an administrator gives the doctor a branch and hospital rounds on one day', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeOwner.email);
+      await open(page, pathUrl('acme', '/staff/scheduling'));
+      await waitForHydration(page, 'scheduling set-up');
+      const name = `Riverside ${Date.now() % 100000}`;
+      const add = page.locator('[data-testid="add-location"]');
+      await add.locator('input[name="name"]').fill(name);
+      await Promise.all([page.waitForNavigation(), add.locator('button[type="submit"]').click()]);
+      await page.locator('[data-testid="location"]', { hasText: name }).waitFor();
+
+      const hours = page.locator('[data-testid="add-hours"]');
+      const addHours = async (location, kind, start, end) => {
+        await hours.locator('select[name="staff_id"]').selectOption({ label: ACCOUNTS.amara.name });
+        await hours.locator('select[name="location_id"]').selectOption({ label: location });
+        await hours.locator('select[name="kind"]').selectOption(kind);
+        await hours.locator('input[name="days[d6]"]').check();
+        await hours.locator('input[name="start"]').fill(start);
+        await hours.locator('input[name="end"]').fill(end);
+        await Promise.all([page.waitForNavigation(), hours.locator('button[type="submit"]').click()]);
+      };
+      await addHours(name, 'clinic', '08:00', '11:00');
+      await addHours('City Hospital', 'rounds', '12:00', '15:00');
+      const doctor = page.locator('[data-testid="practitioner"]', { hasText: ACCOUNTS.amara.name });
+      const saturday = await doctor.locator('[data-testid="hours"]', { hasText: 'Saturday' }).allInnerTexts();
+      assert.ok(saturday.some((t) => t.includes(name) && t.includes('08:00–11:00')), saturday.join(' | '));
+      assert.ok(saturday.some((t) => t.startsWith('Rounds') && t.includes('City Hospital')), saturday.join(' | '));
+      await assertAccessible(page, 'scheduling set-up');
+    });
+  });
+
+  test('the front desk books a known patient in three interactions and cancels with a reason', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    const date = weekdayAhead(8);
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeReceptionist.email);
+      await open(page, pathUrl('acme', `/staff/calendar?date=${date}`));
+      await waitForHydration(page, 'calendar');
+      const column = page.locator('[data-testid="calendar-column"]', { hasText: ACCOUNTS.amara.name });
+      const slot = column.locator('[data-testid="free-slot"]').first();
+      const time = (await slot.innerText()).trim();
+      // Choosing the time …
+      await Promise.all([page.waitForNavigation(), slot.click()]);
+      const panel = page.locator('[data-testid="book-panel"]');
+      await panel.waitFor();
+      // … then 1: type the name, 2: search, 3: book.
+      await panel.locator('[data-testid="book-search"]').fill('Carter');
+      await Promise.all([page.waitForNavigation(), panel.locator('[data-testid="book-search"]').press('Enter')]);
+      const book = page.locator('[data-testid="book-patient"]', { hasText: 'James Carter' });
+      await Promise.all([page.waitForNavigation(), book.click()]);
+      const visit = page.locator('[data-testid="appointment"]', { hasText: 'James Carter' });
+      await visit.waitFor();
+      assert.match(await visit.innerText(), new RegExp(`^${time}`));
+      assert.equal(await page.locator('[data-testid="book-panel"]').count(), 0, 'the chosen time is taken');
+      assert.equal(
+        await column.locator('[data-testid="free-slot"]', { hasText: new RegExp(`^${time}$`) }).count(),
+        0,
+        'no longer offered',
+      );
+      await screenshot(page, 'calendar-day-desktop');
+      await assertAccessible(page, 'day calendar');
+
+      // Cancel it again, with a reason.
+      await visit.locator('summary', { hasText: 'Cancel' }).click();
+      await visit.locator('input[name="reason"]').fill('Patient asked to rebook');
+      await Promise.all([page.waitForNavigation(), visit.locator('button', { hasText: 'Cancel visit' }).click()]);
+      const cancelled = page.locator('[data-testid="appointment"][data-status="cancelled"]', { hasText: 'James Carter' });
+      await cancelled.waitFor();
+      assert.match(await cancelled.innerText(), /Patient asked to rebook/);
+    });
+
+    await withPage(browser, PHONE, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeReceptionist.email);
+      await open(page, pathUrl('acme', `/staff/calendar?date=${date}`));
+      await waitForHydration(page, 'calendar on a phone');
+      await page.locator('[data-testid="calendar-column"]').first().waitFor();
+      await assertNoHorizontalOverflow(page, 'day calendar on a phone');
+      await screenshot(page, 'calendar-day-phone');
+    });
+  });
+});
