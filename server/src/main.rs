@@ -54,6 +54,17 @@ enum Command {
         #[arg(long, default_value = app::demo::DEMO_PASSWORD)]
         password: String,
     },
+    /// Time the slot engine on a throw-away clinic (`scripts/bench-slots`): 30
+    /// days of one practitioner holding --appointments visits, and 7 days of
+    /// "any practitioner" over --practitioners.
+    BenchSlots {
+        #[arg(long, default_value_t = 50)]
+        practitioners: usize,
+        #[arg(long, default_value_t = 2_000)]
+        appointments: usize,
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
     /// Make an account a platform operator and print a one-time set-password link.
     CreateAdmin {
         #[arg(long)]
@@ -153,6 +164,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             server::serve(state)
                 .await
                 .map_err(|e| format!("server stopped: {e}"))
+        }
+        Command::BenchSlots {
+            practitioners,
+            appointments,
+            runs,
+        } => {
+            if practitioners == 0 || runs == 0 {
+                return Err("--practitioners and --runs must be at least 1".into());
+            }
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let shape = app::scheduling::bench::Shape {
+                practitioners,
+                appointments,
+                runs,
+            };
+            let table = app::scheduling::bench::run(&db, shape)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{table}");
+            Ok(())
         }
         Command::SeedLoad {
             clinics,

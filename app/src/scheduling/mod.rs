@@ -20,6 +20,8 @@ use crate::text::text_enum;
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod bench;
+#[cfg(feature = "ssr")]
 pub mod db;
 pub mod pages;
 pub mod setup;
