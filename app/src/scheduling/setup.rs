@@ -2,6 +2,8 @@
 //! practitioner profiles and their weekly hours and rounds, appointment types,
 //! days off, and the clinic's booking rules. Every form is a plain form that
 //! works before the page's code arrives.
+// A server function's arguments are its form's fields, one each.
+#![allow(clippy::too_many_arguments)]
 
 use std::collections::HashMap;
 
@@ -430,7 +432,6 @@ pub async fn save_practitioner(
 /// Adds or changes an appointment type; `practitioners[s<id>]` and
 /// `locations[l<id>]` (checkboxes) say who offers it where. (A key starting
 /// with a letter: a leading digit would read as a list index.)
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "save_appointment_type")]
 pub async fn save_appointment_type(
     type_id: Option<Uuid>,
@@ -548,7 +549,6 @@ pub async fn set_appointment_type_active(type_id: Uuid, active: bool) -> Result<
 
 /// Adds weekly hours (or rounds) on the ticked `days[d1]` … `days[d7]`
 /// (Monday … Sunday).
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "add_hours")]
 pub async fn add_hours(
     staff_id: Uuid,
@@ -650,7 +650,6 @@ pub async fn remove_hours(block_id: Uuid) -> Result<(), AppError> {
 /// A day off or changed: `leave` (a practitioner, days), `holiday` (a
 /// location or all, one day), `closed` or `extra` (a practitioner, one day,
 /// hours).
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "add_day_off")]
 pub async fn add_day_off(
     kind: String,
