@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 use super::AppointmentStatus;
-use super::{DayView, PatientChoice};
+use super::DayView;
+#[cfg(feature = "ssr")]
+use super::PatientChoice;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -192,6 +194,7 @@ pub async fn day_calendar(
     date: Option<String>,
     location_id: Option<Uuid>,
     type_id: Option<Uuid>,
+    query: Option<String>,
 ) -> Result<DayView, AppError> {
     use super::{db, Column, PractitionerRef};
     use crate::identity::permissions::Permission;
@@ -203,8 +206,22 @@ pub async fn day_calendar(
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::field("date", "give the date as YYYY-MM-DD").respond())?,
     };
+    let query = crate::text::search_text("query", query)?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for_read(w.tenant.id).await?;
+    let found = match &query {
+        Some(q) => crate::patients::db::search(&mut tx, q, 8)
+            .await?
+            .into_iter()
+            .map(|p| PatientChoice {
+                id: p.id,
+                name: format!("{} {}", p.given_name, p.family_name),
+                mrn: p.mrn.to_string(),
+                born: Some(w.tenant.settings.format_day(p.birth_date)),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let locations = db::locations(&mut tx).await?;
     let active: Vec<&db::LocationRow> = locations.iter().filter(|l| l.active).collect();
     let location = match location_id {
@@ -235,6 +252,7 @@ pub async fn day_calendar(
             columns: vec![],
             needs_setup: true,
             can_setup,
+            found,
         });
     };
     let rules = db::rules(&mut tx).await?;
@@ -312,6 +330,7 @@ pub async fn day_calendar(
         columns,
         needs_setup: false,
         can_setup,
+        found,
     })
 }
 
@@ -339,29 +358,6 @@ fn appointment_view(
         notes: a.notes.clone(),
         cancel_reason: a.cancel_reason.clone(),
     }
-}
-
-/// Patients matching the booking form's search box (name, record number,
-/// phone, date of birth), at most eight.
-#[server(prefix = "/api", endpoint = "booking_patients")]
-pub async fn booking_patients(query: String) -> Result<Vec<PatientChoice>, AppError> {
-    let w = crate::patients::api::ssr::writer()?;
-    let Some(query) = crate::text::search_text("query", Some(query))? else {
-        return Ok(vec![]);
-    };
-    let db = crate::identity::auth::db()?;
-    let mut tx = db.begin_for_read(w.tenant.id).await?;
-    let found = crate::patients::db::search(&mut tx, &query, 8).await?;
-    tx.commit().await?;
-    Ok(found
-        .into_iter()
-        .map(|p| PatientChoice {
-            id: p.id,
-            name: format!("{} {}", p.given_name, p.family_name),
-            mrn: p.mrn.to_string(),
-            born: Some(w.tenant.settings.format_day(p.birth_date)),
-        })
-        .collect())
 }
 
 /// Books `patient_id` with `staff_id` at `starts_at` (RFC 3339) for a type at a

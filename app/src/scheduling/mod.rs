@@ -182,6 +182,16 @@ pub struct DayView {
     /// Set when the clinic has not set scheduling up yet (no location or type).
     pub needs_setup: bool,
     pub can_setup: bool,
+    /// Patients matching the booking form's search, when one was asked for.
+    pub found: Vec<PatientChoice>,
+}
+
+/// What a scheduling page loads: one type for every scheduling page, because
+/// each resource type's code lands in the main bundle (docs/frontend.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SchedulingPage {
+    Day(DayView),
+    Setup(setup::SetupView),
 }
 
 /// A patient found from the booking form's search box.

@@ -9,8 +9,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
-use super::api::{booking_patients, day_calendar};
-use super::{AppointmentStatus, AppointmentView, Column, DayView, SlotView};
+use super::api::day_calendar;
+use super::{
+    AppointmentStatus, AppointmentView, Column, DayView, PatientChoice, SchedulingPage, SlotView,
+};
 
 const PILL: &str = "rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-50";
 
@@ -32,13 +34,16 @@ pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k)).filter(|v| !v.is_empty());
     let day = Resource::new(
-        move || (param("date"), param("location"), param("type")),
-        |(date, location, kind)| {
+        move || (param("date"), param("location"), param("type"), param("q")),
+        |(date, location, kind, q)| async move {
             day_calendar(
                 date,
                 location.and_then(|l| l.parse().ok()),
                 kind.and_then(|t| t.parse().ok()),
+                q,
             )
+            .await
+            .map(SchedulingPage::Day)
         },
     );
     view! {
@@ -52,10 +57,11 @@ pub fn CalendarPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match day.await {
                         Err(e) => view! { <p role="alert" class="mt-4">{e.message()}</p> }.into_any(),
-                        Ok(v) if v.needs_setup => view! { <NeedsSetup can=v.can_setup/> }.into_any(),
-                        Ok(v) => view! {
+                        Ok(SchedulingPage::Day(v)) if v.needs_setup => view! { <NeedsSetup can=v.can_setup/> }.into_any(),
+                        Ok(SchedulingPage::Day(v)) => view! {
                             <Day v=v chosen_slot=param("slot") staff=param("staff") search=param("q")/>
                         }.into_any(),
+                        Ok(SchedulingPage::Setup(_)) => ().into_any(),
                     }
                 })}
             </Suspense>
@@ -132,7 +138,7 @@ fn Day(
         </form>
         <h2 class="mt-4 text-lg font-medium" data-testid="calendar-date">{v.date_label.clone()}{v.location.as_ref().map(|l| format!(" · {}", l.name))}</h2>
         {chosen.map(|(name, s)| view! {
-            <BookPanel name s search=search.clone() location_id=location_id.clone() type_id=type_id.clone() date=date.clone()/>
+            <BookPanel name s search=search.clone() found=v.found.clone() location_id=location_id.clone() type_id=type_id.clone() date=date.clone()/>
         })}
         {empty.then(|| view! { <p class="mt-3 text-slate-600" data-testid="calendar-empty">"Nobody is working here this day."</p> })}
         <div class="mt-3 grid gap-3 md:grid-flow-col md:auto-cols-fr" data-testid="calendar-columns">
@@ -221,22 +227,15 @@ fn BookPanel(
     name: String,
     s: SlotView,
     search: Option<String>,
+    found: Vec<PatientChoice>,
     location_id: String,
     type_id: String,
     date: String,
 ) -> impl IntoView {
     let action = crate::site::current_site().href("/staff/calendar");
     let book = crate::site::current_site().href("/api/book_appointment");
-    let query = search.clone().unwrap_or_default();
-    let found = Resource::new(
-        move || search.clone(),
-        |q| async move {
-            match q {
-                Some(q) => booking_patients(q).await,
-                None => Ok(vec![]),
-            }
-        },
-    );
+    let searched = search.is_some();
+    let query = search.unwrap_or_default();
     let start = s.start.to_rfc3339();
     let staff = s.staff_id.to_string();
     view! {
@@ -253,33 +252,22 @@ fn BookPanel(
                 </label>
                 <button type="submit" class=crate::identity::pages::BUTTON>"Search"</button>
             </form>
-            <Suspense fallback=|| ()>
-                {move || {
-                    let (book, start, staff, location_id, type_id) = (book.clone(), start.clone(), staff.clone(), location_id.clone(), type_id.clone());
-                    Suspend::new(async move {
-                        match found.await {
-                            Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
-                            Ok(list) => view! {
-                                <ul class="mt-2 divide-y divide-slate-200" data-testid="book-results">
-                                    {list.into_iter().map(|p| view! {
-                                        <li class="flex flex-wrap items-center justify-between gap-2 py-2">
-                                            <span>{p.name.clone()}" · "{p.mrn.clone()}{p.born.clone().map(|b| format!(" · born {b}"))}</span>
-                                            <form method="post" action=book.clone()>
-                                                <input type="hidden" name="patient_id" value=p.id.to_string()/>
-                                                <input type="hidden" name="staff_id" value=staff.clone()/>
-                                                <input type="hidden" name="location_id" value=location_id.clone()/>
-                                                <input type="hidden" name="type_id" value=type_id.clone()/>
-                                                <input type="hidden" name="starts_at" value=start.clone()/>
-                                                <button type="submit" class=crate::identity::pages::BUTTON data-testid="book-patient">{format!("Book {}", p.name)}</button>
-                                            </form>
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                        }
-                    })
-                }}
-            </Suspense>
+            {(searched && found.is_empty()).then(|| view! { <p class="mt-2 text-sm" data-testid="book-none">"No patient matches; check the spelling or register them first."</p> })}
+            <ul class="mt-2 divide-y divide-slate-200" data-testid="book-results">
+                {found.into_iter().map(|p| view! {
+                    <li class="flex flex-wrap items-center justify-between gap-2 py-2">
+                        <span>{p.name.clone()}" · "{p.mrn.clone()}{p.born.clone().map(|b| format!(" · born {b}"))}</span>
+                        <form method="post" action=book.clone()>
+                            <input type="hidden" name="patient_id" value=p.id.to_string()/>
+                            <input type="hidden" name="staff_id" value=staff.clone()/>
+                            <input type="hidden" name="location_id" value=location_id.clone()/>
+                            <input type="hidden" name="type_id" value=type_id.clone()/>
+                            <input type="hidden" name="starts_at" value=start.clone()/>
+                            <button type="submit" class=crate::identity::pages::BUTTON data-testid="book-patient">{format!("Book {}", p.name)}</button>
+                        </form>
+                    </li>
+                }).collect_view()}
+            </ul>
         </section>
     }
     .into_any()

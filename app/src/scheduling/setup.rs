@@ -823,7 +823,10 @@ const SECTION: &str = "mt-6 rounded-lg border border-slate-200 bg-white p-4";
 /// `/staff/scheduling`: the administrators' set-up.
 #[component]
 pub fn SchedulingSetupPage() -> impl IntoView {
-    let setup = Resource::new(|| (), |_| scheduling_setup());
+    let setup = Resource::new(
+        || (),
+        |_| async { scheduling_setup().await.map(super::SchedulingPage::Setup) },
+    );
     view! {
         <crate::shell::PageTitle text="Scheduling set-up"/>
         <crate::identity::pages::SignedInShell testid="scheduling-setup-page">
@@ -833,7 +836,8 @@ pub fn SchedulingSetupPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match setup.await {
                         Err(e) => view! { <p role="alert" class="mt-4">{e.message()}</p> }.into_any(),
-                        Ok(s) => view! { <Setup s/> }.into_any(),
+                        Ok(super::SchedulingPage::Setup(s)) => view! { <Setup s/> }.into_any(),
+                        Ok(_) => ().into_any(),
                     }
                 })}
             </Suspense>
