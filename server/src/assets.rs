@@ -165,7 +165,17 @@ pub fn pkg_service<S: Clone + Send + Sync + 'static>(pkg_dir: PathBuf, hashed: b
                 return StatusCode::NOT_FOUND.into_response();
             }
             match tower::ServiceExt::oneshot(files, req).await {
-                Ok(res) => res.into_response(),
+                Ok(res) => {
+                    let mut res = res.into_response();
+                    if hashed {
+                        // A hashed file never changes and is never revalidated:
+                        // its validator and range advertisement are bytes every
+                        // one of a page's dozens of chunks would carry for nothing.
+                        res.headers_mut().remove(header::LAST_MODIFIED);
+                        res.headers_mut().remove(header::ACCEPT_RANGES);
+                    }
+                    res
+                }
                 Err(never) => match never {},
             }
         }
