@@ -1,6 +1,6 @@
 // Scheduling (issue 14), as the people who use it: an administrator adds a
 // branch and gives the doctor hours there and rounds at the hospital on the
-// same day; the receptionist books a known patient from the day calendar in
+// same day; the nurse at the front desk books a known patient from the day calendar in
 // three interactions after choosing the time (type the name, search, book),
 // then cancels another visit with a reason. Screens pass axe; the day
 // calendar is kept as screenshots on a desktop and a 360 px phone.
@@ -73,7 +73,7 @@ describe('scheduling', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
   test('the front desk books a known patient in three interactions and cancels with a reason', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
     const date = weekdayAhead(8);
     await withPage(browser, DESKTOP, async (page) => {
-      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeReceptionist.email);
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeNurse.email);
       await open(page, pathUrl('acme', `/staff/calendar?date=${date}`));
       await waitForHydration(page, 'calendar');
       const column = page.locator('[data-testid="calendar-column"]', { hasText: ACCOUNTS.amara.name });
@@ -110,7 +110,7 @@ describe('scheduling', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
     });
 
     await withPage(browser, PHONE, async (page) => {
-      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeReceptionist.email);
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeNurse.email);
       await open(page, pathUrl('acme', `/staff/calendar?date=${date}`));
       await waitForHydration(page, 'calendar on a phone');
       await page.locator('[data-testid="calendar-column"]').first().waitFor();
