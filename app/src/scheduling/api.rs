@@ -232,7 +232,13 @@ pub async fn day_calendar(
                 .copied()
                 .ok_or_else(|| AppError::NotFound.respond())?,
         ),
-        None => active.first().copied(),
+        // A clinic (where patients are seen) before a hospital (rounds) or a
+        // virtual room.
+        None => active
+            .iter()
+            .find(|l| l.kind == "clinic")
+            .or_else(|| active.first())
+            .copied(),
     };
     let types: Vec<super::AppointmentType> = db::types(&mut tx)
         .await?

@@ -460,6 +460,27 @@ pub async fn remove_block(tx: &mut TenantTx, id: Uuid) -> Result<(), DbError> {
     .await
 }
 
+/// The hours of `staff` only (the engine's read).
+async fn blocks_of(tx: &mut TenantTx, staff: &[Uuid]) -> Result<Vec<BlockRow>, DbError> {
+    if staff.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One placeholder per practitioner; the values are bound, never spliced.
+    let list: Vec<String> = (0..staff.len()).map(|i| format!("${}", i + 2)).collect();
+    let args: Vec<crate::db::Arg<'_>> = staff.iter().map(|s| (*s).into()).collect();
+    tx.fetch_all(
+        &format!(
+            "SELECT b.id, b.staff_id, b.location_id, l.time_zone, b.kind, b.weekday, b.start_min, b.end_min, \
+             b.every_weeks, b.valid_from, b.valid_until FROM availability_blocks b \
+             JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id \
+             WHERE b.tenant_id = $1 AND b.staff_id IN ({}) ORDER BY b.staff_id, b.weekday, b.start_min",
+            list.join(", ")
+        ),
+        &args,
+    )
+    .await
+}
+
 pub async fn blocks(tx: &mut TenantTx) -> Result<Vec<BlockRow>, DbError> {
     tx.fetch_all(
         "SELECT b.id, b.staff_id, b.location_id, l.time_zone, b.kind, b.weekday, b.start_min, b.end_min, \
@@ -594,7 +615,9 @@ pub async fn remove_day_off(tx: &mut TenantTx, kind: &str, id: Uuid) -> Result<(
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct BusyRow {
     type_id: Uuid,
-    starts_at: DateTime<Utc>,
+    /// Read for group sessions only (a single visit's start is not needed,
+    /// and reading fewer times matters on SQLite, where each is parsed text).
+    starts_at: Option<DateTime<Utc>>,
     occupied_from: DateTime<Utc>,
     occupied_until: DateTime<Utc>,
     capacity: i32,
@@ -613,7 +636,7 @@ pub async fn schedules(
     let mut out: Vec<(Uuid, Schedule)> = staff.iter().map(|s| (*s, Schedule::default())).collect();
     let index = |out: &Vec<(Uuid, Schedule)>, s: Uuid| out.iter().position(|(id, _)| *id == s);
     let (from_day, to_day) = (first - Duration::days(2), last + Duration::days(2));
-    for b in blocks(tx).await? {
+    for b in blocks_of(tx, staff).await? {
         let Some(i) = index(&out, b.staff_id) else {
             continue;
         };
@@ -704,7 +727,8 @@ pub async fn schedules(
     for (staff_id, schedule) in &mut out {
         let rows: Vec<BusyRow> = tx
             .fetch_all(
-                "SELECT type_id, starts_at, occupied_from, occupied_until, capacity, occupancy \
+                "SELECT type_id, CASE WHEN capacity > 1 THEN starts_at END AS starts_at, occupied_from, \
+                 occupied_until, capacity, occupancy \
                  FROM appointments WHERE tenant_id = $1 AND staff_id = $2 AND status <> 'cancelled' \
                  AND occupied_until > $3 AND occupied_from < $4 ORDER BY occupied_from",
                 &[(*staff_id).into(), from.into(), until.into()],
@@ -727,9 +751,9 @@ fn busy(rows: Vec<BusyRow>) -> Vec<Busy> {
                 continue;
             }
         }
-        let group = (r.capacity > 1).then(|| Group {
+        let group = r.starts_at.filter(|_| r.capacity > 1).map(|start| Group {
             type_id: r.type_id,
-            start: r.starts_at,
+            start,
             seats_left: u32::try_from(r.capacity - 1).unwrap_or(0),
         });
         out.push((
