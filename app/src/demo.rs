@@ -404,29 +404,11 @@ async fn seed_schedule(
         }
         for (slot, patient) in patients.iter().skip(booked).take(3).enumerate() {
             let start = slots::instant(tz, day, 9 * 60 + 30 * u32::try_from(slot).unwrap_or(0));
-            let id = uuid::Uuid::now_v7();
-            let end = start + chrono::Duration::minutes(15);
-            db::insert(
-                tx,
-                &db::NewAppointment {
-                    id,
-                    patient: *patient,
-                    staff: doctor,
-                    location: clinic,
-                    type_id: consultation_id,
-                    starts_at: start,
-                    ends_at: end,
-                    occupied_from: start,
-                    occupied_until: end,
-                    occupancy: id,
-                    capacity: 1,
-                    notes: None,
-                    series: None,
-                    via: "desk",
-                    booked_by: Some(doctor),
-                },
-            )
-            .await?;
+            let visit = db::NewAppointment {
+                booked_by: Some(doctor),
+                ..db::NewAppointment::at_desk(*patient, doctor, clinic, consultation_id, start, 15)
+            };
+            db::insert(tx, &visit).await?;
         }
         booked += 3;
         day += chrono::Duration::days(1);

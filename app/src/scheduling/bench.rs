@@ -249,27 +249,9 @@ async fn book(
     patient: Uuid,
     at: chrono::DateTime<Utc>,
 ) -> Result<(), DbError> {
-    let id = Uuid::now_v7();
-    let end = at + Duration::minutes(MINUTES.into());
     db::insert(
         tx,
-        &db::NewAppointment {
-            id,
-            patient,
-            staff,
-            location,
-            type_id: kind,
-            starts_at: at,
-            ends_at: end,
-            occupied_from: at,
-            occupied_until: end,
-            occupancy: id,
-            capacity: 1,
-            notes: None,
-            series: None,
-            via: "desk",
-            booked_by: None,
-        },
+        &db::NewAppointment::at_desk(patient, staff, location, kind, at, MINUTES.into()),
     )
     .await
 }

@@ -787,6 +787,39 @@ pub struct NewAppointment<'a> {
     pub booked_by: Option<Uuid>,
 }
 
+impl NewAppointment<'static> {
+    /// A visit of one place without buffers, booked at the desk: what the demo
+    /// data, the benchmark and test fixtures write.
+    pub fn at_desk(
+        patient: Uuid,
+        staff: Uuid,
+        location: Uuid,
+        type_id: Uuid,
+        starts_at: DateTime<Utc>,
+        minutes: i64,
+    ) -> Self {
+        let id = Uuid::now_v7();
+        let ends_at = starts_at + Duration::minutes(minutes);
+        Self {
+            id,
+            patient,
+            staff,
+            location,
+            type_id,
+            starts_at,
+            ends_at,
+            occupied_from: starts_at,
+            occupied_until: ends_at,
+            occupancy: id,
+            capacity: 1,
+            notes: None,
+            series: None,
+            via: "desk",
+            booked_by: None,
+        }
+    }
+}
+
 /// Whether the database refused a booking because the time is taken (the
 /// exclusion constraint, SQLite's trigger) or the group session is full.
 pub fn is_taken(e: &DbError) -> bool {

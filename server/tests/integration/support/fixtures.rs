@@ -581,27 +581,10 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
         .await
         .expect("rules");
     let start = Utc::now() + Duration::days(3650);
-    let id = uuid::Uuid::now_v7();
-    db::insert(
-        tx,
-        &db::NewAppointment {
-            id,
-            patient,
-            staff: doctor,
-            location,
-            type_id: kind,
-            starts_at: start,
-            ends_at: start + Duration::minutes(30),
-            occupied_from: start,
-            occupied_until: start + Duration::minutes(30),
-            occupancy: id,
-            capacity: 1,
-            notes: Some("Fixture appointment"),
-            series: None,
-            via: "desk",
-            booked_by: Some(doctor),
-        },
-    )
-    .await
-    .expect("appointment");
+    let visit = db::NewAppointment {
+        notes: Some("Fixture appointment"),
+        booked_by: Some(doctor),
+        ..db::NewAppointment::at_desk(patient, doctor, location, kind, start, 30)
+    };
+    db::insert(tx, &visit).await.expect("appointment");
 }
