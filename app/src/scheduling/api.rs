@@ -176,28 +176,6 @@ pub mod ssr {
         Ok(text.join("; "))
     }
 
-    /// The session key of the booking form's last search.
-    const BOOKING_SEARCH: &str = "booking_search";
-
-    /// The booking form's last search in this session, if any.
-    pub async fn booking_search(session: &tower_sessions::Session) -> Option<String> {
-        session.get::<String>(BOOKING_SEARCH).await.ok().flatten()
-    }
-
-    pub async fn set_booking_search(
-        session: &tower_sessions::Session,
-        query: Option<String>,
-    ) -> Result<(), AppError> {
-        let stored = match query {
-            Some(q) => session.insert(BOOKING_SEARCH, q).await.map(drop),
-            None => session.remove::<String>(BOOKING_SEARCH).await.map(drop),
-        };
-        stored.map_err(|e| {
-            tracing::error!(error = %e, "session store");
-            AppError::Internal.respond()
-        })
-    }
-
     /// "That time was just taken", with what is free next.
     pub fn taken(alternatives: &str) -> AppError {
         let message = if alternatives.is_empty() {
@@ -216,6 +194,7 @@ pub async fn day_calendar(
     date: Option<String>,
     location_id: Option<Uuid>,
     type_id: Option<Uuid>,
+    query: Option<String>,
 ) -> Result<DayView, AppError> {
     use super::{db, Column, PractitionerRef};
     use crate::identity::permissions::Permission;
@@ -227,9 +206,7 @@ pub async fn day_calendar(
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::field("date", "give the date as YYYY-MM-DD").respond())?,
     };
-    // The booking form's search is kept in the session, never in the address:
-    // what is typed there names a patient.
-    let query = ssr::booking_search(&crate::identity::auth::session().await?).await;
+    let query = crate::text::search_text("query", query)?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for_read(w.tenant.id).await?;
     let found = match &query {
@@ -282,7 +259,6 @@ pub async fn day_calendar(
             needs_setup: true,
             can_setup,
             found,
-            search: query,
         });
     };
     let rules = db::rules(&mut tx).await?;
@@ -361,7 +337,6 @@ pub async fn day_calendar(
         needs_setup: false,
         can_setup,
         found,
-        search: query,
     })
 }
 
@@ -389,16 +364,6 @@ fn appointment_view(
         notes: a.notes.clone(),
         cancel_reason: a.cancel_reason.clone(),
     }
-}
-
-/// Remembers what the booking form searched for (in the session: a patient's
-/// name or phone never travels in an address); the calendar then lists the
-/// matching patients beside the chosen time.
-#[server(prefix = "/api", endpoint = "booking_search")]
-pub async fn booking_search(query: String) -> Result<(), AppError> {
-    let _ = crate::patients::api::ssr::writer()?;
-    let query = crate::text::search_text("query", Some(query))?;
-    ssr::set_booking_search(&crate::identity::auth::session().await?, query).await
 }
 
 /// Books `patient_id` with `staff_id` at `starts_at` (RFC 3339) for a type at a
@@ -443,7 +408,6 @@ pub async fn book_appointment(
             )
             .await?;
             tx.commit().await?;
-            ssr::set_booking_search(&crate::identity::auth::session().await?, None).await?;
             Ok(id)
         }
         Err(ssr_book::Refusal::Taken) => {
