@@ -86,6 +86,7 @@ describe('scheduling', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       // … then 1: type the name, 2: search, 3: book.
       await panel.locator('[data-testid="book-search"]').fill('Carter');
       await Promise.all([page.waitForNavigation(), panel.locator('[data-testid="book-search"]').press('Enter')]);
+      assert.ok(!page.url().includes('Carter'), `the typed name is in the address: ${page.url()}`);
       const book = page.locator('[data-testid="book-patient"]', { hasText: 'James Carter' });
       await Promise.all([page.waitForNavigation(), book.click()]);
       const visit = page.locator('[data-testid="appointment"]', { hasText: 'James Carter' });

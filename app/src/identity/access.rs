@@ -157,6 +157,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ),
     // Scheduling: everyone who faces patients books; administrators set it up.
     ("day_calendar", R::Staff(Some(P::AppointmentsManage))),
+    ("booking_search", R::Staff(Some(P::AppointmentsManage))),
     ("book_appointment", R::Staff(Some(P::AppointmentsManage))),
     (
         "reschedule_appointment",

@@ -194,7 +194,6 @@ pub async fn day_calendar(
     date: Option<String>,
     location_id: Option<Uuid>,
     type_id: Option<Uuid>,
-    query: Option<String>,
 ) -> Result<DayView, AppError> {
     use super::{db, Column, PractitionerRef};
     use crate::identity::permissions::Permission;
@@ -206,9 +205,11 @@ pub async fn day_calendar(
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::field("date", "give the date as YYYY-MM-DD").respond())?,
     };
-    let query = crate::text::search_text("query", query)?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for_read(w.tenant.id).await?;
+    // The booking form's search waits in the database, never in the address:
+    // what is typed there names a patient.
+    let query = db::booking_search(&mut tx, w.staff_id).await?;
     let found = match &query {
         Some(q) => crate::patients::db::search(&mut tx, q, 8)
             .await?
@@ -259,6 +260,7 @@ pub async fn day_calendar(
             needs_setup: true,
             can_setup,
             found,
+            search: query,
         });
     };
     let rules = db::rules(&mut tx).await?;
@@ -337,6 +339,7 @@ pub async fn day_calendar(
         needs_setup: false,
         can_setup,
         found,
+        search: query,
     })
 }
 
@@ -364,6 +367,21 @@ fn appointment_view(
         notes: a.notes.clone(),
         cancel_reason: a.cancel_reason.clone(),
     }
+}
+
+/// Remembers what the booking form searched for (in the database: a
+/// patient's name or phone never travels in an address); the calendar then
+/// lists the matching patients beside the chosen time. Sent back to the page
+/// it came from.
+#[server(prefix = "/api", endpoint = "booking_search")]
+pub async fn booking_search(query: String) -> Result<(), AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let query = crate::text::search_text("query", Some(query))?;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    super::db::set_booking_search(&mut tx, w.staff_id, query.as_deref()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Books `patient_id` with `staff_id` at `starts_at` (RFC 3339) for a type at a
@@ -407,6 +425,7 @@ pub async fn book_appointment(
                 Some(&id.to_string()),
             )
             .await?;
+            super::db::set_booking_search(&mut tx, w.staff_id, None).await?;
             tx.commit().await?;
             Ok(id)
         }

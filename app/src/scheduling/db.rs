@@ -1030,3 +1030,44 @@ pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
     .await?;
     Ok(())
 }
+
+/// How long the booking form remembers a search.
+const SEARCH_KEPT_MINUTES: i64 = 30;
+
+/// What `staff` last searched for in the booking form, if recent.
+pub async fn booking_search(tx: &mut TenantTx, staff: Uuid) -> Result<Option<String>, DbError> {
+    let since = Utc::now() - Duration::minutes(SEARCH_KEPT_MINUTES);
+    let row: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT query FROM booking_searches WHERE tenant_id = $1 AND staff_id = $2 AND saved_at > $3",
+            &[staff.into(), since.into()],
+        )
+        .await?;
+    Ok(row.map(|(q,)| q))
+}
+
+/// Remembers (or with `None` forgets) the booking form's search for `staff`.
+pub async fn set_booking_search(
+    tx: &mut TenantTx,
+    staff: Uuid,
+    query: Option<&str>,
+) -> Result<(), DbError> {
+    match query {
+        Some(q) => {
+            tx.execute(
+                "INSERT INTO booking_searches (tenant_id, staff_id, query, saved_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, staff_id) DO UPDATE SET query = excluded.query, saved_at = excluded.saved_at",
+                &[staff.into(), q.into(), Utc::now().into()],
+            )
+            .await?
+        }
+        None => {
+            tx.execute(
+                "DELETE FROM booking_searches WHERE tenant_id = $1 AND staff_id = $2",
+                &[staff.into()],
+            )
+            .await?
+        }
+    };
+    Ok(())
+}

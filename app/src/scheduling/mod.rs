@@ -184,6 +184,8 @@ pub struct DayView {
     pub can_setup: bool,
     /// Patients matching the booking form's search, when one was asked for.
     pub found: Vec<PatientChoice>,
+    /// That search (kept in the session, never in the address).
+    pub search: Option<String>,
 }
 
 /// What a scheduling page loads: one type for every scheduling page, because

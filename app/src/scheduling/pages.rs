@@ -34,13 +34,12 @@ pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k)).filter(|v| !v.is_empty());
     let day = Resource::new(
-        move || (param("date"), param("location"), param("type"), param("q")),
-        |(date, location, kind, q)| async move {
+        move || (param("date"), param("location"), param("type")),
+        |(date, location, kind)| async move {
             day_calendar(
                 date,
                 location.and_then(|l| l.parse().ok()),
                 kind.and_then(|t| t.parse().ok()),
-                q,
             )
             .await
             .map(SchedulingPage::Day)
@@ -59,7 +58,7 @@ pub fn CalendarPage() -> impl IntoView {
                         Err(e) => view! { <p role="alert" class="mt-4">{e.message()}</p> }.into_any(),
                         Ok(SchedulingPage::Day(v)) if v.needs_setup => view! { <NeedsSetup can=v.can_setup/> }.into_any(),
                         Ok(SchedulingPage::Day(v)) => view! {
-                            <Day v=v chosen_slot=param("slot") staff=param("staff") search=param("q")/>
+                            <Day v=v chosen_slot=param("slot") staff=param("staff")/>
                         }.into_any(),
                         Ok(SchedulingPage::Setup(_)) => ().into_any(),
                     }
@@ -83,12 +82,7 @@ fn NeedsSetup(can: bool) -> impl IntoView {
 }
 
 #[component]
-fn Day(
-    v: DayView,
-    chosen_slot: Option<String>,
-    staff: Option<String>,
-    search: Option<String>,
-) -> impl IntoView {
+fn Day(v: DayView, chosen_slot: Option<String>, staff: Option<String>) -> impl IntoView {
     let prev = (v.date - chrono::Duration::days(1)).to_string();
     let next = (v.date + chrono::Duration::days(1)).to_string();
     let today_href = calendar_href(&v, "", "");
@@ -138,7 +132,7 @@ fn Day(
         </form>
         <h2 class="mt-4 text-lg font-medium" data-testid="calendar-date">{v.date_label.clone()}{v.location.as_ref().map(|l| format!(" · {}", l.name))}</h2>
         {chosen.map(|(name, s)| view! {
-            <BookPanel name s search=search.clone() found=v.found.clone() location_id=location_id.clone() type_id=type_id.clone() date=date.clone()/>
+            <BookPanel name s search=v.search.clone() found=v.found.clone() location_id=location_id.clone() type_id=type_id.clone()/>
         })}
         {empty.then(|| view! { <p class="mt-3 text-slate-600" data-testid="calendar-empty">"Nobody is working here this day."</p> })}
         <div class="mt-3 grid gap-3 md:grid-flow-col md:auto-cols-fr" data-testid="calendar-columns">
@@ -230,9 +224,8 @@ fn BookPanel(
     found: Vec<PatientChoice>,
     location_id: String,
     type_id: String,
-    date: String,
 ) -> impl IntoView {
-    let action = crate::site::current_site().href("/staff/calendar");
+    let find = crate::site::current_site().href("/api/booking_search");
     let book = crate::site::current_site().href("/api/book_appointment");
     let searched = search.is_some();
     let query = search.unwrap_or_default();
@@ -241,14 +234,11 @@ fn BookPanel(
     view! {
         <section class="mt-3 rounded-lg border-2 border-brand bg-white p-3" data-testid="book-panel">
             <h3 class="font-semibold">{format!("Book {} {} ({}) with {}", s.day, s.time, s.offset, name)}</h3>
-            <form method="get" action=action class="mt-2 flex flex-wrap items-end gap-2">
-                <input type="hidden" name="date" value=date.clone()/>
-                <input type="hidden" name="location" value=location_id.clone()/>
-                <input type="hidden" name="type" value=type_id.clone()/>
-                <input type="hidden" name="slot" value=start.clone()/>
-                <input type="hidden" name="staff" value=staff.clone()/>
+            // Posted, not in the address: what is typed names a patient. The
+            // server keeps it in the session and sends the page back here.
+            <form method="post" action=find class="mt-2 flex flex-wrap items-end gap-2">
                 <label class="text-sm">"Find the patient"
-                    <input name="q" value=query autofocus placeholder="Name, record number, phone or birth date" class=crate::identity::pages::INPUT data-testid="book-search"/>
+                    <input name="query" value=query autofocus placeholder="Name, record number, phone or birth date" class=crate::identity::pages::INPUT data-testid="book-search"/>
                 </label>
                 <button type="submit" class=crate::identity::pages::BUTTON>"Search"</button>
             </form>

@@ -176,9 +176,17 @@ async fn the_front_desk_books_a_free_time_and_the_calendar_shows_it(t: &TestDb) 
     // Tuesday: nobody works here.
     assert!(free_starts(&day(&desk, &s, monday + Duration::days(1)).await).is_empty());
 
+    // The booking form's search is posted and kept in the session; the day
+    // then lists who matches (nothing of it travels in an address).
+    desk.api_ok("acme", "booking_search", &[("query", "okafor")])
+        .await;
+    let found = day(&desk, &s, monday).await;
+    assert_eq!(found["search"], "okafor");
+    assert_eq!(found["found"][0]["name"], "Ada Okafor", "{found}");
     let booked = book(&desk, &s, &patient, &free[1]).await;
     assert_eq!(booked.status, StatusCode::OK, "{}", booked.body);
     let after = day(&desk, &s, monday).await;
+    assert!(after["search"].is_null(), "a booking clears the search");
     assert_eq!(free_starts(&after).len(), 5);
     assert!(!free_starts(&after).contains(&free[1]));
     let shown = appointments(&after);

@@ -492,7 +492,8 @@ pub async fn operator_account(
 }
 
 /// A location, the doctor's profile and hours, a visit type, a day off of each
-/// kind, the booking rules and a booked appointment: a row in each scheduling table.
+/// kind, the booking rules, a booked appointment and a booking-form search: a
+/// row in each scheduling table.
 async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor: uuid::Uuid) {
     use app::scheduling::db;
     use chrono::{Duration, NaiveDate, Utc};
@@ -587,4 +588,7 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
         ..db::NewAppointment::at_desk(patient, doctor, location, kind, start, 30)
     };
     db::insert(tx, &visit).await.expect("appointment");
+    db::set_booking_search(tx, doctor, Some("Fixture"))
+        .await
+        .expect("booking search");
 }
