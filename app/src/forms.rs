@@ -196,6 +196,66 @@ pub fn landing(url: String) -> String {
     url
 }
 
+/// Reading a plain form's fields on the server, each refusal naming its field.
+#[cfg(feature = "ssr")]
+pub mod input {
+    use crate::error::AppError;
+
+    pub fn field(name: &str, message: &str) -> AppError {
+        AppError::field(name, message).respond()
+    }
+
+    /// Trimmed text of at most `max` characters; `None` when empty.
+    pub fn optional(
+        name: &str,
+        text: Option<String>,
+        max: usize,
+    ) -> Result<Option<String>, AppError> {
+        let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > max || t.chars().any(char::is_control))
+        {
+            return Err(field(
+                name,
+                &format!("keep it under {max} characters, on one line"),
+            ));
+        }
+        Ok(text)
+    }
+
+    pub fn number(
+        name: &str,
+        text: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<i64, AppError> {
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                field(
+                    name,
+                    &format!(
+                        "give a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            })
+    }
+
+    pub fn date(name: &str, text: &str) -> Result<chrono::NaiveDate, AppError> {
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| field(name, "give the date as YYYY-MM-DD"))
+    }
+
+    pub fn checked(v: &Option<String>) -> bool {
+        v.as_deref()
+            .is_some_and(|v| matches!(v, "on" | "true" | "1" | "yes"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,12 +2,14 @@
 //! compiled for the server (`ssr`) and for the browser (`hydrate`).
 
 pub mod app;
+pub mod billing;
 pub mod clinical;
 pub mod documents;
 pub mod error;
 pub mod forms;
 pub mod identity;
 pub mod ids;
+pub mod money;
 pub mod onboarding;
 pub mod patients;
 pub mod plans;

@@ -19,6 +19,7 @@ pub enum Permission {
     PrescriptionsDispense,
     AppointmentsManage,
     BillingManage,
+    PaymentsTake,
     ReportsRead,
     SettingsManage,
     BrandingManage,
@@ -36,6 +37,7 @@ text_enum!(Permission {
     PrescriptionsDispense => "prescriptions.dispense",
     AppointmentsManage => "appointments.manage",
     BillingManage => "billing.manage",
+    PaymentsTake => "payments.take",
     ReportsRead => "reports.read",
     SettingsManage => "settings.manage",
     BrandingManage => "branding.manage",
@@ -72,6 +74,12 @@ const MATRIX: &[(Permission, &[Role])] = &[
         P::BillingManage,
         &[R::Owner, R::Admin, R::Manager, R::Billing],
     ),
+    // The front desk invoices visits and takes payments; discounts above the
+    // clinic's threshold, credit notes and refunds stay with billing.
+    (
+        P::PaymentsTake,
+        &[R::Owner, R::Admin, R::Manager, R::Billing, R::Receptionist],
+    ),
     (P::ReportsRead, &[R::Owner, R::Admin, R::Manager]),
     (P::SettingsManage, ADMINISTRATORS),
     (P::BrandingManage, ADMINISTRATORS),
@@ -90,6 +98,7 @@ pub const ALL: &[Permission] = &[
     P::PrescriptionsDispense,
     P::AppointmentsManage,
     P::BillingManage,
+    P::PaymentsTake,
     P::ReportsRead,
     P::SettingsManage,
     P::BrandingManage,

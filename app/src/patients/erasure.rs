@@ -408,6 +408,8 @@ pub mod db {
         let one = [patient.into()];
         // Prescriptions first: they may name the visit note they came from.
         crate::prescribing::db::purge(tx, patient).await?;
+        // Invoices may name the visit they bill.
+        crate::billing::db::purge(tx, patient).await?;
         crate::scheduling::db::purge(tx, patient).await?;
         // Addenda first: they point at the notes they amend.
         tx.execute(

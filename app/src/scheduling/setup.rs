@@ -13,6 +13,9 @@ use uuid::Uuid;
 
 use super::{AppointmentType, Location};
 use crate::error::AppError;
+use crate::money::format_amount;
+#[cfg(feature = "ssr")]
+use crate::money::parse_amount;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hours {
@@ -63,120 +66,14 @@ pub struct SetupView {
     pub currency: String,
 }
 
-/// Digits after the decimal point of `currency`'s minor unit (ISO 4217).
-pub fn minor_digits(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "XAF" | "XOF" | "RWF" | "PYG" => 0,
-        "KWD" | "BHD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
-        _ => 2,
-    }
-}
-
-/// "45", "45.5" or "45.50" as minor units of `currency`; `None` if it is not
-/// a plain non-negative amount with at most the currency's decimals.
-pub fn parse_amount(text: &str, currency: &str) -> Option<i64> {
-    let text = text.trim();
-    let digits = minor_digits(currency);
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty()
-        || whole.len() > 9
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-        || fraction.len() > digits as usize
-        || (text.contains('.') && fraction.is_empty())
-    {
-        return None;
-    }
-    let scale = 10_i64.pow(digits);
-    let padded = format!("{fraction:0<width$}", width = digits as usize);
-    let fraction: i64 = if padded.is_empty() {
-        0
-    } else {
-        padded.parse().ok()?
-    };
-    whole
-        .parse::<i64>()
-        .ok()?
-        .checked_mul(scale)?
-        .checked_add(fraction)
-}
-
-/// Minor units as "45.50".
-pub fn format_amount(minor: i64, currency: &str) -> String {
-    let digits = minor_digits(currency);
-    if digits == 0 {
-        return minor.to_string();
-    }
-    let scale = 10_i64.pow(digits);
-    format!(
-        "{}.{:0width$}",
-        minor / scale,
-        (minor % scale).abs(),
-        width = digits as usize
-    )
-}
-
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::error::AppError;
-
-    pub fn field(name: &str, message: &str) -> AppError {
-        AppError::field(name, message).respond()
-    }
-
-    /// Trimmed text of at most `max` characters; `None` when empty.
-    pub fn optional(
-        name: &str,
-        text: Option<String>,
-        max: usize,
-    ) -> Result<Option<String>, AppError> {
-        let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-        if text
-            .as_ref()
-            .is_some_and(|t| t.chars().count() > max || t.chars().any(char::is_control))
-        {
-            return Err(field(
-                name,
-                &format!("keep it under {max} characters, on one line"),
-            ));
-        }
-        Ok(text)
-    }
+    pub use crate::forms::input::{checked, date, field, number, optional};
 
     pub fn minutes(name: &str, text: &str) -> Result<u32, AppError> {
         super::super::parse_clock(text)
             .ok_or_else(|| field(name, "give the time as HH:MM (24-hour)"))
-    }
-
-    pub fn number(
-        name: &str,
-        text: &str,
-        range: std::ops::RangeInclusive<i64>,
-    ) -> Result<i64, AppError> {
-        text.trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| {
-                field(
-                    name,
-                    &format!(
-                        "give a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                )
-            })
-    }
-
-    pub fn date(name: &str, text: &str) -> Result<chrono::NaiveDate, AppError> {
-        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .map_err(|_| field(name, "give the date as YYYY-MM-DD"))
-    }
-
-    pub fn checked(v: &Option<String>) -> bool {
-        v.as_deref()
-            .is_some_and(|v| matches!(v, "on" | "true" | "1" | "yes"))
     }
 
     /// Audits a set-up change and commits.
@@ -785,37 +682,6 @@ pub async fn save_scheduling_rules(
     rules.see_all_calendars = ssr::checked(&see_all_calendars);
     super::db::save_rules(&mut tx, &rules).await?;
     ssr::finish(tx, &w, "scheduling.rules_changed", None).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_are_whole_minor_units() {
-        assert_eq!(parse_amount("45", "USD"), Some(4500));
-        assert_eq!(parse_amount("45.5", "EUR"), Some(4550));
-        assert_eq!(parse_amount("0.05", "GBP"), Some(5));
-        assert_eq!(parse_amount("1500", "JPY"), Some(1500));
-        assert_eq!(parse_amount("1.234", "KWD"), Some(1234));
-        for bad in [
-            "",
-            "-1",
-            "1.",
-            ".5",
-            "1.234",
-            "1e3",
-            "12,50",
-            "1 000",
-            "9999999999",
-        ] {
-            assert_eq!(parse_amount(bad, "USD"), None, "{bad}");
-        }
-        assert_eq!(parse_amount("1.5", "JPY"), None);
-        assert_eq!(format_amount(4550, "EUR"), "45.50");
-        assert_eq!(format_amount(1500, "JPY"), "1500");
-        assert_eq!(format_amount(1234, "KWD"), "1.234");
-    }
 }
 
 const SECTION: &str = "mt-6 rounded-lg border border-slate-200 bg-white p-4";

@@ -8,6 +8,7 @@
 mod support;
 
 mod access;
+mod billing;
 mod chart;
 mod cli;
 mod custom_fields;

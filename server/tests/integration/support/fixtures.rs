@@ -273,6 +273,7 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
         .expect("restricted-record access");
     prescribing_rows(&mut tx, patient.id, doctor.id).await;
     scheduling_rows(&mut tx, patient.id, doctor.id).await;
+    billing_rows(&mut tx, patient.id, doctor.id).await;
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
@@ -591,4 +592,78 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     db::set_booking_search(tx, doctor, Some("Fixture"))
         .await
         .expect("booking search");
+}
+
+/// Billing settings and categories, a service, an issued invoice with a line
+/// (and so its series), a payment put against it: a row in each billing table.
+async fn billing_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, staff: uuid::Uuid) {
+    use app::billing::{db, BillingSettings, PaymentMethod};
+    let settings = BillingSettings::default();
+    db::save_settings(tx, &settings).await.expect("settings");
+    let service = db::save_service(
+        tx,
+        None,
+        &db::ServiceInput {
+            code: "FIX",
+            name: "Fixture service",
+            kind: "service",
+            price_minor: 5000,
+            currency: "USD",
+            tax_category: "health",
+            active: true,
+        },
+    )
+    .await
+    .expect("service");
+    let invoice = db::create_draft(
+        tx,
+        &db::NewDraft {
+            patient,
+            appointment: None,
+            currency: "USD",
+            regime: settings.regime,
+            place_of_supply: None,
+            inter_state: false,
+            notes: Some("Fixture invoice"),
+            created_by: staff,
+        },
+    )
+    .await
+    .expect("draft");
+    db::add_line(
+        tx,
+        invoice,
+        &db::NewLine {
+            service: Some(service),
+            description: "Fixture service",
+            tax_category: "health",
+            quantity: 1,
+            unit_price: 5000,
+            line_discount: 0,
+            rate_bp: 0,
+            exempt: true,
+        },
+    )
+    .await
+    .expect("line");
+    let today = chrono::Utc::now().date_naive();
+    db::issue(tx, invoice, staff, today, &settings)
+        .await
+        .expect("issue");
+    db::record_payment(
+        tx,
+        &db::NewPayment {
+            patient,
+            method: PaymentMethod::Cash,
+            amount: 5000,
+            currency: "USD",
+            reference: None,
+            by: Some(staff),
+            day: today,
+        },
+        &[(invoice, 5000)],
+        &settings,
+    )
+    .await
+    .expect("payment");
 }
