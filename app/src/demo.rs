@@ -299,11 +299,49 @@ pub async fn seed(
             )
             .await?;
         }
+        seed_billing(&mut tx, demo.settings.1).await?;
         tx.commit().await?;
     }
     Ok(SeedOutcome::Seeded {
         tenants: created.len(),
     })
+}
+
+/// The demo clinic's billing: VAT where the clinic's currency is pounds
+/// (clinical care exempt, products at 20 %), no tax elsewhere, and a small
+/// catalog.
+async fn seed_billing(tx: &mut crate::db::TenantTx, currency: &str) -> Result<(), DbError> {
+    use crate::billing::{db, BillingSettings, Regime};
+    let settings = BillingSettings {
+        regime: if currency == "GBP" {
+            Regime::Vat
+        } else {
+            Regime::None
+        },
+        ..BillingSettings::default()
+    };
+    db::save_settings(tx, &settings).await?;
+    for (code, name, kind, price, category) in [
+        ("CONS", "Consultation", "service", 6_000, "health"),
+        ("DRESS", "Wound dressing", "service", 2_500, "health"),
+        ("SPF50", "Sunscreen SPF 50", "product", 1_200, "standard"),
+    ] {
+        db::save_service(
+            tx,
+            None,
+            &db::ServiceInput {
+                code,
+                name,
+                kind,
+                price_minor: price,
+                currency,
+                tax_category: category,
+                active: true,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The demo clinic's scheduling: a clinic and a hospital, the doctor's weekday

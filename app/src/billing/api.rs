@@ -105,7 +105,7 @@ pub mod ssr {
     }
 
     pub fn invoice_href(id: Uuid) -> String {
-        crate::site::current_site().href(&format!("/staff/billing/invoices/{id}"))
+        crate::site::current_site().href(&format!("/staff/billing?invoice={id}"))
     }
 
     /// Whether a discount of `discount` on `base` needs a reason (and a

@@ -20,6 +20,7 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod numbering;
+pub mod pages;
 pub mod tax;
 
 pub use tax::{Regime, TaxKind};

@@ -325,6 +325,7 @@ pub const PAGES: &[(&str, Rule)] = &[
     ("/staff/formulary", R::Staff(Some(P::SettingsManage))),
     ("/staff/calendar", R::Staff(Some(P::AppointmentsManage))),
     ("/staff/scheduling", R::Staff(Some(P::SettingsManage))),
+    ("/staff/billing", R::Staff(Some(P::PaymentsTake))),
     ("/portal", R::Patient),
     ("/portal/signin", R::Public),
     ("/account", R::SignedIn),

@@ -261,6 +261,7 @@ pub async fn day_calendar(
             can_setup,
             found,
             search: query,
+            can_invoice: w.viewer.can(Permission::PaymentsTake),
         });
     };
     let rules = db::rules(&mut tx).await?;
@@ -340,6 +341,7 @@ pub async fn day_calendar(
         can_setup,
         found,
         search: query,
+        can_invoice: w.viewer.can(Permission::PaymentsTake),
     })
 }
 
@@ -571,9 +573,12 @@ pub mod ssr_book {
                 .into()
             });
         };
-        let occupancy = match (slot.seats_left, r.moving) {
-            (Some(_), _) => db::group_session(tx, r.staff, r.type_id, slot.start).await?,
-            (None, _) => None,
+        // A group visit joins the session already started at that time, if any
+        // (looked up under a lock, so two first seats cannot start two).
+        let occupancy = if t.capacity > 1 {
+            db::group_session(tx, r.staff, r.type_id, slot.start).await?
+        } else {
+            None
         };
         let id = r.moving.unwrap_or_else(Uuid::now_v7);
         let new = NewAppointment {

@@ -878,6 +878,16 @@ pub async fn group_session(
     type_id: Uuid,
     start: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbError> {
+    // Two people taking the first seats at once must join one session, not
+    // start two that overlap: the second waits for the first (PostgreSQL;
+    // SQLite's single writer already orders them).
+    if tx.backend() == crate::db::Backend::Postgres {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text || $2::text || $3::text || $4::text, 3))",
+            &[staff.into(), type_id.into(), start.into()],
+        )
+        .await?;
+    }
     let row: Option<(Uuid,)> = tx
         .fetch_optional(
             "SELECT occupancy FROM appointments WHERE tenant_id = $1 AND staff_id = $2 AND type_id = $3 \

@@ -184,8 +184,10 @@ pub struct DayView {
     pub can_setup: bool,
     /// Patients matching the booking form's search, when one was asked for.
     pub found: Vec<PatientChoice>,
-    /// That search (kept in the session, never in the address).
+    /// That search (kept in the database, never in the address).
     pub search: Option<String>,
+    /// Whether the viewer may invoice a visit.
+    pub can_invoice: bool,
 }
 
 /// What a scheduling page loads: one type for every scheduling page, because

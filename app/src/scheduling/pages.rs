@@ -52,6 +52,7 @@ pub fn CalendarPage() -> impl IntoView {
             <crate::forms::PlainFormError path="/api/book_appointment"/>
             <crate::forms::PlainFormError path="/api/set_appointment_status"/>
             <crate::forms::PlainFormError path="/api/reschedule_appointment"/>
+            <crate::forms::PlainFormError path="/api/draft_invoice"/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match day.await {
@@ -151,7 +152,7 @@ fn PractitionerColumn(c: Column, v: DayView) -> impl IntoView {
             <h3 class="font-semibold">{heading}</h3>
             {c.practitioner.specialty.clone().map(|s| view! { <p class="text-xs text-slate-500">{s}</p> })}
             <ol class="mt-2 space-y-2" aria-label="Appointments">
-                {c.appointments.iter().map(|a| view! { <AppointmentItem a=a.clone()/> }.into_any()).collect_view()}
+                {c.appointments.iter().map(|a| view! { <AppointmentItem a=a.clone() can_invoice=v.can_invoice/> }.into_any()).collect_view()}
             </ol>
             <h4 class="mt-3 text-sm font-medium text-slate-600 print:hidden">"Free"</h4>
             <ul class="mt-1 flex flex-wrap gap-1 print:hidden" data-testid="free-slots">
@@ -177,7 +178,7 @@ fn urlencode(text: &str) -> String {
 }
 
 #[component]
-fn AppointmentItem(a: AppointmentView) -> impl IntoView {
+fn AppointmentItem(a: AppointmentView, can_invoice: bool) -> impl IntoView {
     let api = |name: &str| crate::site::current_site().href(&format!("/api/{name}"));
     let chart = crate::site::current_site().href(&format!("/staff/patients/{}", a.patient_id));
     let cancelled = a.status == AppointmentStatus::Cancelled;
@@ -197,6 +198,13 @@ fn AppointmentItem(a: AppointmentView) -> impl IntoView {
                         <button type="submit" class=PILL>{s.label()}</button>
                     </form>
                 }).collect_view()}
+                {(can_invoice && a.status == AppointmentStatus::Completed).then(|| view! {
+                    <form method="post" action=api("draft_invoice")>
+                        <input type="hidden" name="patient_id" value=a.patient_id.to_string()/>
+                        <input type="hidden" name="appointment_id" value=id.clone()/>
+                        <button type="submit" class=PILL data-testid="invoice-visit">"Invoice"</button>
+                    </form>
+                })}
                 {a.status.is_open().then(|| view! {
                     <details>
                         <summary class="cursor-pointer text-sm text-red-700">"Cancel"</summary>

@@ -235,7 +235,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                     P::PrescriptionsDispense,
                     feature("Dispensing", "/staff/pharmacy", Feature::Prescriptions),
                 ),
-                (P::BillingManage, soon("Billing")),
+                (P::PaymentsTake, link("Billing", "/staff/billing")),
                 (
                     P::ReportsRead,
                     feature("Reports", "/staff/reports", Feature::Reports),

@@ -220,7 +220,13 @@ async fn check(
         let path = &pages
             .page_under(prefix)
             .unwrap_or_else(|| panic!("no page under {prefix}"));
-        let reply = b.get(site.host, &format!("{}{path}", site.base)).await;
+        // A page that never finishes names itself (not just "timed out").
+        let reply = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            b.get(site.host, &format!("{}{path}", site.base)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{who:?}: page {}{path} did not finish in 60 s", site.base));
         let (want, got) = (expect(*rule, who), decision_of(&reply));
         if want != got {
             wrong.push(format!(

@@ -75,7 +75,7 @@ async fn draft(b: &Browser, patient: &str, place: &str) -> String {
         )
         .await;
     href.as_str()
-        .and_then(|h| h.rsplit('/').next())
+        .and_then(|h| h.split("?invoice=").nth(1))
         .expect("invoice address")
         .to_owned()
 }
