@@ -2,7 +2,7 @@
 // for India's GST; at the front desk a finished visit is invoiced in one
 // click, a taxable product is added (the document becomes an
 // invoice-cum-bill of supply with CGST and SGST), the invoice is issued and
-// part is paid in cash; then billing corrects the product with a credit note
+// part is paid in cash and the receipt printed on the 80 mm roll; then billing corrects the product with a credit note
 // and the day's collections show the cash. Screens pass axe; the invoice is
 // kept as a screenshot.
 import { test, describe, before, after } from 'node:test';
@@ -98,6 +98,19 @@ describe('billing', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       assert.match(await page.locator('[data-testid="payments"]').innerText(), /RCT-\d{5}[\s\S]*Cash[\s\S]*20\.00 USD/);
       await screenshot(page, 'invoice-desktop');
       await assertAccessible(page, 'invoice');
+
+      // The invoice on A4 and the cash receipt on the 80 mm roll.
+      const printHref = await page.locator('[data-testid="print-invoice"]').getAttribute('href');
+      const receiptHref = await page.locator('[data-testid="receipt-link"]').first().getAttribute('href');
+      await open(page, new URL(printHref, page.url()).href);
+      const printed = await page.locator('[data-testid="printable"]').innerText();
+      assert.match(printed, /Invoice-cum-bill of supply INV-\d{5}/i);
+      assert.match(printed, /CGST 9\.00 %: 1\.08/);
+      await open(page, new URL(receiptHref, page.url()).href);
+      const receipt = page.locator('[data-testid="printable"]');
+      assert.equal(await receipt.getAttribute('data-size'), 'receipt');
+      assert.match(await receipt.innerText(), /Receipt RCT-\d{5}[\s\S]*20\.00 USD/i);
+      await screenshot(page, 'receipt-80mm');
     });
 
     await withPage(browser, DESKTOP, async (page) => {

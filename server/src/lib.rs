@@ -167,6 +167,10 @@ pub fn app(state: AppState) -> Router {
         .route("/records/{id}/download", get(record_download))
         .route("/prescriptions/{id}/print", get(prescription_print))
         .route("/prescriptions/{id}/pdf", get(prescription_pdf))
+        .route("/billing/documents/{id}/print", get(billing_document_print))
+        .route("/billing/documents/{id}/pdf", get(billing_document_pdf))
+        .route("/billing/receipts/{id}/print", get(billing_receipt_print))
+        .route("/billing/receipts/{id}/pdf", get(billing_receipt_pdf))
         .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
@@ -654,7 +658,7 @@ async fn prescription_print(
     let sheet = app::prescribing::print::sheet(&p, size);
     let other = match size {
         app::print::PageSize::A4 => "a5",
-        app::print::PageSize::A5 => "a4",
+        _ => "a4",
     };
     let html = app::print::html::page(
         &sheet,
@@ -701,6 +705,171 @@ async fn prescription_pdf(
             status_pages::unavailable()
         }
         Err(_) => status_pages::unavailable(),
+    }
+}
+
+/// The invoice, credit note or receipt a billing print address names, for
+/// whoever asks; or the answer when it cannot be printed.
+async fn printable_billing(
+    state: &AppState,
+    id: &str,
+    wanted: app::billing::print::Wanted,
+    what: &str,
+    site: &app::site::SiteInfo,
+    meta: &app::identity::audit::RequestMeta,
+) -> Result<app::billing::print::Printable, Response> {
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return Err(status_pages::not_found());
+    };
+    app::billing::print::load(&state.db, site, meta, wanted, id)
+        .await
+        .map_err(|e| print_refusal(site, &format!("/billing/{what}"), e))
+}
+
+/// The sheet as a page for the browser's print dialog.
+fn billing_page(
+    p: &app::billing::print::Printable,
+    sheet: &app::print::Sheet,
+    other: &str,
+    pdf: &str,
+) -> Response {
+    let html = app::print::html::page(sheet, p.tenant.branding.logo_url.as_deref(), other, pdf);
+    (
+        [(http::header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(html),
+    )
+        .into_response()
+}
+
+/// The sheet as a PDF download, made off the async workers.
+async fn billing_pdf(sheet: app::print::Sheet, filename: &'static str) -> Response {
+    match tokio::task::spawn_blocking(move || app::print::pdf::render(&sheet)).await {
+        Ok(Ok(bytes)) => (
+            [
+                (http::header::CONTENT_TYPE, "application/pdf"),
+                (
+                    http::header::CONTENT_DISPOSITION,
+                    if filename == "receipt" {
+                        "attachment; filename=\"receipt.pdf\""
+                    } else {
+                        "attachment; filename=\"invoice.pdf\""
+                    },
+                ),
+                (http::header::CACHE_CONTROL, "no-store"),
+                (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "billing PDF");
+            status_pages::unavailable()
+        }
+        Err(_) => status_pages::unavailable(),
+    }
+}
+
+/// `GET /billing/documents/{id}/print`: an invoice or credit note (A4, A5, or
+/// `?size=receipt` for an 80 mm roll). Billing staff and the patient. Audited.
+async fn billing_document_print(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    use app::billing::print::Wanted;
+    let (site, meta, size) = (site_of(&req), meta_of(&req), paper_size(&req));
+    let what = format!("documents/{id}/print");
+    let p = match printable_billing(&state, &id, Wanted::Document, &what, &site, &meta).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let sheet = app::billing::print::sheet(&p, size);
+    let other = if size == app::print::PageSize::A4 {
+        "receipt"
+    } else {
+        "a4"
+    };
+    billing_page(
+        &p,
+        &sheet,
+        &site.href(&format!("/billing/documents/{id}/print?size={other}")),
+        &site.href(&format!(
+            "/billing/documents/{id}/pdf?size={}",
+            size.as_str()
+        )),
+    )
+}
+
+/// `GET /billing/documents/{id}/pdf`: the same document as a PDF.
+async fn billing_document_pdf(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    use app::billing::print::Wanted;
+    let (site, meta, size) = (site_of(&req), meta_of(&req), paper_size(&req));
+    let what = format!("documents/{id}/pdf");
+    match printable_billing(&state, &id, Wanted::Document, &what, &site, &meta).await {
+        Ok(p) => billing_pdf(app::billing::print::sheet(&p, size), "invoice").await,
+        Err(refusal) => refusal,
+    }
+}
+
+/// `GET /billing/receipts/{id}/print`: one payment's receipt, an 80 mm roll
+/// unless `?size=a4`.
+async fn billing_receipt_print(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    use app::billing::print::Wanted;
+    let (site, meta) = (site_of(&req), meta_of(&req));
+    let size = receipt_size(&req);
+    let what = format!("receipts/{id}/print");
+    let p = match printable_billing(&state, &id, Wanted::Receipt, &what, &site, &meta).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let sheet = app::billing::print::sheet(&p, size);
+    let other = if size == app::print::PageSize::Receipt {
+        "a4"
+    } else {
+        "receipt"
+    };
+    billing_page(
+        &p,
+        &sheet,
+        &site.href(&format!("/billing/receipts/{id}/print?size={other}")),
+        &site.href(&format!(
+            "/billing/receipts/{id}/pdf?size={}",
+            size.as_str()
+        )),
+    )
+}
+
+/// `GET /billing/receipts/{id}/pdf`.
+async fn billing_receipt_pdf(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
+    use app::billing::print::Wanted;
+    let (site, meta) = (site_of(&req), meta_of(&req));
+    let size = receipt_size(&req);
+    let what = format!("receipts/{id}/pdf");
+    match printable_billing(&state, &id, Wanted::Receipt, &what, &site, &meta).await {
+        Ok(p) => billing_pdf(app::billing::print::sheet(&p, size), "receipt").await,
+        Err(refusal) => refusal,
+    }
+}
+
+/// A receipt prints on the 80 mm roll unless `?size=` asks for a page.
+fn receipt_size(req: &Request<Body>) -> app::print::PageSize {
+    let asked = req.uri().query().is_some_and(|q| q.contains("size="));
+    if asked {
+        paper_size(req)
+    } else {
+        app::print::PageSize::Receipt
     }
 }
 

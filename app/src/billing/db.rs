@@ -1247,6 +1247,23 @@ pub async fn payments_of(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Payment
         .collect()
 }
 
+/// One payment or refund, with where it went.
+pub async fn payment(tx: &mut TenantTx, id: Uuid) -> Result<Option<PaymentView>, DbError> {
+    let owner: Option<(Uuid,)> = tx
+        .fetch_optional(
+            "SELECT patient_id FROM payments WHERE tenant_id = $1 AND id = $2",
+            &[id.into()],
+        )
+        .await?;
+    let Some((patient,)) = owner else {
+        return Ok(None);
+    };
+    Ok(payments_of(tx, patient)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id))
+}
+
 /// One day's takings in the clinic's time zone: per method and per member
 /// of staff, refunds apart.
 pub async fn collections(

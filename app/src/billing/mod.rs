@@ -21,6 +21,8 @@ pub mod api;
 pub mod db;
 pub mod numbering;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod print;
 pub mod tax;
 
 pub use tax::{Regime, TaxKind};

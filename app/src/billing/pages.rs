@@ -57,6 +57,11 @@ fn href(query: &str) -> String {
     crate::site::current_site().href(&format!("/staff/billing{query}"))
 }
 
+/// A print or PDF address of the area (`/billing/...`).
+fn print_href(rest: &str) -> String {
+    crate::site::current_site().href(&format!("/billing/{rest}"))
+}
+
 fn money(minor: i64, currency: &str) -> String {
     format!("{} {currency}", format_amount(minor, currency))
 }
@@ -355,7 +360,12 @@ fn PaymentForms(p: InvoicePageView) -> impl IntoView {
             </label>
             <button type="submit" class=BUTTON data-testid="take-payment-submit">"Take payment"</button>
         </form>
-        <div class="mt-2 flex flex-wrap gap-2 print:hidden">{credit}</div>
+        <div class="mt-2 flex flex-wrap gap-2 print:hidden">
+            {credit}
+            <a class=SMALL_BUTTON href=print_href(&format!("documents/{id}/print")) data-testid="print-invoice">"Print (A4)"</a>
+            <a class=SMALL_BUTTON href=print_href(&format!("documents/{id}/print?size=receipt"))>"Print (80 mm)"</a>
+            <a class=SMALL_BUTTON href=print_href(&format!("documents/{id}/pdf"))>"PDF"</a>
+        </div>
     }
 }
 
@@ -401,7 +411,8 @@ fn CreditNotes(p: InvoicePageView) -> impl IntoView {
                 view! {
                     <div class="mt-3 border-t pt-2 text-sm">
                         <p class="font-medium">{n.number.clone().unwrap_or_default()}" · "{money(n.total, &c)}
-                            {n.notes.clone().map(|r| format!(" · {r}"))}</p>
+                            {n.notes.clone().map(|r| format!(" · {r}"))}
+                            " · "<a class="underline" href=print_href(&format!("documents/{}/print", n.id))>"Print"</a></p>
                         <ul>{n.lines.iter().map(|l| view! { <li>{format!("{}: {}", l.description, money(l.tax.total, &c))}</li> }).collect_view()}</ul>
                         {refund}
                     </div>
@@ -428,7 +439,7 @@ fn PatientMoney(p: InvoicePageView) -> impl IntoView {
                 <tbody>
                     {p.payments.into_iter().map(|m| view! {
                         <tr class="border-t">
-                            <td>{m.number.clone()}{m.refund.then_some(" (refund)")}</td>
+                            <td><a class="underline" href=print_href(&format!("receipts/{}/print", m.id)) data-testid="receipt-link">{m.number.clone()}</a>{m.refund.then_some(" (refund)")}</td>
                             <td>{m.received_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                             <td>{m.method.label()}</td>
                             <td class="text-right">{money(if m.refund { -m.amount } else { m.amount }, &m.currency)}</td>

@@ -295,6 +295,8 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("refund.recorded", "Recorded a refund"),
     ("billing.settings_changed", "Changed the billing settings"),
     ("service.saved", "Saved a service in the catalog"),
+    ("invoice.printed", "Printed an invoice or credit note"),
+    ("receipt.printed", "Printed a receipt"),
     ("appointment.moved", "Moved an appointment"),
     ("appointment.cancelled", "Cancelled an appointment"),
     (

@@ -23,7 +23,7 @@ pub fn page(sheet: &Sheet, logo: Option<&str>, other_size: &str, pdf: &str) -> S
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}@page {{ size: {size}; margin: 14mm; }}\
+         <title>{title}</title><style>{STYLE}@page {{ size: {size}; margin: {margin}; }}\
          main {{ max-width: {max}pt; }}</style></head><body>\
          <nav class=\"tools\" aria-label=\"Print options\"><a href=\"{other}\">Other paper size</a> · \
          <a href=\"{pdf}\">Download PDF</a> · <span>Use your browser's Print command.</span></nav>\
@@ -34,6 +34,7 @@ pub fn page(sheet: &Sheet, logo: Option<&str>, other_size: &str, pdf: &str) -> S
         other = escape_html(other_size),
         pdf = escape_html(pdf),
         size_id = sheet.size.as_str(),
+        margin = sheet.size.margin_css(),
         footer = escape_html(&sheet.footer),
     )
 }

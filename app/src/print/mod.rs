@@ -14,6 +14,8 @@ pub mod pdf;
 pub enum PageSize {
     A4,
     A5,
+    /// An 80 mm receipt roll (a page 200 mm long; longer receipts continue).
+    Receipt,
 }
 
 impl PageSize {
@@ -21,6 +23,7 @@ impl PageSize {
     pub fn parse(text: Option<&str>) -> Self {
         match text {
             Some("a5" | "A5") => Self::A5,
+            Some("receipt") => Self::Receipt,
             _ => Self::A4,
         }
     }
@@ -29,6 +32,7 @@ impl PageSize {
         match self {
             Self::A4 => (595.276, 841.89),
             Self::A5 => (419.528, 595.276),
+            Self::Receipt => (226.772, 566.929),
         }
     }
 
@@ -36,6 +40,15 @@ impl PageSize {
         match self {
             Self::A4 => "A4",
             Self::A5 => "A5",
+            Self::Receipt => "80mm 200mm",
+        }
+    }
+
+    /// The printed margin around the text.
+    pub fn margin_css(self) -> &'static str {
+        match self {
+            Self::Receipt => "4mm",
+            _ => "14mm",
         }
     }
 
@@ -43,6 +56,7 @@ impl PageSize {
         match self {
             Self::A4 => "a4",
             Self::A5 => "a5",
+            Self::Receipt => "receipt",
         }
     }
 }

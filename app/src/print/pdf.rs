@@ -365,7 +365,14 @@ pub fn render(sheet: &Sheet) -> Result<Vec<u8>, String> {
             .creator("MediSync".into()),
     );
     let size = sheet.size.points();
-    let margin = if size.0 < 500.0 { 32.0 } else { 44.0 };
+    // A receipt roll is narrow: little margin, smaller type.
+    let margin = if size.0 < 300.0 {
+        12.0
+    } else if size.0 < 500.0 {
+        32.0
+    } else {
+        44.0
+    };
     let mut pen = Pen {
         doc: &mut doc,
         fonts,
@@ -376,7 +383,13 @@ pub fn render(sheet: &Sheet) -> Result<Vec<u8>, String> {
         page_number: 0,
         lines: Vec::new(),
     };
-    let base = if size.0 < 500.0 { 9.0 } else { 10.5 };
+    let base = if size.0 < 300.0 {
+        8.0
+    } else if size.0 < 500.0 {
+        9.0
+    } else {
+        10.5
+    };
     for block in &sheet.blocks {
         match block {
             Block::Title(t) => pen.text(t, base * 1.8, true, 0.0),

@@ -247,6 +247,54 @@ async fn a_gst_clinic_bills_care_and_a_product_on_one_document(t: &TestDb) {
     assert_eq!(paid["invoice"]["outstanding"], 0);
     assert_eq!(paid["dues"]["credit"], 1_000);
 
+    // Printed and as PDF, for the front desk; not for a nurse.
+    let printed = desk
+        .get(
+            "localhost",
+            &format!("/t/acme/billing/documents/{invoice}/print"),
+        )
+        .await;
+    assert_eq!(printed.status, StatusCode::OK, "{}", printed.body);
+    for text in [
+        "Invoice-cum-bill of supply",
+        "GSTIN: 29ABCDE1234F1Z5",
+        "CGST 9.00 %: 40.50",
+        "Asha Rao",
+    ] {
+        assert!(printed.body.contains(text), "{text} missing");
+    }
+    let pdf = desk
+        .get(
+            "localhost",
+            &format!("/t/acme/billing/documents/{invoice}/pdf?size=receipt"),
+        )
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with("%PDF"), "not a PDF");
+    let receipt_id = paid["payments"][1]["id"]
+        .as_str()
+        .expect("first receipt")
+        .to_owned();
+    let receipt = desk
+        .get(
+            "localhost",
+            &format!("/t/acme/billing/receipts/{receipt_id}/print"),
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert!(
+        receipt.body.contains("data-size=\"receipt\""),
+        "80 mm by default"
+    );
+    assert!(receipt.body.contains(&expected_number("RCT-", 1)));
+    for path in [
+        format!("/t/acme/billing/documents/{invoice}/print"),
+        format!("/t/acme/billing/receipts/{receipt_id}/print"),
+    ] {
+        let r = nurse.get("localhost", &path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+
     // Across a state line: IGST at the full rate, a tax invoice for the product alone.
     let other = draft(&desk, &patient, "Maharashtra").await;
     line(
