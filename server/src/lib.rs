@@ -684,16 +684,21 @@ async fn prescription_pdf(
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    let sheet = app::prescribing::print::sheet(&p, size);
-    // Shaping and font subsetting are CPU work: off the async workers.
+    pdf_download(
+        app::prescribing::print::sheet(&p, size),
+        "attachment; filename=\"prescription.pdf\"",
+    )
+    .await
+}
+
+/// A sheet as a PDF download. Shaping and font subsetting are CPU work: off
+/// the async workers.
+async fn pdf_download(sheet: app::print::Sheet, disposition: &'static str) -> Response {
     match tokio::task::spawn_blocking(move || app::print::pdf::render(&sheet)).await {
         Ok(Ok(bytes)) => (
             [
                 (http::header::CONTENT_TYPE, "application/pdf"),
-                (
-                    http::header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"prescription.pdf\"",
-                ),
+                (http::header::CONTENT_DISPOSITION, disposition),
                 (http::header::CACHE_CONTROL, "no-store"),
                 (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],
@@ -701,7 +706,7 @@ async fn prescription_pdf(
         )
             .into_response(),
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "prescription PDF");
+            tracing::error!(error = %e, "PDF");
             status_pages::unavailable()
         }
         Err(_) => status_pages::unavailable(),
@@ -739,34 +744,6 @@ fn billing_page(
         axum::response::Html(html),
     )
         .into_response()
-}
-
-/// The sheet as a PDF download, made off the async workers.
-async fn billing_pdf(sheet: app::print::Sheet, filename: &'static str) -> Response {
-    match tokio::task::spawn_blocking(move || app::print::pdf::render(&sheet)).await {
-        Ok(Ok(bytes)) => (
-            [
-                (http::header::CONTENT_TYPE, "application/pdf"),
-                (
-                    http::header::CONTENT_DISPOSITION,
-                    if filename == "receipt" {
-                        "attachment; filename=\"receipt.pdf\""
-                    } else {
-                        "attachment; filename=\"invoice.pdf\""
-                    },
-                ),
-                (http::header::CACHE_CONTROL, "no-store"),
-                (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "billing PDF");
-            status_pages::unavailable()
-        }
-        Err(_) => status_pages::unavailable(),
-    }
 }
 
 /// `GET /billing/documents/{id}/print`: an invoice or credit note (A4, A5, or
@@ -810,7 +787,13 @@ async fn billing_document_pdf(
     let (site, meta, size) = (site_of(&req), meta_of(&req), paper_size(&req));
     let what = format!("documents/{id}/pdf");
     match printable_billing(&state, &id, Wanted::Document, &what, &site, &meta).await {
-        Ok(p) => billing_pdf(app::billing::print::sheet(&p, size), "invoice").await,
+        Ok(p) => {
+            pdf_download(
+                app::billing::print::sheet(&p, size),
+                "attachment; filename=\"invoice.pdf\"",
+            )
+            .await
+        }
         Err(refusal) => refusal,
     }
 }
@@ -858,7 +841,13 @@ async fn billing_receipt_pdf(
     let size = receipt_size(&req);
     let what = format!("receipts/{id}/pdf");
     match printable_billing(&state, &id, Wanted::Receipt, &what, &site, &meta).await {
-        Ok(p) => billing_pdf(app::billing::print::sheet(&p, size), "receipt").await,
+        Ok(p) => {
+            pdf_download(
+                app::billing::print::sheet(&p, size),
+                "attachment; filename=\"receipt.pdf\"",
+            )
+            .await
+        }
         Err(refusal) => refusal,
     }
 }

@@ -104,6 +104,21 @@ pub mod ssr {
         crate::patients::api::ssr::clinic_today(&w.tenant)
     }
 
+    /// Audits a change to an invoice, commits, and goes back to the invoice.
+    pub async fn changed(
+        w: &Writer,
+        mut tx: TenantTx,
+        patient: Uuid,
+        action: &str,
+        invoice: Uuid,
+    ) -> Result<(), AppError> {
+        w.audit(&mut tx, patient, action, Some(&invoice.to_string()))
+            .await?;
+        tx.commit().await?;
+        crate::forms::lands_on(&invoice_href(invoice));
+        Ok(())
+    }
+
     pub fn invoice_href(id: Uuid) -> String {
         crate::site::current_site().href(&format!("/staff/billing?invoice={id}"))
     }
@@ -218,7 +233,7 @@ pub async fn save_billing_settings(
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
     super::db::save_settings(&mut tx, &settings).await?;
-    finish(tx, &w, "billing.settings_changed", None).await
+    w.finish(tx, "billing.settings_changed", None).await
 }
 
 #[server(prefix = "/api", endpoint = "save_tax_category")]
@@ -255,7 +270,8 @@ pub async fn save_tax_category(
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
     super::db::save_category(&mut tx, &category).await?;
-    finish(tx, &w, "billing.settings_changed", Some(&category.code)).await
+    w.finish(tx, "billing.settings_changed", Some(&category.code))
+        .await
 }
 
 #[server(prefix = "/api", endpoint = "save_service")]
@@ -301,28 +317,8 @@ pub async fn save_service(
         },
     )
     .await?;
-    finish(tx, &w, "service.saved", Some(&id.to_string())).await?;
+    w.finish(tx, "service.saved", Some(&id.to_string())).await?;
     Ok(id)
-}
-
-#[cfg(feature = "ssr")]
-async fn finish(
-    mut tx: crate::db::TenantTx,
-    w: &crate::patients::api::ssr::Writer,
-    action: &str,
-    target: Option<&str>,
-) -> Result<(), AppError> {
-    use crate::identity::audit::{self, Actor};
-    audit::record(
-        &mut tx,
-        Actor::account(w.viewer.account_id, w.viewer.email.as_str()),
-        action,
-        target,
-        &crate::identity::auth::request_meta(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Starts an invoice for a patient, from a visit when one is given (its
@@ -521,16 +517,7 @@ pub async fn remove_invoice_line(invoice_id: Uuid, line_id: Uuid) -> Result<(), 
     let w = crate::patients::api::ssr::writer()?;
     let (mut tx, invoice) = ssr::open_invoice(&w, invoice_id).await?;
     super::db::remove_line(&mut tx, invoice_id, line_id).await?;
-    w.audit(
-        &mut tx,
-        invoice.patient_id,
-        "invoice.changed",
-        Some(&invoice_id.to_string()),
-    )
-    .await?;
-    tx.commit().await?;
-    crate::forms::lands_on(&ssr::invoice_href(invoice_id));
-    Ok(())
+    ssr::changed(&w, tx, invoice.patient_id, "invoice.changed", invoice_id).await
 }
 
 /// A discount on the whole invoice, shared among its lines before tax.
@@ -568,16 +555,7 @@ pub async fn set_invoice_discount(
         reason.as_deref(),
     )?;
     super::db::set_invoice_discount(&mut tx, invoice_id, amount, reason.as_deref()).await?;
-    w.audit(
-        &mut tx,
-        invoice.patient_id,
-        "invoice.changed",
-        Some(&invoice_id.to_string()),
-    )
-    .await?;
-    tx.commit().await?;
-    crate::forms::lands_on(&ssr::invoice_href(invoice_id));
-    Ok(())
+    ssr::changed(&w, tx, invoice.patient_id, "invoice.changed", invoice_id).await
 }
 
 #[server(prefix = "/api", endpoint = "delete_draft_invoice")]
@@ -764,16 +742,14 @@ pub async fn apply_patient_credit(invoice_id: Uuid) -> Result<(), AppError> {
         ));
     }
     super::db::apply_credit(&mut tx, invoice.patient_id, invoice_id, amount, w.staff_id).await?;
-    w.audit(
-        &mut tx,
+    ssr::changed(
+        &w,
+        tx,
         invoice.patient_id,
         "payment.credit_applied",
-        Some(&invoice_id.to_string()),
+        invoice_id,
     )
-    .await?;
-    tx.commit().await?;
-    crate::forms::lands_on(&ssr::invoice_href(invoice_id));
-    Ok(())
+    .await
 }
 
 /// A credit note for the ticked lines (`lines[l<uuid>]`) of an issued invoice.

@@ -115,6 +115,25 @@ pub(crate) mod ssr {
             Ok(())
         }
 
+        /// Audits a change to the clinic's own set-up (no patient) and commits.
+        pub async fn finish(
+            &self,
+            mut tx: TenantTx,
+            action: &str,
+            target: Option<&str>,
+        ) -> Result<(), AppError> {
+            audit::record(
+                &mut tx,
+                Actor::account(self.viewer.account_id, self.viewer.email.as_str()),
+                action,
+                target,
+                &auth::request_meta(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
         /// Audits one step about the patient inside `tx` (committed by the caller).
         pub async fn audit(
             &self,

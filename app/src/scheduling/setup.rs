@@ -75,26 +75,6 @@ mod ssr {
         super::super::parse_clock(text)
             .ok_or_else(|| field(name, "give the time as HH:MM (24-hour)"))
     }
-
-    /// Audits a set-up change and commits.
-    pub async fn finish(
-        mut tx: crate::db::TenantTx,
-        w: &crate::patients::api::ssr::Writer,
-        action: &str,
-        target: Option<&str>,
-    ) -> Result<(), AppError> {
-        use crate::identity::audit::{self, Actor};
-        audit::record(
-            &mut tx,
-            Actor::account(w.viewer.account_id, w.viewer.email.as_str()),
-            action,
-            target,
-            &crate::identity::auth::request_meta(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
 #[server(prefix = "/api", endpoint = "scheduling_setup")]
@@ -256,7 +236,7 @@ pub async fn add_location(
     )
     .await
     .map_err(|e| AppError::from(e).respond())?;
-    ssr::finish(tx, &w, "location.added", Some(&name)).await?;
+    w.finish(tx, "location.added", Some(&name)).await?;
     Ok(id)
 }
 
@@ -273,7 +253,7 @@ pub async fn set_location_active(location_id: Uuid, active: bool) -> Result<(), 
     } else {
         "location.retired"
     };
-    ssr::finish(tx, &w, action, Some(&location_id.to_string())).await
+    w.finish(tx, action, Some(&location_id.to_string())).await
 }
 
 /// Makes a staff member bookable (or changes their profile).
@@ -323,7 +303,8 @@ pub async fn save_practitioner(
         },
     )
     .await?;
-    ssr::finish(tx, &w, "practitioner.saved", Some(&staff_id.to_string())).await
+    w.finish(tx, "practitioner.saved", Some(&staff_id.to_string()))
+        .await
 }
 
 /// Adds or changes an appointment type; `practitioners[s<id>]` and
@@ -429,7 +410,7 @@ pub async fn save_appointment_type(
     )
     .await
     .map_err(|e| AppError::from(e).respond())?;
-    ssr::finish(tx, &w, "appointment_type.saved", Some(&name)).await?;
+    w.finish(tx, "appointment_type.saved", Some(&name)).await?;
     Ok(id)
 }
 
@@ -441,7 +422,8 @@ pub async fn set_appointment_type_active(type_id: Uuid, active: bool) -> Result<
     super::db::set_type_active(&mut tx, type_id, active)
         .await
         .map_err(|e| AppError::from(e).respond())?;
-    ssr::finish(tx, &w, "appointment_type.saved", Some(&type_id.to_string())).await
+    w.finish(tx, "appointment_type.saved", Some(&type_id.to_string()))
+        .await
 }
 
 /// Adds weekly hours (or rounds) on the ticked `days[d1]` … `days[d7]`
@@ -530,7 +512,8 @@ pub async fn add_hours(
         )
         .await?;
     }
-    ssr::finish(tx, &w, "hours.changed", Some(&staff_id.to_string())).await
+    w.finish(tx, "hours.changed", Some(&staff_id.to_string()))
+        .await
 }
 
 #[server(prefix = "/api", endpoint = "remove_hours")]
@@ -541,7 +524,8 @@ pub async fn remove_hours(block_id: Uuid) -> Result<(), AppError> {
     super::db::remove_block(&mut tx, block_id)
         .await
         .map_err(|e| AppError::from(e).respond())?;
-    ssr::finish(tx, &w, "hours.changed", Some(&block_id.to_string())).await
+    w.finish(tx, "hours.changed", Some(&block_id.to_string()))
+        .await
 }
 
 /// A day off or changed: `leave` (a practitioner, days), `holiday` (a
@@ -646,7 +630,7 @@ pub async fn add_day_off(
             ))
         }
     }
-    ssr::finish(tx, &w, "hours.changed", Some(&kind)).await
+    w.finish(tx, "hours.changed", Some(&kind)).await
 }
 
 #[server(prefix = "/api", endpoint = "remove_day_off")]
@@ -657,7 +641,7 @@ pub async fn remove_day_off(kind: String, id: Uuid) -> Result<(), AppError> {
     super::db::remove_day_off(&mut tx, &kind, id)
         .await
         .map_err(|e| AppError::from(e).respond())?;
-    ssr::finish(tx, &w, "hours.changed", Some(&kind)).await
+    w.finish(tx, "hours.changed", Some(&kind)).await
 }
 
 #[server(prefix = "/api", endpoint = "save_scheduling_rules")]
@@ -681,7 +665,7 @@ pub async fn save_scheduling_rules(
     rules.same_day_online = ssr::checked(&same_day_online);
     rules.see_all_calendars = ssr::checked(&see_all_calendars);
     super::db::save_rules(&mut tx, &rules).await?;
-    ssr::finish(tx, &w, "scheduling.rules_changed", None).await
+    w.finish(tx, "scheduling.rules_changed", None).await
 }
 
 const SECTION: &str = "mt-6 rounded-lg border border-slate-200 bg-white p-4";
