@@ -201,7 +201,7 @@ fn Lines(lines: Vec<LineView>, currency: String, draft: bool, invoice_id: String
     view! {
         <table class="mt-3 w-full text-left text-sm" data-testid="invoice-lines">
             <thead><tr><th>"Item"</th><th class="text-right">"Qty"</th><th class="text-right">"Price"</th>
-                <th class="text-right">"Discount"</th><th class="text-right">"Taxable"</th><th>"Tax"</th><th class="text-right">"Total"</th><th></th></tr></thead>
+                <th class="text-right">"Discount"</th><th class="text-right">"Taxable"</th><th>"Tax"</th><th class="text-right">"Total"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
             <tbody>
                 {lines.into_iter().map(|l| {
                     let t = l.tax;
@@ -237,12 +237,26 @@ fn Lines(lines: Vec<LineView>, currency: String, draft: bool, invoice_id: String
     }
 }
 
+fn total_row(
+    label: &'static str,
+    amount: i64,
+    testid: &'static str,
+    currency: &str,
+    bold: bool,
+) -> impl IntoView {
+    let class = if bold {
+        "flex justify-between gap-6 font-semibold"
+    } else {
+        "flex justify-between gap-6"
+    };
+    view! { <div class=class><dt>{label}</dt><dd data-testid=testid>{money(amount, currency)}</dd></div> }
+}
+
 #[component]
 fn Totals(i: InvoiceView) -> impl IntoView {
     let c = i.currency.clone();
-    let row = move |label: &'static str, amount: i64, testid: &'static str| {
-        view! { <div class="flex justify-between gap-6"><dt>{label}</dt><dd data-testid=testid>{money(amount, &c)}</dd></div> }
-    };
+    let row = |label, amount, testid| total_row(label, amount, testid, &c, false);
+    let strong = |label, amount, testid| total_row(label, amount, testid, &c, true);
     let gst = i.cgst + i.sgst + i.igst > 0;
     view! {
         <dl class="mt-3 ml-auto max-w-sm text-sm">
@@ -252,12 +266,11 @@ fn Totals(i: InvoiceView) -> impl IntoView {
             {(i.sgst > 0).then(|| row("SGST", i.sgst, "total-sgst"))}
             {(i.igst > 0).then(|| row("IGST", i.igst, "total-igst"))}
             {(!gst && i.tax > 0).then(|| row("Tax", i.tax, "total-tax"))}
-            <div class="font-semibold">{row("Total", i.total, "total")}</div>
+            {strong("Total", i.total, "total")}
             {(i.credited > 0).then(|| row("Credited", i.credited, "total-credited"))}
             {(i.paid > 0).then(|| row("Paid", i.paid, "total-paid"))}
-            {(i.kind == DocumentKind::Invoice && i.status == InvoiceStatus::Issued).then(|| view! {
-                <div class="font-semibold">{row("Owed", i.outstanding, "total-owed")}</div>
-            })}
+            {(i.kind == DocumentKind::Invoice && i.status == InvoiceStatus::Issued)
+                .then(|| strong("Owed", i.outstanding, "total-owed"))}
         </dl>
     }
 }
