@@ -132,7 +132,7 @@ fn InvoiceList(list: Vec<InvoiceView>) -> impl IntoView {
     view! {
         <section class=SECTION>
             <h2 class="font-semibold">"Latest invoices"</h2>
-            <p class="text-sm text-slate-600">"Start an invoice from a visit on the calendar, or from the patient's chart."</p>
+            <p class="text-sm text-slate-600">"Start an invoice from a finished visit on the calendar (its Invoice button)."</p>
             {empty.then(|| view! { <p class="mt-3" data-testid="no-invoices">"No invoices yet."</p> })}
             <table class="mt-3 w-full text-left text-sm" data-testid="invoice-list">
                 <thead><tr><th>"Number"</th><th>"Patient"</th><th>"Date"</th><th class="text-right">"Total"</th><th class="text-right">"Owed"</th><th>"Status"</th></tr></thead>
@@ -481,7 +481,7 @@ fn CollectionsView(c: Collections) -> impl IntoView {
         .iter()
         .map(|(m, r, f)| (m.label().to_owned(), *r, *f))
         .collect();
-    let head = || view! { <thead><tr><th></th><th class="text-right">"Received"</th><th class="text-right">"Refunded"</th><th class="text-right">"Net"</th></tr></thead> };
+    let head = |first: &'static str| view! { <thead><tr><th>{first}</th><th class="text-right">"Received"</th><th class="text-right">"Refunded"</th><th class="text-right">"Net"</th></tr></thead> };
     view! {
         <section class=SECTION data-testid="collections">
             <form method="get" action=href("") class="flex flex-wrap items-end gap-2 print:hidden">
@@ -493,9 +493,9 @@ fn CollectionsView(c: Collections) -> impl IntoView {
             <p data-testid="collections-total">{format!("Received {} · refunded {} · net {}",
                 money(c.received, &cur), money(c.refunded, &cur), money(c.received - c.refunded, &cur))}</p>
             <h3 class="mt-3 font-medium">"By method"</h3>
-            <table class="w-full text-left text-sm" data-testid="collections-by-method">{head()}<tbody>{rows(methods, cur.clone())}</tbody></table>
+            <table class="w-full text-left text-sm" data-testid="collections-by-method">{head("Method")}<tbody>{rows(methods, cur.clone())}</tbody></table>
             <h3 class="mt-3 font-medium">"By member of staff (for the cash-up)"</h3>
-            <table class="w-full text-left text-sm" data-testid="collections-by-staff">{head()}<tbody>{rows(c.by_staff.clone(), cur.clone())}</tbody></table>
+            <table class="w-full text-left text-sm" data-testid="collections-by-staff">{head("Member of staff")}<tbody>{rows(c.by_staff.clone(), cur.clone())}</tbody></table>
         </section>
     }
 }
