@@ -167,10 +167,44 @@ pub fn app(state: AppState) -> Router {
         .route("/records/{id}/download", get(record_download))
         .route("/prescriptions/{id}/print", get(prescription_print))
         .route("/prescriptions/{id}/pdf", get(prescription_pdf))
-        .route("/billing/documents/{id}/print", get(billing_document_print))
-        .route("/billing/documents/{id}/pdf", get(billing_document_pdf))
-        .route("/billing/receipts/{id}/print", get(billing_receipt_print))
-        .route("/billing/receipts/{id}/pdf", get(billing_receipt_pdf))
+        .route(
+            "/billing/documents/{id}/print",
+            get(
+                |State(s): State<AppState>,
+                 axum::extract::Path(id): axum::extract::Path<String>,
+                 req: Request<Body>| {
+                    billing_print(s, id, req, &BILLING_DOCUMENTS)
+                },
+            ),
+        )
+        .route(
+            "/billing/documents/{id}/pdf",
+            get(
+                |State(s): State<AppState>,
+                 axum::extract::Path(id): axum::extract::Path<String>,
+                 req: Request<Body>| {
+                    billing_pdf(s, id, req, &BILLING_DOCUMENTS)
+                },
+            ),
+        )
+        .route(
+            "/billing/receipts/{id}/print",
+            get(
+                |State(s): State<AppState>,
+                 axum::extract::Path(id): axum::extract::Path<String>,
+                 req: Request<Body>| {
+                    billing_print(s, id, req, &BILLING_RECEIPTS)
+                },
+            ),
+        )
+        .route(
+            "/billing/receipts/{id}/pdf",
+            get(
+                |State(s): State<AppState>,
+                 axum::extract::Path(id): axum::extract::Path<String>,
+                 req: Request<Body>| { billing_pdf(s, id, req, &BILLING_RECEIPTS) },
+            ),
+        )
         .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
@@ -746,119 +780,87 @@ fn billing_page(
         .into_response()
 }
 
-/// `GET /billing/documents/{id}/print`: an invoice or credit note (A4, A5, or
-/// `?size=receipt` for an 80 mm roll). Billing staff and the patient. Audited.
-async fn billing_document_print(
-    State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
+/// A kind of billing print address: what it names, where, and on what paper.
+struct BillingPrint {
+    wanted: app::billing::print::Wanted,
+    /// `documents` or `receipts`, in `/billing/{area}/{id}/print`.
+    area: &'static str,
+    /// The paper without `?size=`, and the other one offered beside it.
+    paper: app::print::PageSize,
+    other: &'static str,
+    disposition: &'static str,
+}
+
+/// Invoices and credit notes: A4 (or A5, or the 80 mm roll).
+const BILLING_DOCUMENTS: BillingPrint = BillingPrint {
+    wanted: app::billing::print::Wanted::Document,
+    area: "documents",
+    paper: app::print::PageSize::A4,
+    other: "receipt",
+    disposition: "attachment; filename=\"invoice.pdf\"",
+};
+
+/// One payment's receipt: the 80 mm roll (or A4).
+const BILLING_RECEIPTS: BillingPrint = BillingPrint {
+    wanted: app::billing::print::Wanted::Receipt,
+    area: "receipts",
+    paper: app::print::PageSize::Receipt,
+    other: "a4",
+    disposition: "attachment; filename=\"receipt.pdf\"",
+};
+
+impl BillingPrint {
+    fn size(&self, req: &Request<Body>) -> app::print::PageSize {
+        let asked = req.uri().query().is_some_and(|q| q.contains("size="));
+        if asked {
+            paper_size(req)
+        } else {
+            self.paper
+        }
+    }
+}
+
+/// `GET /billing/{documents|receipts}/{id}/print`: the document or receipt as
+/// a page for the browser's print dialog. Billing staff and the patient. Audited.
+async fn billing_print(
+    state: AppState,
+    id: String,
     req: Request<Body>,
+    kind: &BillingPrint,
 ) -> Response {
-    use app::billing::print::Wanted;
-    let (site, meta, size) = (site_of(&req), meta_of(&req), paper_size(&req));
-    let what = format!("documents/{id}/print");
-    let p = match printable_billing(&state, &id, Wanted::Document, &what, &site, &meta).await {
+    let (site, meta, size) = (site_of(&req), meta_of(&req), kind.size(&req));
+    let what = format!("{}/{id}/print", kind.area);
+    let p = match printable_billing(&state, &id, kind.wanted, &what, &site, &meta).await {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
     let sheet = app::billing::print::sheet(&p, size);
-    let other = if size == app::print::PageSize::A4 {
-        "receipt"
+    let other = if size == kind.paper {
+        kind.other
     } else {
-        "a4"
+        kind.paper.as_str()
     };
+    let area = kind.area;
     billing_page(
         &p,
         &sheet,
-        &site.href(&format!("/billing/documents/{id}/print?size={other}")),
-        &site.href(&format!(
-            "/billing/documents/{id}/pdf?size={}",
-            size.as_str()
-        )),
+        &site.href(&format!("/billing/{area}/{id}/print?size={other}")),
+        &site.href(&format!("/billing/{area}/{id}/pdf?size={}", size.as_str())),
     )
 }
 
-/// `GET /billing/documents/{id}/pdf`: the same document as a PDF.
-async fn billing_document_pdf(
-    State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
+/// `GET /billing/{documents|receipts}/{id}/pdf`: the same as a PDF.
+async fn billing_pdf(
+    state: AppState,
+    id: String,
     req: Request<Body>,
+    kind: &BillingPrint,
 ) -> Response {
-    use app::billing::print::Wanted;
-    let (site, meta, size) = (site_of(&req), meta_of(&req), paper_size(&req));
-    let what = format!("documents/{id}/pdf");
-    match printable_billing(&state, &id, Wanted::Document, &what, &site, &meta).await {
-        Ok(p) => {
-            pdf_download(
-                app::billing::print::sheet(&p, size),
-                "attachment; filename=\"invoice.pdf\"",
-            )
-            .await
-        }
+    let (site, meta, size) = (site_of(&req), meta_of(&req), kind.size(&req));
+    let what = format!("{}/{id}/pdf", kind.area);
+    match printable_billing(&state, &id, kind.wanted, &what, &site, &meta).await {
+        Ok(p) => pdf_download(app::billing::print::sheet(&p, size), kind.disposition).await,
         Err(refusal) => refusal,
-    }
-}
-
-/// `GET /billing/receipts/{id}/print`: one payment's receipt, an 80 mm roll
-/// unless `?size=a4`.
-async fn billing_receipt_print(
-    State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    req: Request<Body>,
-) -> Response {
-    use app::billing::print::Wanted;
-    let (site, meta) = (site_of(&req), meta_of(&req));
-    let size = receipt_size(&req);
-    let what = format!("receipts/{id}/print");
-    let p = match printable_billing(&state, &id, Wanted::Receipt, &what, &site, &meta).await {
-        Ok(found) => found,
-        Err(refusal) => return refusal,
-    };
-    let sheet = app::billing::print::sheet(&p, size);
-    let other = if size == app::print::PageSize::Receipt {
-        "a4"
-    } else {
-        "receipt"
-    };
-    billing_page(
-        &p,
-        &sheet,
-        &site.href(&format!("/billing/receipts/{id}/print?size={other}")),
-        &site.href(&format!(
-            "/billing/receipts/{id}/pdf?size={}",
-            size.as_str()
-        )),
-    )
-}
-
-/// `GET /billing/receipts/{id}/pdf`.
-async fn billing_receipt_pdf(
-    State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    req: Request<Body>,
-) -> Response {
-    use app::billing::print::Wanted;
-    let (site, meta) = (site_of(&req), meta_of(&req));
-    let size = receipt_size(&req);
-    let what = format!("receipts/{id}/pdf");
-    match printable_billing(&state, &id, Wanted::Receipt, &what, &site, &meta).await {
-        Ok(p) => {
-            pdf_download(
-                app::billing::print::sheet(&p, size),
-                "attachment; filename=\"receipt.pdf\"",
-            )
-            .await
-        }
-        Err(refusal) => refusal,
-    }
-}
-
-/// A receipt prints on the 80 mm roll unless `?size=` asks for a page.
-fn receipt_size(req: &Request<Body>) -> app::print::PageSize {
-    let asked = req.uri().query().is_some_and(|q| q.contains("size="));
-    if asked {
-        paper_size(req)
-    } else {
-        app::print::PageSize::Receipt
     }
 }
 

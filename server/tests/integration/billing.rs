@@ -287,6 +287,13 @@ async fn a_gst_clinic_bills_care_and_a_product_on_one_document(t: &TestDb) {
         "80 mm by default"
     );
     assert!(receipt.body.contains(&expected_number("RCT-", 1)));
+    let on_a4 = desk
+        .get(
+            "localhost",
+            &format!("/t/acme/billing/receipts/{receipt_id}/pdf?size=a4"),
+        )
+        .await;
+    assert!(on_a4.body.starts_with("%PDF"), "the receipt as a PDF");
     for path in [
         format!("/t/acme/billing/documents/{invoice}/print"),
         format!("/t/acme/billing/receipts/{receipt_id}/print"),
