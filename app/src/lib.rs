@@ -9,6 +9,7 @@ pub mod error;
 pub mod forms;
 pub mod identity;
 pub mod ids;
+pub mod jobs;
 pub mod money;
 pub mod onboarding;
 pub mod patients;

@@ -1,15 +1,22 @@
 //! Outgoing email. Every message is written to the `mail_outbox` table inside the
-//! transaction that caused it, so a rolled-back action never sends mail and a crash
-//! never loses one; the server's mail worker delivers it over SMTP when configured.
-//! Without SMTP, messages stay in the outbox and development mode lists them at
-//! `/dev/mailbox`.
+//! transaction that caused it, together with its delivery job (`crate::jobs`), so a
+//! rolled-back action never sends mail and a crash never loses one; the server's
+//! workers deliver it over SMTP when configured. Without SMTP, messages stay in the
+//! outbox and development mode lists them at `/dev/mailbox`.
+//!
+//! At most once: a delivery marks the message `sending_at` (committed) before it
+//! talks to the SMTP server, and records the outcome after. A worker that finds a
+//! message marked and without outcome cannot know whether its predecessor's
+//! conversation went through, so it does not send it again; an operator who
+//! sends the job back to the queue decides otherwise.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::{on_conn, DbError, Tx};
+use crate::db::{on_conn, DbError, PlatformTx};
 use crate::identity::Email;
+use crate::jobs::{self, kinds, NewJob};
 use crate::tenancy::TenantPublic;
 
 /// A message ready to store.
@@ -82,22 +89,27 @@ pub fn branded(
     }
 }
 
-/// Stores a message in the outbox on the caller's transaction.
-pub(crate) async fn enqueue(tx: &mut Tx, message: &Message) -> Result<(), DbError> {
-    on_conn!(tx, |c| {
+/// Stores a message in the outbox, and its delivery job, on the caller's
+/// transaction.
+pub(crate) async fn enqueue(tx: &mut PlatformTx, message: &Message) -> Result<(), DbError> {
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    on_conn!(tx.conn(), |c| {
         sqlx::query(
             "INSERT INTO mail_outbox (id, to_address, subject, text_body, html_body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(Uuid::now_v7())
+        .bind(id)
         .bind(message.to.as_str())
         .bind(&message.subject)
         .bind(&message.text)
         .bind(&message.html)
-        .bind(Utc::now())
+        .bind(now)
         .execute(c)
         .await?;
     });
+    let job = NewJob::new(kinds::MAIL_DELIVERY, format!("mail:{id}"), now).payload(id.to_string());
+    jobs::db::enqueue(tx, &job).await?;
     Ok(())
 }
 
@@ -115,14 +127,13 @@ pub async fn recent(db: &crate::db::Db, limit: i64) -> Result<Vec<StoredMessage>
     }))
 }
 
-/// Messages not yet delivered, oldest first, skipping ones that failed too often.
+/// Messages not yet delivered, oldest first.
 pub async fn pending(db: &crate::db::Db, limit: i64) -> Result<Vec<StoredMessage>, DbError> {
     let mut tx = db.begin_platform_read().await?;
     Ok(on_conn!(tx.conn(), |c| {
         sqlx::query_as::<_, StoredMessage>(
             "SELECT id, to_address, subject, text_body, html_body, created_at, sent_at \
-             FROM mail_outbox WHERE sent_at IS NULL AND attempts < 10 \
-             ORDER BY created_at, id LIMIT $1",
+             FROM mail_outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(c)
@@ -130,19 +141,93 @@ pub async fn pending(db: &crate::db::Db, limit: i64) -> Result<Vec<StoredMessage
     }))
 }
 
-/// Records a delivery attempt's outcome.
-pub async fn mark(db: &crate::db::Db, id: Uuid, error: Option<&str>) -> Result<(), DbError> {
+/// What a delivery attempt should do with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Send it: it is now marked as being sent.
+    Send(StoredMessage),
+    /// Nothing: it was sent already, or is gone.
+    Done,
+    /// Not again: an earlier attempt began and left no outcome.
+    Uncertain,
+}
+
+/// Marks message `id` as being sent, unless it was sent or an earlier attempt
+/// began after `requeued_at` (the operator's last word) without an outcome.
+pub async fn begin_delivery(
+    db: &crate::db::Db,
+    id: Uuid,
+    requeued_at: Option<DateTime<Utc>>,
+) -> Result<Delivery, DbError> {
+    let mut tx = db.begin_platform().await?;
+    let found = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, (Option<DateTime<Utc>>, Option<DateTime<Utc>>)>(
+            "SELECT sent_at, sending_at FROM mail_outbox WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+    });
+    let Some((sent_at, sending_at)) = found else {
+        return Ok(Delivery::Done);
+    };
+    if sent_at.is_some() {
+        return Ok(Delivery::Done);
+    }
+    if sending_at.is_some_and(|began| requeued_at.is_none_or(|decided| began > decided)) {
+        return Ok(Delivery::Uncertain);
+    }
+    let now = Utc::now();
+    let stored = on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, StoredMessage>(
+            "UPDATE mail_outbox SET sending_at = $2, attempts = attempts + 1 WHERE id = $1 \
+             RETURNING id, to_address, subject, text_body, html_body, created_at, sent_at",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_one(c)
+        .await?
+    });
+    tx.commit().await?;
+    Ok(Delivery::Send(stored))
+}
+
+/// Records how a delivery that began ended: sent, known not sent (`Some(error)`,
+/// so the message may be tried again), or unknown (`None` error and not sent:
+/// the mark stays, and the message is not sent again).
+pub async fn end_delivery(
+    db: &crate::db::Db,
+    id: Uuid,
+    outcome: DeliveryOutcome<'_>,
+) -> Result<(), DbError> {
+    let now = Utc::now();
+    let (sent_at, keep_mark, error) = match outcome {
+        DeliveryOutcome::Sent => (Some(now), true, None),
+        DeliveryOutcome::NotSent(e) => (None, false, Some(e)),
+        DeliveryOutcome::Unknown(e) => (None, true, Some(e)),
+    };
     let mut tx = db.begin_platform().await?;
     on_conn!(tx.conn(), |c| {
         sqlx::query(
-            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, \
-             sent_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END WHERE id = $1",
+            "UPDATE mail_outbox SET sent_at = $2, last_error = $3, \
+             sending_at = CASE WHEN $4 THEN sending_at ELSE NULL END WHERE id = $1",
         )
         .bind(id)
+        .bind(sent_at)
         .bind(error)
-        .bind(Utc::now())
+        .bind(keep_mark)
         .execute(c)
         .await?;
     });
     tx.commit().await
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, Copy)]
+pub enum DeliveryOutcome<'a> {
+    Sent,
+    /// The server refused it or could not be reached: nothing was delivered.
+    NotSent(&'a str),
+    /// The conversation broke after the message may have been accepted.
+    Unknown(&'a str),
 }

@@ -28,6 +28,9 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// Job-queue workers this server runs; 0: none (a separate `medisync worker`
+    /// process does the background work).
+    pub job_workers: u32,
     pub storage_path: PathBuf,
     /// The name server that checks custom domains' TXT records; `None`: the
     /// machine's resolvers.
@@ -375,6 +378,7 @@ impl Config {
             absolute_timeout_hours: r.number("session.absolute_timeout_hours", 1..=24 * 30)?,
             smtp_url,
             mail_from,
+            job_workers: r.number("jobs.workers", 0..=64)?,
             storage_path,
         })
     }

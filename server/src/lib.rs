@@ -13,6 +13,7 @@ pub mod site;
 mod status_pages;
 pub mod tenant_cache;
 pub mod usage;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -1040,77 +1041,36 @@ pub async fn serve_on(
     .await
 }
 
-/// Background work: mail delivery (when SMTP is configured) and removal of
-/// expired sessions.
+/// Background work: the job queue's workers (`jobs.workers` of them; mail, the
+/// trial clock, record purges, housekeeping) and this process's usage counters.
 pub fn start_workers(state: &AppState) -> Result<(), String> {
-    if let Some(url) = &state.config.smtp_url {
-        mailer::spawn(
-            state.db.clone(),
-            url.clone(),
-            state.config.mail_from.clone(),
-        )?;
+    let handlers = worker::production(state)?;
+    if state.config.job_workers > 0 {
+        worker::spawn(&state.db, &handlers, state.config.job_workers);
     } else {
-        tracing::info!("mail.smtp_url is empty: email stays in the outbox table");
+        tracing::info!("jobs.workers is 0: run `medisync worker` for background work");
     }
     spawn_usage_flush(state);
-    spawn_trial_sweep(state);
-    spawn_record_purge(state);
-    let store = app::identity::sessions::DbSessionStore::new(state.db.clone());
-    let (db, limiter) = (state.db.clone(), state.limiter.clone());
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = store.delete_expired().await {
-                tracing::warn!(error = %e, "expired-session clean-up");
-            }
-            if let Err(e) = limiter.forget_ended(&db).await {
-                tracing::warn!(error = %e, "rate-limit clean-up");
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
-        }
-    });
     Ok(())
 }
 
+/// `medisync worker`: runs `count` job workers and no HTTP, until Ctrl-C or
+/// SIGTERM. A job being run when the signal comes is taken again by another
+/// worker once its lease runs out.
+pub async fn work(state: AppState, count: u32) -> Result<(), String> {
+    let handlers = worker::production(&state)?;
+    worker::spawn(&state.db, &handlers, count.max(1));
+    shutdown_signal().await;
+    Ok(())
+}
+
+/// Usage counters live in this process's memory; each process writes its own.
 fn spawn_usage_flush(state: &AppState) {
     let (db, usage) = (state.db.clone(), state.usage.clone());
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
             usage.flush(&db).await;
-        }
-    });
-}
-
-/// Hourly: trial reminders three days ahead, and suspension of ended trials.
-fn spawn_trial_sweep(state: &AppState) {
-    let db = state.db.clone();
-    let origin = platform_origin(&state.config);
-    tokio::spawn(async move {
-        loop {
-            match app::plans::trials::sweep(&db, &origin, chrono::Utc::now()).await {
-                Ok(done) if done != Default::default() => {
-                    tracing::info!(?done, "trial sweep");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "trial sweep failed"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-        }
-    });
-}
-
-/// Daily: purges restricted records whose retention has ended (erasure).
-fn spawn_record_purge(state: &AppState) {
-    let (db, storage) = (state.db.clone(), state.storage.clone());
-    tokio::spawn(async move {
-        loop {
-            // Not at start-up: a restarting fleet should not all purge at once.
-            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
-            match app::patients::erasure::purge_due(&db, &storage).await {
-                Ok(done) if done.records > 0 => tracing::info!(?done, "record purge"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "record purge failed"),
-            }
         }
     });
 }

@@ -84,6 +84,20 @@ enum Command {
     /// Purge now the restricted records whose retention has ended (the server
     /// also does this daily), leaving tombstones.
     PurgeRecords,
+    /// Run job-queue workers (mail, reminders, the trial clock, purges) and no
+    /// HTTP, next to servers with `jobs.workers = 0` or besides them.
+    Worker {
+        /// How many; default: `jobs.workers` (at least 1).
+        #[arg(long)]
+        workers: Option<u32>,
+    },
+    /// The job queue: `jobs list [--state dead]` shows jobs (dead ones are
+    /// those that used their attempts or must not be retried blindly); `jobs
+    /// retry ID` sends a dead job back to the queue.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Print the SQL that creates the PostgreSQL owner and application roles.
     PgRoles {
         #[arg(long, default_value = "medisync_owner")]
@@ -93,6 +107,20 @@ enum Command {
         #[arg(long, env = "MEDISYNC_APP_DB_PASSWORD")]
         app_password: String,
     },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Counts per state and kind, then the jobs in one state, newest first.
+    List {
+        /// queued, running, done or dead.
+        #[arg(long, default_value = "dead")]
+        state: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Send a dead job back to the queue with fresh attempts.
+    Retry { id: uuid::Uuid },
 }
 
 #[derive(Subcommand)]
@@ -308,7 +336,62 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Worker { workers } => {
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let count = workers.unwrap_or(config.job_workers).max(1);
+            let state = AppState::new(db, config)?;
+            server::work(state, count).await
+        }
+        Command::Jobs { action } => {
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            jobs_command(&db, action).await
+        }
         Command::PgRoles { .. } => Ok(()),
+    }
+}
+
+async fn jobs_command(db: &app::db::Db, action: JobsAction) -> Result<(), String> {
+    use app::jobs::{db as queue, JobState};
+    match action {
+        JobsAction::List { state, limit } => {
+            let state: JobState = state.parse().map_err(|_| {
+                format!("--state must be queued, running, done or dead, not {state:?}")
+            })?;
+            for (state, kind, count) in queue::counts(db).await.map_err(|e| e.to_string())? {
+                println!("{state:<8} {kind:<16} {count}");
+            }
+            println!();
+            for job in queue::list(db, state, limit)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{}  {:<14} attempts {}/{}  due {}  {}",
+                    job.id,
+                    job.kind,
+                    job.attempts,
+                    job.max_attempts,
+                    job.run_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    job.last_error.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        JobsAction::Retry { id } => {
+            if queue::requeue(db, id, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("job {id} is back in the queue");
+                Ok(())
+            } else {
+                Err(format!("no dead job has the id {id}"))
+            }
+        }
     }
 }
 

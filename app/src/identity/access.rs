@@ -233,6 +233,9 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("save_plan", R::Platform(Some(PP::PlansManage))),
     ("set_plan_retired", R::Platform(Some(PP::PlansManage))),
     ("start_support_session", R::Platform(Some(PP::Impersonate))),
+    ("job_queue", R::Platform(None)),
+    // Sending a job back may send a message a second time: super admins only.
+    ("requeue_job", R::Platform(Some(PP::TenantsManage))),
     ("end_support_session", R::SignedIn),
 ];
 

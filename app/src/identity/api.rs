@@ -318,7 +318,7 @@ async fn start_password_reset(email: String) -> Result<(), AppError> {
             ],
             ("Choose a new password", &link(&format!("/reset-password?token={token}"))),
         );
-        crate::mail::enqueue(tx.conn(), &message).await?;
+        crate::mail::enqueue(&mut tx, &message).await?;
         super::audit::record_platform(
             &mut tx,
             super::audit::Actor::account(creds.account.id, creds.account.email.as_str()),
@@ -397,7 +397,7 @@ async fn email_my_clinics(email: String) -> Result<(), AppError> {
         ("Open your clinic", &first),
     );
     let mut tx = db.begin_platform().await?;
-    crate::mail::enqueue(tx.conn(), &message).await?;
+    crate::mail::enqueue(&mut tx, &message).await?;
     super::audit::record_platform(
         &mut tx,
         super::audit::Actor::account(account, creds.account.email.as_str()),
@@ -943,7 +943,7 @@ pub async fn invite_staff(email: String, role: Role) -> Result<(), AppError> {
     )
     .await?;
     let message = staff_invitation_mail(&tenant, &viewer, &email, role, &token);
-    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    crate::mail::enqueue(tx.platform(), &message).await?;
     super::audit::record(
         &mut tx,
         super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),
@@ -1048,7 +1048,7 @@ async fn resend_staff_invitation(id: Uuid) -> Result<(), AppError> {
         return Err(gone_invitation().respond());
     }
     let message = staff_invitation_mail(&tenant, &viewer, &invitation.email, role, &token);
-    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    crate::mail::enqueue(tx.platform(), &message).await?;
     super::audit::record(
         &mut tx,
         super::audit::Actor::account(viewer.account_id, viewer.email.as_str()),

@@ -430,6 +430,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("plan.changed", "Changed the plan"),
     ("tenant.suspended", "Clinic suspended by MediSync"),
     ("tenant.reactivated", "Clinic reactivated by MediSync"),
+    (
+        "job.requeued",
+        "Background job sent back to the queue by MediSync",
+    ),
     ("tenant.trial_ended", "Trial ended"),
     (
         "support.session_started",

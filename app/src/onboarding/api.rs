@@ -259,7 +259,7 @@ pub async fn sign_up(
             (None, message)
         }
     };
-    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    crate::mail::enqueue(tx.platform(), &message).await?;
     audit::record(
         &mut tx,
         audit::Actor {
@@ -404,7 +404,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
         &["Confirm this address so we can reach you. The link works once, within 72 hours."],
         ("Confirm my email", &link),
     );
-    crate::mail::enqueue(tx.conn(), &message).await?;
+    crate::mail::enqueue(&mut tx, &message).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -658,7 +658,7 @@ pub async fn invite_patient(patient_id: Uuid, email: String) -> Result<(), AppEr
         ],
         ("Set up your portal account", &link),
     );
-    crate::mail::enqueue(tx.scoped().1, &message).await?;
+    crate::mail::enqueue(tx.platform(), &message).await?;
     audit::record_for_patient(
         &mut tx,
         audit::Actor::account(viewer.account_id, viewer.email.as_str()),

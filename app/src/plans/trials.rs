@@ -136,7 +136,7 @@ async fn remind(db: &Db, id: TenantId, ends: DateTime<Utc>, origin: &str) -> Res
             ],
             ("Choose a plan", &link),
         );
-        crate::mail::enqueue(tx.scoped().1, &message).await?;
+        crate::mail::enqueue(tx.platform(), &message).await?;
     }
     tenants::mark_trial_reminded(tx.platform(), id).await?;
     tx.commit().await

@@ -486,3 +486,70 @@ mod tests {
         }
     }
 }
+
+/// The job queue for operators: counts per state, and the dead jobs (those that
+/// used their attempts, or stopped where a blind retry could send twice).
+#[server(prefix = "/api", endpoint = "job_queue")]
+pub async fn job_queue() -> Result<super::JobQueue, AppError> {
+    use crate::jobs::{db as queue, JobState};
+    use ssr::*;
+    operator()?;
+    let db = auth::db()?;
+    let mut by_state: Vec<(String, i64)> = Vec::new();
+    for (state, _, n) in queue::counts(&db).await? {
+        match by_state.iter_mut().find(|(s, _)| *s == state) {
+            Some((_, total)) => *total += n,
+            None => by_state.push((state, n)),
+        }
+    }
+    let dead = queue::list(&db, JobState::Dead, 50)
+        .await?
+        .into_iter()
+        .map(|j| super::DeadJob {
+            id: j.id,
+            kind: j.kind,
+            attempts: j.attempts,
+            ended: j
+                .finished_at
+                .unwrap_or(j.run_at)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+            error: j.last_error.unwrap_or_default(),
+        })
+        .collect();
+    Ok(super::JobQueue { by_state, dead })
+}
+
+/// Sends a dead job back to the queue with fresh attempts (super admins: it may
+/// send a message a second time).
+#[server(prefix = "/api", endpoint = "requeue_job")]
+pub async fn requeue_job(id: Uuid) -> Result<(), AppError> {
+    use ssr::*;
+    let viewer = operator()?;
+    let allowed = auth::platform_role(&viewer)
+        .is_some_and(|r| r.can(crate::identity::permissions::PlatformPermission::TenantsManage));
+    if !allowed {
+        return Err(AppError::Forbidden.respond());
+    }
+    let db = auth::db()?;
+    let Some(job) = crate::jobs::db::find(&db, id).await? else {
+        return Err(AppError::NotFound.respond());
+    };
+    let mut tx = db.begin_platform().await?;
+    if !crate::jobs::db::requeue_in(&mut tx, id, chrono::Utc::now()).await? {
+        return Err(AppError::Invalid(
+            "this job is not dead: it is queued, running or done".into(),
+        )
+        .respond());
+    }
+    audit::record_platform(
+        &mut tx,
+        actor(&viewer),
+        "job.requeued",
+        Some(&format!("{} {}", job.kind, job.id)),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

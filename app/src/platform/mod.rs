@@ -16,6 +16,24 @@ use crate::tenancy::{TenantKind, TenantStatus};
 /// Longest support session.
 pub const MAX_SUPPORT_MINUTES: i64 = 30;
 
+/// The job queue as operators see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobQueue {
+    /// Jobs per state (queued, running, done, dead).
+    pub by_state: Vec<(String, i64)>,
+    pub dead: Vec<DeadJob>,
+}
+
+/// A job that will not run again unless an operator sends it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadJob {
+    pub id: Uuid,
+    pub kind: String,
+    pub attempts: i64,
+    pub ended: String,
+    pub error: String,
+}
+
 /// One row of the tenants list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantListing {

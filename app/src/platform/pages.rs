@@ -97,10 +97,63 @@ pub fn PlatformAdmin() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <JobQueuePanel/>
             <HydratedMarker/>
         </SignedInShell>
     }
     .into_any()
+}
+
+/// Background jobs: how many wait, run and failed for good, and the dead ones,
+/// each with its last error and a way back into the queue.
+#[component]
+fn JobQueuePanel() -> impl IntoView {
+    let requeue = ServerAction::<RequeueJob>::new();
+    let requeue_error = error_of!(requeue);
+    let jobs = Resource::new(move || requeue.version().get(), |_| job_queue());
+    view! {
+        <section class=CARD data-testid="job-queue">
+            <h2 class="font-semibold">"Background jobs"</h2>
+            <FormError error=requeue_error/>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || jobs.get().map(|q| match q {
+                    Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
+                    Ok(q) => view! {
+                        <p class="text-sm" data-testid="job-counts">
+                            {if q.by_state.is_empty() { "No jobs yet.".to_owned() } else {
+                                q.by_state.iter().map(|(s, n)| format!("{s}: {n}")).collect::<Vec<_>>().join(" · ")
+                            }}
+                        </p>
+                        {if q.dead.is_empty() {
+                            view! { <p class="text-sm text-slate-600">"No dead jobs."</p> }.into_any()
+                        } else {
+                            view! {
+                                <table class="mt-2 w-full text-left text-sm" data-testid="dead-jobs">
+                                    <thead><tr><th scope="col">"Kind"</th><th scope="col">"Attempts"</th><th scope="col">"Ended"</th><th scope="col">"Last error"</th><th scope="col">"Action"</th></tr></thead>
+                                    <tbody>
+                                        {q.dead.into_iter().map(|j| view! {
+                                            <tr data-job=j.id.to_string()>
+                                                <td>{j.kind}</td>
+                                                <td>{j.attempts.to_string()}</td>
+                                                <td>{j.ended}</td>
+                                                <td class="max-w-md break-words">{j.error}</td>
+                                                <td>
+                                                    <ActionForm action=requeue>
+                                                        <input type="hidden" name="id" value=j.id.to_string()/>
+                                                        <button type="submit" class="text-brand underline">"Send back to the queue"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }.into_any()
+                        }}
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
 }
 
 /// `/admin/tenants`: search and filter.

@@ -226,3 +226,58 @@ async fn seed_load_fills_every_clinic_through_the_tenant_walls(t: &TestDb) {
         .expect("run medisync");
     assert!(!bad.status.success(), "an impossible shape is refused");
 }
+
+on_both_backends!(jobs_lists_dead_jobs_and_sends_one_back_to_the_queue);
+
+/// `medisync jobs`: an operator sees what failed for good, and why, and sends it
+/// back; an id that names no dead job is an error, not silence.
+async fn jobs_lists_dead_jobs_and_sends_one_back_to_the_queue(t: &TestDb) {
+    use app::jobs::{db as queue, NewJob};
+    let now = chrono::Utc::now();
+    queue::enqueue_now(&t.db, &NewJob::new("test-dead", "broken", now).attempts(1))
+        .await
+        .expect("enqueue");
+    let claimed = queue::claim(
+        &t.db,
+        "w",
+        &["test-dead"],
+        now,
+        chrono::Duration::minutes(1),
+        1,
+    )
+    .await
+    .expect("claim");
+    let failure = app::jobs::Failure::Permanent("the provider refused the number".into());
+    queue::fail(&t.db, &claimed[0], "w", &failure, now)
+        .await
+        .expect("fail");
+    let run = |args: &[&str]| {
+        let mut cmd = medisync();
+        cmd.env("DATABASE_URL", &t.app_url);
+        if let Some(owner) = &t.owner_url {
+            cmd.env("MEDISYNC_DATABASE_OWNER_URL", owner);
+        }
+        cmd.arg("jobs").args(args).output().expect("run medisync")
+    };
+    let listed = succeeded(&run(&["list"]));
+    assert!(listed.contains("dead     test-dead        1"), "{listed}");
+    assert!(listed.contains(&claimed[0].id.to_string()), "{listed}");
+    assert!(
+        listed.contains("the provider refused the number"),
+        "{listed}"
+    );
+
+    let id = claimed[0].id.to_string();
+    assert!(succeeded(&run(&["retry", &id])).contains("back in the queue"));
+    let again = run(&["retry", &id]);
+    assert!(!again.status.success(), "it is no longer dead");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no dead job"));
+    let wrong = run(&["list", "--state", "stuck"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("--state must be"));
+    let job = queue::find(&t.db, claimed[0].id)
+        .await
+        .expect("find")
+        .expect("job");
+    assert_eq!((job.state.as_str(), job.attempts), ("queued", 0));
+}

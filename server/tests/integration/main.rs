@@ -20,6 +20,7 @@ mod http;
 mod identity;
 mod instances;
 mod isolation;
+mod jobs;
 mod layers;
 mod mail;
 mod merge;
