@@ -5,6 +5,7 @@ pub mod app;
 pub mod billing;
 pub mod clinical;
 pub mod documents;
+pub mod engagement;
 pub mod error;
 pub mod forms;
 pub mod identity;

@@ -90,8 +90,8 @@ pub fn branded(
 }
 
 /// Stores a message in the outbox, and its delivery job, on the caller's
-/// transaction.
-pub(crate) async fn enqueue(tx: &mut PlatformTx, message: &Message) -> Result<(), DbError> {
+/// transaction; answers its outbox id.
+pub(crate) async fn enqueue(tx: &mut PlatformTx, message: &Message) -> Result<Uuid, DbError> {
     let id = Uuid::now_v7();
     let now = Utc::now();
     on_conn!(tx.conn(), |c| {
@@ -110,7 +110,7 @@ pub(crate) async fn enqueue(tx: &mut PlatformTx, message: &Message) -> Result<()
     });
     let job = NewJob::new(kinds::MAIL_DELIVERY, format!("mail:{id}"), now).payload(id.to_string());
     jobs::db::enqueue(tx, &job).await?;
-    Ok(())
+    Ok(id)
 }
 
 /// Newest first, for the development mailbox.

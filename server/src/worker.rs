@@ -177,8 +177,8 @@ fn db_failure(e: DbError) -> Failure {
     Failure::Retry(format!("database: {e}"))
 }
 
-/// The handlers of this installation: mail (when SMTP is configured), the
-/// trial clock, the record purge and housekeeping.
+/// The handlers of this installation: mail (when SMTP is configured), patient
+/// messages, the trial clock, the record purge and housekeeping.
 pub fn production(state: &AppState) -> Result<Handlers, String> {
     let mut handlers = Handlers::default();
     if let Some(url) = &state.config.smtp_url {
@@ -191,6 +191,11 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
     } else {
         tracing::info!("mail.smtp_url is empty: email stays in the outbox table");
     }
+    let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
+    handlers = handlers.on(kinds::PATIENT_MESSAGE, move |job, now| {
+        let (db, origin) = (db.clone(), origin.clone());
+        async move { app::engagement::send::run(&db, &origin, &job, now).await }
+    });
     let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
     handlers = handlers.on(kinds::TRIAL_CLOCK, move |_, now| {
         let (db, origin) = (db.clone(), origin.clone());

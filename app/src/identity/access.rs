@@ -181,6 +181,9 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("add_day_off", R::Staff(Some(P::SettingsManage))),
     ("remove_day_off", R::Staff(Some(P::SettingsManage))),
     ("save_scheduling_rules", R::Staff(Some(P::SettingsManage))),
+    ("save_messaging_hours", R::Staff(Some(P::SettingsManage))),
+    ("add_reminder_rule", R::Staff(Some(P::SettingsManage))),
+    ("remove_reminder_rule", R::Staff(Some(P::SettingsManage))),
     // Billing: the front desk invoices and takes payments; billing corrects,
     // refunds and keeps the catalog; administrators set up tax and numbering.
     ("billing_setup", R::Staff(Some(P::BillingManage))),

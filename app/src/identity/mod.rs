@@ -316,6 +316,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Changed practitioners' hours, leave or holidays",
     ),
     ("scheduling.rules_changed", "Changed the booking rules"),
+    (
+        "messaging.settings_changed",
+        "Changed patient reminders or messaging hours",
+    ),
     ("medicine.restored", "Restored a medicine to the formulary"),
     (
         "staff.prescriber_details_changed",

@@ -29,6 +29,8 @@ pub mod kinds {
     pub const RECORD_PURGE: &str = "record-purge";
     /// Expired sessions, ended rate-limit windows, old finished jobs.
     pub const HOUSEKEEPING: &str = "housekeeping";
+    /// Send one planned patient message (payload: `tenant/message` ids).
+    pub const PATIENT_MESSAGE: &str = "patient-message";
 }
 
 /// Work that recurs: each period's run is one job whose key names the period, so

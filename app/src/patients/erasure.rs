@@ -410,6 +410,7 @@ pub mod db {
         crate::prescribing::db::purge(tx, patient).await?;
         // Invoices may name the visit they bill.
         crate::billing::db::purge(tx, patient).await?;
+        crate::engagement::db::purge(tx, patient).await?;
         crate::scheduling::db::purge(tx, patient).await?;
         // Addenda first: they point at the notes they amend.
         tx.execute(

@@ -262,6 +262,7 @@ pub async fn day_calendar(
             found,
             search: query,
             can_invoice: w.viewer.can(Permission::PaymentsTake),
+            messages: vec![],
         });
     };
     let rules = db::rules(&mut tx).await?;
@@ -304,6 +305,12 @@ pub async fn day_calendar(
             .collect();
         free = ssr::free(&mut tx, clinic_tz, &staff, &wanted).await?;
     }
+    let shown: Vec<Uuid> = appointments
+        .iter()
+        .filter(|a| practitioners.iter().any(|p| p.staff_id == a.staff_id))
+        .map(|a| a.id)
+        .collect();
+    let messages = crate::engagement::db::history(&mut tx, &shown, tz).await?;
     tx.commit().await?;
     let columns = practitioners
         .iter()
@@ -342,6 +349,7 @@ pub async fn day_calendar(
         found,
         search: query,
         can_invoice: w.viewer.can(Permission::PaymentsTake),
+        messages,
     })
 }
 

@@ -898,7 +898,9 @@ pub async fn group_session(
     Ok(row.map(|r| r.0))
 }
 
-/// Records a step of an appointment's history.
+/// Records a step of an appointment's history, and lets engagement plan the
+/// patient's messages for it (reminders, word of the change) in the same
+/// transaction.
 pub async fn event(
     tx: &mut TenantTx,
     appointment: Uuid,
@@ -923,8 +925,8 @@ pub async fn event(
             Utc::now().into(),
         ],
     )
-    .await
-    .map(drop)
+    .await?;
+    crate::engagement::db::appointment_changed(tx, appointment, status, Utc::now()).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

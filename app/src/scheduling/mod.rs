@@ -188,6 +188,8 @@ pub struct DayView {
     pub search: Option<String>,
     /// Whether the viewer may invoice a visit.
     pub can_invoice: bool,
+    /// The messages of the day's appointments (reminders, updates).
+    pub messages: Vec<crate::engagement::MessageLine>,
 }
 
 /// What a scheduling page loads: one type for every scheduling page, because

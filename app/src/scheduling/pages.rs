@@ -152,7 +152,10 @@ fn PractitionerColumn(c: Column, v: DayView) -> impl IntoView {
             <h3 class="font-semibold">{heading}</h3>
             {c.practitioner.specialty.clone().map(|s| view! { <p class="text-xs text-slate-500">{s}</p> })}
             <ol class="mt-2 space-y-2" aria-label="Appointments">
-                {c.appointments.iter().map(|a| view! { <AppointmentItem a=a.clone() can_invoice=v.can_invoice/> }.into_any()).collect_view()}
+                {c.appointments.iter().map(|a| {
+                    let messages: Vec<_> = v.messages.iter().filter(|m| m.appointment_id == a.id).cloned().collect();
+                    view! { <AppointmentItem a=a.clone() can_invoice=v.can_invoice messages/> }.into_any()
+                }).collect_view()}
             </ol>
             <h4 class="mt-3 text-sm font-medium text-slate-600 print:hidden">"Free"</h4>
             <ul class="mt-1 flex flex-wrap gap-1 print:hidden" data-testid="free-slots">
@@ -178,7 +181,11 @@ fn urlencode(text: &str) -> String {
 }
 
 #[component]
-fn AppointmentItem(a: AppointmentView, can_invoice: bool) -> impl IntoView {
+fn AppointmentItem(
+    a: AppointmentView,
+    can_invoice: bool,
+    messages: Vec<crate::engagement::MessageLine>,
+) -> impl IntoView {
     let api = |name: &str| crate::site::current_site().href(&format!("/api/{name}"));
     let chart = crate::site::current_site().href(&format!("/staff/patients/{}", a.patient_id));
     let cancelled = a.status == AppointmentStatus::Cancelled;
@@ -218,6 +225,7 @@ fn AppointmentItem(a: AppointmentView, can_invoice: bool) -> impl IntoView {
                     </details>
                 })}
             </div>
+            <crate::engagement::pages::MessageHistory lines=messages/>
         </li>
     }
     .into_any()

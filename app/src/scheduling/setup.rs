@@ -64,6 +64,8 @@ pub struct SetupView {
     pub rules: RulesView,
     pub clinic_time_zone: String,
     pub currency: String,
+    /// Reminders and word of changes to patients (engagement).
+    pub messaging: crate::engagement::MessagingSetup,
 }
 
 #[cfg(feature = "ssr")]
@@ -90,6 +92,7 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let days_off = db::days_off(&mut tx, today).await?;
     let rules = db::rules(&mut tx).await?;
+    let messaging = crate::engagement::db::setup(&mut tx).await?;
     let staff: Vec<(Uuid, String, String)> = tx
         .fetch_all(
             "SELECT id, display_name, role FROM staff_members WHERE tenant_id = $1 AND status = 'active' \
@@ -198,6 +201,7 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
         },
         clinic_time_zone: w.tenant.settings.timezone.clone(),
         currency,
+        messaging,
     })
 }
 
@@ -890,6 +894,8 @@ fn Setup(s: SetupView) -> impl IntoView {
                 <div><button type="submit" class=button>"Save rules"</button></div>
             </form>
         </section>
+
+        <crate::engagement::pages::MessagingSetupSection setup=s.messaging.clone()/>
     }
     .into_any()
 }

@@ -196,6 +196,21 @@ impl TenantSettings {
         )
     }
 
+    /// A date and time (24-hour) in another zone (a location's), in the clinic's
+    /// date format: "02/12/2026 at 09:30".
+    #[cfg(feature = "ssr")]
+    pub fn format_datetime_in(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        tz: chrono_tz::Tz,
+    ) -> (String, String) {
+        let local = at.with_timezone(&tz);
+        (
+            local.format(self.safe_date_format()).to_string(),
+            local.format("%H:%M").to_string(),
+        )
+    }
+
     /// Only formats from [`DATE_FORMATS`] reach chrono (an arbitrary pattern can
     /// fail while printing).
     #[cfg(feature = "ssr")]

@@ -13,6 +13,7 @@ mod chart;
 mod cli;
 mod custom_fields;
 mod documents;
+mod engagement;
 mod erasure;
 mod fhir;
 mod front_door;

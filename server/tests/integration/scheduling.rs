@@ -26,14 +26,14 @@ on_both_backends!(
 );
 
 /// What a set-up leaves: the location, the visit type and the doctor.
-struct Setup {
-    location: String,
-    kind: String,
-    doctor: String,
+pub(crate) struct Setup {
+    pub location: String,
+    pub kind: String,
+    pub doctor: String,
 }
 
 /// The Monday at least three days after today (UTC: the test clinics' zone).
-fn next_monday() -> NaiveDate {
+pub(crate) fn next_monday() -> NaiveDate {
     let mut d = Utc::now().date_naive() + Duration::days(3);
     while d.weekday().number_from_monday() != 1 {
         d += Duration::days(1);
@@ -44,6 +44,11 @@ fn next_monday() -> NaiveDate {
 /// Sets up a branch where the doctor works Mondays 09:00–12:00, and a visit
 /// type of `minutes` (with `capacity` places) the doctor offers there.
 async fn set_up(admin: &Browser, minutes: &str, capacity: &str) -> Setup {
+    set_up_in(admin, minutes, capacity, "UTC").await
+}
+
+/// [`set_up`] with the branch in time zone `tz`.
+pub(crate) async fn set_up_in(admin: &Browser, minutes: &str, capacity: &str, tz: &str) -> Setup {
     let location = admin
         .api_ok(
             "acme",
@@ -51,7 +56,7 @@ async fn set_up(admin: &Browser, minutes: &str, capacity: &str) -> Setup {
             &[
                 ("name", "Main branch"),
                 ("kind", "clinic"),
-                ("time_zone", "UTC"),
+                ("time_zone", tz),
             ],
         )
         .await;
@@ -113,7 +118,7 @@ async fn set_up(admin: &Browser, minutes: &str, capacity: &str) -> Setup {
     }
 }
 
-async fn day(b: &Browser, s: &Setup, date: NaiveDate) -> serde_json::Value {
+pub(crate) async fn day(b: &Browser, s: &Setup, date: NaiveDate) -> serde_json::Value {
     b.api_ok(
         "acme",
         "day_calendar",
@@ -126,7 +131,7 @@ async fn day(b: &Browser, s: &Setup, date: NaiveDate) -> serde_json::Value {
     .await
 }
 
-fn free_starts(day: &serde_json::Value) -> Vec<String> {
+pub(crate) fn free_starts(day: &serde_json::Value) -> Vec<String> {
     day["columns"]
         .as_array()
         .expect("columns")
@@ -145,7 +150,7 @@ fn appointments(day: &serde_json::Value) -> Vec<serde_json::Value> {
         .collect()
 }
 
-async fn book(b: &Browser, s: &Setup, patient: &str, start: &str) -> server::Reply {
+pub(crate) async fn book(b: &Browser, s: &Setup, patient: &str, start: &str) -> server::Reply {
     b.api(
         "acme",
         "book_appointment",

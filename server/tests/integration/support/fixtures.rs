@@ -582,6 +582,11 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     db::save_rules(tx, &db::Rules::default())
         .await
         .expect("rules");
+    // Messaging set-up (settings and rules); the booking below plans its
+    // reminders and its update: a row in each engagement table.
+    app::engagement::db::add_rule(tx, 120, app::engagement::Channel::Email)
+        .await
+        .expect("reminder rule");
     let start = Utc::now() + Duration::days(3650);
     let visit = db::NewAppointment {
         notes: Some("Fixture appointment"),
