@@ -16,16 +16,10 @@ import {
   waitForHydration,
   signIn,
   assertAccessible,
+  weekdayAhead,
 } from './support.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
-
-/** A weekday (Monday to Friday) `ahead` days or more from today, as YYYY-MM-DD. */
-function weekdayAhead(ahead) {
-  const d = new Date(Date.now() + ahead * 86_400_000);
-  while (d.getUTCDay() === 0 || d.getUTCDay() === 6) d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
 
 describe('patient messages', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
   let browser;

@@ -434,6 +434,13 @@ function decodeHtml(s) {
     .replace(/&amp;/g, '&');
 }
 
+/** A weekday (Monday to Friday) `ahead` days or more from today, as YYYY-MM-DD. */
+export function weekdayAhead(ahead) {
+  const d = new Date(Date.now() + ahead * 86_400_000);
+  while (d.getUTCDay() === 0 || d.getUTCDay() === 6) d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -84,16 +84,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ZONES: &[Tz] = &[
-        chrono_tz::Europe::London,
-        chrono_tz::America::New_York,
-        chrono_tz::Asia::Kolkata,
-        chrono_tz::Asia::Kathmandu,
-        chrono_tz::Australia::Lord_Howe,
-        chrono_tz::Pacific::Chatham,
-        chrono_tz::America::Santiago,
-        chrono_tz::UTC,
-    ];
+    use crate::scheduling::slots::TEST_ZONES as ZONES;
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().expect("time")

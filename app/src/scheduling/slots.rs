@@ -341,6 +341,20 @@ fn conflicts(
     group.map_or(Conflict::Free, Conflict::Group)
 }
 
+/// The zones every time-zone property test draws from: DST north and south,
+/// half-hour and 45-minute offsets, Lord Howe's half-hour DST, and UTC.
+#[cfg(test)]
+pub(crate) const TEST_ZONES: &[Tz] = &[
+    chrono_tz::Europe::London,
+    chrono_tz::America::New_York,
+    chrono_tz::Asia::Kolkata,
+    chrono_tz::Asia::Kathmandu,
+    chrono_tz::Australia::Lord_Howe,
+    chrono_tz::America::Santiago,
+    chrono_tz::Pacific::Chatham,
+    chrono_tz::UTC,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,16 +620,7 @@ mod tests {
         use super::*;
         use proptest::prelude::*;
 
-        const ZONES: &[Tz] = &[
-            chrono_tz::Europe::London,
-            chrono_tz::America::New_York,
-            chrono_tz::Asia::Kolkata,
-            chrono_tz::Asia::Kathmandu,
-            chrono_tz::Australia::Lord_Howe,
-            chrono_tz::America::Santiago,
-            chrono_tz::Pacific::Chatham,
-            chrono_tz::UTC,
-        ];
+        use super::super::TEST_ZONES as ZONES;
 
         #[derive(Debug, Clone)]
         struct Case {

@@ -98,6 +98,26 @@ async fn clinic(t: &TestDb, tz: &str) -> (Browser, Browser, Setup, String) {
     (admin, desk, s, patient)
 }
 
+/// Books the patient at `start`; answers the appointment's id.
+async fn booked(desk: &Browser, s: &Setup, patient: &str, start: &str) -> String {
+    let reply = book(desk, s, patient, start).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json().as_str().expect("id").to_owned()
+}
+
+async fn cancel(desk: &Browser, id: &str, reason: &str) {
+    desk.api_ok(
+        "acme",
+        "set_appointment_status",
+        &[
+            ("appointment_id", id),
+            ("status", "cancelled"),
+            ("reason", reason),
+        ],
+    )
+    .await;
+}
+
 fn messages(day: &serde_json::Value) -> Vec<(String, String, String)> {
     day["messages"]
         .as_array()
@@ -165,12 +185,7 @@ async fn moves_and_cancellations_are_told_and_an_undo_within_the_grace_says_noth
     let (_, desk, s, patient) = clinic(t, "UTC").await;
     let monday = next_monday();
     let free = free_starts(&day(&desk, &s, monday).await);
-    let id = book(&desk, &s, &patient, &free[1])
-        .await
-        .json()
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = booked(&desk, &s, &patient, &free[1]).await;
     let worker = message_worker(&t.db, "w1");
     let after_grace = || Utc::now() + Duration::minutes(3);
     drain(&worker, after_grace()).await;
@@ -203,16 +218,7 @@ async fn moves_and_cancellations_are_told_and_an_undo_within_the_grace_says_noth
     assert_eq!(drain(&worker, after_grace()).await, 2);
     assert_eq!(mails(t).await.len(), 2);
 
-    desk.api_ok(
-        "acme",
-        "set_appointment_status",
-        &[
-            ("appointment_id", &id),
-            ("status", "cancelled"),
-            ("reason", "Patient is travelling"),
-        ],
-    )
-    .await;
+    cancel(&desk, &id, "Patient is travelling").await;
     drain(&worker, after_grace()).await;
     let sent = mails(t).await;
     assert_eq!(sent.len(), 3);
@@ -257,22 +263,8 @@ async fn a_visit_cancelled_within_the_grace_gets_no_message_at_all(t: &TestDb) {
     let (_, desk, s, patient) = clinic(t, "UTC").await;
     let monday = next_monday();
     let free = free_starts(&day(&desk, &s, monday).await);
-    let id = book(&desk, &s, &patient, &free[0])
-        .await
-        .json()
-        .as_str()
-        .expect("id")
-        .to_owned();
-    desk.api_ok(
-        "acme",
-        "set_appointment_status",
-        &[
-            ("appointment_id", &id),
-            ("status", "cancelled"),
-            ("reason", "Booked by mistake"),
-        ],
-    )
-    .await;
+    let id = booked(&desk, &s, &patient, &free[0]).await;
+    cancel(&desk, &id, "Booked by mistake").await;
     let worker = message_worker(&t.db, "w1");
     assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 2);
     drain(&worker, at(&free[0]) - Duration::hours(24)).await;

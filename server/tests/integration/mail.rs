@@ -107,8 +107,9 @@ fn mail_worker(db: &app::db::Db, name: &str, port: u16) -> Worker {
     Worker::new(db.clone(), name, handlers)
 }
 
-/// Signs in clinic-a's admin and invites each address (each invitation is a mail).
-async fn invite(t: &TestDb, emails: &[&str]) {
+/// Signs in clinic-a's admin and invites each address (each invitation is a
+/// mail); answers the admin's browser.
+async fn invite(t: &TestDb, emails: &[&str]) -> Browser {
     staffed_clinic(&t.db, "clinic-a").await;
     let addr = server::start(&t.db, |_| {}).await;
     let admin = Browser::new(addr);
@@ -131,33 +132,13 @@ async fn invite(t: &TestDb, emails: &[&str]) {
             .await;
         assert_eq!(sent.status, reqwest::StatusCode::OK, "{}", sent.body);
     }
+    admin
 }
 
 on_both_backends!(an_invitation_is_stored_then_delivered_over_smtp_in_the_clinics_colors);
 
 async fn an_invitation_is_stored_then_delivered_over_smtp_in_the_clinics_colors(t: &TestDb) {
-    staffed_clinic(&t.db, "clinic-a").await;
-    let addr = server::start(&t.db, |_| {}).await;
-    let admin = Browser::new(addr);
-    admin
-        .sign_in(
-            "localhost",
-            "/t/clinic-a",
-            &staff_email(Role::Admin, "clinic-a"),
-            PASSWORD,
-            "staff",
-        )
-        .await;
-    for email in ["new.nurse@example.com", "refuse@example.com"] {
-        let sent = admin
-            .call(
-                "localhost",
-                "/t/clinic-a/api/invite_staff",
-                &[("email", email), ("role", "nurse")],
-            )
-            .await;
-        assert_eq!(sent.status, reqwest::StatusCode::OK, "{}", sent.body);
-    }
+    let admin = invite(t, &["new.nurse@example.com", "refuse@example.com"]).await;
     let bad = admin
         .call(
             "localhost",
@@ -212,7 +193,7 @@ async fn an_invitation_is_stored_then_delivered_over_smtp_in_the_clinics_colors(
 on_both_backends!(a_refusal_for_now_is_tried_again_later_and_delivered_once);
 
 async fn a_refusal_for_now_is_tried_again_later_and_delivered_once(t: &TestDb) {
-    invite(t, &["busy@example.com"]).await;
+    let _ = invite(t, &["busy@example.com"]).await;
     let (port, received) = smtp_server().await;
     let worker = mail_worker(&t.db, "w1", port);
     let now = Utc::now();
@@ -242,7 +223,7 @@ async fn a_refusal_for_now_is_tried_again_later_and_delivered_once(t: &TestDb) {
 on_both_backends!(a_worker_killed_mid_conversation_never_causes_a_second_message);
 
 async fn a_worker_killed_mid_conversation_never_causes_a_second_message(t: &TestDb) {
-    invite(t, &["swallow@example.com"]).await;
+    let _ = invite(t, &["swallow@example.com"]).await;
     let (port, received) = smtp_server().await;
     let now = Utc::now();
 
