@@ -577,6 +577,9 @@ describe('identity and access', { timeout: TEST_TIMEOUT_MS * 20 }, () => {
       assert.ok(await page.locator('[data-testid=admin-shell]').isVisible(), 'admin shell not visible');
       await page.locator('[data-testid=tenant-count]').waitFor({ state: 'visible' });
       assert.match((await page.locator('[data-testid=tenant-count]').innerText()) ?? '', /^\d+ tenants$/);
+      // Background jobs: counts per state (the server's periodic work has run).
+      await page.locator('[data-testid=job-counts]').waitFor({ state: 'visible' });
+      assert.match(await page.locator('[data-testid=job-counts]').innerText(), /(queued|running|done|dead): \d+|No jobs yet/);
       const nav = page.locator('[data-testid=app-nav]');
       assert.ok(await nav.isVisible(), 'admin navigation not visible on desktop');
       assert.ok((await navLinks(page)).includes('Overview'), `admin navigation: ${(await navLinks(page)).join(', ')}`);

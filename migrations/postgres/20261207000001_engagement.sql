@@ -56,10 +56,23 @@ CREATE INDEX patient_messages_appointment ON patient_messages (tenant_id, appoin
 CREATE UNIQUE INDEX patient_messages_live_key ON patient_messages (tenant_id, message_key)
     WHERE status IN ('scheduled', 'sent');
 
+-- A patient's wish to get no messages by a channel (recorded by staff, from
+-- what the patient said or wrote; removing the row is opting back in).
+CREATE TABLE patient_message_optouts (
+    tenant_id    uuid        NOT NULL REFERENCES tenants (id),
+    patient_id   uuid        NOT NULL,
+    channel      text        NOT NULL CHECK (channel IN ('email', 'sms', 'whatsapp')),
+    opted_out_at timestamptz NOT NULL,
+    recorded_by  uuid        NOT NULL,
+    PRIMARY KEY (tenant_id, patient_id, channel),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, recorded_by) REFERENCES staff_members (tenant_id, id)
+);
+
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['messaging_settings', 'reminder_rules', 'patient_messages'] LOOP
+    FOREACH t IN ARRAY ARRAY['messaging_settings', 'reminder_rules', 'patient_messages', 'patient_message_optouts'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY tenant_isolation ON %I '

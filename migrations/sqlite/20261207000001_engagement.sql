@@ -56,6 +56,19 @@ CREATE INDEX patient_messages_appointment ON patient_messages (tenant_id, appoin
 CREATE UNIQUE INDEX patient_messages_live_key ON patient_messages (tenant_id, message_key)
     WHERE status IN ('scheduled', 'sent');
 
+-- A patient's wish to get no messages by a channel (recorded by staff, from
+-- what the patient said or wrote; removing the row is opting back in).
+CREATE TABLE patient_message_optouts (
+    tenant_id    BLOB NOT NULL REFERENCES tenants (id),
+    patient_id   BLOB NOT NULL,
+    channel      TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'whatsapp')),
+    opted_out_at TEXT NOT NULL,
+    recorded_by  BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, patient_id, channel),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, recorded_by) REFERENCES staff_members (tenant_id, id)
+) STRICT;
+
 -- A message that went out stays as it went: what it said and when cannot be
 -- changed afterwards, and only the purge after the record's retention removes it.
 CREATE TRIGGER patient_messages_sent_unchanged BEFORE UPDATE ON patient_messages

@@ -394,6 +394,9 @@ pub struct PatientChart {
     pub flags: Vec<Flag>,
     /// The current state of each kind of consent recorded.
     pub consents: Vec<Consent>,
+    /// The channels the patient asked not to be messaged by.
+    #[serde(default)]
+    pub message_opt_outs: Vec<crate::engagement::Channel>,
     /// The viewer may set flags and record consents.
     pub can_update: bool,
     /// The viewer may archive or restore the record.

@@ -696,6 +696,10 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
             c.consents.clone(),
         )
     });
+    let opted_out = c.with_value(|c| {
+        c.message_opt_outs
+            .contains(&crate::engagement::Channel::Email)
+    });
     view! {
         <section id="flags" class=SECTION data-testid="flags">
             <h2 class="text-lg font-semibold">"Flags"</h2>
@@ -766,6 +770,19 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
                         <input id="consent_date" name="effective_on" type="date" class=INPUT/>
                     </div>
                     <div class="flex items-end"><button type="submit" class=BUTTON data-testid="consent-submit">"Record consent"</button></div>
+                </form>
+            })}
+            <h2 class="mt-6 text-lg font-semibold">"Messages about appointments"</h2>
+            <p class="mt-2 text-sm" data-testid="message-preference">
+                {if opted_out { "Email: off (the patient asked for none)" } else { "Email: on" }}
+            </p>
+            {can_update.then(|| view! {
+                <form method="post" action=api("set_message_opt_out") class="mt-2" data-testid="message-preference-form">
+                    <PlainFormError path="/api/set_message_opt_out"/>
+                    <input type="hidden" name="patient_id" value=patient.to_string()/>
+                    <input type="hidden" name="channel" value="email"/>
+                    <input type="hidden" name="choice" value=if opted_out { "on" } else { "off" }/>
+                    <button type="submit" class=SMALL_BUTTON>{if opted_out { "Send appointment emails again" } else { "Stop appointment emails" }}</button>
                 </form>
             })}
         </section>

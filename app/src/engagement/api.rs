@@ -110,3 +110,30 @@ pub async fn remove_reminder_rule(minutes_before: String, channel: String) -> Re
         .map_err(|e| AppError::from(e).respond())?;
     w.finish(tx, "messaging.settings_changed", None).await
 }
+
+/// Records a patient's wish to get no messages by a channel, or to get them
+/// again (`choice`: `off` or `on`).
+#[server(prefix = "/api", endpoint = "set_message_opt_out")]
+pub async fn set_message_opt_out(
+    patient_id: uuid::Uuid,
+    channel: String,
+    choice: String,
+) -> Result<(), AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let channel: super::Channel = channel
+        .parse()
+        .map_err(|_| ssr::field("channel", "choose a channel"))?;
+    let out = match choice.as_str() {
+        "off" => true,
+        "on" => false,
+        _ => return Err(ssr::field("choice", "choose on or off")),
+    };
+    let mut tx = w.open(patient_id).await?;
+    super::db::set_opt_out(&mut tx, patient_id, channel, out, w.staff_id).await?;
+    let action = if out {
+        "messages.opted_out"
+    } else {
+        "messages.opted_in"
+    };
+    w.done(tx, patient_id, action, Some(channel.as_str())).await
+}

@@ -117,6 +117,13 @@ async fn handle(
         db::skip(tx, id, "the patient's record is gone").await?;
         return Ok(Done::Finished);
     };
+    if db::opt_outs(tx, patient.id)
+        .await?
+        .contains(&Channel::Email)
+    {
+        db::skip(tx, id, "the patient asked for no messages by email").await?;
+        return Ok(Done::Finished);
+    }
     if patient.status == PatientStatus::Deceased {
         db::skip(tx, id, "the patient is recorded as deceased").await?;
         return Ok(Done::Finished);

@@ -131,6 +131,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("set_flag", R::Staff(Some(P::PatientsUpdate))),
     ("clear_flag", R::Staff(Some(P::PatientsUpdate))),
     ("record_consent", R::Staff(Some(P::PatientsUpdate))),
+    ("set_message_opt_out", R::Staff(Some(P::PatientsUpdate))),
     // Prescribing: only doctors prescribe, only pharmacists dispense, everyone
     // who reads charts reads the medicines.
     ("medications", R::Staff(Some(P::PatientsRead))),

@@ -320,6 +320,14 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "messaging.settings_changed",
         "Changed patient reminders or messaging hours",
     ),
+    (
+        "messages.opted_out",
+        "Recorded that the patient wants no messages by a channel",
+    ),
+    (
+        "messages.opted_in",
+        "Recorded that the patient wants messages by a channel again",
+    ),
     ("medicine.restored", "Restored a medicine to the formulary"),
     (
         "staff.prescriber_details_changed",

@@ -128,7 +128,8 @@ fn JobQueuePanel() -> impl IntoView {
                             view! { <p class="text-sm text-slate-600">"No dead jobs."</p> }.into_any()
                         } else {
                             view! {
-                                <table class="mt-2 w-full text-left text-sm" data-testid="dead-jobs">
+                                <div class="mt-2 overflow-x-auto">
+                                <table class="w-full text-left text-sm" data-testid="dead-jobs">
                                     <thead><tr><th scope="col">"Kind"</th><th scope="col">"Attempts"</th><th scope="col">"Ended"</th><th scope="col">"Last error"</th><th scope="col">"Action"</th></tr></thead>
                                     <tbody>
                                         {q.dead.into_iter().map(|j| view! {
@@ -147,6 +148,7 @@ fn JobQueuePanel() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
+                                </div>
                             }.into_any()
                         }}
                     }.into_any(),

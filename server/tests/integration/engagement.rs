@@ -27,6 +27,7 @@ on_both_backends!(
     a_visit_cancelled_within_the_grace_gets_no_message_at_all,
     quiet_hours_hold_a_reminder_until_morning_or_skip_it_when_too_late,
     two_senders_racing_for_one_message_send_it_once,
+    a_patient_who_asked_for_no_email_gets_none_until_they_change_their_mind,
     the_messaging_set_up_checks_and_names_its_input,
 );
 
@@ -509,4 +510,52 @@ async fn the_messaging_set_up_checks_and_names_its_input(t: &TestDb) {
         )
         .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
+}
+
+async fn a_patient_who_asked_for_no_email_gets_none_until_they_change_their_mind(t: &TestDb) {
+    let (_, desk, s, patient) = clinic(t, "UTC").await;
+    let opt = |choice: &'static str| {
+        let (desk, patient) = (&desk, patient.clone());
+        async move {
+            desk.api(
+                "acme",
+                "set_message_opt_out",
+                &[
+                    ("patient_id", &patient),
+                    ("channel", "email"),
+                    ("choice", choice),
+                ],
+            )
+            .await
+        }
+    };
+    let bad = opt("maybe").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_of(&bad), "choice");
+    assert_eq!(opt("off").await.status, StatusCode::OK);
+    let chart = desk
+        .api_ok("acme", "chart", &[("patient_id", &patient)])
+        .await;
+    assert_eq!(chart["message_opt_outs"], serde_json::json!(["Email"]));
+
+    let monday = next_monday();
+    let free = free_starts(&day(&desk, &s, monday).await);
+    booked(&desk, &s, &patient, &free[0]).await;
+    let worker = message_worker(&t.db, "w1");
+    drain(&worker, Utc::now() + Duration::minutes(3)).await;
+    drain(&worker, at(&free[0]) - Duration::hours(24)).await;
+    assert!(mails(t).await.is_empty());
+    let shown = messages(&day(&desk, &s, monday).await);
+    assert!(
+        shown
+            .iter()
+            .all(|m| m.1 == "not sent" && m.2 == "the patient asked for no messages by email"),
+        "{shown:?}"
+    );
+
+    // Back on: the next booking is told.
+    assert_eq!(opt("on").await.status, StatusCode::OK);
+    booked(&desk, &s, &patient, &free[2]).await;
+    drain(&worker, Utc::now() + Duration::minutes(3)).await;
+    assert_eq!(mails(t).await.len(), 1);
 }

@@ -587,6 +587,9 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     app::engagement::db::add_rule(tx, 120, app::engagement::Channel::Email)
         .await
         .expect("reminder rule");
+    app::engagement::db::set_opt_out(tx, patient, app::engagement::Channel::Sms, true, doctor)
+        .await
+        .expect("message opt-out");
     let start = Utc::now() + Duration::days(3650);
     let visit = db::NewAppointment {
         notes: Some("Fixture appointment"),
