@@ -203,6 +203,14 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
     await withPage(browser, DESKTOP, async (page) => {
       await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeNurse.email);
       await openChartOf(page, 'ACM-0005', 'Priya Nair');
+      // The patient says on the phone she wants no appointment emails, then
+      // changes her mind: both recorded on the chart.
+      const preference = () => page.locator('[data-testid="message-preference"]').innerText();
+      assert.equal(await preference(), 'Email: on');
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Stop appointment emails' }).click()]);
+      assert.equal(await preference(), 'Email: off (the patient asked for none)');
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Send appointment emails again' }).click()]);
+      assert.equal(await preference(), 'Email: on');
     });
     await withPage(browser, PHONE, async (page) => {
       await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', undefined, { expect: /\/portal$/ });
