@@ -208,8 +208,8 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
       const preference = () => page.locator('[data-testid="message-preference"]').innerText();
       assert.equal(await preference(), 'Email: on');
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Stop appointment emails' }).click()]);
-      assert.equal(await preference(), 'Email: off (the patient asked for none)');
-      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Send appointment emails again' }).click()]);
+      assert.equal(await preference(), "Email: off (the patient's wish)");
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Resume appointment emails' }).click()]);
       assert.equal(await preference(), 'Email: on');
     });
     await withPage(browser, PHONE, async (page) => {

@@ -774,7 +774,7 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
             })}
             <h2 class="mt-6 text-lg font-semibold">"Messages about appointments"</h2>
             <p class="mt-2 text-sm" data-testid="message-preference">
-                {if opted_out { "Email: off (the patient asked for none)" } else { "Email: on" }}
+                {if opted_out { "Email: off (the patient's wish)" } else { "Email: on" }}
             </p>
             {can_update.then(|| view! {
                 <form method="post" action=api("set_message_opt_out") class="mt-2" data-testid="message-preference-form">
@@ -782,7 +782,7 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
                     <input type="hidden" name="patient_id" value=patient.to_string()/>
                     <input type="hidden" name="channel" value="email"/>
                     <input type="hidden" name="choice" value=if opted_out { "on" } else { "off" }/>
-                    <button type="submit" class=SMALL_BUTTON>{if opted_out { "Send appointment emails again" } else { "Stop appointment emails" }}</button>
+                    <button type="submit" class=SMALL_BUTTON>{if opted_out { "Resume appointment emails" } else { "Stop appointment emails" }}</button>
                 </form>
             })}
         </section>

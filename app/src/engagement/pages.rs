@@ -22,7 +22,7 @@ pub fn MessagingSetupSection(setup: MessagingSetup) -> impl IntoView {
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" data-testid="setup-messaging">
             <h2 class="font-medium">"Reminders and messages to patients"</h2>
-            <p class="mt-1 text-sm text-slate-600">"Emails say the clinic's name and the visit's date and time, nothing about the visit itself, with a link to the patient portal. They arrive only within the sending hours, in the local time of the visit's location; one that would come too late is not sent."</p>
+            <p class="mt-1 text-sm text-slate-600">"Emails give only the clinic, the date and time, and a portal link, within the sending hours (the location's time)."</p>
             <crate::forms::PlainFormError path="/api/add_reminder_rule"/>
             <crate::forms::PlainFormError path="/api/remove_reminder_rule"/>
             <crate::forms::PlainFormError path="/api/save_messaging_hours"/>
