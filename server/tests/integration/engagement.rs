@@ -119,6 +119,11 @@ async fn cancel(desk: &Browser, id: &str, reason: &str) {
     .await;
 }
 
+/// Some message on the calendar gives `reason`.
+fn assert_said(shown: &[(String, String, String)], reason: &str) {
+    assert!(shown.iter().any(|m| m.2 == reason), "{reason}: {shown:?}");
+}
+
 fn messages(day: &serde_json::Value) -> Vec<(String, String, String)> {
     day["messages"]
         .as_array()
@@ -244,20 +249,9 @@ async fn moves_and_cancellations_are_told_and_an_undo_within_the_grace_says_noth
         reminders.iter().all(|m| m.1 == "cancelled"),
         "{reminders:?}"
     );
-    assert!(
-        shown.iter().any(|m| m.2 == "the visit was moved"),
-        "{shown:?}"
-    );
-    assert!(
-        shown.iter().any(|m| m.2 == "the visit is cancelled"),
-        "{shown:?}"
-    );
-    assert!(
-        shown
-            .iter()
-            .any(|m| m.2 == "nothing changed since the patient was last told"),
-        "{shown:?}"
-    );
+    assert_said(&shown, "the visit was moved");
+    assert_said(&shown, "the visit is cancelled");
+    assert_said(&shown, "nothing changed since the patient was last told");
 }
 
 async fn a_visit_cancelled_within_the_grace_gets_no_message_at_all(t: &TestDb) {
@@ -271,12 +265,7 @@ async fn a_visit_cancelled_within_the_grace_gets_no_message_at_all(t: &TestDb) {
     drain(&worker, at(&free[0]) - Duration::hours(24)).await;
     assert!(mails(t).await.is_empty());
     let shown = messages(&day(&desk, &s, monday).await);
-    assert!(
-        shown
-            .iter()
-            .any(|m| m.2 == "cancelled before the patient was told of it"),
-        "{shown:?}"
-    );
+    assert_said(&shown, "cancelled before the patient was told of it");
 }
 
 async fn quiet_hours_hold_a_reminder_until_morning_or_skip_it_when_too_late(t: &TestDb) {
