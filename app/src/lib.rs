@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod billing;
+pub mod channels;
 pub mod clinical;
 pub mod documents;
 pub mod engagement;

@@ -28,6 +28,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// Twilio's REST API (`twilio.api_base`); a local fake in tests.
+    pub twilio_api: String,
     /// Job-queue workers this server runs; 0: none (a separate `medisync worker`
     /// process does the background work).
     pub job_workers: u32,
@@ -299,6 +301,13 @@ impl Config {
                 "expected a sender such as MediSync <no-reply@example.com>",
             );
         }
+        let twilio_api = r.string("twilio.api_base")?;
+        if !(twilio_api.starts_with("https://") || twilio_api.starts_with("http://")) {
+            return r.fail(
+                "twilio.api_base",
+                "expected https://api.twilio.com (or another http(s) address)",
+            );
+        }
         let site_root = PathBuf::from(r.string("server.site_root")?);
         let storage_path = PathBuf::from(r.string("storage.path")?);
         if storage_path.as_os_str().is_empty() {
@@ -378,6 +387,7 @@ impl Config {
             absolute_timeout_hours: r.number("session.absolute_timeout_hours", 1..=24 * 30)?,
             smtp_url,
             mail_from,
+            twilio_api,
             job_workers: r.number("jobs.workers", 0..=64)?,
             storage_path,
         })

@@ -13,6 +13,7 @@ pub mod site;
 mod status_pages;
 pub mod tenant_cache;
 pub mod usage;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::Arc;
@@ -245,6 +246,7 @@ pub fn app(state: AppState) -> Router {
     // Pages and server-function answers are compressed on the fly (brotli at
     // quality 4, gzip); `/pkg` files arrive already compressed and are left alone.
     Router::new()
+        .merge(webhooks::routes(state.clone()))
         .fallback_service(axum::middleware::from_fn_with_state(state, site::resolve).layer(routes))
         .layer(axum::middleware::from_fn(
             plain_forms::to_the_referring_clinic,

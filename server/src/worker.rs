@@ -196,6 +196,15 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
         let (db, origin) = (db.clone(), origin.clone());
         async move { app::engagement::send::run(&db, &origin, &job, now).await }
     });
+    let providers = app::channels::Providers::new(
+        &state.config.twilio_api,
+        &crate::platform_origin(&state.config),
+    );
+    let db = state.db.clone();
+    handlers = handlers.on(kinds::TEXT_DELIVERY, move |job, now| {
+        let (db, providers) = (db.clone(), providers.clone());
+        async move { app::channels::deliver::run(&db, &providers, &job, now).await }
+    });
     let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
     handlers = handlers.on(kinds::TRIAL_CLOCK, move |_, now| {
         let (db, origin) = (db.clone(), origin.clone());

@@ -42,11 +42,8 @@ mod ssr {
         let channel: Channel = channel
             .parse()
             .map_err(|_| field("channel", "choose a channel"))?;
-        if channel != Channel::Email {
-            return Err(field(
-                "channel",
-                "only email is connected so far; SMS and WhatsApp come with their providers",
-            ));
+        if channel == Channel::Whatsapp {
+            return Err(field("channel", "WhatsApp is not connected yet"));
         }
         Ok(ReminderRule {
             id: None,
@@ -63,6 +60,7 @@ pub async fn save_messaging_hours(
     send_from: String,
     send_until: String,
     updates: Option<String>,
+    updates_sms: Option<String>,
 ) -> Result<(), AppError> {
     let w = crate::patients::api::ssr::writer()?;
     let from = ssr::clock("send_from", &send_from)?;
@@ -70,7 +68,15 @@ pub async fn save_messaging_hours(
     let window = super::SendWindow::new(from, until).map_err(|e| ssr::field("send_until", e))?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
-    super::db::save_window(&mut tx, window, ssr::checked(&updates)).await?;
+    let by_sms = ssr::checked(&updates_sms);
+    if by_sms
+        && crate::channels::db::twilio_account(&mut tx)
+            .await?
+            .is_none()
+    {
+        return Err(ssr::field("updates_sms", "connect SMS first"));
+    }
+    super::db::save_window(&mut tx, window, ssr::checked(&updates), by_sms).await?;
     w.finish(tx, "messaging.settings_changed", Some(&window.label()))
         .await
 }
@@ -85,6 +91,13 @@ pub async fn add_reminder_rule(
     let rule = ssr::rule(&amount, &unit, &channel)?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
+    if rule.channel == super::Channel::Sms
+        && crate::channels::db::twilio_account(&mut tx)
+            .await?
+            .is_none()
+    {
+        return Err(ssr::field("channel", "connect SMS first"));
+    }
     let existing = super::db::setup(&mut tx).await?;
     if existing.rules.len() >= 5 && !existing.rules.contains(&rule) {
         return Err(ssr::field("amount", "at most five reminders per visit"));

@@ -16,6 +16,7 @@ struct SettingsRow {
     send_from: i64,
     send_until: i64,
     updates: bool,
+    updates_sms: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -29,7 +30,7 @@ pub async fn setup(tx: &mut TenantTx) -> Result<MessagingSetup, DbError> {
     let Some(row) = tx
         .fetch_optional::<SettingsRow>(
             "SELECT CAST(send_from AS BIGINT) AS send_from, CAST(send_until AS BIGINT) AS send_until, \
-             updates FROM messaging_settings WHERE tenant_id = $1",
+             updates, updates_sms FROM messaging_settings WHERE tenant_id = $1",
             &[],
         )
         .await?
@@ -49,6 +50,7 @@ pub async fn setup(tx: &mut TenantTx) -> Result<MessagingSetup, DbError> {
             until_min: i32::try_from(row.send_until).unwrap_or(21 * 60),
         },
         updates: row.updates,
+        updates_sms: row.updates_sms,
         rules: rules
             .into_iter()
             .filter_map(|r| {
@@ -90,16 +92,18 @@ pub async fn save_window(
     tx: &mut TenantTx,
     window: SendWindow,
     updates: bool,
+    updates_sms: bool,
 ) -> Result<(), DbError> {
     materialize(tx).await?;
     tx.execute_one(
-        "UPDATE messaging_settings SET send_from = $2, send_until = $3, updates = $4, updated_at = $5 \
-         WHERE tenant_id = $1",
+        "UPDATE messaging_settings SET send_from = $2, send_until = $3, updates = $4, updated_at = $5, \
+         updates_sms = $6 WHERE tenant_id = $1",
         &[
             window.from_min.into(),
             window.until_min.into(),
             updates.into(),
             Utc::now().into(),
+            updates_sms.into(),
         ],
     )
     .await
@@ -208,17 +212,23 @@ pub async fn appointment_changed(
         }
     }
     if setup.updates && (booked || status == AppointmentStatus::Cancelled) {
-        let key = format!("update:{appointment}:{}", Uuid::now_v7());
-        let planned = Planned {
-            key: &key,
-            patient: a.patient_id,
-            appointment,
-            kind: MessageKind::Update,
-            channel: Channel::Email,
-            about: a.starts_at,
-            due: now + GRACE,
-        };
-        plan(tx, &planned).await?;
+        let mut channels = vec![Channel::Email];
+        if setup.updates_sms {
+            channels.push(Channel::Sms);
+        }
+        for channel in channels {
+            let key = format!("update:{appointment}:{channel}:{}", Uuid::now_v7());
+            let planned = Planned {
+                key: &key,
+                patient: a.patient_id,
+                appointment,
+                kind: MessageKind::Update,
+                channel,
+                about: a.starts_at,
+                due: now + GRACE,
+            };
+            plan(tx, &planned).await?;
+        }
     }
     Ok(())
 }
@@ -290,16 +300,18 @@ pub async fn message(tx: &mut TenantTx, id: Uuid) -> Result<Option<MessageRow>, 
     .await
 }
 
-/// What the patient was last told about an appointment by an update: booked (at
-/// that time) or cancelled.
+/// What the patient was last told about an appointment by an update on this
+/// channel: booked (at that time) or cancelled.
 pub async fn last_told(
     tx: &mut TenantTx,
     appointment: Uuid,
+    channel: Channel,
 ) -> Result<Option<(String, DateTime<Utc>)>, DbError> {
     tx.fetch_optional(
         "SELECT told, about_starts_at FROM patient_messages WHERE tenant_id = $1 AND appointment_id = $2 \
-         AND kind = 'appointment_update' AND status = 'sent' ORDER BY sent_at DESC, id DESC LIMIT 1",
-        &[appointment.into()],
+         AND kind = 'appointment_update' AND status = 'sent' AND channel = $3 \
+         ORDER BY sent_at DESC, id DESC LIMIT 1",
+        &[appointment.into(), channel.as_str().into()],
     )
     .await
 }
@@ -331,26 +343,39 @@ pub async fn skip(tx: &mut TenantTx, id: Uuid, why: &str) -> Result<(), DbError>
     .map(drop)
 }
 
-/// Claims a scheduled message as sent, with what it told and the email it
-/// became; `false` when it was no longer scheduled (then nothing may be sent).
+/// What a sent message became: an email in the outbox, or a text.
+#[derive(Debug, Clone, Copy)]
+pub enum Handed {
+    Mail(Uuid),
+    Text(Uuid),
+}
+
+/// Claims a scheduled message as sent, with what it told and what it became;
+/// `false` when it was no longer scheduled (then nothing may be sent).
 pub async fn mark_sent(
     tx: &mut TenantTx,
     id: Uuid,
     told: Option<&str>,
     about: DateTime<Utc>,
-    mail_id: Uuid,
+    handed: Handed,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
+    let (mail_id, delivery_id) = match handed {
+        Handed::Mail(m) => (Some(m), None),
+        Handed::Text(t) => (None, Some(t)),
+    };
     Ok(tx
         .execute(
             "UPDATE patient_messages SET status = 'sent', sent_at = $3, told = $4, about_starts_at = $5, \
-             mail_id = $6, detail = NULL WHERE tenant_id = $1 AND id = $2 AND status = 'scheduled'",
+             mail_id = $6, delivery_id = $7, detail = NULL WHERE tenant_id = $1 AND id = $2 \
+             AND status = 'scheduled'",
             &[
                 id.into(),
                 now.into(),
                 told.into(),
                 about.into(),
                 mail_id.into(),
+                delivery_id.into(),
             ],
         )
         .await?
@@ -369,6 +394,8 @@ struct HistoryRow {
     detail: Option<String>,
     delivered_at: Option<DateTime<Utc>>,
     delivery_error: Option<String>,
+    text_state: Option<String>,
+    text_error: Option<String>,
 }
 
 /// The messages of these appointments, oldest first, in words, with times in
@@ -385,8 +412,10 @@ pub async fn history(
         let rows: Vec<HistoryRow> = tx
             .fetch_all(
                 "SELECT m.appointment_id, m.kind, m.channel, m.status, m.due_at, m.sent_at, m.told, \
-                 m.detail, o.sent_at AS delivered_at, o.last_error AS delivery_error \
+                 m.detail, o.sent_at AS delivered_at, o.last_error AS delivery_error, \
+                 d.state AS text_state, d.error AS text_error \
                  FROM patient_messages m LEFT JOIN mail_outbox o ON o.id = m.mail_id \
+                 LEFT JOIN channel_deliveries d ON d.tenant_id = m.tenant_id AND d.id = m.delivery_id \
                  WHERE m.tenant_id = $1 AND m.appointment_id = $2 ORDER BY m.created_at, m.id",
                 &[(*appointment).into()],
             )
@@ -407,6 +436,15 @@ fn line(r: HistoryRow, tz: chrono_tz::Tz) -> MessageLine {
     };
     let state = match r.status.parse::<MessageStatus>() {
         Ok(MessageStatus::Scheduled) => format!("scheduled for {}", at(r.due_at)),
+        Ok(MessageStatus::Sent) if r.text_state.is_some() => {
+            let sent = r.sent_at.map(at).unwrap_or_default();
+            let state = r
+                .text_state
+                .as_deref()
+                .and_then(|s| s.parse::<crate::channels::DeliveryState>().ok())
+                .map_or("?", |s| s.label());
+            format!("sent {sent} · {state}")
+        }
         Ok(MessageStatus::Sent) => {
             let sent = r.sent_at.map(at).unwrap_or_default();
             match (r.delivered_at, &r.delivery_error) {
@@ -423,7 +461,7 @@ fn line(r: HistoryRow, tz: chrono_tz::Tz) -> MessageLine {
         appointment_id: r.appointment_id,
         what,
         state,
-        detail: r.detail.or(r.delivery_error),
+        detail: r.detail.or(r.delivery_error).or(r.text_error),
     }
 }
 
@@ -467,6 +505,7 @@ pub async fn set_opt_out(
 
 /// The retention purge: a record's messages and wishes.
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
+    crate::channels::db::purge(tx, patient).await?;
     for table in ["patient_messages", "patient_message_optouts"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE tenant_id = $1 AND patient_id = $2"),

@@ -36,7 +36,7 @@ pub const GRACE: Duration = Duration::minutes(2);
 /// A reminder must arrive at least this long before the visit, or not at all.
 pub const REMINDER_LEAD: Duration = Duration::minutes(30);
 
-/// The channels a message can go by. Only email is connected so far.
+/// The channels a message can go by. Email and SMS are connected so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Channel {
     Email,
@@ -165,6 +165,8 @@ fn plural(n: i32, unit: &str) -> String {
 pub struct MessagingSetup {
     pub window: SendWindow,
     pub updates: bool,
+    /// Updates go by SMS too (when SMS is connected).
+    pub updates_sms: bool,
     pub rules: Vec<ReminderRule>,
 }
 
@@ -174,6 +176,7 @@ impl Default for MessagingSetup {
         Self {
             window: SendWindow::default(),
             updates: true,
+            updates_sms: false,
             rules: vec![ReminderRule {
                 id: None,
                 minutes_before: 24 * 60,

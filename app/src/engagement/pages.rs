@@ -16,13 +16,17 @@ fn clock(minutes: i32) -> String {
 
 /// Reminder rules, sending hours and whether patients hear of changes.
 #[component]
-pub fn MessagingSetupSection(setup: MessagingSetup) -> impl IntoView {
+pub fn MessagingSetupSection(
+    setup: MessagingSetup,
+    sms: crate::channels::SmsSetup,
+) -> impl IntoView {
     let input = crate::identity::pages::INPUT;
     let button = crate::identity::pages::BUTTON;
+    let sms_on = sms.connected.is_some();
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" data-testid="setup-messaging">
             <h2 class="font-medium">"Reminders and messages to patients"</h2>
-            <p class="mt-1 text-sm text-slate-600">"Emails give only the clinic, the date and time, and a portal link, within the sending hours (the location's time)."</p>
+            <p class="mt-1 text-sm text-slate-600">"Emails give only the clinic, the date and time, and a portal link; texts only the clinic and the link. Sent within the sending hours (the location's time)."</p>
             <crate::forms::PlainFormError path="/api/add_reminder_rule"/>
             <crate::forms::PlainFormError path="/api/remove_reminder_rule"/>
             <crate::forms::PlainFormError path="/api/save_messaging_hours"/>
@@ -54,6 +58,7 @@ pub fn MessagingSetupSection(setup: MessagingSetup) -> impl IntoView {
                 </select></label>
                 <label class="text-sm">"By"<select name="channel" class=input>
                     <option value="email">"Email"</option>
+                    {sms_on.then(|| view! { <option value="sms">"SMS"</option> })}
                 </select></label>
                 <button type="submit" class=button>"Add reminder"</button>
             </form>
@@ -61,8 +66,10 @@ pub fn MessagingSetupSection(setup: MessagingSetup) -> impl IntoView {
                 <label class="text-sm">"Send from"<input name="send_from" type="time" required class=input value=clock(setup.window.from_min)/></label>
                 <label class="text-sm">"Send until"<input name="send_until" type="time" required class=input value=clock(setup.window.until_min)/></label>
                 <label class="text-sm"><input type="checkbox" name="updates" value="on" checked=setup.updates/>" Tell patients when a visit is booked, moved or cancelled"</label>
+                {sms_on.then(|| view! { <label class="text-sm"><input type="checkbox" name="updates_sms" value="on" checked=setup.updates_sms/>" Also by SMS"</label> })}
                 <div><button type="submit" class=button>"Save sending hours"</button></div>
             </form>
+            <crate::channels::pages::SmsSection sms=sms/>
         </section>
     }
 }

@@ -109,39 +109,57 @@ async fn handle(
             return Ok(Done::Finished);
         }
     }
-    if m.channel.parse::<Channel>() != Ok(Channel::Email) {
-        db::skip(tx, id, "this channel is not connected yet").await?;
+    let channel: Channel = m.channel.parse().unwrap_or(Channel::Email);
+    if channel == Channel::Whatsapp {
+        db::skip(tx, id, "WhatsApp is not connected yet").await?;
         return Ok(Done::Finished);
     }
     let Some(patient) = crate::patients::db::get(tx, m.patient_id).await? else {
         db::skip(tx, id, "the patient's record is gone").await?;
         return Ok(Done::Finished);
     };
-    if db::opt_outs(tx, patient.id)
-        .await?
-        .contains(&Channel::Email)
-    {
-        db::skip(tx, id, "the patient asked for no messages by email").await?;
+    if db::opt_outs(tx, patient.id).await?.contains(&channel) {
+        let why = format!("the patient asked for no messages by {}", channel.label());
+        db::skip(tx, id, &why).await?;
         return Ok(Done::Finished);
     }
     if patient.status == PatientStatus::Deceased {
         db::skip(tx, id, "the patient is recorded as deceased").await?;
         return Ok(Done::Finished);
     }
-    let Some(to) = patient.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
-        db::skip(tx, id, "no email address on record").await?;
-        return Ok(Done::Finished);
-    };
     let (date, time) = tenant.settings.format_datetime_in(a.starts_at, tz);
-    let email = compose(tenant, &to, &news, &date, &time, origin);
-    let mail_id = crate::mail::enqueue(tx.platform(), &email).await?;
+    let handed = match channel {
+        Channel::Sms => {
+            if crate::channels::db::twilio_account(tx).await?.is_none() {
+                db::skip(tx, id, "SMS is not connected").await?;
+                return Ok(Done::Finished);
+            }
+            let Some(to) = patient.phone.as_deref() else {
+                db::skip(tx, id, "no phone number on record").await?;
+                return Ok(Done::Finished);
+            };
+            let body = text(tenant, &news, origin);
+            let text_id =
+                crate::channels::db::queue_text(tx, Channel::Sms, Some(patient.id), to, &body, now)
+                    .await?;
+            db::Handed::Text(text_id)
+        }
+        _ => {
+            let Some(to) = patient.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
+                db::skip(tx, id, "no email address on record").await?;
+                return Ok(Done::Finished);
+            };
+            let email = compose(tenant, &to, &news, &date, &time, origin);
+            db::Handed::Mail(crate::mail::enqueue(tx.platform(), &email).await?)
+        }
+    };
     let told = match news {
         News::Reminder => None,
         News::Cancelled => Some("cancelled"),
         News::Booked | News::Moved => Some("booked"),
     };
-    if !db::mark_sent(tx, id, told, a.starts_at, mail_id, now).await? {
-        // Claimed meanwhile: this transaction must not commit its email.
+    if !db::mark_sent(tx, id, told, a.starts_at, handed, now).await? {
+        // Claimed meanwhile: this transaction must not commit its email or text.
         return Err(DbError::Conflict("message"));
     }
     Ok(Done::Finished)
@@ -156,6 +174,7 @@ async fn verdict(
     appointment: Uuid,
 ) -> Result<Verdict, DbError> {
     let kind: MessageKind = m.kind.parse().unwrap_or(MessageKind::Update);
+    let channel: Channel = m.channel.parse().unwrap_or(Channel::Email);
     Ok(match kind {
         MessageKind::Reminder => {
             if status != AppointmentStatus::Booked {
@@ -180,7 +199,7 @@ async fn verdict(
                     )))
                 }
             };
-            let told = db::last_told(tx, appointment).await?;
+            let told = db::last_told(tx, appointment, channel).await?;
             let news = match (told.as_ref().map(|(t, at)| (t.as_str(), *at)), now_state) {
                 (Some((t, at)), now) if t == now && (now == "cancelled" || at == starts_at) => {
                     return Ok(Verdict::Skip(
@@ -243,5 +262,20 @@ fn compose(
             "To see or change your appointments, sign in to the patient portal.",
         ],
         ("Open the patient portal", &link),
+    )
+}
+
+/// A text says only that there is news from the clinic, with the portal link:
+/// no date, practitioner or reason (texts are read on lock screens).
+fn text(tenant: &Tenant, news: &News, origin: &str) -> String {
+    let what = match news {
+        News::Reminder => "a reminder of your upcoming appointment",
+        News::Booked => "your appointment is booked",
+        News::Moved => "your appointment has changed",
+        News::Cancelled => "your appointment is cancelled",
+    };
+    format!(
+        "{}: {what}. Details: {origin}/t/{}/portal Reply STOP to opt out.",
+        tenant.name, tenant.slug
     )
 }

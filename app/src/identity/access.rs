@@ -185,6 +185,9 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("save_messaging_hours", R::Staff(Some(P::SettingsManage))),
     ("add_reminder_rule", R::Staff(Some(P::SettingsManage))),
     ("remove_reminder_rule", R::Staff(Some(P::SettingsManage))),
+    ("connect_sms", R::Staff(Some(P::SettingsManage))),
+    ("disconnect_sms", R::Staff(Some(P::SettingsManage))),
+    ("send_test_sms", R::Staff(Some(P::SettingsManage))),
     // Billing: the front desk invoices and takes payments; billing corrects,
     // refunds and keeps the catalog; administrators set up tax and numbering.
     ("billing_setup", R::Staff(Some(P::BillingManage))),

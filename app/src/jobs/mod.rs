@@ -31,6 +31,8 @@ pub mod kinds {
     pub const HOUSEKEEPING: &str = "housekeeping";
     /// Send one planned patient message (payload: `tenant/message` ids).
     pub const PATIENT_MESSAGE: &str = "patient-message";
+    /// Hand one text to its provider (payload: `tenant/text` ids).
+    pub const TEXT_DELIVERY: &str = "text-delivery";
 }
 
 /// Work that recurs: each period's run is one job whose key names the period, so

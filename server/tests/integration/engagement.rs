@@ -33,7 +33,7 @@ on_both_backends!(
 
 const PATIENT_EMAIL: &str = "ada.okafor@example.com";
 
-fn message_worker(db: &app::db::Db, name: &str) -> Worker {
+pub fn message_worker(db: &app::db::Db, name: &str) -> Worker {
     let db2 = db.clone();
     let handlers = Handlers::default().on(kinds::PATIENT_MESSAGE, move |job, now| {
         let db = db2.clone();
@@ -43,7 +43,7 @@ fn message_worker(db: &app::db::Db, name: &str) -> Worker {
 }
 
 /// Runs every message due at `now`; answers how many ran.
-async fn drain(worker: &Worker, now: DateTime<Utc>) -> usize {
+pub async fn drain(worker: &Worker, now: DateTime<Utc>) -> usize {
     let mut ran = 0;
     while worker.run_one(now).await.expect("run").is_some() {
         ran += 1;
@@ -63,14 +63,14 @@ async fn mails(t: &TestDb) -> Vec<StoredMessage> {
     all
 }
 
-fn at(text: &str) -> DateTime<Utc> {
+pub fn at(text: &str) -> DateTime<Utc> {
     text.parse().expect("time")
 }
 
 /// A clinic set up in `tz`, its front desk, and a patient with an email.
 /// Messages may go at any hour (quiet hours have their own test, and the
 /// grace period runs on the wall clock).
-async fn clinic(t: &TestDb, tz: &str) -> (Browser, Browser, Setup, String) {
+pub async fn clinic(t: &TestDb, tz: &str) -> (Browser, Browser, Setup, String) {
     staffed_clinic(&t.db, "acme").await;
     let addr = test_server::start(&t.db, |_| {}).await;
     let admin = staff_of(addr, "acme", Role::Admin).await;
@@ -100,13 +100,13 @@ async fn clinic(t: &TestDb, tz: &str) -> (Browser, Browser, Setup, String) {
 }
 
 /// Books the patient at `start`; answers the appointment's id.
-async fn booked(desk: &Browser, s: &Setup, patient: &str, start: &str) -> String {
+pub async fn booked(desk: &Browser, s: &Setup, patient: &str, start: &str) -> String {
     let reply = book(desk, s, patient, start).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json().as_str().expect("id").to_owned()
 }
 
-async fn cancel(desk: &Browser, id: &str, reason: &str) {
+pub async fn cancel(desk: &Browser, id: &str, reason: &str) {
     desk.api_ok(
         "acme",
         "set_appointment_status",
@@ -124,7 +124,7 @@ fn assert_said(shown: &[(String, String, String)], reason: &str) {
     assert!(shown.iter().any(|m| m.2 == reason), "{reason}: {shown:?}");
 }
 
-fn messages(day: &serde_json::Value) -> Vec<(String, String, String)> {
+pub fn messages(day: &serde_json::Value) -> Vec<(String, String, String)> {
     day["messages"]
         .as_array()
         .expect("messages")

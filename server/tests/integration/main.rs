@@ -34,3 +34,4 @@ mod schema;
 mod security_review;
 mod self_service;
 mod staff_access;
+mod texts;

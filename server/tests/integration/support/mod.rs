@@ -14,6 +14,7 @@ use sqlx::{Connection, PgConnection};
 pub mod dns;
 pub mod fixtures;
 pub mod server;
+pub mod twilio;
 
 use app::db::{Backend, Db, DbOptions};
 

@@ -1,0 +1,129 @@
+//! The `text-delivery` job: hands one text to its provider, at most once.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::db::{self, Begin};
+use super::twilio::{self, Sent};
+use super::{DeliveryState, Providers};
+use crate::db::{Db, DbError};
+use crate::engagement::Channel;
+use crate::ids::TenantId;
+use crate::jobs::{Done, Failure, Job};
+
+fn retry(e: DbError) -> Failure {
+    Failure::Retry(format!("database: {e}"))
+}
+
+/// Runs one `text-delivery` job (payload `tenant/text`) as of `now`.
+pub async fn run(
+    db: &Db,
+    providers: &Providers,
+    job: &Job,
+    now: DateTime<Utc>,
+) -> Result<Done, Failure> {
+    let Some((tenant, id)) = job
+        .payload
+        .split_once('/')
+        .and_then(|(t, m)| Some((t.parse::<Uuid>().ok()?, m.parse::<Uuid>().ok()?)))
+    else {
+        return Err(Failure::Permanent("the job does not name a text".into()));
+    };
+    let tenant = TenantId::from_uuid(tenant);
+    // Step 1, committed before the provider hears of it: the per-message mark.
+    let mut tx = db.begin_for(tenant).await.map_err(retry)?;
+    let text = match db::begin(&mut tx, id, job.requeued_at, now)
+        .await
+        .map_err(retry)?
+    {
+        Begin::Done => return Ok(Done::Finished),
+        Begin::Uncertain => {
+            let why = "an earlier attempt stopped while handing the text to the provider, and it \
+                       may have gone out; not sent again (send the job back to the queue to send it anyway)";
+            db::finish(&mut tx, id, DeliveryState::Unknown, None, Some(why), now)
+                .await
+                .map_err(retry)?;
+            tx.commit().await.map_err(retry)?;
+            return Err(Failure::Permanent(why.into()));
+        }
+        Begin::Send(text) => text,
+    };
+    let account = if text.channel.parse::<Channel>() == Ok(Channel::Sms) {
+        db::twilio_account(&mut tx).await.map_err(retry)?
+    } else {
+        None
+    };
+    let Some(account) = account else {
+        let why = format!("{} is not connected", text.channel);
+        db::finish(&mut tx, id, DeliveryState::Failed, None, Some(&why), now)
+            .await
+            .map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
+        return Ok(Done::Finished);
+    };
+    tx.commit().await.map_err(retry)?;
+
+    // Step 2: the provider.
+    let sent = twilio::send(
+        &providers.http,
+        &providers.twilio_api,
+        &account,
+        &text.to_address,
+        &text.body,
+        &providers.twilio_status_url(),
+    )
+    .await;
+
+    // Step 3: what came of it.
+    let mut tx = db.begin_for(tenant).await.map_err(retry)?;
+    let outcome = match sent {
+        Sent::Accepted { sid, status } => {
+            let state = twilio::state_of(&status).unwrap_or(DeliveryState::Accepted);
+            db::finish(&mut tx, id, state, Some(&sid), None, now)
+                .await
+                .map_err(retry)?;
+            Ok(Done::Finished)
+        }
+        Sent::Refused {
+            code,
+            message,
+            retry: true,
+        } => {
+            let why = refusal(code, &message);
+            db::unsend(&mut tx, id, &why).await.map_err(retry)?;
+            Err(Failure::Retry(why))
+        }
+        Sent::Refused { code, message, .. } => {
+            let why = refusal(code, &message);
+            db::finish(&mut tx, id, DeliveryState::Failed, None, Some(&why), now)
+                .await
+                .map_err(retry)?;
+            if code == Some(twilio::UNSUBSCRIBED_RECIPIENT) {
+                // The patient texted STOP to this number: record it on their chart.
+                db::patient_said(&mut tx, &text.to_address, Channel::Sms, true, now)
+                    .await
+                    .map_err(retry)?;
+            }
+            Ok(Done::Finished)
+        }
+        Sent::Unreachable(why) => {
+            db::unsend(&mut tx, id, &why).await.map_err(retry)?;
+            Err(Failure::Retry(why))
+        }
+        Sent::Unknown(why) => {
+            db::finish(&mut tx, id, DeliveryState::Unknown, None, Some(&why), now)
+                .await
+                .map_err(retry)?;
+            Err(Failure::Permanent(why))
+        }
+    };
+    tx.commit().await.map_err(retry)?;
+    outcome
+}
+
+fn refusal(code: Option<i64>, message: &str) -> String {
+    match code {
+        Some(code) => format!("Twilio refused it ({code}): {message}"),
+        None => format!("Twilio refused it: {message}"),
+    }
+}

@@ -1,0 +1,92 @@
+-- Text messages to patients by SMS (and later WhatsApp) through the clinic's own
+-- provider account: the connection (its secret sealed), every text handed to a
+-- provider with what became of it, the provider webhooks already handled, and
+-- a patient's own STOP.
+
+-- The clinic a Twilio account belongs to, so the provider's webhooks reach the
+-- right clinic; an account serves one clinic.
+ALTER TABLE tenants ADD COLUMN twilio_account_sid TEXT;
+CREATE UNIQUE INDEX tenants_twilio_account ON tenants (twilio_account_sid)
+    WHERE twilio_account_sid IS NOT NULL;
+
+CREATE TABLE messaging_channels (
+    tenant_id     BLOB NOT NULL REFERENCES tenants (id),
+    channel       TEXT NOT NULL CHECK (channel IN ('sms', 'whatsapp')),
+    provider      TEXT NOT NULL CHECK (provider IN ('twilio', 'whatsapp_cloud')),
+    -- Twilio's account SID.
+    account       TEXT NOT NULL CHECK (length(account) BETWEEN 1 AND 64),
+    -- The number (E.164) or messaging service texts are sent from.
+    sender        TEXT NOT NULL CHECK (length(sender) BETWEEN 1 AND 64),
+    -- The provider's secret, encrypted with the installation's key and bound to
+    -- the clinic and channel (`identity::secrets::seal`).
+    secret_sealed TEXT NOT NULL CHECK (secret_sealed LIKE 'v1:%'),
+    connected_at  TEXT NOT NULL,
+    connected_by  BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, channel),
+    FOREIGN KEY (tenant_id, connected_by) REFERENCES staff_members (tenant_id, id)
+) STRICT;
+
+-- A text handed (or to be handed) to a provider. `sending` is set and committed
+-- before the provider is called: a row found `sending` by a later attempt may
+-- have gone out, so it becomes `unknown` and is not sent again unless an
+-- operator sends its job back to the queue.
+CREATE TABLE channel_deliveries (
+    tenant_id   BLOB NOT NULL REFERENCES tenants (id),
+    id          BLOB NOT NULL,
+    channel     TEXT NOT NULL CHECK (channel IN ('sms', 'whatsapp')),
+    -- None for a clinic's test message.
+    patient_id  BLOB,
+    to_address  TEXT NOT NULL CHECK (to_address GLOB '+[1-9]*' AND length(to_address) BETWEEN 8 AND 16),
+    body        TEXT NOT NULL CHECK (length(body) BETWEEN 1 AND 1600),
+    state       TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'accepted', 'sent', 'delivered',
+                                               'read', 'failed', 'undelivered', 'unknown')),
+    -- The provider's id for it (Twilio's message SID).
+    provider_id TEXT CHECK (length(provider_id) BETWEEN 1 AND 128),
+    error       TEXT CHECK (length(error) <= 500),
+    created_at  TEXT NOT NULL,
+    sending_at  TEXT,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    CHECK (state = 'queued' OR sending_at IS NOT NULL)
+) STRICT;
+CREATE UNIQUE INDEX channel_deliveries_provider ON channel_deliveries (tenant_id, provider_id)
+    WHERE provider_id IS NOT NULL;
+CREATE INDEX channel_deliveries_recent ON channel_deliveries (tenant_id, created_at);
+
+-- Bookings, moves and cancellations are also told by SMS.
+ALTER TABLE messaging_settings ADD COLUMN updates_sms INTEGER NOT NULL DEFAULT 0 CHECK (updates_sms IN (0, 1));
+
+-- The text a patient message became.
+ALTER TABLE patient_messages ADD COLUMN delivery_id BLOB;
+
+-- Provider webhook events already handled, by the provider's own id, so each
+-- is processed once. A platform table: ids only.
+CREATE TABLE webhook_receipts (
+    provider    TEXT NOT NULL CHECK (length(provider) BETWEEN 1 AND 32),
+    event_id    TEXT NOT NULL CHECK (length(event_id) BETWEEN 1 AND 200),
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (provider, event_id)
+) STRICT;
+
+-- A patient who texts STOP opts out without a staff member: `recorded_by` is
+-- empty and `source` says so.
+CREATE TABLE patient_message_optouts_new (
+    tenant_id    BLOB NOT NULL REFERENCES tenants (id),
+    patient_id   BLOB NOT NULL,
+    channel      TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'whatsapp')),
+    opted_out_at TEXT NOT NULL,
+    recorded_by  BLOB,
+    source       TEXT NOT NULL DEFAULT 'staff' CHECK (source IN ('staff', 'patient')),
+    PRIMARY KEY (tenant_id, patient_id, channel),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, recorded_by) REFERENCES staff_members (tenant_id, id),
+    CHECK ((source = 'staff') = (recorded_by IS NOT NULL))
+) STRICT;
+INSERT INTO patient_message_optouts_new (tenant_id, patient_id, channel, opted_out_at, recorded_by, source)
+SELECT tenant_id, patient_id, channel, opted_out_at, recorded_by, 'staff' FROM patient_message_optouts;
+DROP TABLE patient_message_optouts;
+ALTER TABLE patient_message_optouts_new RENAME TO patient_message_optouts;
+
+-- A STOP names the patient by phone number.
+CREATE INDEX patients_phone ON patients (tenant_id, phone);

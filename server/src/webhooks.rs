@@ -1,0 +1,93 @@
+//! Provider webhooks, outside sessions, CSRF checks and tenant resolution: a
+//! provider signs each request, and the signature is the only credential.
+//! Stable addresses: `POST /webhooks/twilio/status`, `POST /webhooks/twilio/inbound`.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+
+use app::channels::webhooks::{self, Received, TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH};
+
+use crate::AppState;
+
+/// Webhook bodies are small forms.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route(TWILIO_STATUS_PATH, post(twilio_status))
+        .route(TWILIO_INBOUND_PATH, post(twilio_inbound))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn signature(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The URL Twilio signed: the configured public origin, never the request's Host.
+fn public_url(state: &AppState, path: &str) -> String {
+    format!("{}{path}", crate::platform_origin(&state.config))
+}
+
+fn answer(received: Result<Received, app::db::DbError>, ok: Response) -> Response {
+    match received {
+        Ok(Received::Handled) => ok,
+        Ok(Received::NotBelieved) => {
+            (StatusCode::UNAUTHORIZED, "signature not valid").into_response()
+        }
+        Ok(Received::Incomplete) => (StatusCode::BAD_REQUEST, "missing parameters").into_response(),
+        Err(e) => {
+            // The provider retries; nothing was half-done (one transaction).
+            tracing::error!(error = %e, "webhook could not be stored");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+        }
+    }
+}
+
+async fn twilio_status(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = form(&body);
+    let url = public_url(&state, TWILIO_STATUS_PATH);
+    let received = webhooks::twilio_status(
+        &state.db,
+        &url,
+        &params,
+        signature(&headers),
+        chrono::Utc::now(),
+    )
+    .await;
+    answer(received, StatusCode::NO_CONTENT.into_response())
+}
+
+async fn twilio_inbound(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = form(&body);
+    let url = public_url(&state, TWILIO_INBOUND_PATH);
+    let received = webhooks::twilio_inbound(
+        &state.db,
+        &url,
+        &params,
+        signature(&headers),
+        chrono::Utc::now(),
+    )
+    .await;
+    // An empty TwiML answer: MediSync does not reply (Twilio answers STOP itself).
+    let twiml = (
+        [(header::CONTENT_TYPE, "text/xml")],
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>",
+    )
+        .into_response();
+    answer(received, twiml)
+}
