@@ -205,12 +205,13 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
       await openChartOf(page, 'ACM-0005', 'Priya Nair');
       // The patient says on the phone she wants no appointment emails, then
       // changes her mind: both recorded on the chart.
-      const preference = () => page.locator('[data-testid="message-preference"]').innerText();
+      const preference = () => page.locator('[data-testid="message-preference-email"]').innerText();
       assert.equal(await preference(), 'Email: on');
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Stop appointment emails' }).click()]);
       assert.equal(await preference(), "Email: off (the patient's wish)");
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Resume appointment emails' }).click()]);
       assert.equal(await preference(), 'Email: on');
+      assert.equal(await page.locator('[data-testid="message-preference-sms"]').innerText(), 'SMS: on');
     });
     await withPage(browser, PHONE, async (page) => {
       await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', undefined, { expect: /\/portal$/ });

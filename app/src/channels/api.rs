@@ -78,14 +78,6 @@ pub async fn send_test_sms(to: String) -> Result<(), AppError> {
         w.tenant.name
     );
     let now = chrono::Utc::now();
-    super::db::queue_text(
-        &mut tx,
-        crate::engagement::Channel::Sms,
-        None,
-        &to,
-        &body,
-        now,
-    )
-    .await?;
+    super::db::queue_text(&mut tx, super::Channel::Sms, None, &to, &body, now).await?;
     w.finish(tx, "messaging.test_sent", Some("sms")).await
 }

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::twilio;
+use super::Channel;
 use super::DeliveryState;
 use crate::db::{DbError, PlatformTx, TenantTx};
-use crate::engagement::Channel;
 use crate::ids::TenantId;
 use crate::jobs::{self, kinds, NewJob};
 
@@ -401,14 +401,54 @@ pub async fn first_receipt(
     Ok(inserted == 1)
 }
 
-/// Removes a patient's texts (the record's purge).
+/// The channels a patient asked not to be messaged by.
+pub async fn opt_outs(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Channel>, DbError> {
+    let rows: Vec<(String,)> = tx
+        .fetch_all(
+            "SELECT channel FROM patient_message_optouts WHERE tenant_id = $1 AND patient_id = $2 \
+             ORDER BY channel",
+            &[patient.into()],
+        )
+        .await?;
+    Ok(rows.into_iter().filter_map(|(c,)| c.parse().ok()).collect())
+}
+
+/// Records that the patient wants no messages by `channel` (`out`), or wants
+/// them again.
+pub async fn set_opt_out(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    channel: Channel,
+    out: bool,
+    staff: Uuid,
+) -> Result<(), DbError> {
+    if out {
+        tx.execute(
+            "INSERT INTO patient_message_optouts (tenant_id, patient_id, channel, opted_out_at, recorded_by) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, patient_id, channel) DO NOTHING",
+            &[patient.into(), channel.as_str().into(), Utc::now().into(), staff.into()],
+        )
+        .await?;
+    } else {
+        tx.execute(
+            "DELETE FROM patient_message_optouts WHERE tenant_id = $1 AND patient_id = $2 AND channel = $3",
+            &[patient.into(), channel.as_str().into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Removes a patient's texts and wishes (the record's purge).
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
-    tx.execute(
-        "DELETE FROM channel_deliveries WHERE tenant_id = $1 AND patient_id = $2",
-        &[patient.into()],
-    )
-    .await
-    .map(drop)
+    for table in ["channel_deliveries", "patient_message_optouts"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE tenant_id = $1 AND patient_id = $2"),
+            &[patient.into()],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// What the set-up page shows: the connection (never its secret) and the last

@@ -5,9 +5,9 @@ use uuid::Uuid;
 
 use super::db::{self, Begin};
 use super::twilio::{self, Sent};
+use super::Channel;
 use super::{DeliveryState, Providers};
 use crate::db::{Db, DbError};
-use crate::engagement::Channel;
 use crate::ids::TenantId;
 use crate::jobs::{Done, Failure, Job};
 

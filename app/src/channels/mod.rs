@@ -30,6 +30,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::text_enum;
 
+/// The channels a message can go by. Email and SMS are connected so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    Email,
+    Sms,
+    Whatsapp,
+}
+
+text_enum!(Channel {
+    Email => "email",
+    Sms => "sms",
+    Whatsapp => "whatsapp",
+});
+
+impl Channel {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "SMS",
+            Self::Whatsapp => "WhatsApp",
+        }
+    }
+}
+
 /// What became of a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeliveryState {

@@ -8,9 +8,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Channel;
 use super::{db, twilio, DeliveryState};
 use crate::db::{Db, DbError, TenantTx};
-use crate::engagement::Channel;
 
 /// Delivery reports (stable address).
 pub const TWILIO_STATUS_PATH: &str = "/webhooks/twilio/status";

@@ -74,7 +74,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
     let notes = super::db::notes(&mut tx, patient_id).await?;
     let flags = super::db::flags(&mut tx, patient_id).await?;
     let consents = super::db::consents(&mut tx, patient_id).await?;
-    let message_opt_outs = crate::engagement::db::opt_outs(&mut tx, patient_id).await?;
+    let message_opt_outs = crate::channels::db::opt_outs(&mut tx, patient_id).await?;
     let documents = crate::documents::db::for_patient(&mut tx, patient_id, false).await?;
     let lists = crate::patients::db::lists(&mut tx, patient_id).await?;
     let corrections = crate::patients::db::corrections(&mut tx, patient_id).await?;

@@ -696,10 +696,7 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
             c.consents.clone(),
         )
     });
-    let opted_out = c.with_value(|c| {
-        c.message_opt_outs
-            .contains(&crate::engagement::Channel::Email)
-    });
+    let opt_outs = c.with_value(|c| c.message_opt_outs.clone());
     view! {
         <section id="flags" class=SECTION data-testid="flags">
             <h2 class="text-lg font-semibold">"Flags"</h2>
@@ -773,18 +770,23 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
                 </form>
             })}
             <h2 class="mt-6 text-lg font-semibold">"Messages about appointments"</h2>
-            <p class="mt-2 text-sm" data-testid="message-preference">
-                {if opted_out { "Email: off (the patient's wish)" } else { "Email: on" }}
-            </p>
-            {can_update.then(|| view! {
-                <form method="post" action=api("set_message_opt_out") class="mt-2" data-testid="message-preference-form">
-                    <PlainFormError path="/api/set_message_opt_out"/>
-                    <input type="hidden" name="patient_id" value=patient.to_string()/>
-                    <input type="hidden" name="channel" value="email"/>
-                    <input type="hidden" name="choice" value=if opted_out { "on" } else { "off" }/>
-                    <button type="submit" class=SMALL_BUTTON>{if opted_out { "Resume appointment emails" } else { "Stop appointment emails" }}</button>
-                </form>
-            })}
+            {[(crate::channels::Channel::Email, "Email", "emails"), (crate::channels::Channel::Sms, "SMS", "texts")].into_iter().map(|(channel, name, plural)| {
+                let off = opt_outs.contains(&channel);
+                view! {
+                    <p class="mt-2 text-sm" data-testid=format!("message-preference-{}", channel.as_str())>
+                        {format!("{name}: {}", if off { "off (the patient's wish)" } else { "on" })}
+                    </p>
+                    {can_update.then(|| view! {
+                        <form method="post" action=api("set_message_opt_out") class="mt-1">
+                            <input type="hidden" name="patient_id" value=patient.to_string()/>
+                            <input type="hidden" name="channel" value=channel.as_str()/>
+                            <input type="hidden" name="choice" value=if off { "on" } else { "off" }/>
+                            <button type="submit" class=SMALL_BUTTON>{format!("{} appointment {plural}", if off { "Resume" } else { "Stop" })}</button>
+                        </form>
+                    })}
+                }
+            }).collect_view()}
+            <PlainFormError path="/api/set_message_opt_out"/>
         </section>
     }
 }

@@ -142,7 +142,7 @@ pub async fn set_message_opt_out(
         _ => return Err(ssr::field("choice", "choose on or off")),
     };
     let mut tx = w.open(patient_id).await?;
-    super::db::set_opt_out(&mut tx, patient_id, channel, out, w.staff_id).await?;
+    crate::channels::db::set_opt_out(&mut tx, patient_id, channel, out, w.staff_id).await?;
     let action = if out {
         "messages.opted_out"
     } else {

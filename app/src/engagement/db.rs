@@ -465,48 +465,10 @@ fn line(r: HistoryRow, tz: chrono_tz::Tz) -> MessageLine {
     }
 }
 
-/// The channels a patient asked not to be messaged by.
-pub async fn opt_outs(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Channel>, DbError> {
-    let rows: Vec<(String,)> = tx
-        .fetch_all(
-            "SELECT channel FROM patient_message_optouts WHERE tenant_id = $1 AND patient_id = $2 \
-             ORDER BY channel",
-            &[patient.into()],
-        )
-        .await?;
-    Ok(rows.into_iter().filter_map(|(c,)| c.parse().ok()).collect())
-}
-
-/// Records that the patient wants no messages by `channel` (`out`), or wants
-/// them again.
-pub async fn set_opt_out(
-    tx: &mut TenantTx,
-    patient: Uuid,
-    channel: Channel,
-    out: bool,
-    staff: Uuid,
-) -> Result<(), DbError> {
-    if out {
-        tx.execute(
-            "INSERT INTO patient_message_optouts (tenant_id, patient_id, channel, opted_out_at, recorded_by) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, patient_id, channel) DO NOTHING",
-            &[patient.into(), channel.as_str().into(), Utc::now().into(), staff.into()],
-        )
-        .await?;
-    } else {
-        tx.execute(
-            "DELETE FROM patient_message_optouts WHERE tenant_id = $1 AND patient_id = $2 AND channel = $3",
-            &[patient.into(), channel.as_str().into()],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// The retention purge: a record's messages and wishes.
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
     crate::channels::db::purge(tx, patient).await?;
-    for table in ["patient_messages", "patient_message_optouts"] {
+    for table in ["patient_messages"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE tenant_id = $1 AND patient_id = $2"),
             &[patient.into()],

@@ -36,29 +36,7 @@ pub const GRACE: Duration = Duration::minutes(2);
 /// A reminder must arrive at least this long before the visit, or not at all.
 pub const REMINDER_LEAD: Duration = Duration::minutes(30);
 
-/// The channels a message can go by. Email and SMS are connected so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Channel {
-    Email,
-    Sms,
-    Whatsapp,
-}
-
-text_enum!(Channel {
-    Email => "email",
-    Sms => "sms",
-    Whatsapp => "whatsapp",
-});
-
-impl Channel {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "SMS",
-            Self::Whatsapp => "WhatsApp",
-        }
-    }
-}
+pub use crate::channels::Channel;
 
 /// What a message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

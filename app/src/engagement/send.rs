@@ -118,7 +118,10 @@ async fn handle(
         db::skip(tx, id, "the patient's record is gone").await?;
         return Ok(Done::Finished);
     };
-    if db::opt_outs(tx, patient.id).await?.contains(&channel) {
+    if crate::channels::db::opt_outs(tx, patient.id)
+        .await?
+        .contains(&channel)
+    {
         let why = format!("the patient asked for no messages by {}", channel.label());
         db::skip(tx, id, &why).await?;
         return Ok(Done::Finished);

@@ -587,9 +587,28 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     app::engagement::db::add_rule(tx, 120, app::engagement::Channel::Email)
         .await
         .expect("reminder rule");
-    app::engagement::db::set_opt_out(tx, patient, app::engagement::Channel::Sms, true, doctor)
+    app::channels::db::set_opt_out(tx, patient, app::engagement::Channel::Sms, true, doctor)
         .await
         .expect("message opt-out");
+    // A connected SMS account and a text (channels).
+    let account = app::channels::twilio::Account {
+        sid: format!("AC{}", Uuid::now_v7().simple()),
+        token: "fixture-token-0123456789".into(),
+        sender: "+14155550100".into(),
+    };
+    app::channels::db::connect_twilio(tx, &account, doctor)
+        .await
+        .expect("sms connection");
+    app::channels::db::queue_text(
+        tx,
+        app::channels::Channel::Sms,
+        Some(patient),
+        "+14155550123",
+        "Fixture text",
+        Utc::now(),
+    )
+    .await
+    .expect("text");
     let start = Utc::now() + Duration::days(3650);
     let visit = db::NewAppointment {
         notes: Some("Fixture appointment"),
