@@ -1,4 +1,4 @@
--- Text messages to patients by SMS (and later WhatsApp) through the clinic's own
+-- Text messages to patients by SMS and WhatsApp through the clinic's own
 -- provider account: the connection (its secret sealed), every text handed to a
 -- provider with what became of it, the provider webhooks already handled, and
 -- a patient's own STOP.
@@ -8,18 +8,26 @@
 ALTER TABLE tenants ADD COLUMN twilio_account_sid TEXT;
 CREATE UNIQUE INDEX tenants_twilio_account ON tenants (twilio_account_sid)
     WHERE twilio_account_sid IS NOT NULL;
+-- Likewise the WhatsApp number (Meta's phone number id) a clinic connected.
+ALTER TABLE tenants ADD COLUMN whatsapp_phone_number_id TEXT;
+CREATE UNIQUE INDEX tenants_whatsapp_number ON tenants (whatsapp_phone_number_id)
+    WHERE whatsapp_phone_number_id IS NOT NULL;
 
 CREATE TABLE messaging_channels (
     tenant_id     BLOB NOT NULL REFERENCES tenants (id),
     channel       TEXT NOT NULL CHECK (channel IN ('sms', 'whatsapp')),
     provider      TEXT NOT NULL CHECK (provider IN ('twilio', 'whatsapp_cloud')),
-    -- Twilio's account SID.
+    -- Twilio's account SID; WhatsApp's phone number id.
     account       TEXT NOT NULL CHECK (length(account) BETWEEN 1 AND 64),
-    -- The number (E.164) or messaging service texts are sent from.
+    -- The number (E.164) or messaging service SMS is sent from; for WhatsApp
+    -- the phone number id again.
     sender        TEXT NOT NULL CHECK (length(sender) BETWEEN 1 AND 64),
     -- The provider's secret, encrypted with the installation's key and bound to
     -- the clinic and channel (`identity::secrets::seal`).
     secret_sealed TEXT NOT NULL CHECK (secret_sealed LIKE 'v1:%'),
+    -- WhatsApp: the approved template sent outside the 24-hour window.
+    template_name     TEXT CHECK (length(template_name) BETWEEN 1 AND 512),
+    template_language TEXT CHECK (length(template_language) BETWEEN 2 AND 8),
     connected_at  TEXT NOT NULL,
     connected_by  BLOB NOT NULL,
     PRIMARY KEY (tenant_id, channel),
@@ -40,7 +48,7 @@ CREATE TABLE channel_deliveries (
     body        TEXT NOT NULL CHECK (length(body) BETWEEN 1 AND 1600),
     state       TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'accepted', 'sent', 'delivered',
                                                'read', 'failed', 'undelivered', 'unknown')),
-    -- The provider's id for it (Twilio's message SID).
+    -- The provider's id for it (Twilio's message SID, WhatsApp's wamid).
     provider_id TEXT CHECK (length(provider_id) BETWEEN 1 AND 128),
     error       TEXT CHECK (length(error) <= 500),
     created_at  TEXT NOT NULL,
@@ -54,11 +62,21 @@ CREATE UNIQUE INDEX channel_deliveries_provider ON channel_deliveries (tenant_id
     WHERE provider_id IS NOT NULL;
 CREATE INDEX channel_deliveries_recent ON channel_deliveries (tenant_id, created_at);
 
--- Bookings, moves and cancellations are also told by SMS.
+-- Bookings, moves and cancellations are also told by SMS, by WhatsApp.
 ALTER TABLE messaging_settings ADD COLUMN updates_sms INTEGER NOT NULL DEFAULT 0 CHECK (updates_sms IN (0, 1));
+ALTER TABLE messaging_settings ADD COLUMN updates_whatsapp INTEGER NOT NULL DEFAULT 0 CHECK (updates_whatsapp IN (0, 1));
 
 -- The text a patient message became.
 ALTER TABLE patient_messages ADD COLUMN delivery_id BLOB;
+
+-- WhatsApp's customer-service window: free text may go to a number within 24
+-- hours of its last message to the clinic's WhatsApp number.
+CREATE TABLE whatsapp_windows (
+    tenant_id       BLOB NOT NULL REFERENCES tenants (id),
+    phone           TEXT NOT NULL CHECK (length(phone) BETWEEN 8 AND 16),
+    last_inbound_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, phone)
+) STRICT;
 
 -- Provider webhook events already handled, by the provider's own id, so each
 -- is processed once. A platform table: ids only.

@@ -30,6 +30,14 @@ pub struct Config {
     pub mail_from: String,
     /// Twilio's REST API (`twilio.api_base`); a local fake in tests.
     pub twilio_api: String,
+    /// Meta's Graph API with its version (`whatsapp.api_base`).
+    pub whatsapp_api: String,
+    /// The platform WhatsApp app's webhook verify token (`whatsapp.verify_token`,
+    /// stable key); empty: the handshake is refused.
+    pub whatsapp_verify_token: String,
+    /// The platform WhatsApp app's secret (`whatsapp.app_secret`, stable key);
+    /// empty: no event is believed.
+    pub whatsapp_app_secret: String,
     /// Job-queue workers this server runs; 0: none (a separate `medisync worker`
     /// process does the background work).
     pub job_workers: u32,
@@ -308,6 +316,13 @@ impl Config {
                 "expected https://api.twilio.com (or another http(s) address)",
             );
         }
+        let whatsapp_api = r.string("whatsapp.api_base")?;
+        if !(whatsapp_api.starts_with("https://") || whatsapp_api.starts_with("http://")) {
+            return r.fail(
+                "whatsapp.api_base",
+                "expected https://graph.facebook.com/v21.0 (or another http(s) address)",
+            );
+        }
         let site_root = PathBuf::from(r.string("server.site_root")?);
         let storage_path = PathBuf::from(r.string("storage.path")?);
         if storage_path.as_os_str().is_empty() {
@@ -388,6 +403,9 @@ impl Config {
             smtp_url,
             mail_from,
             twilio_api,
+            whatsapp_api,
+            whatsapp_verify_token: r.optional("whatsapp.verify_token")?.unwrap_or_default(),
+            whatsapp_app_secret: r.optional("whatsapp.app_secret")?.unwrap_or_default(),
             job_workers: r.number("jobs.workers", 0..=64)?,
             storage_path,
         })
@@ -480,6 +498,29 @@ mod tests {
         assert_eq!(config.database_max_connections, 25);
         assert!(config.cookie_secure);
         assert_eq!(config.base_domain, "medisync.example");
+    }
+
+    #[test]
+    fn provider_keys_come_from_their_stable_names() {
+        let config = load_with(&[
+            ("MEDISYNC_WHATSAPP_VERIFY_TOKEN", "verify-me"),
+            ("MEDISYNC_WHATSAPP_APP_SECRET", "app-secret"),
+            ("MEDISYNC_TWILIO_API_BASE", "http://127.0.0.1:9"),
+        ])
+        .expect("valid");
+        assert_eq!(config.whatsapp_verify_token, "verify-me");
+        assert_eq!(config.whatsapp_app_secret, "app-secret");
+        assert_eq!(config.twilio_api, "http://127.0.0.1:9");
+        let defaults = load_with(&[]).expect("defaults");
+        assert_eq!(defaults.twilio_api, "https://api.twilio.com");
+        assert!(defaults
+            .whatsapp_api
+            .starts_with("https://graph.facebook.com/"));
+        assert!(
+            defaults.whatsapp_verify_token.is_empty() && defaults.whatsapp_app_secret.is_empty()
+        );
+        let bad = load_with(&[("MEDISYNC_WHATSAPP_API_BASE", "graph.facebook.com")]);
+        assert!(bad.is_err_and(|e| e.to_string().contains("whatsapp.api_base")));
     }
 
     #[test]

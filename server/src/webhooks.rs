@@ -1,15 +1,19 @@
 //! Provider webhooks, outside sessions, CSRF checks and tenant resolution: a
 //! provider signs each request, and the signature is the only credential.
-//! Stable addresses: `POST /webhooks/twilio/status`, `POST /webhooks/twilio/inbound`.
+//! Stable addresses: `POST /webhooks/twilio/status`, `POST /webhooks/twilio/inbound`,
+//! `GET` and `POST /webhooks/whatsapp`.
 
 use axum::body::Bytes;
+use axum::extract::RawQuery;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
-use app::channels::webhooks::{self, Received, TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH};
+use app::channels::webhooks::{
+    self, Received, TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH, WHATSAPP_PATH,
+};
 
 use crate::AppState;
 
@@ -20,6 +24,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route(TWILIO_STATUS_PATH, post(twilio_status))
         .route(TWILIO_INBOUND_PATH, post(twilio_inbound))
+        .route(WHATSAPP_PATH, get(whatsapp_handshake).post(whatsapp_event))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -90,4 +95,37 @@ async fn twilio_inbound(
     )
         .into_response();
     answer(received, twiml)
+}
+
+/// Meta's verification handshake: the challenge back, or 403.
+async fn whatsapp_handshake(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let params = form(query.unwrap_or_default().as_bytes());
+    match webhooks::whatsapp_handshake(&state.config.whatsapp_verify_token, &params) {
+        Some(challenge) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            challenge,
+        )
+            .into_response(),
+        None => (StatusCode::FORBIDDEN, "verification refused").into_response(),
+    }
+}
+
+async fn whatsapp_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    let received = webhooks::whatsapp_event(
+        &state.db,
+        &state.config.whatsapp_app_secret,
+        &body,
+        signature,
+        chrono::Utc::now(),
+    )
+    .await;
+    answer(received, StatusCode::OK.into_response())
 }

@@ -198,6 +198,7 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
     });
     let providers = app::channels::Providers::new(
         &state.config.twilio_api,
+        &state.config.whatsapp_api,
         &crate::platform_origin(&state.config),
     );
     let db = state.db.clone();

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::twilio;
 use super::Channel;
 use super::DeliveryState;
+use super::{twilio, whatsapp};
 use crate::db::{DbError, PlatformTx, TenantTx};
 use crate::ids::TenantId;
 use crate::jobs::{self, kinds, NewJob};
@@ -21,36 +21,171 @@ struct ConnectionRow {
     account: String,
     sender: String,
     secret_sealed: String,
+    template_name: Option<String>,
+    template_language: Option<String>,
 }
 
-/// The clinic's Twilio account, its secret opened; `None` when SMS is not
-/// connected. A secret that does not open (the installation's key changed) is
-/// an error, said loudly.
-pub async fn twilio_account(tx: &mut TenantTx) -> Result<Option<twilio::Account>, DbError> {
+/// The clinic's connection for `channel`, its secret opened. A secret that
+/// does not open (the installation's key changed) is an error, said loudly.
+async fn connection(
+    tx: &mut TenantTx,
+    channel: Channel,
+) -> Result<Option<(ConnectionRow, String)>, DbError> {
     let Some(row) = tx
         .fetch_optional::<ConnectionRow>(
-            "SELECT account, sender, secret_sealed FROM messaging_channels \
-             WHERE tenant_id = $1 AND channel = 'sms'",
-            &[],
+            "SELECT account, sender, secret_sealed, template_name, template_language \
+             FROM messaging_channels WHERE tenant_id = $1 AND channel = $2",
+            &[channel.as_str().into()],
         )
         .await?
     else {
         return Ok(None);
     };
-    let token = crate::identity::secrets::open(
-        &row.secret_sealed,
-        &seal_context(tx.tenant_id(), Channel::Sms),
+    let secret =
+        crate::identity::secrets::open(&row.secret_sealed, &seal_context(tx.tenant_id(), channel))
+            .ok_or_else(|| {
+                DbError::Corrupt(format!(
+                    "the {} provider's secret does not open with this installation's key",
+                    channel.label()
+                ))
+            })?;
+    Ok(Some((row, secret)))
+}
+
+/// The clinic's Twilio account; `None` when SMS is not connected.
+pub async fn twilio_account(tx: &mut TenantTx) -> Result<Option<twilio::Account>, DbError> {
+    Ok(connection(tx, Channel::Sms)
+        .await?
+        .map(|(row, token)| twilio::Account {
+            sid: row.account,
+            token,
+            sender: row.sender,
+        }))
+}
+
+/// The clinic's WhatsApp number; `None` when WhatsApp is not connected.
+pub async fn whatsapp_account(tx: &mut TenantTx) -> Result<Option<whatsapp::Account>, DbError> {
+    Ok(connection(tx, Channel::Whatsapp)
+        .await?
+        .map(|(row, token)| whatsapp::Account {
+            phone_number_id: row.account,
+            token,
+            template: row.template_name.zip(row.template_language),
+        }))
+}
+
+/// Whether the channel is connected.
+pub async fn is_connected(tx: &mut TenantTx, channel: Channel) -> Result<bool, DbError> {
+    Ok(connection(tx, channel).await?.is_some())
+}
+
+/// Connects (or reconnects) the clinic's WhatsApp number. A number another
+/// clinic has connected is refused: webhooks find their clinic by it.
+pub async fn connect_whatsapp(
+    tx: &mut TenantTx,
+    account: &whatsapp::Account,
+    staff: Uuid,
+) -> Result<(), DbError> {
+    let sealed = crate::identity::secrets::seal(
+        &account.token,
+        &seal_context(tx.tenant_id(), Channel::Whatsapp),
+    );
+    let tenant = tx.tenant_id().into_uuid();
+    let id = account.phone_number_id.clone();
+    crate::db::on_conn!(tx.platform().conn(), |c| {
+        sqlx::query("UPDATE tenants SET whatsapp_phone_number_id = $2 WHERE id = $1")
+            .bind(tenant)
+            .bind(&id)
+            .execute(c)
+            .await
+            .map_err(DbError::conflict_on(
+                "WhatsApp number (another clinic uses it)",
+            ))?
+            .rows_affected()
+    });
+    let (name, language) = account.template.clone().unzip();
+    tx.execute(
+        "INSERT INTO messaging_channels (tenant_id, channel, provider, account, sender, secret_sealed, \
+         template_name, template_language, connected_at, connected_by) \
+         VALUES ($1, 'whatsapp', 'whatsapp_cloud', $2, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (tenant_id, channel) DO UPDATE SET provider = 'whatsapp_cloud', account = $2, \
+         sender = $2, secret_sealed = $3, template_name = $4, template_language = $5, \
+         connected_at = $6, connected_by = $7",
+        &[
+            account.phone_number_id.as_str().into(),
+            sealed.as_str().into(),
+            name.as_deref().into(),
+            language.as_deref().into(),
+            Utc::now().into(),
+            staff.into(),
+        ],
     )
-    .ok_or_else(|| {
-        DbError::Corrupt(
-            "the SMS provider's secret does not open with this installation's key".into(),
+    .await
+    .map(drop)
+}
+
+/// Disconnects WhatsApp.
+pub async fn disconnect_whatsapp(tx: &mut TenantTx) -> Result<(), DbError> {
+    let tenant = tx.tenant_id().into_uuid();
+    crate::db::on_conn!(tx.platform().conn(), |c| {
+        sqlx::query("UPDATE tenants SET whatsapp_phone_number_id = NULL WHERE id = $1")
+            .bind(tenant)
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    tx.execute(
+        "DELETE FROM messaging_channels WHERE tenant_id = $1 AND channel = 'whatsapp'",
+        &[],
+    )
+    .await
+    .map(drop)
+}
+
+/// The clinic whose WhatsApp number this is.
+pub async fn tenant_of_whatsapp_number(
+    tx: &mut PlatformTx,
+    phone_number_id: &str,
+) -> Result<Option<TenantId>, DbError> {
+    let found = crate::db::on_conn!(tx.conn(), |c| {
+        sqlx::query_as::<_, (Uuid,)>("SELECT id FROM tenants WHERE whatsapp_phone_number_id = $1")
+            .bind(phone_number_id)
+            .fetch_optional(c)
+            .await?
+    });
+    Ok(found.map(|(id,)| TenantId::from_uuid(id)))
+}
+
+/// Notes a message from `phone` (E.164) to the clinic's WhatsApp number: it
+/// opens the 24-hour window.
+pub async fn note_whatsapp_inbound(
+    tx: &mut TenantTx,
+    phone: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO whatsapp_windows (tenant_id, phone, last_inbound_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id, phone) DO UPDATE SET last_inbound_at = $3 \
+         WHERE whatsapp_windows.last_inbound_at < $3",
+        &[phone.into(), at.into()],
+    )
+    .await
+    .map(drop)
+}
+
+/// Whether free text may go to `phone` by WhatsApp at `now`.
+pub async fn whatsapp_window_open(
+    tx: &mut TenantTx,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let found: Option<(DateTime<Utc>,)> = tx
+        .fetch_optional(
+            "SELECT last_inbound_at FROM whatsapp_windows WHERE tenant_id = $1 AND phone = $2",
+            &[phone.into()],
         )
-    })?;
-    Ok(Some(twilio::Account {
-        sid: row.account,
-        token,
-        sender: row.sender,
-    }))
+        .await?;
+    Ok(found.is_some_and(|(at,)| now - at < chrono::Duration::hours(24)))
 }
 
 /// Connects (or reconnects) the clinic's Twilio account. An account another
@@ -295,6 +430,7 @@ pub async fn patient_of(tx: &mut TenantTx, id: Uuid) -> Result<Option<Uuid>, DbE
 
 #[derive(sqlx::FromRow)]
 struct TestRow {
+    channel: String,
     to_address: String,
     state: String,
     error: Option<String>,
@@ -308,7 +444,7 @@ pub async fn recent_tests(
 ) -> Result<Vec<(String, String, String)>, DbError> {
     let rows: Vec<TestRow> = tx
         .fetch_all(
-            "SELECT to_address, state, error, created_at FROM channel_deliveries \
+            "SELECT channel, to_address, state, error, created_at FROM channel_deliveries \
              WHERE tenant_id = $1 AND patient_id IS NULL ORDER BY created_at DESC, id DESC LIMIT 5",
             &[],
         )
@@ -322,7 +458,12 @@ pub async fn recent_tests(
                 None => state.to_owned(),
             };
             let at = r.created_at.with_timezone(&tz).format("%a %-d %b %H:%M");
-            (r.to_address, state, at.to_string())
+            let channel = r.channel.parse::<Channel>().map_or("?", |c| c.label());
+            (
+                format!("{} by {channel}", r.to_address),
+                state,
+                at.to_string(),
+            )
         })
         .collect())
 }
@@ -441,6 +582,12 @@ pub async fn set_opt_out(
 
 /// Removes a patient's texts and wishes (the record's purge).
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
+    tx.execute(
+        "DELETE FROM whatsapp_windows WHERE tenant_id = $1 AND phone IN \
+         (SELECT p.phone FROM patients p WHERE p.tenant_id = $1 AND p.id = $2)",
+        &[patient.into()],
+    )
+    .await?;
     for table in ["channel_deliveries", "patient_message_optouts"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE tenant_id = $1 AND patient_id = $2"),
@@ -453,18 +600,26 @@ pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
 
 /// What the set-up page shows: the connection (never its secret) and the last
 /// test texts.
-pub async fn setup(tx: &mut TenantTx, tz: chrono_tz::Tz) -> Result<super::SmsSetup, DbError> {
+pub async fn setup(tx: &mut TenantTx, tz: chrono_tz::Tz) -> Result<super::TextSetup, DbError> {
     let connected: Option<(String, String)> = tx
         .fetch_optional(
             "SELECT account, sender FROM messaging_channels WHERE tenant_id = $1 AND channel = 'sms'",
             &[],
         )
         .await?;
-    Ok(super::SmsSetup {
+    let whatsapp: Option<(String, Option<String>)> = tx
+        .fetch_optional(
+            "SELECT account, template_name FROM messaging_channels WHERE tenant_id = $1 \
+             AND channel = 'whatsapp'",
+            &[],
+        )
+        .await?;
+    Ok(super::TextSetup {
         connected: connected.map(|(account, sender)| {
             let tail = account.chars().rev().take(4).collect::<Vec<_>>();
             (tail.into_iter().rev().collect(), sender)
         }),
+        whatsapp: whatsapp.map(|(id, template)| (id, template.unwrap_or_default())),
         tests: recent_tests(tx, tz).await?,
     })
 }

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::db::{self, Begin};
-use super::twilio::{self, Sent};
 use super::Channel;
+use super::{twilio, whatsapp, Sent};
 use super::{DeliveryState, Providers};
 use crate::db::{Db, DbError};
 use crate::ids::TenantId;
@@ -48,13 +48,42 @@ pub async fn run(
         }
         Begin::Send(text) => text,
     };
-    let account = if text.channel.parse::<Channel>() == Ok(Channel::Sms) {
-        db::twilio_account(&mut tx).await.map_err(retry)?
-    } else {
-        None
+    let channel: Channel = text.channel.parse().unwrap_or(Channel::Sms);
+    let call = match channel {
+        Channel::Sms => db::twilio_account(&mut tx)
+            .await
+            .map_err(retry)?
+            .map(Call::Sms),
+        Channel::Whatsapp => match db::whatsapp_account(&mut tx).await.map_err(retry)? {
+            None => None,
+            Some(account) => {
+                let open = db::whatsapp_window_open(&mut tx, &text.to_address, now)
+                    .await
+                    .map_err(retry)?;
+                if !open && account.template.is_none() {
+                    let why = "outside WhatsApp's 24-hour window, and no approved template is set";
+                    db::finish(&mut tx, id, DeliveryState::Failed, None, Some(why), now)
+                        .await
+                        .map_err(retry)?;
+                    tx.commit().await.map_err(retry)?;
+                    return Ok(Done::Finished);
+                }
+                let clinic = crate::tenancy::db::find_by_id(tx.platform(), tenant)
+                    .await
+                    .map_err(retry)?
+                    .map(|t| t.name)
+                    .unwrap_or_default();
+                Some(Call::Whatsapp {
+                    account,
+                    open,
+                    clinic,
+                })
+            }
+        },
+        Channel::Email => None,
     };
-    let Some(account) = account else {
-        let why = format!("{} is not connected", text.channel);
+    let Some(call) = call else {
+        let why = format!("{} is not connected", channel.label());
         db::finish(&mut tx, id, DeliveryState::Failed, None, Some(&why), now)
             .await
             .map_err(retry)?;
@@ -64,22 +93,55 @@ pub async fn run(
     tx.commit().await.map_err(retry)?;
 
     // Step 2: the provider.
-    let sent = twilio::send(
-        &providers.http,
-        &providers.twilio_api,
-        &account,
-        &text.to_address,
-        &text.body,
-        &providers.twilio_status_url(),
-    )
-    .await;
+    let sent = match &call {
+        Call::Sms(account) => {
+            twilio::send(
+                &providers.http,
+                &providers.twilio_api,
+                account,
+                &text.to_address,
+                &text.body,
+                &providers.twilio_status_url(),
+            )
+            .await
+        }
+        Call::Whatsapp {
+            account,
+            open,
+            clinic,
+        } => {
+            let content = match (&account.template, open) {
+                (Some((name, language)), false) => whatsapp::Content::Template {
+                    name,
+                    language,
+                    clinic,
+                },
+                _ => whatsapp::Content::Text(&text.body),
+            };
+            whatsapp::send(
+                &providers.http,
+                &providers.whatsapp_api,
+                account,
+                &text.to_address,
+                &content,
+            )
+            .await
+        }
+    };
 
     // Step 3: what came of it.
     let mut tx = db.begin_for(tenant).await.map_err(retry)?;
     let outcome = match sent {
-        Sent::Accepted { sid, status } => {
-            let state = twilio::state_of(&status).unwrap_or(DeliveryState::Accepted);
-            db::finish(&mut tx, id, state, Some(&sid), None, now)
+        Sent::Accepted {
+            id: provider_id,
+            status,
+        } => {
+            let state = match channel {
+                Channel::Whatsapp => whatsapp::state_of(&status),
+                _ => twilio::state_of(&status),
+            }
+            .unwrap_or(DeliveryState::Accepted);
+            db::finish(&mut tx, id, state, Some(&provider_id), None, now)
                 .await
                 .map_err(retry)?;
             Ok(Done::Finished)
@@ -89,16 +151,16 @@ pub async fn run(
             message,
             retry: true,
         } => {
-            let why = refusal(code, &message);
+            let why = refusal(channel, code, &message);
             db::unsend(&mut tx, id, &why).await.map_err(retry)?;
             Err(Failure::Retry(why))
         }
         Sent::Refused { code, message, .. } => {
-            let why = refusal(code, &message);
+            let why = refusal(channel, code, &message);
             db::finish(&mut tx, id, DeliveryState::Failed, None, Some(&why), now)
                 .await
                 .map_err(retry)?;
-            if code == Some(twilio::UNSUBSCRIBED_RECIPIENT) {
+            if channel == Channel::Sms && code == Some(twilio::UNSUBSCRIBED_RECIPIENT) {
                 // The patient texted STOP to this number: record it on their chart.
                 db::patient_said(&mut tx, &text.to_address, Channel::Sms, true, now)
                     .await
@@ -121,9 +183,24 @@ pub async fn run(
     outcome
 }
 
-fn refusal(code: Option<i64>, message: &str) -> String {
+fn refusal(channel: Channel, code: Option<i64>, message: &str) -> String {
+    let who = match channel {
+        Channel::Whatsapp => "WhatsApp",
+        _ => "Twilio",
+    };
     match code {
-        Some(code) => format!("Twilio refused it ({code}): {message}"),
-        None => format!("Twilio refused it: {message}"),
+        Some(code) => format!("{who} refused it ({code}): {message}"),
+        None => format!("{who} refused it: {message}"),
     }
+}
+
+/// The provider call a text needs.
+enum Call {
+    Sms(twilio::Account),
+    Whatsapp {
+        account: whatsapp::Account,
+        /// Inside the 24-hour window: free text may go.
+        open: bool,
+        clinic: String,
+    },
 }

@@ -1,5 +1,5 @@
 //! Text channels: texts to patients through the clinic's own provider account.
-//! SMS goes through Twilio's Messages API; WhatsApp will follow the same path.
+//! SMS goes through Twilio's Messages API, WhatsApp through Meta's Cloud API.
 //!
 //! Every text is a row in `channel_deliveries` and a `text-delivery` job. The job
 //! marks the row `sending` and commits before it calls the provider, so a worker
@@ -8,7 +8,14 @@
 //! idempotency key for messages; this per-message mark is the key). The
 //! provider's status callbacks (`POST /webhooks/twilio/status`, signed with the
 //! clinic's auth token over the configured public URL) move the row forward,
-//! never back. A patient who texts STOP is opted out of SMS.
+//! never back. A patient who texts STOP is opted out of that channel.
+//!
+//! WhatsApp's rule: free text only within 24 hours of the patient's last message
+//! to the clinic (the customer-service window, kept in `whatsapp_windows` from
+//! the webhook); outside it only the clinic's approved template is sent, or
+//! nothing, with the reason. One platform-wide Meta app: its webhook verify
+//! token and app secret are configuration, and events reach a clinic by the
+//! `phone_number_id` it connected.
 //!
 //! The provider secret is sealed at rest with the installation's key, bound to
 //! the clinic and channel. Bodies come from the domain that sends them and carry
@@ -25,6 +32,8 @@ pub mod deliver;
 pub mod twilio;
 #[cfg(feature = "ssr")]
 pub mod webhooks;
+#[cfg(feature = "ssr")]
+pub mod whatsapp;
 
 use serde::{Deserialize, Serialize};
 
@@ -109,13 +118,34 @@ impl DeliveryState {
     }
 }
 
-/// The clinic's SMS connection as its set-up page shows it (never the secret).
+/// The clinic's text connections as its set-up page shows them (never a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SmsSetup {
-    /// The account SID's last four characters and the sender, when connected.
+pub struct TextSetup {
+    /// SMS: the account SID's last four characters and the sender.
     pub connected: Option<(String, String)>,
-    /// Recent test texts: to, state, when.
+    /// WhatsApp: the phone number id and the approved template ("" for none).
+    pub whatsapp: Option<(String, String)>,
+    /// Recent test texts: to (with the channel), state, when.
     pub tests: Vec<(String, String, String)>,
+}
+
+/// How a provider call ended, as far as the caller can know.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// The provider took it: its id for the message and its status.
+    Accepted { id: String, status: String },
+    /// The provider answered no: nothing was sent. `retry` when a later try may
+    /// work (rate limit, unavailable).
+    Refused {
+        code: Option<i64>,
+        message: String,
+        retry: bool,
+    },
+    /// The connection was never made: nothing was sent.
+    Unreachable(String),
+    /// The request may have reached the provider and the answer was lost.
+    Unknown(String),
 }
 
 /// Where the providers are, from the server's configuration.
@@ -124,6 +154,8 @@ pub struct SmsSetup {
 pub struct Providers {
     /// Twilio's REST API, `https://api.twilio.com` (a local fake in tests).
     pub twilio_api: String,
+    /// Meta's Graph API with its version, `https://graph.facebook.com/v21.0`.
+    pub whatsapp_api: String,
     /// The platform's public origin, for the status callback URL Twilio signs.
     pub public_origin: String,
     pub http: reqwest::Client,
@@ -131,7 +163,7 @@ pub struct Providers {
 
 #[cfg(feature = "ssr")]
 impl Providers {
-    pub fn new(twilio_api: &str, public_origin: &str) -> Self {
+    pub fn new(twilio_api: &str, whatsapp_api: &str, public_origin: &str) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(5))
             .timeout(std::time::Duration::from_secs(20))
@@ -140,6 +172,7 @@ impl Providers {
             .unwrap_or_default();
         Self {
             twilio_api: twilio_api.trim_end_matches('/').to_owned(),
+            whatsapp_api: whatsapp_api.trim_end_matches('/').to_owned(),
             public_origin: public_origin.trim_end_matches('/').to_owned(),
             http,
         }

@@ -17,23 +17,7 @@ pub struct Account {
     pub sender: String,
 }
 
-/// How a send ended, as far as the caller can know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sent {
-    /// Twilio took it: its message SID and status.
-    Accepted { sid: String, status: String },
-    /// Twilio answered no: nothing was sent. `retry` when a later try may work
-    /// (rate limit, unavailable).
-    Refused {
-        code: Option<i64>,
-        message: String,
-        retry: bool,
-    },
-    /// The connection was never made: nothing was sent.
-    Unreachable(String),
-    /// The request may have reached Twilio and the answer was lost.
-    Unknown(String),
-}
+pub use super::Sent;
 
 /// Twilio's error code for a recipient who texted STOP to the sender.
 pub const UNSUBSCRIBED_RECIPIENT: i64 = 21610;
@@ -94,7 +78,7 @@ pub async fn send(
     if status.is_success() {
         return match serde_json::from_str::<Created>(&text) {
             Ok(c) => Sent::Accepted {
-                sid: c.sid,
+                id: c.sid,
                 status: c.status,
             },
             Err(_) => {

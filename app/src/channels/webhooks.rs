@@ -1,5 +1,8 @@
-//! Twilio's webhooks: delivery reports (`POST /webhooks/twilio/status`) and
-//! incoming texts (`POST /webhooks/twilio/inbound`, for STOP and START).
+//! Providers' webhooks. Twilio: delivery reports (`POST /webhooks/twilio/status`)
+//! and incoming texts (`POST /webhooks/twilio/inbound`, for STOP and START).
+//! WhatsApp: `GET /webhooks/whatsapp` (Meta's verification handshake) and
+//! `POST /webhooks/whatsapp` (statuses and incoming messages, signed with the
+//! platform app's secret, routed to a clinic by `phone_number_id`).
 //!
 //! The clinic is found by the `AccountSid` parameter; the request is believed
 //! only if `X-Twilio-Signature` is that account's signature over the configured
@@ -9,13 +12,16 @@
 use chrono::{DateTime, Utc};
 
 use super::Channel;
-use super::{db, twilio, DeliveryState};
+use super::{db, twilio, whatsapp, DeliveryState};
 use crate::db::{Db, DbError, TenantTx};
 
 /// Delivery reports (stable address).
 pub const TWILIO_STATUS_PATH: &str = "/webhooks/twilio/status";
 /// Incoming texts (stable address; set it as the number's messaging webhook).
 pub const TWILIO_INBOUND_PATH: &str = "/webhooks/twilio/inbound";
+
+/// Meta's verification handshake and events (stable address).
+pub const WHATSAPP_PATH: &str = "/webhooks/whatsapp";
 
 /// How a webhook was received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,5 +147,90 @@ pub async fn twilio_inbound(
         db::patient_said(&mut tx, from, Channel::Sms, stop, now).await?;
     }
     tx.commit().await?;
+    Ok(Received::Handled)
+}
+
+/// Meta's handshake: `hub.mode=subscribe` with the configured verify token
+/// answers `hub.challenge`; anything else, nothing. An empty configured token
+/// verifies nothing.
+pub fn whatsapp_handshake(verify_token: &str, params: &[(String, String)]) -> Option<String> {
+    let given = param(params, "hub.verify_token")?;
+    let same = !verify_token.is_empty()
+        && given.len() == verify_token.len()
+        && given
+            .bytes()
+            .zip(verify_token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    (same && param(params, "hub.mode") == Some("subscribe")).then(|| {
+        param(params, "hub.challenge")
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
+/// A signed event: delivery statuses move texts forward; incoming messages
+/// open the 24-hour window and may say STOP or START. Each message id is
+/// handled once. Events for a number no clinic has connected are dropped.
+pub async fn whatsapp_event(
+    db: &Db,
+    app_secret: &str,
+    body: &[u8],
+    signature: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Received, DbError> {
+    if !signature.is_some_and(|s| whatsapp::verify(app_secret, body, s)) {
+        return Ok(Received::NotBelieved);
+    }
+    let Ok(note) = serde_json::from_slice::<whatsapp::Notification>(body) else {
+        return Ok(Received::Incomplete);
+    };
+    if note.object != "whatsapp_business_account" {
+        return Ok(Received::Handled);
+    }
+    for change in note.entry.iter().flat_map(|e| &e.changes) {
+        let Some(value) = change.value.as_ref().filter(|_| change.field == "messages") else {
+            continue;
+        };
+        let Some(number) = value.metadata.as_ref().map(|m| m.phone_number_id.as_str()) else {
+            continue;
+        };
+        let mut read = db.begin_platform_read().await?;
+        let tenant = db::tenant_of_whatsapp_number(&mut read, number).await?;
+        drop(read);
+        let Some(tenant) = tenant else {
+            tracing::warn!("WhatsApp event for a number no clinic has connected");
+            continue;
+        };
+        let mut tx = db.begin_for(tenant).await?;
+        for status in &value.statuses {
+            let Some(state) = whatsapp::state_of(&status.status) else {
+                continue;
+            };
+            let error = status.errors.first().map(|e| match (&e.code, &e.title) {
+                (Some(code), Some(title)) => format!("WhatsApp error {code}: {title}"),
+                (Some(code), None) => format!("WhatsApp error {code}"),
+                (None, _) => "WhatsApp reported an error".to_owned(),
+            });
+            db::report(&mut tx, &status.id, state, error.as_deref(), now).await?;
+        }
+        for message in &value.messages {
+            if !db::first_receipt(tx.platform(), "whatsapp", &message.id).await? {
+                continue;
+            }
+            let Ok(phone) = crate::patients::phone::normalize(&format!("+{}", message.from), None)
+            else {
+                continue;
+            };
+            db::note_whatsapp_inbound(&mut tx, &phone, now).await?;
+            let word = message.words().trim().to_ascii_uppercase();
+            if STOP_WORDS.contains(&word.as_str()) {
+                db::patient_said(&mut tx, &phone, super::Channel::Whatsapp, true, now).await?;
+            } else if START_WORDS.contains(&word.as_str()) {
+                db::patient_said(&mut tx, &phone, super::Channel::Whatsapp, false, now).await?;
+            }
+        }
+        tx.commit().await?;
+    }
     Ok(Received::Handled)
 }

@@ -42,9 +42,6 @@ mod ssr {
         let channel: Channel = channel
             .parse()
             .map_err(|_| field("channel", "choose a channel"))?;
-        if channel == Channel::Whatsapp {
-            return Err(field("channel", "WhatsApp is not connected yet"));
-        }
         Ok(ReminderRule {
             id: None,
             minutes_before: minutes,
@@ -61,6 +58,7 @@ pub async fn save_messaging_hours(
     send_until: String,
     updates: Option<String>,
     updates_sms: Option<String>,
+    updates_whatsapp: Option<String>,
 ) -> Result<(), AppError> {
     let w = crate::patients::api::ssr::writer()?;
     let from = ssr::clock("send_from", &send_from)?;
@@ -68,15 +66,15 @@ pub async fn save_messaging_hours(
     let window = super::SendWindow::new(from, until).map_err(|e| ssr::field("send_until", e))?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
-    let by_sms = ssr::checked(&updates_sms);
-    if by_sms
-        && crate::channels::db::twilio_account(&mut tx)
-            .await?
-            .is_none()
-    {
+    let by = (ssr::checked(&updates_sms), ssr::checked(&updates_whatsapp));
+    use crate::channels::{db::is_connected, Channel};
+    if by.0 && !is_connected(&mut tx, Channel::Sms).await? {
         return Err(ssr::field("updates_sms", "connect SMS first"));
     }
-    super::db::save_window(&mut tx, window, ssr::checked(&updates), by_sms).await?;
+    if by.1 && !is_connected(&mut tx, Channel::Whatsapp).await? {
+        return Err(ssr::field("updates_whatsapp", "connect WhatsApp first"));
+    }
+    super::db::save_window(&mut tx, window, ssr::checked(&updates), by).await?;
     w.finish(tx, "messaging.settings_changed", Some(&window.label()))
         .await
 }
@@ -91,12 +89,11 @@ pub async fn add_reminder_rule(
     let rule = ssr::rule(&amount, &unit, &channel)?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
-    if rule.channel == super::Channel::Sms
-        && crate::channels::db::twilio_account(&mut tx)
-            .await?
-            .is_none()
+    if rule.channel != super::Channel::Email
+        && !crate::channels::db::is_connected(&mut tx, rule.channel).await?
     {
-        return Err(ssr::field("channel", "connect SMS first"));
+        let why = format!("connect {} first", rule.channel.label());
+        return Err(ssr::field("channel", &why));
     }
     let existing = super::db::setup(&mut tx).await?;
     if existing.rules.len() >= 5 && !existing.rules.contains(&rule) {

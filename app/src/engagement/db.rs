@@ -17,6 +17,7 @@ struct SettingsRow {
     send_until: i64,
     updates: bool,
     updates_sms: bool,
+    updates_whatsapp: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -30,7 +31,7 @@ pub async fn setup(tx: &mut TenantTx) -> Result<MessagingSetup, DbError> {
     let Some(row) = tx
         .fetch_optional::<SettingsRow>(
             "SELECT CAST(send_from AS BIGINT) AS send_from, CAST(send_until AS BIGINT) AS send_until, \
-             updates, updates_sms FROM messaging_settings WHERE tenant_id = $1",
+             updates, updates_sms, updates_whatsapp FROM messaging_settings WHERE tenant_id = $1",
             &[],
         )
         .await?
@@ -51,6 +52,7 @@ pub async fn setup(tx: &mut TenantTx) -> Result<MessagingSetup, DbError> {
         },
         updates: row.updates,
         updates_sms: row.updates_sms,
+        updates_whatsapp: row.updates_whatsapp,
         rules: rules
             .into_iter()
             .filter_map(|r| {
@@ -92,18 +94,19 @@ pub async fn save_window(
     tx: &mut TenantTx,
     window: SendWindow,
     updates: bool,
-    updates_sms: bool,
+    by: (bool, bool),
 ) -> Result<(), DbError> {
     materialize(tx).await?;
     tx.execute_one(
         "UPDATE messaging_settings SET send_from = $2, send_until = $3, updates = $4, updated_at = $5, \
-         updates_sms = $6 WHERE tenant_id = $1",
+         updates_sms = $6, updates_whatsapp = $7 WHERE tenant_id = $1",
         &[
             window.from_min.into(),
             window.until_min.into(),
             updates.into(),
             Utc::now().into(),
-            updates_sms.into(),
+            by.0.into(),
+            by.1.into(),
         ],
     )
     .await
@@ -215,6 +218,9 @@ pub async fn appointment_changed(
         let mut channels = vec![Channel::Email];
         if setup.updates_sms {
             channels.push(Channel::Sms);
+        }
+        if setup.updates_whatsapp {
+            channels.push(Channel::Whatsapp);
         }
         for channel in channels {
             let key = format!("update:{appointment}:{channel}:{}", Uuid::now_v7());

@@ -145,6 +145,8 @@ pub struct MessagingSetup {
     pub updates: bool,
     /// Updates go by SMS too (when SMS is connected).
     pub updates_sms: bool,
+    /// Updates go by WhatsApp too (when WhatsApp is connected).
+    pub updates_whatsapp: bool,
     pub rules: Vec<ReminderRule>,
 }
 
@@ -155,6 +157,7 @@ impl Default for MessagingSetup {
             window: SendWindow::default(),
             updates: true,
             updates_sms: false,
+            updates_whatsapp: false,
             rules: vec![ReminderRule {
                 id: None,
                 minutes_before: 24 * 60,

@@ -18,11 +18,12 @@ fn clock(minutes: i32) -> String {
 #[component]
 pub fn MessagingSetupSection(
     setup: MessagingSetup,
-    sms: crate::channels::SmsSetup,
+    texts: crate::channels::TextSetup,
 ) -> impl IntoView {
     let input = crate::identity::pages::INPUT;
     let button = crate::identity::pages::BUTTON;
-    let sms_on = sms.connected.is_some();
+    let sms_on = texts.connected.is_some();
+    let whatsapp_on = texts.whatsapp.is_some();
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" data-testid="setup-messaging">
             <h2 class="font-medium">"Reminders and messages to patients"</h2>
@@ -59,6 +60,7 @@ pub fn MessagingSetupSection(
                 <label class="text-sm">"By"<select name="channel" class=input>
                     <option value="email">"Email"</option>
                     {sms_on.then(|| view! { <option value="sms">"SMS"</option> })}
+                    {whatsapp_on.then(|| view! { <option value="whatsapp">"WhatsApp"</option> })}
                 </select></label>
                 <button type="submit" class=button>"Add reminder"</button>
             </form>
@@ -67,9 +69,10 @@ pub fn MessagingSetupSection(
                 <label class="text-sm">"Send until"<input name="send_until" type="time" required class=input value=clock(setup.window.until_min)/></label>
                 <label class="text-sm"><input type="checkbox" name="updates" value="on" checked=setup.updates/>" Tell patients when a visit is booked, moved or cancelled"</label>
                 {sms_on.then(|| view! { <label class="text-sm"><input type="checkbox" name="updates_sms" value="on" checked=setup.updates_sms/>" Also by SMS"</label> })}
+                {whatsapp_on.then(|| view! { <label class="text-sm"><input type="checkbox" name="updates_whatsapp" value="on" checked=setup.updates_whatsapp/>" Also by WhatsApp"</label> })}
                 <div><button type="submit" class=button>"Save sending hours"</button></div>
             </form>
-            <crate::channels::pages::SmsSection sms=sms/>
+            <crate::channels::pages::TextsSection texts=texts/>
         </section>
     }
 }

@@ -110,10 +110,6 @@ async fn handle(
         }
     }
     let channel: Channel = m.channel.parse().unwrap_or(Channel::Email);
-    if channel == Channel::Whatsapp {
-        db::skip(tx, id, "WhatsApp is not connected yet").await?;
-        return Ok(Done::Finished);
-    }
     let Some(patient) = crate::patients::db::get(tx, m.patient_id).await? else {
         db::skip(tx, id, "the patient's record is gone").await?;
         return Ok(Done::Finished);
@@ -132,9 +128,10 @@ async fn handle(
     }
     let (date, time) = tenant.settings.format_datetime_in(a.starts_at, tz);
     let handed = match channel {
-        Channel::Sms => {
-            if crate::channels::db::twilio_account(tx).await?.is_none() {
-                db::skip(tx, id, "SMS is not connected").await?;
+        Channel::Sms | Channel::Whatsapp => {
+            if !crate::channels::db::is_connected(tx, channel).await? {
+                let why = format!("{} is not connected", channel.label());
+                db::skip(tx, id, &why).await?;
                 return Ok(Done::Finished);
             }
             let Some(to) = patient.phone.as_deref() else {
@@ -143,11 +140,11 @@ async fn handle(
             };
             let body = text(tenant, &news, origin);
             let text_id =
-                crate::channels::db::queue_text(tx, Channel::Sms, Some(patient.id), to, &body, now)
+                crate::channels::db::queue_text(tx, channel, Some(patient.id), to, &body, now)
                     .await?;
             db::Handed::Text(text_id)
         }
-        _ => {
+        Channel::Email => {
             let Some(to) = patient.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
                 db::skip(tx, id, "no email address on record").await?;
                 return Ok(Done::Finished);

@@ -188,6 +188,9 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("connect_sms", R::Staff(Some(P::SettingsManage))),
     ("disconnect_sms", R::Staff(Some(P::SettingsManage))),
     ("send_test_sms", R::Staff(Some(P::SettingsManage))),
+    ("connect_whatsapp", R::Staff(Some(P::SettingsManage))),
+    ("disconnect_whatsapp", R::Staff(Some(P::SettingsManage))),
+    ("send_test_whatsapp", R::Staff(Some(P::SettingsManage))),
     // Billing: the front desk invoices and takes payments; billing corrects,
     // refunds and keeps the catalog; administrators set up tax and numbering.
     ("billing_setup", R::Staff(Some(P::BillingManage))),

@@ -328,10 +328,13 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "messages.opted_in",
         "Recorded that the patient wants messages by a channel again",
     ),
-    ("messages.patient_stopped", "The patient texted STOP"),
-    ("messages.patient_restarted", "The patient texted START"),
-    ("messaging.channel_connected", "Connected SMS"),
-    ("messaging.channel_disconnected", "Disconnected SMS"),
+    ("messages.patient_stopped", "The patient sent STOP"),
+    ("messages.patient_restarted", "The patient sent START"),
+    ("messaging.channel_connected", "Connected SMS or WhatsApp"),
+    (
+        "messaging.channel_disconnected",
+        "Disconnected SMS or WhatsApp",
+    ),
     ("messaging.test_sent", "Sent a test text"),
     ("medicine.restored", "Restored a medicine to the formulary"),
     (

@@ -66,8 +66,8 @@ pub struct SetupView {
     pub currency: String,
     /// Reminders and word of changes to patients (engagement).
     pub messaging: crate::engagement::MessagingSetup,
-    /// The clinic's SMS connection (channels).
-    pub sms: crate::channels::SmsSetup,
+    /// The clinic's SMS and WhatsApp connections (channels).
+    pub texts: crate::channels::TextSetup,
 }
 
 #[cfg(feature = "ssr")]
@@ -95,7 +95,7 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
     let days_off = db::days_off(&mut tx, today).await?;
     let rules = db::rules(&mut tx).await?;
     let messaging = crate::engagement::db::setup(&mut tx).await?;
-    let sms = crate::channels::db::setup(&mut tx, w.tenant.settings.tz()).await?;
+    let texts = crate::channels::db::setup(&mut tx, w.tenant.settings.tz()).await?;
     let staff: Vec<(Uuid, String, String)> = tx
         .fetch_all(
             "SELECT id, display_name, role FROM staff_members WHERE tenant_id = $1 AND status = 'active' \
@@ -205,7 +205,7 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
         clinic_time_zone: w.tenant.settings.timezone.clone(),
         currency,
         messaging,
-        sms,
+        texts,
     })
 }
 
@@ -899,7 +899,7 @@ fn Setup(s: SetupView) -> impl IntoView {
             </form>
         </section>
 
-        <crate::engagement::pages::MessagingSetupSection setup=s.messaging.clone() sms=s.sms.clone()/>
+        <crate::engagement::pages::MessagingSetupSection setup=s.messaging.clone() texts=s.texts.clone()/>
     }
     .into_any()
 }

@@ -71,8 +71,17 @@ pub fn at(text: &str) -> DateTime<Utc> {
 /// Messages may go at any hour (quiet hours have their own test, and the
 /// grace period runs on the wall clock).
 pub async fn clinic(t: &TestDb, tz: &str) -> (Browser, Browser, Setup, String) {
+    clinic_with(t, tz, |_| {}).await
+}
+
+/// [`clinic`] on a server whose configuration `tweak` changes.
+pub async fn clinic_with(
+    t: &TestDb,
+    tz: &str,
+    tweak: impl FnOnce(&mut ::server::config::Config),
+) -> (Browser, Browser, Setup, String) {
     staffed_clinic(&t.db, "acme").await;
-    let addr = test_server::start(&t.db, |_| {}).await;
+    let addr = test_server::start(&t.db, tweak).await;
     let admin = staff_of(addr, "acme", Role::Admin).await;
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let s = set_up_in(&admin, "30", "1", tz).await;

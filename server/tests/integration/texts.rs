@@ -14,15 +14,19 @@ use ::server::worker::{Handlers, Worker};
 use app::channels::Providers;
 use app::jobs::{kinds, JobState};
 
-use crate::engagement::{at, booked, clinic, drain, message_worker, messages};
+use crate::engagement::{at, booked, clinic, clinic_with, drain, message_worker, messages};
 use crate::scheduling::{day, free_starts, next_monday, Setup};
 use crate::self_service::{field_of, register};
 use crate::support;
 use support::server::Browser;
 use support::twilio::{hang_up_server, FakeTwilio, Mode};
+use support::whatsapp::{self as wa, FakeWhatsapp};
 use support::TestDb;
 
 on_both_backends!(
+    whatsapps_handshake_answers_only_the_configured_token,
+    whatsapp_texts_go_free_inside_the_24_hour_window_and_as_the_template_outside,
+    whatsapp_events_are_believed_only_when_signed_and_reach_only_their_clinic,
     a_clinic_connects_its_twilio_account_and_a_test_text_arrives_and_reports_back,
     bookings_and_reminders_go_by_sms_once_and_say_nothing_private,
     a_patient_who_texts_stop_gets_no_more_texts_until_start,
@@ -36,7 +40,7 @@ const FROM: &str = "+14155550100";
 const PATIENT_PHONE: &str = "+14155550123";
 
 fn text_worker(db: &app::db::Db, api: &str, port: u16) -> Worker {
-    let providers = Providers::new(api, &format!("http://localhost:{port}"));
+    let providers = Providers::new(api, api, &format!("http://localhost:{port}"));
     let db2 = db.clone();
     let handlers = Handlers::default().on(kinds::TEXT_DELIVERY, move |job, now| {
         let (db, providers) = (db2.clone(), providers.clone());
@@ -76,7 +80,7 @@ fn inbound_url(admin: &Browser) -> String {
 /// The set-up page's test texts: "when · to · state".
 async fn test_lines(admin: &Browser) -> Vec<String> {
     let setup = admin.api_ok("acme", "scheduling_setup", &[]).await;
-    setup["sms"]["tests"]
+    setup["texts"]["tests"]
         .as_array()
         .expect("tests")
         .iter()
@@ -152,7 +156,10 @@ async fn a_clinic_connects_its_twilio_account_and_a_test_text_arrives_and_report
 
     connect(&admin, SID, TOKEN).await;
     let setup = admin.api_ok("acme", "scheduling_setup", &[]).await;
-    assert_eq!(setup["sms"]["connected"], serde_json::json!(["0001", FROM]));
+    assert_eq!(
+        setup["texts"]["connected"],
+        serde_json::json!(["0001", FROM])
+    );
     assert!(
         !setup.to_string().contains(TOKEN),
         "the token is never shown"
@@ -622,4 +629,384 @@ async fn one_clinics_account_cannot_reach_another_clinics_texts(t: &TestDb) {
         StatusCode::UNAUTHORIZED
     );
     assert!(test_lines(&admin).await[0].ends_with("accepted by the provider"));
+}
+
+// ------------------------------------------------------------- WhatsApp ----
+
+const NUMBER_ID: &str = "106540352242922";
+const WA_TOKEN: &str = "EAAGm0PX4ZCpsBAWhatsAppFixtureToken0123";
+const APP_SECRET: &str = "platform-app-secret";
+const VERIFY: &str = "verify-token-of-the-platform";
+
+fn whatsapp_url(b: &Browser) -> String {
+    format!("http://localhost:{}/webhooks/whatsapp", b.addr.port())
+}
+
+fn wa_worker(db: &app::db::Db, api: &str, port: u16) -> Worker {
+    let providers = Providers::new(api, api, &format!("http://localhost:{port}"));
+    let db2 = db.clone();
+    let handlers = Handlers::default().on(kinds::TEXT_DELIVERY, move |job, now| {
+        let (db, providers) = (db2.clone(), providers.clone());
+        async move { app::channels::deliver::run(&db, &providers, &job, now).await }
+    });
+    Worker::new(db.clone(), "whatsapp", handlers)
+}
+
+/// A clinic on a server with the platform WhatsApp app configured, its number
+/// connected (with a template when `template`), and a patient with a phone.
+async fn whatsapp_clinic(
+    t: &TestDb,
+    fake: &FakeWhatsapp,
+    template: bool,
+) -> (Browser, Browser, Setup, String) {
+    fake.add_number(NUMBER_ID, WA_TOKEN);
+    let (admin, desk, s, _) = clinic_with(t, "UTC", |c| {
+        c.whatsapp_app_secret = APP_SECRET.into();
+        c.whatsapp_verify_token = VERIFY.into();
+    })
+    .await;
+    let (name, language) = if template {
+        ("appointment_news", "en_US")
+    } else {
+        ("", "")
+    };
+    admin
+        .api_ok(
+            "acme",
+            "connect_whatsapp",
+            &[
+                ("phone_number_id", NUMBER_ID),
+                ("access_token", WA_TOKEN),
+                ("template_name", name),
+                ("template_language", language),
+            ],
+        )
+        .await;
+    let patient = texting_patient(&desk).await;
+    (admin, desk, s, patient)
+}
+
+async fn whatsapps_handshake_answers_only_the_configured_token(t: &TestDb) {
+    let fake = FakeWhatsapp::start().await;
+    let (admin, _, _, _) = whatsapp_clinic(t, &fake, false).await;
+    let get = |query: String| {
+        let url = format!("{}?{query}", whatsapp_url(&admin));
+        async move {
+            let r = reqwest::get(&url).await.expect("get");
+            (r.status(), r.text().await.unwrap_or_default())
+        }
+    };
+    let (status, body) = get(format!(
+        "hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1158201444"
+    ))
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "1158201444"));
+    for query in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1".to_owned(),
+        format!("hub.mode=unsubscribe&hub.verify_token={VERIFY}&hub.challenge=1"),
+        format!("hub.verify_token={VERIFY}&hub.challenge=1"),
+        "hub.mode=subscribe&hub.verify_token=&hub.challenge=1".to_owned(),
+        String::new(),
+    ] {
+        let (status, body) = get(query.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{query}");
+        assert!(!body.contains('1'), "no challenge echoed: {body}");
+    }
+    // An installation without a verify token verifies nothing.
+    let bare = support::server::start(&t.db, |_| {}).await;
+    let url = format!(
+        "http://localhost:{}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=&hub.challenge=7",
+        bare.port()
+    );
+    assert_eq!(
+        reqwest::get(&url).await.expect("get").status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn whatsapp_texts_go_free_inside_the_24_hour_window_and_as_the_template_outside(t: &TestDb) {
+    let fake = FakeWhatsapp::start().await;
+    let (admin, desk, s, patient) = whatsapp_clinic(t, &fake, true).await;
+
+    // Mistakes are named where they were made.
+    for (form, field) in [
+        (
+            [
+                ("phone_number_id", "12ab"),
+                ("access_token", WA_TOKEN),
+                ("template_name", ""),
+            ],
+            "phone_number_id",
+        ),
+        (
+            [
+                ("phone_number_id", NUMBER_ID),
+                ("access_token", "short"),
+                ("template_name", ""),
+            ],
+            "access_token",
+        ),
+        (
+            [
+                ("phone_number_id", NUMBER_ID),
+                ("access_token", WA_TOKEN),
+                ("template_name", "Appointment News"),
+            ],
+            "template_name",
+        ),
+        (
+            [
+                ("phone_number_id", NUMBER_ID),
+                ("access_token", WA_TOKEN),
+                ("template_name", "news"),
+            ],
+            "template_language",
+        ),
+    ] {
+        let reply = admin.api("acme", "connect_whatsapp", &form).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.body
+        );
+        assert_eq!(field_of(&reply), field);
+    }
+    let setup = admin.api_ok("acme", "scheduling_setup", &[]).await;
+    assert_eq!(
+        setup["texts"]["whatsapp"],
+        serde_json::json!([NUMBER_ID, "appointment_news"])
+    );
+    assert!(!setup.to_string().contains(WA_TOKEN));
+
+    // No message from the patient yet: only the approved template may go.
+    admin
+        .api_ok("acme", "send_test_whatsapp", &[("to", PATIENT_PHONE)])
+        .await;
+    let worker = wa_worker(&t.db, &fake.url(), admin.addr.port());
+    let now = Utc::now() + Duration::minutes(5);
+    assert_eq!(drain(&worker, now).await, 1);
+    let taken = fake.taken();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].number, NUMBER_ID);
+    assert_eq!(taken[0].body["to"], "14155550123");
+    assert_eq!(taken[0].body["type"], "template");
+    assert_eq!(taken[0].body["template"]["name"], "appointment_news");
+    assert_eq!(taken[0].body["template"]["language"]["code"], "en_US");
+    assert_eq!(
+        taken[0].body["template"]["components"][0]["parameters"][0]["text"],
+        "acme clinic"
+    );
+
+    // The patient writes: the window opens, and free text goes.
+    let url = whatsapp_url(&admin);
+    let hello = wa::incoming(NUMBER_ID, "wamid.in1", "14155550123", "Hello");
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &hello).await,
+        StatusCode::OK
+    );
+    admin
+        .api_ok(
+            "acme",
+            "save_messaging_hours",
+            &[
+                ("send_from", "00:00"),
+                ("send_until", "24:00"),
+                ("updates", "on"),
+                ("updates_whatsapp", "on"),
+            ],
+        )
+        .await;
+    let monday = next_monday();
+    let free = free_starts(&day(&desk, &s, monday).await);
+    booked(&desk, &s, &patient, &free[1]).await;
+    let messenger = message_worker(&t.db, "m1");
+    drain(&messenger, Utc::now() + Duration::minutes(3)).await;
+    drain(&worker, Utc::now() + Duration::minutes(3)).await;
+    let taken = fake.taken();
+    assert_eq!(taken.len(), 2, "{taken:?}");
+    assert_eq!(taken[1].body["type"], "text");
+    let body = taken[1].body["text"]["body"].as_str().unwrap_or_default();
+    assert!(
+        body.starts_with("acme clinic: your appointment is booked."),
+        "{body}"
+    );
+    assert!(
+        !body.contains("Mensah") && !body.contains("09:30"),
+        "{body}"
+    );
+
+    // A day after the patient's message the window has closed again.
+    admin
+        .api_ok("acme", "send_test_whatsapp", &[("to", PATIENT_PHONE)])
+        .await;
+    assert_eq!(drain(&worker, Utc::now() + Duration::hours(25)).await, 1);
+    assert_eq!(fake.taken()[2].body["type"], "template");
+
+    // Delivery reports move the booking's text forward.
+    let report = wa::status(NUMBER_ID, &taken[1].id, "read");
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &report).await,
+        StatusCode::OK
+    );
+    let shown = messages(&day(&desk, &s, monday).await);
+    assert!(
+        shown
+            .iter()
+            .any(|m| m.0 == "Booking details by WhatsApp" && m.1.ends_with("· read")),
+        "{shown:?}"
+    );
+
+    // Without a template, nothing goes outside the window, and the reason shows.
+    admin
+        .api_ok(
+            "acme",
+            "connect_whatsapp",
+            &[
+                ("phone_number_id", NUMBER_ID),
+                ("access_token", WA_TOKEN),
+                ("template_name", ""),
+                ("template_language", ""),
+            ],
+        )
+        .await;
+    admin
+        .api_ok("acme", "send_test_whatsapp", &[("to", "+14155550999")])
+        .await;
+    drain(&worker, Utc::now() + Duration::minutes(5)).await;
+    assert_eq!(fake.taken().len(), 3);
+    let lines = test_lines(&admin).await;
+    assert!(
+        lines[0].contains("+14155550999 by WhatsApp · failed: outside WhatsApp's 24-hour window"),
+        "{lines:?}"
+    );
+}
+
+async fn whatsapp_events_are_believed_only_when_signed_and_reach_only_their_clinic(t: &TestDb) {
+    let fake = FakeWhatsapp::start().await;
+    let (admin, desk, _, patient) = whatsapp_clinic(t, &fake, true).await;
+    admin
+        .api_ok("acme", "send_test_whatsapp", &[("to", PATIENT_PHONE)])
+        .await;
+    let worker = wa_worker(&t.db, &fake.url(), admin.addr.port());
+    drain(&worker, Utc::now() + Duration::minutes(5)).await;
+    let sent = fake.taken()[0].clone();
+    let url = whatsapp_url(&admin);
+    let opt_outs = || async {
+        desk.api_ok("acme", "chart", &[("patient_id", &patient)])
+            .await["message_opt_outs"]
+            .clone()
+    };
+
+    // Forged or unsigned: 401, nothing read.
+    let stop = wa::incoming(NUMBER_ID, "wamid.stop1", "14155550123", "STOP");
+    let body = serde_json::to_vec(&stop).expect("json");
+    let forged = app::channels::whatsapp::signature("not-the-secret", &body);
+    assert_eq!(
+        FakeWhatsapp::post_raw(&url, &forged, body.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        FakeWhatsapp::post_raw(&url, "", body.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut tampered = body.clone();
+    tampered.push(b' ');
+    let signed = app::channels::whatsapp::signature(APP_SECRET, &body);
+    assert_eq!(
+        FakeWhatsapp::post_raw(&url, &signed, tampered).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(opt_outs().await, serde_json::json!([]));
+
+    // Signed: STOP opts the patient out of WhatsApp, once per message id.
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &stop).await,
+        StatusCode::OK
+    );
+    assert_eq!(opt_outs().await, serde_json::json!(["Whatsapp"]));
+    let start = wa::incoming(NUMBER_ID, "wamid.start1", "14155550123", "Start");
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &start).await,
+        StatusCode::OK
+    );
+    assert_eq!(opt_outs().await, serde_json::json!([]));
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &stop).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        opt_outs().await,
+        serde_json::json!([]),
+        "a replayed message id is handled once"
+    );
+
+    // Another clinic's number, signed by the platform, about Acme's message:
+    // it reaches the other clinic only, where no such message exists.
+    let other = "209876543210987";
+    support::fixtures::staffed_clinic(&t.db, "globex").await;
+    let globex =
+        crate::self_service::staff_of(admin.addr, "globex", app::identity::Role::Admin).await;
+    globex
+        .api_ok(
+            "globex",
+            "connect_whatsapp",
+            &[("phone_number_id", other), ("access_token", WA_TOKEN)],
+        )
+        .await;
+    let taken = globex
+        .api(
+            "globex",
+            "connect_whatsapp",
+            &[("phone_number_id", NUMBER_ID), ("access_token", WA_TOKEN)],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let cross = wa::status(other, &sent.id, "failed");
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &cross).await,
+        StatusCode::OK
+    );
+    assert!(test_lines(&admin).await[0].ends_with("accepted by the provider"));
+    // Unknown numbers are dropped; malformed JSON is refused.
+    let stray = wa::status("999999999", &sent.id, "failed");
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &stray).await,
+        StatusCode::OK
+    );
+    let junk = b"not json".to_vec();
+    let signed = app::channels::whatsapp::signature(APP_SECRET, &junk);
+    assert_eq!(
+        FakeWhatsapp::post_raw(&url, &signed, junk).await,
+        StatusCode::BAD_REQUEST
+    );
+    // The real report moves it.
+    let delivered = wa::status(NUMBER_ID, &sent.id, "delivered");
+    assert_eq!(
+        FakeWhatsapp::post_event(&url, APP_SECRET, &delivered).await,
+        StatusCode::OK
+    );
+    assert!(test_lines(&admin).await[0].ends_with("· delivered"));
+
+    // A refusal is recorded with Meta's code; a rate limit waits and goes later.
+    fake.refuse(Some((400, 131047)));
+    admin
+        .api_ok("acme", "send_test_whatsapp", &[("to", PATIENT_PHONE)])
+        .await;
+    drain(&worker, Utc::now() + Duration::minutes(5)).await;
+    let lines = test_lines(&admin).await;
+    assert!(
+        lines[0].contains("failed: WhatsApp refused it (131047)"),
+        "{lines:?}"
+    );
+    fake.refuse(Some((429, 130429)));
+    admin
+        .api_ok("acme", "send_test_whatsapp", &[("to", PATIENT_PHONE)])
+        .await;
+    drain(&worker, Utc::now() + Duration::minutes(5)).await;
+    assert!(test_lines(&admin).await[0].contains("waiting to send"));
+    fake.refuse(None);
+    drain(&worker, Utc::now() + Duration::minutes(10)).await;
+    assert!(test_lines(&admin).await[0].ends_with("accepted by the provider"));
+    assert_eq!(fake.taken().len(), 2);
 }

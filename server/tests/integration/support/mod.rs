@@ -15,6 +15,7 @@ pub mod dns;
 pub mod fixtures;
 pub mod server;
 pub mod twilio;
+pub mod whatsapp;
 
 use app::db::{Backend, Db, DbOptions};
 
