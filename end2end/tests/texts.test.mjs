@@ -1,8 +1,10 @@
-// Texts to patients by SMS (issue 16), against a local Twilio that speaks the
-// Messages API (HTTP Basic, form-encoded, JSON answers) and signs its delivery
-// reports with X-Twilio-Signature as Twilio does. A private server points
-// twilio.api_base at it. The owner connects the clinic's account on the
-// scheduling set-up page, sends a test text, and sees it delivered.
+// Texts to patients by SMS and WhatsApp (issue 16), against a local Twilio that
+// speaks the Messages API (HTTP Basic, form-encoded, JSON answers) and signs its
+// delivery reports with X-Twilio-Signature, and a local WhatsApp Cloud API
+// (bearer token, JSON) whose events are signed with X-Hub-Signature-256. A
+// private server points twilio.api_base and whatsapp.api_base at them. The
+// owner connects the clinic's accounts on the scheduling set-up page, sends
+// test texts, and sees them delivered.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -23,6 +25,62 @@ import {
 } from './support.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
+const NUMBER_ID = '106540352242922';
+const WA_TOKEN = 'EAAGm0PX4ZCpsBAEndToEndToken0123456789';
+const APP_SECRET = 'e2e-platform-app-secret';
+const VERIFY_TOKEN = 'e2e-verify-token';
+
+/** A local WhatsApp Cloud API holding one number. */
+async function startFakeWhatsapp() {
+  const taken = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      const json = (status, value) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      const m = req.url.match(/^\/v21\.0\/(\d+)\/messages$/);
+      if (req.method !== 'POST' || !m) return json(404, { error: { message: 'Unknown path', code: 100 } });
+      if (m[1] !== NUMBER_ID || req.headers.authorization !== `Bearer ${WA_TOKEN}`) {
+        return json(401, { error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
+      }
+      let message;
+      try {
+        message = JSON.parse(body);
+      } catch {
+        return json(400, { error: { message: 'Invalid parameter', code: 100 } });
+      }
+      const id = `wamid.${crypto.randomBytes(16).toString('hex')}`;
+      taken.push({ id, message });
+      return json(200, { messaging_product: 'whatsapp', contacts: [{ input: message.to, wa_id: message.to }], messages: [{ id }] });
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v21.0`,
+    taken,
+    close: () => new Promise((resolve) => server.close(resolve)),
+    /** Posts a signed status event for `id` to the app's webhook, as Meta does. */
+    async report(webhook, id, status) {
+      const event = {
+        object: 'whatsapp_business_account',
+        entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: {
+          messaging_product: 'whatsapp',
+          metadata: { display_phone_number: '15550001111', phone_number_id: NUMBER_ID },
+          statuses: [{ id, status, timestamp: '1733000100', recipient_id: '14155550123' }],
+        } }] }],
+      };
+      const raw = JSON.stringify(event);
+      const signature = `sha256=${crypto.createHmac('sha256', APP_SECRET).update(raw).digest('hex')}`;
+      const res = await fetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body: raw });
+      return res.status;
+    },
+  };
+}
 const SID = 'AC0123456789abcdef0123456789abcdef';
 const TOKEN = '9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 
@@ -85,16 +143,24 @@ describe('texts by SMS', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
   let browser;
   let server;
   let twilio;
+  let whatsapp;
   before(async () => {
     twilio = await startFakeTwilio();
+    whatsapp = await startFakeWhatsapp();
     const port = await freePort(PORT + 60);
-    server = await startPrivateServer(port, { MEDISYNC_TWILIO_API_BASE: twilio.url });
+    server = await startPrivateServer(port, {
+      MEDISYNC_TWILIO_API_BASE: twilio.url,
+      MEDISYNC_WHATSAPP_API_BASE: whatsapp.url,
+      MEDISYNC_WHATSAPP_APP_SECRET: APP_SECRET,
+      MEDISYNC_WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
+    });
     browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
     await server?.stop();
     await twilio?.close();
+    await whatsapp?.close();
   });
 
   const acme = (p) => `http://acme.localhost:${server.port}${p}`;
@@ -139,9 +205,51 @@ describe('texts by SMS', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       assert.equal(await twilio.report(text, 'delivered'), 204);
       await open(page, acme('/staff/scheduling'));
       await waitForHydration(page, 'scheduling set-up');
-      const line = await section.locator('[data-testid="sms-test-line"]').first().innerText();
-      assert.ok(line.includes('+14155550123') && line.includes('delivered'), line);
+      const line = await page.locator('[data-testid="sms-test-line"]').first().innerText();
+      assert.ok(line.includes('+14155550123 by SMS') && line.includes('delivered'), line);
       await assertAccessible(page, 'scheduling set-up with SMS connected');
+    });
+  });
+
+  test('Meta verifies the webhook; the owner connects WhatsApp, and a test goes as the approved template and is delivered', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+    const webhook = `http://127.0.0.1:${server.port}/webhooks/whatsapp`;
+    const handshake = await fetch(`${webhook}?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=8432`);
+    assert.equal(handshake.status, 200);
+    assert.equal(await handshake.text(), '8432');
+    const wrong = await fetch(`${webhook}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=8432`);
+    assert.equal(wrong.status, 403);
+
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, acme('/signin'), ACCOUNTS.acmeOwner.email);
+      await open(page, acme('/staff/scheduling'));
+      await waitForHydration(page, 'scheduling set-up');
+      const section = page.locator('[data-testid="setup-whatsapp"]');
+      const connect = section.locator('[data-testid="whatsapp-connect"]');
+      await connect.locator('input[name="phone_number_id"]').fill(NUMBER_ID);
+      await connect.locator('input[name="access_token"]').fill(WA_TOKEN);
+      await connect.locator('input[name="template_name"]').fill('appointment_news');
+      await connect.locator('input[name="template_language"]').fill('en');
+      await Promise.all([page.waitForNavigation(), connect.locator('button[type="submit"]').click()]);
+      const connected = await section.locator('[data-testid="whatsapp-connected"]').innerText();
+      assert.ok(connected.includes(NUMBER_ID) && connected.includes('appointment_news'), connected);
+
+      const testForm = section.locator('[data-testid="whatsapp-test"]');
+      await testForm.locator('input[name="to"]').fill('+1 415 555 0123');
+      await Promise.all([page.waitForNavigation(), testForm.locator('button[type="submit"]').click()]);
+      const deadline = Date.now() + 20_000;
+      while (whatsapp.taken.length === 0 && Date.now() < deadline) await sleep(200);
+      assert.equal(whatsapp.taken.length, 1, "the server's workers handed the message to WhatsApp");
+      const [sent] = whatsapp.taken;
+      assert.equal(sent.message.to, '14155550123');
+      assert.equal(sent.message.type, 'template', 'the patient has not written: only the template may go');
+      assert.equal(sent.message.template.name, 'appointment_news');
+
+      assert.equal(await whatsapp.report(webhook, sent.id, 'delivered'), 200);
+      await open(page, acme('/staff/scheduling'));
+      await waitForHydration(page, 'scheduling set-up');
+      const lines = await page.locator('[data-testid="sms-test-line"]').allInnerTexts();
+      assert.ok(lines.some((l) => l.includes('by WhatsApp') && l.includes('delivered')), lines.join(' | '));
+      await assertAccessible(page, 'scheduling set-up with WhatsApp connected');
     });
   });
 });

@@ -242,6 +242,9 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
                 .map_err(|e| Failure::Retry(format!("expired sessions: {e}")))?;
             limiter.forget_ended(&db).await.map_err(db_failure)?;
             jobs::db::prune(&db, now).await.map_err(db_failure)?;
+            app::channels::db::prune_receipts(&db, now - chrono::Duration::days(30))
+                .await
+                .map_err(db_failure)?;
             Ok(Done::Finished)
         }
     });

@@ -623,3 +623,18 @@ pub async fn setup(tx: &mut TenantTx, tz: chrono_tz::Tz) -> Result<super::TextSe
         tests: recent_tests(tx, tz).await?,
     })
 }
+
+/// Forgets webhook receipts older than `before` (providers retry for hours, not
+/// weeks). Answers how many went.
+pub async fn prune_receipts(db: &crate::db::Db, before: DateTime<Utc>) -> Result<u64, DbError> {
+    let mut tx = db.begin_platform().await?;
+    let gone = crate::db::on_conn!(tx.conn(), |c| {
+        sqlx::query("DELETE FROM webhook_receipts WHERE received_at < $1")
+            .bind(before)
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    tx.commit().await?;
+    Ok(gone)
+}

@@ -609,6 +609,9 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     )
     .await
     .expect("text");
+    app::channels::db::note_whatsapp_inbound(tx, "+14155550123", Utc::now())
+        .await
+        .expect("whatsapp window");
     let start = Utc::now() + Duration::days(3650);
     let visit = db::NewAppointment {
         notes: Some("Fixture appointment"),
