@@ -148,6 +148,54 @@ pub enum Sent {
     Unknown(String),
 }
 
+/// Sends a request to a provider and reads the answer: the body of a 2xx, or
+/// how the send ended. `problem` reads the provider's error body as (code,
+/// message).
+#[cfg(feature = "ssr")]
+pub(crate) async fn exchange(
+    provider: &str,
+    request: reqwest::RequestBuilder,
+    problem: fn(&str) -> (Option<i64>, Option<String>),
+) -> Result<String, Sent> {
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_connect() => {
+            return Err(Sent::Unreachable(format!("{provider} unreachable: {e}")))
+        }
+        Err(e) => return Err(Sent::Unknown(format!("no answer from {provider}: {e}"))),
+    };
+    let status = response.status();
+    let text = match response.text().await {
+        Ok(t) => t,
+        Err(e) if status.is_success() => {
+            return Err(Sent::Unknown(format!(
+                "{provider}'s answer was cut off: {e}"
+            )))
+        }
+        Err(_) => String::new(),
+    };
+    if status.is_success() {
+        return Ok(text);
+    }
+    let (code, message) = problem(&text);
+    let message = message.unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+    Err(match status.as_u16() {
+        // Too many requests, service unavailable: not taken, try later.
+        429 | 503 => Sent::Refused {
+            code,
+            message,
+            retry: true,
+        },
+        400..=499 => Sent::Refused {
+            code,
+            message,
+            retry: false,
+        },
+        // A server or gateway error may have come after the message was taken.
+        other => Sent::Unknown(format!("{provider} answered HTTP {other}: {message}")),
+    })
+}
+
 /// Where the providers are, from the server's configuration.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug)]

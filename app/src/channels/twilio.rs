@@ -56,59 +56,26 @@ pub async fn send(
         ("Body", body),
         ("StatusCallback", status_callback),
     ];
-    let response = match http
+    let request = http
         .post(&url)
         .basic_auth(&account.sid, Some(&account.token))
-        .form(&form)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) if e.is_connect() => return Sent::Unreachable(format!("Twilio unreachable: {e}")),
-        Err(e) => return Sent::Unknown(format!("no answer from Twilio: {e}")),
+        .form(&form);
+    let text = match super::exchange("Twilio", request, problem).await {
+        Ok(text) => text,
+        Err(sent) => return sent,
     };
-    let status = response.status();
-    let text = match response.text().await {
-        Ok(t) => t,
-        Err(e) if status.is_success() => {
-            return Sent::Unknown(format!("Twilio's answer was cut off: {e}"))
-        }
-        Err(_) => String::new(),
-    };
-    if status.is_success() {
-        return match serde_json::from_str::<Created>(&text) {
-            Ok(c) => Sent::Accepted {
-                id: c.sid,
-                status: c.status,
-            },
-            Err(_) => {
-                Sent::Unknown("Twilio accepted the message but its answer is unreadable".into())
-            }
-        };
-    }
-    let problem = serde_json::from_str::<Problem>(&text).ok();
-    let code = problem.as_ref().and_then(|p| p.code);
-    let message = problem
-        .and_then(|p| p.message)
-        .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
-    match status.as_u16() {
-        // Too many requests, service unavailable: not taken, try later.
-        429 | 503 => Sent::Refused {
-            code,
-            message,
-            retry: true,
+    match serde_json::from_str::<Created>(&text) {
+        Ok(c) => Sent::Accepted {
+            id: c.sid,
+            status: c.status,
         },
-        400..=499 => Sent::Refused {
-            code,
-            message,
-            retry: false,
-        },
-        // A server or gateway error may have come after the message was taken.
-        _ => Sent::Unknown(format!(
-            "Twilio answered HTTP {}: {message}",
-            status.as_u16()
-        )),
+        Err(_) => Sent::Unknown("Twilio accepted the message but its answer is unreadable".into()),
     }
+}
+
+/// Twilio's error body: `{"code": 21211, "message": "..."}`.
+fn problem(text: &str) -> (Option<i64>, Option<String>) {
+    serde_json::from_str::<Problem>(text).map_or((None, None), |p| (p.code, p.message))
 }
 
 fn mac(token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {

@@ -98,63 +98,31 @@ pub async fn send(
     content: &Content<'_>,
 ) -> Sent {
     let url = format!("{api}/{}/messages", account.phone_number_id);
-    let response = match http
+    let request = http
         .post(&url)
         .bearer_auth(&account.token)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body(to, content).to_string())
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) if e.is_connect() => return Sent::Unreachable(format!("WhatsApp unreachable: {e}")),
-        Err(e) => return Sent::Unknown(format!("no answer from WhatsApp: {e}")),
+        .body(body(to, content).to_string());
+    let text = match super::exchange("WhatsApp", request, problem).await {
+        Ok(text) => text,
+        Err(sent) => return sent,
     };
-    let status = response.status();
-    let text = match response.text().await {
-        Ok(t) => t,
-        Err(e) if status.is_success() => {
-            return Sent::Unknown(format!("WhatsApp's answer was cut off: {e}"))
-        }
-        Err(_) => String::new(),
-    };
-    if status.is_success() {
-        return match serde_json::from_str::<Created>(&text)
-            .ok()
-            .and_then(|c| c.messages.into_iter().next())
-        {
-            Some(m) => Sent::Accepted {
-                id: m.id,
-                status: m.message_status.unwrap_or_else(|| "accepted".into()),
-            },
-            None => {
-                Sent::Unknown("WhatsApp accepted the message but its answer is unreadable".into())
-            }
-        };
-    }
-    let error = serde_json::from_str::<ErrorBody>(&text)
+    match serde_json::from_str::<Created>(&text)
         .ok()
-        .map(|b| b.error);
-    let code = error.as_ref().and_then(|e| e.code);
-    let message = error
-        .and_then(|e| e.message)
-        .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
-    match status.as_u16() {
-        429 | 503 => Sent::Refused {
-            code,
-            message,
-            retry: true,
+        .and_then(|c| c.messages.into_iter().next())
+    {
+        Some(m) => Sent::Accepted {
+            id: m.id,
+            status: m.message_status.unwrap_or_else(|| "accepted".into()),
         },
-        400..=499 => Sent::Refused {
-            code,
-            message,
-            retry: false,
-        },
-        _ => Sent::Unknown(format!(
-            "WhatsApp answered HTTP {}: {message}",
-            status.as_u16()
-        )),
+        None => Sent::Unknown("WhatsApp accepted the message but its answer is unreadable".into()),
     }
+}
+
+/// The Graph API's error body: `{"error": {"code": 131047, "message": "..."}}`.
+fn problem(text: &str) -> (Option<i64>, Option<String>) {
+    serde_json::from_str::<ErrorBody>(text)
+        .map_or((None, None), |b| (b.error.code, b.error.message))
 }
 
 /// The `X-Hub-Signature-256` value for `body`.
