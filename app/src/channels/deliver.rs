@@ -153,7 +153,12 @@ pub async fn run(
         } => {
             let why = refusal(channel, code, &message);
             db::unsend(&mut tx, id, &why).await.map_err(retry)?;
-            Err(Failure::Retry(why))
+            // The operators' queue gets no provider text: it may name the number.
+            Err(Failure::Retry(format!(
+                "{} asked to wait (code {})",
+                provider(channel),
+                code.map_or_else(|| "none".into(), |c| c.to_string())
+            )))
         }
         Sent::Refused { code, message, .. } => {
             let why = refusal(channel, code, &message);
@@ -176,18 +181,27 @@ pub async fn run(
             db::finish(&mut tx, id, DeliveryState::Unknown, None, Some(&why), now)
                 .await
                 .map_err(retry)?;
-            Err(Failure::Permanent(why))
+            Err(Failure::Permanent(format!(
+                "{}'s answer was lost and the text may have gone; not sent again (the \
+                 clinic's message history has the detail; send the job back to the queue \
+                 to send it anyway)",
+                provider(channel)
+            )))
         }
     };
     tx.commit().await.map_err(retry)?;
     outcome
 }
 
-fn refusal(channel: Channel, code: Option<i64>, message: &str) -> String {
-    let who = match channel {
+fn provider(channel: Channel) -> &'static str {
+    match channel {
         Channel::Whatsapp => "WhatsApp",
         _ => "Twilio",
-    };
+    }
+}
+
+fn refusal(channel: Channel, code: Option<i64>, message: &str) -> String {
+    let who = provider(channel);
     match code {
         Some(code) => format!("{who} refused it ({code}): {message}"),
         None => format!("{who} refused it: {message}"),
