@@ -212,6 +212,7 @@ describe('the chart', { timeout: TEST_TIMEOUT_MS * 8 }, () => {
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Resume appointment emails' }).click()]);
       assert.equal(await preference(), 'Email: on');
       assert.equal(await page.locator('[data-testid="message-preference-sms"]').innerText(), 'SMS: on');
+      assert.equal(await page.locator('[data-testid="message-preference-whatsapp"]').innerText(), 'WhatsApp: on');
     });
     await withPage(browser, PHONE, async (page) => {
       await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', undefined, { expect: /\/portal$/ });

@@ -770,7 +770,7 @@ fn FlagsAndConsents(c: StoredValue<PatientChart>) -> impl IntoView {
                 </form>
             })}
             <h2 class="mt-6 text-lg font-semibold">"Messages about appointments"</h2>
-            {[(crate::channels::Channel::Email, "Email", "emails"), (crate::channels::Channel::Sms, "SMS", "texts")].into_iter().map(|(channel, name, plural)| {
+            {[(crate::channels::Channel::Email, "Email", "emails"), (crate::channels::Channel::Sms, "SMS", "texts"), (crate::channels::Channel::Whatsapp, "WhatsApp", "WhatsApp messages")].into_iter().map(|(channel, name, plural)| {
                 let off = opt_outs.contains(&channel);
                 view! {
                     <p class="mt-2 text-sm" data-testid=format!("message-preference-{}", channel.as_str())>
