@@ -112,6 +112,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/portal") view={Lazy::<PatientPortalRoute>::new()}/>
                 <Route path=path!("/portal/signin") view=PortalSignIn/>
                 <Route path=path!("/portal/record") view={Lazy::<OwnRecordRoute>::new()}/>
+                <Route path=path!("/portal/bills") view={Lazy::<OwnBillsRoute>::new()}/>
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
                 <Route path=path!("/find-clinic") view={Lazy::<FindClinicRoute>::new()}/>
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
@@ -180,6 +181,7 @@ lazy_page!(UsersRoute, UsersPage);
 lazy_page!(PatientsRoute, PatientsPage);
 lazy_page!(ChartRoute, ChartPage);
 lazy_page!(OwnRecordRoute, OwnRecordPage);
+lazy_page!(OwnBillsRoute, crate::billing::portal::OwnBillsPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(ClinicSecurityRoute, ClinicSecurityPage);
 lazy_page!(BrandingRoute, BrandingPage);

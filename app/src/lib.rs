@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod money;
 pub mod onboarding;
 pub mod patients;
+pub mod payments;
 pub mod plans;
 pub mod platform;
 pub mod prescribing;

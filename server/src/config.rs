@@ -32,6 +32,10 @@ pub struct Config {
     pub twilio_api: String,
     /// Meta's Graph API with its version (`whatsapp.api_base`).
     pub whatsapp_api: String,
+    /// Stripe's API (`stripe.api_base`); a local fake in tests.
+    pub stripe_api: String,
+    /// Razorpay's API (`razorpay.api_base`); a local fake in tests.
+    pub razorpay_api: String,
     /// The platform WhatsApp app's webhook verify token (`whatsapp.verify_token`,
     /// stable key); empty: the handshake is refused.
     pub whatsapp_verify_token: String,
@@ -323,6 +327,20 @@ impl Config {
                 "expected https://graph.facebook.com/v21.0 (or another http(s) address)",
             );
         }
+        let stripe_api = r.string("stripe.api_base")?;
+        if !(stripe_api.starts_with("https://") || stripe_api.starts_with("http://")) {
+            return r.fail(
+                "stripe.api_base",
+                "expected https://api.stripe.com (or another http(s) address)",
+            );
+        }
+        let razorpay_api = r.string("razorpay.api_base")?;
+        if !(razorpay_api.starts_with("https://") || razorpay_api.starts_with("http://")) {
+            return r.fail(
+                "razorpay.api_base",
+                "expected https://api.razorpay.com (or another http(s) address)",
+            );
+        }
         let site_root = PathBuf::from(r.string("server.site_root")?);
         let storage_path = PathBuf::from(r.string("storage.path")?);
         if storage_path.as_os_str().is_empty() {
@@ -404,6 +422,8 @@ impl Config {
             mail_from,
             twilio_api,
             whatsapp_api,
+            stripe_api,
+            razorpay_api,
             whatsapp_verify_token: r.optional("whatsapp.verify_token")?.unwrap_or_default(),
             whatsapp_app_secret: r.optional("whatsapp.app_secret")?.unwrap_or_default(),
             job_workers: r.number("jobs.workers", 0..=64)?,
@@ -513,6 +533,17 @@ mod tests {
         assert_eq!(config.twilio_api, "http://127.0.0.1:9");
         let defaults = load_with(&[]).expect("defaults");
         assert_eq!(defaults.twilio_api, "https://api.twilio.com");
+        assert_eq!(defaults.stripe_api, "https://api.stripe.com");
+        assert_eq!(defaults.razorpay_api, "https://api.razorpay.com");
+        let local = load_with(&[
+            ("MEDISYNC_STRIPE_API_BASE", "http://127.0.0.1:7"),
+            ("MEDISYNC_RAZORPAY_API_BASE", "http://127.0.0.1:8"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            (local.stripe_api.as_str(), local.razorpay_api.as_str()),
+            ("http://127.0.0.1:7", "http://127.0.0.1:8")
+        );
         assert!(defaults
             .whatsapp_api
             .starts_with("https://graph.facebook.com/"));

@@ -49,6 +49,8 @@ pub struct AppState {
     pub pages: Arc<routes::PageRoutes>,
     /// The medication knowledge base, or why it could not be loaded.
     pub kb: app::prescribing::kb::KbHandle,
+    /// Stripe's and Razorpay's APIs, for payment pages.
+    pub gateways: app::payments::Gateways,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
         }
         Ok(Self {
             kb,
+            gateways: app::payments::Gateways::new(&config.stripe_api, &config.razorpay_api),
             domains: domain_verifier(&config),
             tenants: Arc::default(),
             pages: Arc::new(routes::PageRoutes::of_app()),
@@ -319,6 +322,7 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
             provide_context(state.storage.clone());
             provide_context(state.kb.clone());
             provide_context(state.domains.clone());
+            provide_context(state.gateways.clone());
             provide_context(state.db.clone());
             provide_context(site.clone());
             provide_context(meta.clone());

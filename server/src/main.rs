@@ -98,6 +98,14 @@ enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
+    /// Online payments: `payments set --tenant SLUG --provider stripe|razorpay
+    /// --secret-key KEY --webhook-secret SECRET` stores a clinic's provider keys
+    /// (sealed; Razorpay also needs `--key-id rzp_...`, or `rzp_...:secret` as
+    /// the secret key).
+    Payments {
+        #[command(subcommand)]
+        action: PaymentsAction,
+    },
     /// Print the SQL that creates the PostgreSQL owner and application roles.
     PgRoles {
         #[arg(long, default_value = "medisync_owner")]
@@ -121,6 +129,28 @@ enum JobsAction {
     },
     /// Send a dead job back to the queue with fresh attempts.
     Retry { id: uuid::Uuid },
+}
+
+#[derive(Subcommand)]
+enum PaymentsAction {
+    /// Set a clinic's keys for a provider (replacing any before).
+    Set {
+        /// The clinic's address (slug).
+        #[arg(long)]
+        tenant: String,
+        /// stripe or razorpay.
+        #[arg(long)]
+        provider: String,
+        /// Stripe's secret key (sk_...), or Razorpay's key secret.
+        #[arg(long)]
+        secret_key: String,
+        /// The secret that signs the provider's webhooks to this clinic.
+        #[arg(long)]
+        webhook_secret: String,
+        /// Razorpay's key id (rzp_...).
+        #[arg(long)]
+        key_id: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -290,6 +320,38 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("Set the password within 24 hours (the link works once):");
             println!("  {link}");
             println!("Two-factor sign-in is set up at the first sign-in.");
+            Ok(())
+        }
+        Command::Payments {
+            action:
+                PaymentsAction::Set {
+                    tenant,
+                    provider,
+                    secret_key,
+                    webhook_secret,
+                    key_id,
+                },
+        } => {
+            let provider = provider
+                .parse::<app::payments::Provider>()
+                .map_err(|_| format!("--provider {provider:?}: expected stripe or razorpay"))?;
+            let keys = app::billing::online::check_keys(
+                provider,
+                key_id.as_deref(),
+                &secret_key,
+                &webhook_secret,
+            )
+            .map_err(|(field, why)| format!("--{}: {why}", field.replace('_', "-")))?;
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            app::billing::online::set_by_operator(&db, &tenant, provider, &keys).await?;
+            let origin = server::platform_origin(&config);
+            println!(
+                "{tenant}: {} keys stored. Point the provider's webhook at {}",
+                provider.label(),
+                app::billing::online::webhook_url(&origin, provider, &tenant)
+            );
             Ok(())
         }
         Command::Audit {

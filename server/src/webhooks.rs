@@ -1,11 +1,12 @@
 //! Provider webhooks, outside sessions, CSRF checks and tenant resolution: a
 //! provider signs each request, and the signature is the only credential.
 //! Stable addresses: `POST /webhooks/twilio/status`, `POST /webhooks/twilio/inbound`,
-//! `GET` and `POST /webhooks/whatsapp`.
+//! `GET` and `POST /webhooks/whatsapp`, `POST /webhooks/stripe/{tenant}` and
+//! `POST /webhooks/razorpay/{tenant}` (the clinic's slug).
 
 use axum::body::Bytes;
 use axum::extract::RawQuery;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,16 +16,21 @@ use app::channels::webhooks::{
     self, Received, TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH, WHATSAPP_PATH,
 };
 
+use app::billing::online;
+
 use crate::AppState;
 
-/// Webhook bodies are small forms.
-const BODY_LIMIT: usize = 64 * 1024;
+/// Webhook bodies are small forms and JSON events (Stripe's Checkout Session
+/// events run to a few KB).
+const BODY_LIMIT: usize = 256 * 1024;
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route(TWILIO_STATUS_PATH, post(twilio_status))
         .route(TWILIO_INBOUND_PATH, post(twilio_inbound))
         .route(WHATSAPP_PATH, get(whatsapp_handshake).post(whatsapp_event))
+        .route(online::STRIPE_WEBHOOK_PATH, post(stripe_event))
+        .route(online::RAZORPAY_WEBHOOK_PATH, post(razorpay_event))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -128,4 +134,63 @@ async fn whatsapp_event(
     )
     .await;
     answer(received, StatusCode::OK.into_response())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Payment providers expect 2xx for what was handled or is none of our
+/// business, and retry otherwise; a bad or stale signature is a 400.
+fn payment_answer(received: Result<online::Received, app::db::DbError>) -> Response {
+    match received {
+        Ok(online::Received::Handled | online::Received::Ignored) => {
+            (StatusCode::OK, "ok").into_response()
+        }
+        Ok(online::Received::NotBelieved) => {
+            (StatusCode::BAD_REQUEST, "signature not valid").into_response()
+        }
+        Ok(online::Received::Incomplete) => {
+            (StatusCode::BAD_REQUEST, "not an event").into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "payment webhook could not be handled");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+        }
+    }
+}
+
+async fn stripe_event(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let received = online::stripe_event(
+        &state.db,
+        &tenant,
+        &body,
+        header(&headers, "stripe-signature"),
+        chrono::Utc::now(),
+    )
+    .await;
+    payment_answer(received)
+}
+
+async fn razorpay_event(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let received = online::razorpay_event(
+        &state.db,
+        &tenant,
+        &body,
+        header(&headers, "x-razorpay-signature"),
+        header(&headers, "x-razorpay-event-id"),
+        chrono::Utc::now(),
+    )
+    .await;
+    payment_answer(received)
 }

@@ -206,6 +206,11 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
         let (db, providers) = (db.clone(), providers.clone());
         async move { app::channels::deliver::run(&db, &providers, &job, now).await }
     });
+    let (db, gateways) = (state.db.clone(), state.gateways.clone());
+    handlers = handlers.on(kinds::PAYMENT_RECONCILE, move |job, now| {
+        let (db, gateways) = (db.clone(), gateways.clone());
+        async move { app::billing::online::reconcile(&db, &gateways, &job, now).await }
+    });
     let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
     handlers = handlers.on(kinds::TRIAL_CLOCK, move |_, now| {
         let (db, origin) = (db.clone(), origin.clone());

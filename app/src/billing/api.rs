@@ -26,6 +26,8 @@ pub struct BillingSetupView {
     pub services: Vec<Service>,
     pub currency: String,
     pub can_change_settings: bool,
+    /// Online payment providers connected (shown to those who may change settings).
+    pub payment_accounts: Vec<super::online::AccountView>,
 }
 
 /// One invoice's page: the document, the patient's money, and what may be done.
@@ -173,14 +175,69 @@ pub async fn billing_setup() -> Result<BillingSetupView, AppError> {
     let settings = super::db::settings(&mut tx).await?;
     let categories = super::db::categories(&mut tx).await?;
     let services = super::db::services(&mut tx).await?;
+    let can_change_settings = w.viewer.can(Permission::SettingsManage);
+    let payment_accounts = if can_change_settings {
+        let meta = crate::identity::auth::request_meta();
+        super::online::accounts(
+            &mut tx,
+            &meta.platform_origin,
+            w.tenant.slug.as_str(),
+            w.tenant.settings.tz(),
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     Ok(BillingSetupView {
         settings,
         categories,
         services,
         currency: w.tenant.settings.currency.clone(),
-        can_change_settings: w.viewer.can(Permission::SettingsManage),
+        can_change_settings,
+        payment_accounts,
     })
+}
+
+/// Connects the clinic's own Stripe or Razorpay account, so patients can pay
+/// invoices online. The secrets are sealed and never shown again.
+#[server(prefix = "/api", endpoint = "connect_payments")]
+pub async fn connect_payments(
+    provider: String,
+    key_id: Option<String>,
+    secret_key: String,
+    webhook_secret: String,
+) -> Result<(), AppError> {
+    use crate::payments::Provider;
+    let w = crate::patients::api::ssr::writer()?;
+    let provider = provider
+        .trim()
+        .parse::<Provider>()
+        .map_err(|_| ssr::field("provider", "choose Stripe or Razorpay"))?;
+    let keys = super::online::check_keys(provider, key_id.as_deref(), &secret_key, &webhook_secret)
+        .map_err(|(name, message)| ssr::field(name, &message))?;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    super::online::connect(&mut tx, provider, &keys, Some(w.staff_id)).await?;
+    w.finish(tx, "billing.payments_connected", Some(provider.as_str()))
+        .await
+}
+
+/// Stops online payments through a provider (pages already open still settle
+/// if the provider's webhook comes while the keys are connected again).
+#[server(prefix = "/api", endpoint = "disconnect_payments")]
+pub async fn disconnect_payments(provider: String) -> Result<(), AppError> {
+    use crate::payments::Provider;
+    let w = crate::patients::api::ssr::writer()?;
+    let provider = provider
+        .trim()
+        .parse::<Provider>()
+        .map_err(|_| ssr::field("provider", "choose Stripe or Razorpay"))?;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    super::online::disconnect(&mut tx, provider).await?;
+    w.finish(tx, "billing.payments_disconnected", Some(provider.as_str()))
+        .await
 }
 
 #[server(prefix = "/api", endpoint = "save_billing_settings")]

@@ -1322,6 +1322,8 @@ fn add_to<K: PartialEq>(rows: &mut Vec<(K, i64, i64)>, key: K, received: i64, re
 /// payments, lines, credit notes, then invoices.
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
     for sql in [
+        // Payment pages name the payments, so they go first.
+        "DELETE FROM online_checkouts WHERE tenant_id = $1 AND patient_id = $2",
         "DELETE FROM payment_allocations WHERE tenant_id = $1 AND patient_id = $2",
         "DELETE FROM payments WHERE tenant_id = $1 AND patient_id = $2",
         "DELETE FROM invoice_lines WHERE tenant_id = $1 AND invoice_id IN \

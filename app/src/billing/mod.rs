@@ -20,7 +20,9 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod numbering;
+pub mod online;
 pub mod pages;
+pub mod portal;
 #[cfg(feature = "ssr")]
 pub mod print;
 pub mod tax;

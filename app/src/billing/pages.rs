@@ -35,6 +35,8 @@ const FORMS: &[&str] = &[
     "/api/save_billing_settings",
     "/api/save_tax_category",
     "/api/save_service",
+    "/api/connect_payments",
+    "/api/disconnect_payments",
 ];
 
 const SECTION: &str = "mt-6 rounded-lg border border-slate-200 bg-white p-4";
@@ -542,8 +544,12 @@ fn Setup(s: BillingSetupView) -> impl IntoView {
         </section>
     });
     let currency = s.currency.clone();
+    let online = s
+        .can_change_settings
+        .then(|| view! { <OnlinePayments accounts=s.payment_accounts.clone()/> });
     view! {
         {settings_form}
+        {online}
         <section class=SECTION data-testid="catalog">
             <h2 class="font-semibold">"Services and products"</h2>
             <table class="mt-2 w-full text-left text-sm">
@@ -563,6 +569,45 @@ fn Setup(s: BillingSetupView) -> impl IntoView {
                     {s.categories.iter().map(|c| view! { <option value=c.code.clone()>{c.name.clone()}</option> }).collect_view()}
                 </select></label>
                 <div class="flex items-end"><button type="submit" class=BUTTON>"Add to the catalog"</button></div>
+            </form>
+        </section>
+    }
+}
+
+/// The clinic's own Stripe or Razorpay account, for patients paying online.
+#[component]
+fn OnlinePayments(accounts: Vec<super::online::AccountView>) -> impl IntoView {
+    use crate::payments::Provider;
+    let connected = accounts.iter().map(|a| {
+        let provider = a.provider.as_str();
+        view! {
+            <li data-testid=format!("payments-connected-{provider}")>
+                <span class="font-medium">{a.provider.label()}</span>
+                {format!(" · key {}{} · connected {}", a.key_hint,
+                    a.key_id.as_ref().map(|k| format!(" ({k})")).unwrap_or_default(), a.connected_at)}
+                <br/><span class="text-slate-600">"Webhook address: "</span><code class="break-all">{a.webhook_url.clone()}</code>
+                <form method="post" action=api("disconnect_payments") class="inline">
+                    <input type="hidden" name="provider" value=provider/>
+                    <button type="submit" class="ml-2 underline">"Disconnect"</button>
+                </form>
+            </li>
+        }
+    }).collect_view();
+    view! {
+        <section class=SECTION data-testid="online-payments">
+            <h2 class="font-semibold">"Online payments"</h2>
+            <p class="text-sm text-slate-600">"Patients pay their invoices from the portal on the provider's own page; MediSync never sees card details. A payment is recorded only when the provider's signed webhook confirms it."</p>
+            <ul class="mt-2 space-y-2 text-sm">{connected}</ul>
+            <form method="post" action=api("connect_payments") class="mt-3 grid gap-2 md:grid-cols-2" data-testid="payments-connect" autocomplete="off">
+                <label class="text-sm">"Provider"
+                    <select name="provider" class=INPUT>
+                        {Provider::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="text-sm">"Key id (Razorpay only, rzp_…)"<input name="key_id" maxlength="64" class=INPUT/></label>
+                <label class="text-sm">"Secret key (Stripe sk_…, or Razorpay's key secret)"<input name="secret_key" type="password" required maxlength="255" class=INPUT/></label>
+                <label class="text-sm">"Webhook signing secret"<input name="webhook_secret" type="password" required maxlength="255" class=INPUT/></label>
+                <div><button type="submit" class=BUTTON>"Connect"</button></div>
             </form>
         </section>
     }

@@ -116,6 +116,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("my_record", R::Patient),
     ("my_chart", R::Patient),
     ("my_access_log", R::Patient),
+    ("my_bills", R::Patient),
+    ("pay_online", R::Patient),
     // The chart
     ("chart", R::Staff(Some(P::PatientsRead))),
     ("add_allergy", R::Staff(Some(P::ClinicalWrite))),
@@ -195,6 +197,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     // refunds and keeps the catalog; administrators set up tax and numbering.
     ("billing_setup", R::Staff(Some(P::BillingManage))),
     ("save_billing_settings", R::Staff(Some(P::SettingsManage))),
+    ("connect_payments", R::Staff(Some(P::SettingsManage))),
+    ("disconnect_payments", R::Staff(Some(P::SettingsManage))),
     ("save_tax_category", R::Staff(Some(P::SettingsManage))),
     ("save_service", R::Staff(Some(P::BillingManage))),
     ("draft_invoice", R::Staff(Some(P::PaymentsTake))),

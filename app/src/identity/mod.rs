@@ -293,6 +293,19 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Applied a patient's credit to an invoice",
     ),
     ("refund.recorded", "Recorded a refund"),
+    (
+        "payment.received_online",
+        "Recorded a payment the provider confirmed online",
+    ),
+    ("payment.page_opened", "Opened an online payment page"),
+    (
+        "billing.payments_connected",
+        "Connected an online payment provider",
+    ),
+    (
+        "billing.payments_disconnected",
+        "Disconnected an online payment provider",
+    ),
     ("billing.settings_changed", "Changed the billing settings"),
     ("service.saved", "Saved a service in the catalog"),
     ("invoice.printed", "Printed an invoice or credit note"),

@@ -33,6 +33,9 @@ pub mod kinds {
     pub const PATIENT_MESSAGE: &str = "patient-message";
     /// Hand one text to its provider (payload: `tenant/text` ids).
     pub const TEXT_DELIVERY: &str = "text-delivery";
+    /// Ask a payment provider about a page nobody heard back on (payload:
+    /// `tenant checkout` ids).
+    pub const PAYMENT_RECONCILE: &str = "payment-reconcile";
 }
 
 /// Work that recurs: each period's run is one job whose key names the period, so

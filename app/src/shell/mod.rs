@@ -273,6 +273,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
             vec![
                 link("Home", "/portal"),
                 link("Health record", "/portal/record"),
+                link("Bills", "/portal/bills"),
                 soon("Appointments"),
                 soon("Messages"),
             ],
