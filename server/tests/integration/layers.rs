@@ -110,6 +110,10 @@ fn every_recorded_audit_action_has_words() {
         "hub.mode",
         "hub.verify_token",
         "hub.challenge",
+        // Razorpay's event names.
+        "payment_link.paid",
+        "payment_link.expired",
+        "payment_link.cancelled",
     ];
     const PLATFORM_ONLY: &[&str] = &[
         "plan.retired",

@@ -25,6 +25,7 @@ mod jobs;
 mod layers;
 mod mail;
 mod merge;
+mod payments;
 mod pool;
 mod prescribing;
 mod registry;

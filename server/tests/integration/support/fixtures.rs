@@ -696,4 +696,45 @@ async fn billing_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, staff: uu
     )
     .await
     .expect("payment");
+    online_payment_rows(tx, invoice, patient).await;
+}
+
+/// A clinic's Stripe keys, a payment page for an invoice, and a handled event.
+async fn online_payment_rows(tx: &mut app::db::TenantTx, invoice: uuid::Uuid, patient: uuid::Uuid) {
+    use app::payments::{Keys, Provider};
+    let keys = Keys {
+        key_id: None,
+        secret_key: "sk_test_fixture0000000000000".into(),
+        webhook_secret: "whsec_fixture_secret".into(),
+    };
+    app::billing::online::connect(tx, Provider::Stripe, &keys, None)
+        .await
+        .expect("payment keys");
+    let now = chrono::Utc::now();
+    tx.execute(
+        "INSERT INTO online_checkouts (tenant_id, id, provider, invoice_id, patient_id, amount, currency, \
+         status, page_id, page_url, created_at, expires_at, settled_at) \
+         VALUES ($1, $2, 'stripe', $3, $4, 100, 'USD', 'closed', $5, 'https://checkout.stripe.test/x', $6, $6, $6)",
+        &[
+            uuid::Uuid::now_v7().into(),
+            invoice.into(),
+            patient.into(),
+            format!("cs_test_{}", uuid::Uuid::now_v7().simple()).as_str().into(),
+            now.into(),
+        ],
+    )
+    .await
+    .expect("payment page");
+    tx.execute(
+        "INSERT INTO payment_events (tenant_id, provider, event_id, kind, received_at) \
+         VALUES ($1, 'stripe', $2, 'checkout.session.expired', $3)",
+        &[
+            format!("evt_{}", uuid::Uuid::now_v7().simple())
+                .as_str()
+                .into(),
+            now.into(),
+        ],
+    )
+    .await
+    .expect("payment event");
 }

@@ -13,6 +13,7 @@ use sqlx::{Connection, PgConnection};
 
 pub mod dns;
 pub mod fixtures;
+pub mod payments;
 pub mod server;
 pub mod twilio;
 pub mod whatsapp;

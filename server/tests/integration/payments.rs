@@ -1,0 +1,734 @@
+//! Invoices paid online (issue 15) through the clinic's own Stripe or Razorpay
+//! account, against local providers that speak their wire formats: a clinic
+//! connects its keys (sealed, never shown again) from settings or the command
+//! line; a patient opens a payment page for what is still owed; the payment is
+//! recorded only by the provider's word (a webhook signed with that clinic's
+//! secret, over the raw body, fresh; or the reconciliation poll), once, however
+//! the two race and however often an event is delivered; a clinic's secret
+//! signs for nobody else; the database refuses a provider's payment twice even
+//! with the application bypassed.
+
+use std::process::Command;
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use ::server::worker::{Handlers, Worker};
+use app::identity::Role;
+use app::jobs::kinds;
+
+use crate::chart::raw_pool;
+use crate::engagement::drain;
+use crate::self_service::{patient_of, staff_of};
+use crate::support;
+use support::fixtures::staffed_clinic;
+use support::payments::{deliver, razorpay_headers, stripe_event, FakeRazorpay, FakeStripe};
+use support::server::{self, Browser};
+use support::TestDb;
+
+on_both_backends!(
+    a_patient_pays_the_rest_online_and_only_the_providers_signed_word_records_it,
+    a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race,
+    a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_own_patients,
+    a_providers_payment_is_recorded_once_with_the_application_bypassed,
+    operators_set_a_clinics_keys_with_the_stable_command,
+);
+
+const SK: &str = "sk_test_51AcmeSecretKey0000004242";
+const WHSEC: &str = "whsec_acme_endpoint_secret";
+const RZP_ID: &str = "rzp_test_AcmeKeyId01";
+const RZP_SECRET: &str = "acme_key_secret_0001";
+const RZP_HOOK: &str = "acme_webhook_secret";
+
+/// The portal patient's record id.
+async fn portal_patient(staff: &Browser, slug: &str) -> String {
+    let found = staff
+        .api_ok(slug, "list_patients", &[("query", "MRN-1")])
+        .await;
+    found["items"][0]["id"]
+        .as_str()
+        .expect("the portal patient")
+        .to_owned()
+}
+
+/// An issued invoice of `amount` for the portal patient, `paid` of it in cash.
+async fn invoice(desk: &Browser, slug: &str, amount: &str, paid: Option<&str>) -> String {
+    let patient = portal_patient(desk, slug).await;
+    let href = desk
+        .api_ok(slug, "draft_invoice", &[("patient_id", &patient)])
+        .await;
+    let invoice = href
+        .as_str()
+        .and_then(|h| h.split("?invoice=").nth(1))
+        .expect("invoice address")
+        .to_owned();
+    desk.api_ok(
+        slug,
+        "add_invoice_line",
+        &[
+            ("invoice_id", &invoice),
+            ("description", "Consultation"),
+            ("quantity", "1"),
+            ("unit_price", amount),
+        ],
+    )
+    .await;
+    desk.api_ok(slug, "issue_invoice", &[("invoice_id", &invoice)])
+        .await;
+    if let Some(paid) = paid {
+        desk.api_ok(
+            slug,
+            "take_payment",
+            &[
+                ("invoice_id", &invoice),
+                ("method", "cash"),
+                ("amount", paid),
+            ],
+        )
+        .await;
+    }
+    invoice
+}
+
+async fn bills(patient: &Browser, slug: &str, checkout: Option<&str>) -> Value {
+    let form: Vec<(&str, &str)> = checkout.map(|c| ("checkout", c)).into_iter().collect();
+    patient.api_ok(slug, "my_bills", &form).await
+}
+
+/// Online payments recorded for the clinic's portal patient, as staff see them.
+async fn online_payments(staff: &Browser, slug: &str) -> Vec<Value> {
+    let patient = portal_patient(staff, slug).await;
+    let billing = staff
+        .api_ok(slug, "patient_billing", &[("patient_id", &patient)])
+        .await;
+    billing["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .filter(|p| p["method"] == "Online")
+        .cloned()
+        .collect()
+}
+
+fn webhook(addr: std::net::SocketAddr, provider: &str, slug: &str) -> String {
+    format!("http://{addr}/webhooks/{provider}/{slug}")
+}
+
+async fn connect_stripe(admin: &Browser, slug: &str, secret: &str, whsec: &str) {
+    admin
+        .api_ok(
+            slug,
+            "connect_payments",
+            &[
+                ("provider", "stripe"),
+                ("secret_key", secret),
+                ("webhook_secret", whsec),
+            ],
+        )
+        .await;
+}
+
+async fn a_patient_pays_the_rest_online_and_only_the_providers_signed_word_records_it(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let stripe = FakeStripe::start().await;
+    stripe.add_key(SK);
+    let api = stripe.url();
+    let addr = server::start(&t.db, |c| c.stripe_api = api).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let patient = patient_of(addr, "acme").await;
+
+    // Keys are checked, and never shown again in full.
+    let refused = admin
+        .api(
+            "acme",
+            "connect_payments",
+            &[
+                ("provider", "stripe"),
+                ("secret_key", "pk_test_51Publishable0000000"),
+                ("webhook_secret", WHSEC),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("secret_key"), "{}", refused.body);
+    let r = desk
+        .api(
+            "acme",
+            "connect_payments",
+            &[
+                ("provider", "stripe"),
+                ("secret_key", SK),
+                ("webhook_secret", WHSEC),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    connect_stripe(&admin, "acme", SK, WHSEC).await;
+    let setup = admin.api("acme", "billing_setup", &[]).await;
+    assert!(
+        !setup.body.contains(SK) && !setup.body.contains(WHSEC),
+        "{}",
+        setup.body
+    );
+    let account = &setup.json()["payment_accounts"][0];
+    assert_eq!(account["key_hint"], "sk_test_…4242", "{account}");
+    assert!(
+        account["webhook_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/webhooks/stripe/acme")),
+        "{account}"
+    );
+
+    // 100.00 owed, 30.00 paid at the desk: the patient is asked for 70.00.
+    let invoice = invoice(&desk, "acme", "100", Some("30")).await;
+    let mine = bills(&patient, "acme", None).await;
+    assert_eq!(mine["providers"], serde_json::json!(["Stripe"]), "{mine}");
+    assert_eq!(mine["invoices"][0]["due"], "70.00 USD", "{mine}");
+    let url = patient
+        .api_ok(
+            "acme",
+            "pay_online",
+            &[("invoice_id", &invoice), ("provider", "stripe")],
+        )
+        .await;
+    let url = url.as_str().expect("page address").to_owned();
+    let created = stripe.created();
+    assert_eq!(created.len(), 1);
+    let form = &created[0];
+    assert_eq!(form["line_items[0][price_data][unit_amount]"], "7000");
+    assert_eq!(form["line_items[0][price_data][currency]"], "usd");
+    assert_eq!(form["mode"], "payment");
+    let checkout = form["client_reference_id"].clone();
+    assert!(form["success_url"].ends_with(&format!("/portal/bills?checkout={checkout}")));
+    // Asking again offers the same page, not a second one.
+    let again = patient
+        .api_ok(
+            "acme",
+            "pay_online",
+            &[("invoice_id", &invoice), ("provider", "stripe")],
+        )
+        .await;
+    assert_eq!(again.as_str(), Some(url.as_str()));
+    assert_eq!(stripe.created().len(), 1);
+
+    // Back from the page: nothing is recorded until Stripe says so.
+    let waiting = bills(&patient, "acme", Some(&checkout)).await;
+    assert_eq!(waiting["pending"], "Waiting", "{waiting}");
+    assert!(online_payments(&billing, "acme").await.is_empty());
+
+    let session_id = stripe.session_of_url(&url);
+    let paid = stripe.pay(&session_id);
+    let now = Utc::now().timestamp();
+    let hook = webhook(addr, "stripe", "acme");
+    let (body, signature) = stripe_event("evt_1", "checkout.session.completed", &paid, WHSEC, now);
+
+    // Unsigned, tampered, stale, signed by another secret, or to no clinic: 400, nothing recorded.
+    assert_eq!(deliver(&hook, &body, &[]).await, StatusCode::BAD_REQUEST);
+    let tampered = body.replace("7000", "1");
+    assert_eq!(
+        deliver(&hook, &tampered, &[("stripe-signature", signature.clone())]).await,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, stale) = stripe_event(
+        "evt_1",
+        "checkout.session.completed",
+        &paid,
+        WHSEC,
+        now - 301,
+    );
+    let stale_body = stripe_event(
+        "evt_1",
+        "checkout.session.completed",
+        &paid,
+        WHSEC,
+        now - 301,
+    )
+    .0;
+    assert_eq!(
+        deliver(&hook, &stale_body, &[("stripe-signature", stale)]).await,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, forged) = stripe_event(
+        "evt_1",
+        "checkout.session.completed",
+        &paid,
+        "whsec_someone_else",
+        now,
+    );
+    assert_eq!(
+        deliver(&hook, &body, &[("stripe-signature", forged)]).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        deliver(
+            &webhook(addr, "stripe", "nowhere"),
+            &body,
+            &[("stripe-signature", signature.clone())]
+        )
+        .await,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(online_payments(&billing, "acme").await.is_empty());
+
+    // Signed and fresh: recorded, with a receipt, and the invoice is paid.
+    assert_eq!(
+        deliver(&hook, &body, &[("stripe-signature", signature.clone())]).await,
+        StatusCode::OK
+    );
+    let done = bills(&patient, "acme", Some(&checkout)).await;
+    assert_eq!(done["pending"], "Paid", "{done}");
+    assert_eq!(done["invoices"][0]["owed"], false, "{done}");
+    assert_eq!(done["owed"], "0.00 USD");
+    let online = online_payments(&billing, "acme").await;
+    assert_eq!(online.len(), 1, "{online:?}");
+    assert_eq!(online[0]["amount"], 7000);
+    assert_eq!(online[0]["reference"], paid["payment_intent"]);
+
+    // The same event again, its async sibling, and a late expiry change nothing.
+    assert_eq!(
+        deliver(&hook, &body, &[("stripe-signature", signature)]).await,
+        StatusCode::OK
+    );
+    for (id, kind) in [
+        ("evt_2", "checkout.session.async_payment_succeeded"),
+        ("evt_3", "checkout.session.expired"),
+    ] {
+        let (b, s) = stripe_event(id, kind, &paid, WHSEC, now);
+        assert_eq!(
+            deliver(&hook, &b, &[("stripe-signature", s)]).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(online_payments(&billing, "acme").await.len(), 1);
+    let still = bills(&patient, "acme", Some(&checkout)).await;
+    assert_eq!(still["pending"], "Paid");
+
+    // A signed event about a session this clinic never opened: acknowledged, ignored.
+    let mut stranger = paid.clone();
+    stranger["id"] = "cs_test_unknown".into();
+    stranger["client_reference_id"] = Value::Null;
+    stranger["payment_intent"] = "pi_test_unknown".into();
+    let (b, s) = stripe_event("evt_4", "checkout.session.completed", &stranger, WHSEC, now);
+    assert_eq!(
+        deliver(&hook, &b, &[("stripe-signature", s)]).await,
+        StatusCode::OK
+    );
+    assert_eq!(online_payments(&billing, "acme").await.len(), 1);
+
+    // Nothing left to pay: no page opens.
+    let r = patient
+        .api(
+            "acme",
+            "pay_online",
+            &[("invoice_id", &invoice), ("provider", "stripe")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(stripe.created().len(), 1);
+}
+
+async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let razorpay = FakeRazorpay::start().await;
+    razorpay.add_key(RZP_ID, RZP_SECRET);
+    let api = razorpay.url();
+    let addr = server::start(&t.db, |c| c.razorpay_api = api.clone()).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let patient = patient_of(addr, "acme").await;
+    admin
+        .api_ok(
+            "acme",
+            "connect_payments",
+            &[
+                ("provider", "razorpay"),
+                ("key_id", RZP_ID),
+                ("secret_key", RZP_SECRET),
+                ("webhook_secret", RZP_HOOK),
+            ],
+        )
+        .await;
+    let invoice = invoice(&desk, "acme", "450", None).await;
+    let url = patient
+        .api_ok(
+            "acme",
+            "pay_online",
+            &[("invoice_id", &invoice), ("provider", "razorpay")],
+        )
+        .await;
+    let url = url.as_str().expect("link").to_owned();
+    let request = &razorpay.created()[0];
+    assert_eq!(request["amount"], 45_000);
+    assert_eq!(request["currency"], "USD");
+    assert_eq!(request["accept_partial"], false);
+    assert!(request["expire_by"].as_i64().unwrap_or(0) >= Utc::now().timestamp() + 15 * 60);
+
+    // The patient pays; the webhook and the reconciliation job arrive together.
+    let link = razorpay.link_of_url(&url);
+    let event = razorpay.pay(&link);
+    let gateways = app::payments::Gateways::new("http://127.0.0.1:9", &api);
+    let db = t.db.clone();
+    let handlers = Handlers::default().on(kinds::PAYMENT_RECONCILE, move |job, now| {
+        let (db, gateways) = (db.clone(), gateways.clone());
+        async move { app::billing::online::reconcile(&db, &gateways, &job, now).await }
+    });
+    let worker = Worker::new(t.db.clone(), "reconcile", handlers);
+    let later = Utc::now() + Duration::hours(2);
+    let hook = webhook(addr, "razorpay", "acme");
+    let headers = razorpay_headers(RZP_HOOK, "evt_rzp_1", &event);
+    let (delivered, polled) = tokio::join!(deliver(&hook, &event, &headers), drain(&worker, later));
+    assert_eq!(delivered, StatusCode::OK);
+    assert_eq!(polled, 1);
+    let online = online_payments(&desk, "acme").await;
+    assert_eq!(online.len(), 1, "{online:?}");
+    assert_eq!(online[0]["amount"], 45_000);
+    // Retried deliveries (same event id, or none) change nothing.
+    assert_eq!(deliver(&hook, &event, &headers).await, StatusCode::OK);
+    let unnamed = razorpay_headers(RZP_HOOK, "", &event);
+    assert_eq!(deliver(&hook, &event, &unnamed[..1]).await, StatusCode::OK);
+    assert_eq!(online_payments(&desk, "acme").await.len(), 1);
+    let mine = bills(&patient, "acme", None).await;
+    assert_eq!(mine["invoices"][0]["owed"], false, "{mine}");
+    // A body signed with the key secret instead of the webhook secret is refused.
+    let wrong = razorpay_headers(RZP_SECRET, "evt_rzp_2", &event);
+    assert_eq!(
+        deliver(&hook, &event, &wrong).await,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+async fn a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_own_patients(
+    t: &TestDb,
+) {
+    staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "beta").await;
+    let stripe = FakeStripe::start().await;
+    let beta_sk = "sk_test_51BetaSecretKey00000009999";
+    let beta_whsec = "whsec_beta_endpoint_secret";
+    stripe.add_key(SK);
+    stripe.add_key(beta_sk);
+    let api = stripe.url();
+    let addr = server::start(&t.db, |c| c.stripe_api = api).await;
+    connect_stripe(
+        &staff_of(addr, "acme", Role::Admin).await,
+        "acme",
+        SK,
+        WHSEC,
+    )
+    .await;
+    connect_stripe(
+        &staff_of(addr, "beta", Role::Admin).await,
+        "beta",
+        beta_sk,
+        beta_whsec,
+    )
+    .await;
+    let acme_desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let acme_invoice = invoice(&acme_desk, "acme", "80", None).await;
+    let acme_patient = patient_of(addr, "acme").await;
+    let beta_patient = patient_of(addr, "beta").await;
+
+    // Another clinic's patient, or staff, cannot open a page for this invoice.
+    let r = beta_patient
+        .api(
+            "beta",
+            "pay_online",
+            &[("invoice_id", &acme_invoice), ("provider", "stripe")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = acme_desk
+        .api(
+            "acme",
+            "pay_online",
+            &[("invoice_id", &acme_invoice), ("provider", "stripe")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = acme_patient
+        .api(
+            "acme",
+            "connect_payments",
+            &[
+                ("provider", "stripe"),
+                ("secret_key", SK),
+                ("webhook_secret", WHSEC),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(stripe.created().is_empty());
+
+    let url = acme_patient
+        .api_ok(
+            "acme",
+            "pay_online",
+            &[("invoice_id", &acme_invoice), ("provider", "stripe")],
+        )
+        .await;
+    let paid = stripe.pay(&stripe.session_of_url(url.as_str().expect("url")));
+    let now = Utc::now().timestamp();
+    // Beta's secret signs nothing at acme's address; at beta's own address the
+    // session is not beta's, so it is acknowledged and ignored.
+    let (body, beta_signed) = stripe_event(
+        "evt_x",
+        "checkout.session.completed",
+        &paid,
+        beta_whsec,
+        now,
+    );
+    assert_eq!(
+        deliver(
+            &webhook(addr, "stripe", "acme"),
+            &body,
+            &[("stripe-signature", beta_signed.clone())]
+        )
+        .await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        deliver(
+            &webhook(addr, "stripe", "beta"),
+            &body,
+            &[("stripe-signature", beta_signed)]
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert!(online_payments(&acme_desk, "acme").await.is_empty());
+    let beta_desk = staff_of(addr, "beta", Role::Receptionist).await;
+    assert!(online_payments(&beta_desk, "beta").await.is_empty());
+    // Acme's own secret records it, in acme only.
+    let (body, signed) = stripe_event("evt_y", "checkout.session.completed", &paid, WHSEC, now);
+    assert_eq!(
+        deliver(
+            &webhook(addr, "stripe", "acme"),
+            &body,
+            &[("stripe-signature", signed)]
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(online_payments(&acme_desk, "acme").await.len(), 1);
+    assert!(online_payments(&beta_desk, "beta").await.is_empty());
+}
+
+async fn a_providers_payment_is_recorded_once_with_the_application_bypassed(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let stripe = FakeStripe::start().await;
+    stripe.add_key(SK);
+    let api = stripe.url();
+    let addr = server::start(&t.db, |c| c.stripe_api = api).await;
+    connect_stripe(
+        &staff_of(addr, "acme", Role::Admin).await,
+        "acme",
+        SK,
+        WHSEC,
+    )
+    .await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let invoice = invoice(&desk, "acme", "60", None).await;
+    let patient = patient_of(addr, "acme").await;
+    let url = patient
+        .api_ok(
+            "acme",
+            "pay_online",
+            &[("invoice_id", &invoice), ("provider", "stripe")],
+        )
+        .await;
+    let paid = stripe.pay(&stripe.session_of_url(url.as_str().expect("url")));
+    let (body, signed) = stripe_event(
+        "evt_1",
+        "checkout.session.completed",
+        &paid,
+        WHSEC,
+        Utc::now().timestamp(),
+    );
+    assert_eq!(
+        deliver(
+            &webhook(addr, "stripe", "acme"),
+            &body,
+            &[("stripe-signature", signed)]
+        )
+        .await,
+        StatusCode::OK
+    );
+
+    let raw = raw_pool(t).await;
+    let new_id = match t.backend {
+        app::db::Backend::Sqlite => "randomblob(16)",
+        app::db::Backend::Postgres => "gen_random_uuid()",
+    };
+    let copy = |reference: &str| {
+        format!(
+            "INSERT INTO payments (tenant_id, id, kind, patient_id, method, amount, currency, reference, \
+             period, seq, number, received_at) \
+             SELECT p.tenant_id, {new_id}, 'payment', p.patient_id, 'online', p.amount, p.currency, {reference}, \
+             p.period, (SELECT d.next_seq FROM document_series d WHERE d.tenant_id = p.tenant_id \
+             AND d.kind = 'receipt' AND d.period = p.period), 'RCT-COPY', p.received_at \
+             FROM payments p WHERE p.method = 'online'"
+        )
+    };
+    // The provider's payment a second time: refused.
+    assert!(raw.execute(&copy("p.reference")).await.is_err());
+    // The same statement for another provider payment goes through (the
+    // refusal above is the once-only rule, nothing else).
+    assert_eq!(
+        raw.execute(&copy("p.reference || '-other'"))
+            .await
+            .expect("another payment"),
+        1
+    );
+    // A settled page does not go back to open, nor lose its payment.
+    assert!(raw
+        .execute(
+            "UPDATE online_checkouts SET status = 'open', payment_id = NULL WHERE status = 'paid'"
+        )
+        .await
+        .is_err());
+    assert!(raw
+        .execute("UPDATE online_checkouts SET amount = amount + 1 WHERE status = 'paid'")
+        .await
+        .is_err());
+    assert_eq!(
+        raw.count("SELECT count(*) FROM online_checkouts WHERE status = 'paid'")
+            .await,
+        1
+    );
+}
+
+async fn operators_set_a_clinics_keys_with_the_stable_command(t: &TestDb) {
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_medisync"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MEDISYNC_CONFIG", "/nonexistent/Leptos.toml")
+            .env("DATABASE_URL", &t.app_url);
+        if let Some(owner) = &t.owner_url {
+            cmd.env("MEDISYNC_DATABASE_OWNER_URL", owner);
+        }
+        cmd.args(args).output().expect("run medisync")
+    };
+    let out = run(&[
+        "payments",
+        "set",
+        "--tenant",
+        "acme",
+        "--provider",
+        "stripe",
+        "--secret-key",
+        SK,
+        "--webhook-secret",
+        WHSEC,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("/webhooks/stripe/acme"), "{stdout}");
+    assert!(!stdout.contains(SK) && !stdout.contains(WHSEC), "{stdout}");
+    let out = run(&[
+        "payments",
+        "set",
+        "--tenant",
+        "acme",
+        "--provider",
+        "razorpay",
+        "--secret-key",
+        &format!("{RZP_ID}:{RZP_SECRET}"),
+        "--webhook-secret",
+        RZP_HOOK,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (args, says) in [
+        (
+            vec![
+                "--tenant",
+                "nowhere",
+                "--provider",
+                "stripe",
+                "--secret-key",
+                SK,
+                "--webhook-secret",
+                WHSEC,
+            ],
+            "no clinic",
+        ),
+        (
+            vec![
+                "--tenant",
+                "acme",
+                "--provider",
+                "paypal",
+                "--secret-key",
+                SK,
+                "--webhook-secret",
+                WHSEC,
+            ],
+            "--provider",
+        ),
+        (
+            vec![
+                "--tenant",
+                "acme",
+                "--provider",
+                "stripe",
+                "--secret-key",
+                "sk_x",
+                "--webhook-secret",
+                WHSEC,
+            ],
+            "--secret-key",
+        ),
+    ] {
+        let mut full = vec!["payments", "set"];
+        full.extend(args);
+        let out = run(&full);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
+
+    // The keys open in the clinic, sealed at rest.
+    let mut tx = t.db.begin_for(clinic.tenant.id).await.expect("tx");
+    let stripe = app::billing::online::keys(&mut tx, app::payments::Provider::Stripe)
+        .await
+        .expect("read")
+        .expect("stripe keys");
+    assert_eq!(
+        (stripe.secret_key.as_str(), stripe.webhook_secret.as_str()),
+        (SK, WHSEC)
+    );
+    let razorpay = app::billing::online::keys(&mut tx, app::payments::Provider::Razorpay)
+        .await
+        .expect("read")
+        .expect("razorpay keys");
+    assert_eq!(razorpay.key_id.as_deref(), Some(RZP_ID));
+    assert_eq!(razorpay.secret_key, RZP_SECRET);
+    let stored: Vec<(String,)> = tx
+        .fetch_all(
+            "SELECT secret_sealed FROM payment_accounts WHERE tenant_id = $1",
+            &[],
+        )
+        .await
+        .expect("stored");
+    assert!(stored
+        .iter()
+        .all(|(s,)| s.starts_with("v1:") && !s.contains(SK) && !s.contains(RZP_SECRET)));
+    tx.commit().await.expect("commit");
+}
