@@ -102,6 +102,25 @@ pub mod ssr {
         Ok((tx, view))
     }
 
+    /// Money going back against a credit note.
+    pub fn refund_of<'a>(
+        note: &'a super::InvoiceView,
+        method: super::PaymentMethod,
+        amount: i64,
+        (by, day): (Uuid, chrono::NaiveDate),
+        reference: Option<&'a str>,
+    ) -> super::super::db::NewPayment<'a> {
+        super::super::db::NewPayment {
+            patient: note.patient_id,
+            method,
+            amount,
+            currency: &note.currency,
+            reference,
+            by: Some(by),
+            day,
+        }
+    }
+
     pub fn today(w: &Writer) -> chrono::NaiveDate {
         crate::patients::api::ssr::clinic_today(&w.tenant)
     }
@@ -874,29 +893,52 @@ pub async fn refund_credit_note(
         .trim()
         .parse::<PaymentMethod>()
         .ok()
-        .filter(|m| PaymentMethod::AT_THE_DESK.contains(m))
+        .filter(|m| PaymentMethod::AT_THE_DESK.contains(m) || *m == PaymentMethod::Online)
         .ok_or_else(|| field("method", "choose how the money goes back"))?;
     let amount = ssr::amount("amount", &amount, &note.currency)?;
     if amount == 0 {
         return Err(field("amount", "give the amount refunded"));
     }
-    let reference = ssr::optional("reference", reference, 100)?;
+    let mut reference = ssr::optional("reference", reference, 100)?;
     let settings = super::db::settings(&mut tx).await?;
+    let day = ssr::today(&w);
+    let by = (w.staff_id, day);
+    if method == PaymentMethod::Online {
+        // Back through the provider that took it: the database's rules are
+        // tried first (and undone), then the provider refunds, then it is kept.
+        let original = note.credit_for.ok_or(AppError::NotFound)?;
+        let paid = super::online::paid_online(&mut tx, original)
+            .await?
+            .ok_or_else(|| field("method", "this invoice was not paid online"))?;
+        let trial = format!("trial-{}", Uuid::now_v7());
+        super::db::refund(
+            &mut tx,
+            credit_note_id,
+            &ssr::refund_of(&note, method, amount, by, Some(&trial)),
+            &settings,
+        )
+        .await?;
+        drop(tx);
+        let gateways = use_context::<crate::payments::Gateways>().ok_or(AppError::Internal)?;
+        let given_back = super::online::refund_through_provider(&gateways, &paid, amount)
+            .await
+            .map_err(AppError::Invalid)?;
+        reference = Some(given_back);
+        let db = crate::identity::auth::db()?;
+        tx = db.begin_for(w.tenant.id).await?;
+    }
     let (_, number) = super::db::refund(
         &mut tx,
         credit_note_id,
-        &super::db::NewPayment {
-            patient: note.patient_id,
-            method,
-            amount,
-            currency: &note.currency,
-            reference: reference.as_deref(),
-            by: Some(w.staff_id),
-            day: ssr::today(&w),
-        },
+        &ssr::refund_of(&note, method, amount, by, reference.as_deref()),
         &settings,
     )
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if method == PaymentMethod::Online {
+            tracing::error!(error = %e, "the provider refunded but the refund could not be recorded: record it by hand");
+        }
+    })?;
     w.audit(&mut tx, note.patient_id, "refund.recorded", Some(&number))
         .await?;
     tx.commit().await?;

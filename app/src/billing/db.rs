@@ -912,6 +912,10 @@ pub async fn credit_note(
             totals.3 + t.total,
         );
     }
+    // Money beyond the corrected worth goes back first: while the credit note
+    // is a draft, each step keeps the invoice paid within what it is worth
+    // (once issued, the worth drops and a half-released invoice would not be).
+    release_overpayment(tx, &original, totals.3, by).await?;
     let n = take_number(
         tx,
         "credit_note",
@@ -939,7 +943,6 @@ pub async fn credit_note(
     )
     .await
     .map_err(refused)?;
-    release_overpayment(tx, &original, totals.3, by).await?;
     invoice(tx, id).await?.ok_or(DbError::NotFound)
 }
 

@@ -307,6 +307,69 @@ mod ssr {
         tx.commit().await.map_err(|e| e.to_string())
     }
 
+    /// What a provider took for an invoice: the provider and its payment id.
+    pub struct PaidOnline {
+        pub provider: Provider,
+        pub payment: String,
+        pub keys: Keys,
+    }
+
+    /// The provider payment that paid an invoice online (the latest), with the
+    /// clinic's keys for it; `None` when it was not paid online.
+    pub async fn paid_online(
+        tx: &mut TenantTx,
+        invoice: Uuid,
+    ) -> Result<Option<PaidOnline>, DbError> {
+        let found: Option<(String, Option<String>)> = tx
+            .fetch_optional(
+                "SELECT c.provider, p.reference FROM online_checkouts c JOIN payments p \
+                 ON p.tenant_id = c.tenant_id AND p.id = c.payment_id \
+                 WHERE c.tenant_id = $1 AND c.invoice_id = $2 AND c.status = 'paid' \
+                 ORDER BY c.settled_at DESC LIMIT 1",
+                &[invoice.into()],
+            )
+            .await?;
+        let Some((provider, Some(payment))) = found else {
+            return Ok(None);
+        };
+        let provider = provider.parse::<Provider>().map_err(DbError::Corrupt)?;
+        let Some(keys) = keys(tx, provider).await? else {
+            return Err(DbError::Invalid(format!(
+                "{} is no longer connected: connect it again to refund through it",
+                provider.label()
+            )));
+        };
+        Ok(Some(PaidOnline {
+            provider,
+            payment,
+            keys,
+        }))
+    }
+
+    /// Gives `amount` back through the provider; its refund id, or what to
+    /// tell the member of staff.
+    pub async fn refund_through_provider(
+        gateways: &Gateways,
+        paid: &PaidOnline,
+        amount: i64,
+    ) -> Result<String, String> {
+        let reference = Uuid::now_v7().to_string();
+        gateways
+            .refund(paid.provider, &paid.keys, &paid.payment, amount, &reference)
+            .await
+            .map_err(|outcome| match outcome {
+                Outcome::Refused { message, .. } => format!(
+                    "{} refused the refund: {}",
+                    paid.provider.label(),
+                    message.chars().take(200).collect::<String>()
+                ),
+                _ => format!(
+                    "{} could not be reached; nothing was recorded. Check the provider's dashboard before trying again.",
+                    paid.provider.label()
+                ),
+            })
+    }
+
     // ------------------------------------------------------------ pages --
 
     /// Why a payment page could not be opened, in the patient's words.

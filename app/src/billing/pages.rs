@@ -417,7 +417,8 @@ fn CreditNotes(p: InvoicePageView) -> impl IntoView {
                 let refund = p.can_manage.then(|| view! {
                     <form method="post" action=api("refund_credit_note") class="mt-2 flex flex-wrap items-end gap-2" data-testid="refund-form">
                         {hidden("credit_note_id", n.id.to_string())}
-                        <label class="text-sm">"Refund by"<select name="method" class=INPUT>{method_options()}</select></label>
+                        <label class="text-sm">"Refund by"<select name="method" class=INPUT>{method_options()}
+                            <option value="online">"Online, back through the provider"</option></select></label>
                         <label class="text-sm">"Amount"<input name="amount" inputmode="decimal" required class=INPUT/></label>
                         <label class="text-sm">"Reference"<input name="reference" maxlength="100" class=INPUT/></label>
                         <button type="submit" class=SMALL_BUTTON>"Refund"</button>

@@ -111,6 +111,50 @@ async fn online_payments(staff: &Browser, slug: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Credits the whole of an invoice; answers the credit note's id.
+async fn credit_all(billing: &Browser, slug: &str, invoice: &str) -> String {
+    let page = billing
+        .api_ok(slug, "invoice_page", &[("invoice_id", invoice)])
+        .await;
+    let line = page["invoice"]["lines"][0]["id"]
+        .as_str()
+        .expect("line")
+        .to_owned();
+    let ticked = format!("lines[l{line}]");
+    billing
+        .api_ok(
+            slug,
+            "credit_invoice",
+            &[
+                ("invoice_id", invoice),
+                ("reason", "Visit cancelled"),
+                (ticked.as_str(), "on"),
+            ],
+        )
+        .await;
+    let page = billing
+        .api_ok(slug, "invoice_page", &[("invoice_id", invoice)])
+        .await;
+    page["credit_notes"][0]["id"]
+        .as_str()
+        .expect("credit note")
+        .to_owned()
+}
+
+async fn refund_online(billing: &Browser, slug: &str, note: &str, amount: &str) -> server::Reply {
+    billing
+        .api(
+            slug,
+            "refund_credit_note",
+            &[
+                ("credit_note_id", note),
+                ("method", "online"),
+                ("amount", amount),
+            ],
+        )
+        .await
+}
+
 fn webhook(addr: std::net::SocketAddr, provider: &str, slug: &str) -> String {
     format!("http://{addr}/webhooks/{provider}/{slug}")
 }
@@ -333,6 +377,42 @@ async fn a_patient_pays_the_rest_online_and_only_the_providers_signed_word_recor
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(stripe.created().len(), 1);
+
+    // A credit note's refund goes back through Stripe's Refunds API, within bounds.
+    let note = credit_all(&billing, "acme", &invoice).await;
+    let over = refund_online(&billing, "acme", &note, "100.01").await;
+    assert_eq!(
+        over.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        over.body
+    );
+    assert!(
+        stripe.refunds().is_empty(),
+        "nothing asked of Stripe beyond the bounds"
+    );
+    let ok = refund_online(&billing, "acme", &note, "70").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let refunds = stripe.refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        refunds[0]["payment_intent"],
+        paid["payment_intent"].as_str().unwrap_or_default()
+    );
+    assert_eq!(refunds[0]["amount"], "7000");
+    let patient_id = portal_patient(&billing, "acme").await;
+    let money = billing
+        .api_ok("acme", "patient_billing", &[("patient_id", &patient_id)])
+        .await;
+    let refund = money["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .find(|p| p["refund"] == true)
+        .cloned()
+        .expect("the refund recorded");
+    assert_eq!(refund["reference"], "re_test_0001", "{refund}");
+    assert_eq!(refund["amount"], 7000);
 }
 
 async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: &TestDb) {
@@ -403,6 +483,22 @@ async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: 
         deliver(&hook, &event, &wrong).await,
         StatusCode::BAD_REQUEST
     );
+
+    // Refunds go back through Razorpay; an invoice paid at the desk cannot be.
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let note = credit_all(&billing, "acme", &invoice).await;
+    let ok = refund_online(&billing, "acme", &note, "450").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let refunds = razorpay.refunds();
+    assert_eq!(refunds.len(), 1);
+    assert!(refunds[0].0.starts_with("pay_"), "{refunds:?}");
+    assert_eq!(refunds[0].1["amount"], 45_000);
+    let cash = self::invoice(&desk, "acme", "20", Some("20")).await;
+    let cash_note = credit_all(&billing, "acme", &cash).await;
+    let r = refund_online(&billing, "acme", &cash_note, "20").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("not paid online"), "{}", r.body);
+    assert_eq!(razorpay.refunds().len(), 1);
 }
 
 async fn a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_own_patients(

@@ -199,7 +199,6 @@ impl FakeStripe {
         lock(&self.inner).created.clone()
     }
 
-    #[allow(dead_code)] // TEMP
     pub fn refunds(&self) -> Vec<HashMap<String, String>> {
         lock(&self.inner).refunds.clone()
     }
@@ -389,7 +388,6 @@ impl FakeRazorpay {
         lock(&self.inner).created.clone()
     }
 
-    #[allow(dead_code)] // TEMP
     pub fn refunds(&self) -> Vec<(String, Value)> {
         lock(&self.inner).refunds.clone()
     }
