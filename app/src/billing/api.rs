@@ -746,6 +746,24 @@ pub async fn patient_billing(patient_id: Uuid) -> Result<PatientBillingView, App
     })
 }
 
+/// What a patient owes, by age, and the credit held: for the chart's header
+/// and check-in (the chart's own opening is what is audited).
+#[server(prefix = "/api", endpoint = "patient_dues")]
+pub async fn patient_dues(patient_id: Uuid) -> Result<Dues, AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let mut tx = w.open(patient_id).await?;
+    let dues = super::db::dues(
+        &mut tx,
+        patient_id,
+        ssr::today(&w),
+        w.tenant.settings.tz(),
+        &w.tenant.settings.currency,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(dues)
+}
+
 /// Money received at the desk: a receipt, put against the invoice (up to
 /// what it still owes); anything more is the patient's credit.
 #[server(prefix = "/api", endpoint = "take_payment")]

@@ -613,3 +613,46 @@ fn OnlinePayments(accounts: Vec<super::online::AccountView>) -> impl IntoView {
         </section>
     }
 }
+
+/// On the chart: what the patient owes (by age) and the credit held, and an
+/// invoice started by hand. Shown to those who take payments.
+#[component]
+pub fn ChartMoney(patient_id: Uuid) -> impl IntoView {
+    use crate::identity::permissions::Permission;
+    let allowed = crate::site::current_site()
+        .viewer
+        .is_some_and(|v| v.can(Permission::PaymentsTake));
+    if !allowed {
+        return ().into_any();
+    }
+    let dues = Resource::new(move || patient_id, super::api::patient_dues);
+    view! {
+        <section class="mt-3 flex flex-wrap items-center gap-3 rounded border border-slate-200 bg-white p-3 text-sm" data-testid="chart-money">
+            <crate::forms::PlainFormError path="/api/draft_invoice"/>
+            <Suspense fallback=|| view! { <span>"…"</span> }>
+                {move || dues.get().and_then(Result::ok).map(|d| {
+                    let c = d.currency.clone();
+                    let aging = ["0–30", "31–60", "61–90", "90+"]
+                        .iter()
+                        .zip(d.aging)
+                        .filter(|(_, a)| *a > 0)
+                        .map(|(label, a)| format!("{label} days: {}", money(a, &c)))
+                        .collect::<Vec<_>>()
+                        .join(" · ");
+                    view! {
+                        <span data-testid="chart-dues" class={if d.outstanding > 0 { "font-semibold text-amber-900" } else { "" }}>
+                            {if d.outstanding > 0 { format!("Owes {}", money(d.outstanding, &c)) } else { "Nothing owed".to_owned() }}
+                        </span>
+                        {(!aging.is_empty()).then(|| view! { <span class="text-slate-600">{format!("({aging})")}</span> })}
+                        {(d.credit > 0).then(|| view! { <span>{format!("Credit held: {}", money(d.credit, &c))}</span> })}
+                    }
+                })}
+            </Suspense>
+            <form method="post" action=api("draft_invoice")>
+                <input type="hidden" name="patient_id" value=patient_id.to_string()/>
+                <button type="submit" class=SMALL_BUTTON data-testid="chart-new-invoice">"Start an invoice"</button>
+            </form>
+        </section>
+    }
+    .into_any()
+}

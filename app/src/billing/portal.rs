@@ -226,8 +226,11 @@ pub fn OwnBillsPage() -> impl IntoView {
 fn Bills(b: OwnBills, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     if b.pending == Some(Pending::Waiting) {
         // The provider's confirmation usually follows within seconds.
+        #[cfg(feature = "hydrate")]
         set_timeout(refetch, std::time::Duration::from_secs(3));
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = refetch;
     let pending = b.pending.map(|p| {
         let (text, class) = match p {
             Pending::Waiting => (

@@ -87,6 +87,7 @@ fn ChartView(chart: PatientChart) -> impl IntoView {
             </p>
         })}
         <ErasureBanner c/>
+        {view! { <crate::billing::pages::ChartMoney patient_id=h.patient_id/> }.into_any()}
         {c.with_value(|c| c.can_archive && c.merged_into.is_none() && c.erasure.retain_until.is_none()).then(|| {
             let archived = h.archived;
             view! {

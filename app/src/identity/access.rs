@@ -202,6 +202,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("save_tax_category", R::Staff(Some(P::SettingsManage))),
     ("save_service", R::Staff(Some(P::BillingManage))),
     ("draft_invoice", R::Staff(Some(P::PaymentsTake))),
+    ("patient_dues", R::Staff(Some(P::PaymentsTake))),
     ("add_invoice_line", R::Staff(Some(P::PaymentsTake))),
     ("remove_invoice_line", R::Staff(Some(P::PaymentsTake))),
     ("set_invoice_discount", R::Staff(Some(P::PaymentsTake))),
