@@ -111,8 +111,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=SignIn/>
                 <Route path=path!("/portal") view={Lazy::<PatientPortalRoute>::new()}/>
                 <Route path=path!("/portal/signin") view=PortalSignIn/>
-                <Route path=path!("/portal/record") view={Lazy::<OwnRecordRoute>::new()}/>
-                <Route path=path!("/portal/bills") view={Lazy::<OwnBillsRoute>::new()}/>
+                <Route path=path!("/portal/record") view={Lazy::<PortalPagesRoute>::new()}/>
+                <Route path=path!("/portal/bills") view={Lazy::<PortalPagesRoute>::new()}/>
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
                 <Route path=path!("/find-clinic") view={Lazy::<FindClinicRoute>::new()}/>
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
@@ -180,8 +180,21 @@ lazy_page!(StaffDashboardRoute, StaffDashboard);
 lazy_page!(UsersRoute, UsersPage);
 lazy_page!(PatientsRoute, PatientsPage);
 lazy_page!(ChartRoute, ChartPage);
-lazy_page!(OwnRecordRoute, OwnRecordPage);
-lazy_page!(OwnBillsRoute, crate::billing::portal::OwnBillsPage);
+lazy_page!(PortalPagesRoute, PortalPages);
+
+/// The patient's record and bills, in one lazily loaded chunk: each page area
+/// costs every page's download its entry in the chunk table (docs/frontend.md).
+#[component]
+fn PortalPages() -> impl IntoView {
+    let path = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
+    if path.ends_with("/portal/bills") {
+        crate::billing::portal::OwnBillsPage().into_any()
+    } else {
+        OwnRecordPage().into_any()
+    }
+}
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(ClinicSecurityRoute, ClinicSecurityPage);
 lazy_page!(BrandingRoute, BrandingPage);

@@ -102,6 +102,22 @@ pub mod ssr {
         Ok((tx, view))
     }
 
+    /// What the patient owes today, in the clinic's time zone and currency.
+    pub async fn dues(
+        w: &Writer,
+        tx: &mut TenantTx,
+        patient: Uuid,
+    ) -> Result<super::Dues, AppError> {
+        Ok(super::super::db::dues(
+            tx,
+            patient,
+            today(w),
+            w.tenant.settings.tz(),
+            &w.tenant.settings.currency,
+        )
+        .await?)
+    }
+
     /// Money going back against a credit note.
     pub fn refund_of<'a>(
         note: &'a super::InvoiceView,
@@ -729,14 +745,7 @@ pub async fn patient_billing(patient_id: Uuid) -> Result<PatientBillingView, App
     let mut tx = w.open(patient_id).await?;
     let invoices = super::db::invoices(&mut tx, Some(patient_id), 200).await?;
     let payments = super::db::payments_of(&mut tx, patient_id).await?;
-    let dues = super::db::dues(
-        &mut tx,
-        patient_id,
-        ssr::today(&w),
-        w.tenant.settings.tz(),
-        &w.tenant.settings.currency,
-    )
-    .await?;
+    let dues = ssr::dues(&w, &mut tx, patient_id).await?;
     w.audit(&mut tx, patient_id, "billing.viewed", None).await?;
     tx.commit().await?;
     Ok(PatientBillingView {
@@ -752,14 +761,7 @@ pub async fn patient_billing(patient_id: Uuid) -> Result<PatientBillingView, App
 pub async fn patient_dues(patient_id: Uuid) -> Result<Dues, AppError> {
     let w = crate::patients::api::ssr::writer()?;
     let mut tx = w.open(patient_id).await?;
-    let dues = super::db::dues(
-        &mut tx,
-        patient_id,
-        ssr::today(&w),
-        w.tenant.settings.tz(),
-        &w.tenant.settings.currency,
-    )
-    .await?;
+    let dues = ssr::dues(&w, &mut tx, patient_id).await?;
     tx.commit().await?;
     Ok(dues)
 }

@@ -485,6 +485,16 @@ mod ssr {
             )
             .await;
         let mut tx = db.begin_for(r.tenant).await?;
+        // Only a web address is ever offered to the patient as a link.
+        let page = page.and_then(|p| {
+            if p.url.starts_with("https://") || p.url.starts_with("http://") {
+                Ok(p)
+            } else {
+                Err(Outcome::Unknown(
+                    "the provider's page address is not a web address".into(),
+                ))
+            }
+        });
         let answer = match page {
             Ok(page) => {
                 tx.execute(

@@ -186,14 +186,16 @@ fn Invoice(p: InvoicePageView) -> impl IntoView {
             <p class="text-sm">"Patient: "<a class="underline" href=chart>{i.patient_name.clone()}</a></p>
             {p.settings.tax_id.clone().map(|t| view! { <p class="text-sm">{if gst { "GSTIN: " } else { "Tax number: " }}{t}</p> })}
             {i.place_of_supply.clone().map(|s| view! { <p class="text-sm">"Place of supply: "{s}</p> })}
-            <Lines lines=i.lines.clone() currency=c.clone() draft invoice_id=id.clone()/>
-            <Totals i=i.clone()/>
-            {draft.then(|| view! { <DraftForms p=p.clone()/> })}
-            {issued_invoice.then(|| view! { <PaymentForms p=p.clone()/> })}
-            {(issued_invoice && p.can_manage).then(|| view! { <CreditForm i=i.clone() credited=credited.clone()/> })}
+            // Each part erased to `AnyView`: the page as one static type is too
+            // deep for the compiler's layout queries.
+            {view! { <Lines lines=i.lines.clone() currency=c.clone() draft invoice_id=id.clone()/> }.into_any()}
+            {view! { <Totals i=i.clone()/> }.into_any()}
+            {draft.then(|| view! { <DraftForms p=p.clone()/> }.into_any())}
+            {issued_invoice.then(|| view! { <PaymentForms p=p.clone()/> }.into_any())}
+            {(issued_invoice && p.can_manage).then(|| view! { <CreditForm i=i.clone() credited=credited.clone()/> }.into_any())}
         </article>
-        {(!p.credit_notes.is_empty()).then(|| view! { <CreditNotes p=p.clone()/> })}
-        <PatientMoney p/>
+        {(!p.credit_notes.is_empty()).then(|| view! { <CreditNotes p=p.clone()/> }.into_any())}
+        {view! { <PatientMoney p/> }.into_any()}
     }
 }
 
@@ -418,7 +420,7 @@ fn CreditNotes(p: InvoicePageView) -> impl IntoView {
                     <form method="post" action=api("refund_credit_note") class="mt-2 flex flex-wrap items-end gap-2" data-testid="refund-form">
                         {hidden("credit_note_id", n.id.to_string())}
                         <label class="text-sm">"Refund by"<select name="method" class=INPUT>{method_options()}
-                            <option value="online">"Online, back through the provider"</option></select></label>
+                            <option value="online">"Online (via the provider)"</option></select></label>
                         <label class="text-sm">"Amount"<input name="amount" inputmode="decimal" required class=INPUT/></label>
                         <label class="text-sm">"Reference"<input name="reference" maxlength="100" class=INPUT/></label>
                         <button type="submit" class=SMALL_BUTTON>"Refund"</button>
@@ -597,7 +599,7 @@ fn OnlinePayments(accounts: Vec<super::online::AccountView>) -> impl IntoView {
     view! {
         <section class=SECTION data-testid="online-payments">
             <h2 class="font-semibold">"Online payments"</h2>
-            <p class="text-sm text-slate-600">"Patients pay their invoices from the portal on the provider's own page; MediSync never sees card details. A payment is recorded only when the provider's signed webhook confirms it."</p>
+            <p class="text-sm text-slate-600">"Patients pay from the portal on the provider's page; a payment is recorded when the provider confirms it."</p>
             <ul class="mt-2 space-y-2 text-sm">{connected}</ul>
             <form method="post" action=api("connect_payments") class="mt-3 grid gap-2 md:grid-cols-2" data-testid="payments-connect" autocomplete="off">
                 <label class="text-sm">"Provider"
@@ -605,8 +607,8 @@ fn OnlinePayments(accounts: Vec<super::online::AccountView>) -> impl IntoView {
                         {Provider::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="text-sm">"Key id (Razorpay only, rzp_…)"<input name="key_id" maxlength="64" class=INPUT/></label>
-                <label class="text-sm">"Secret key (Stripe sk_…, or Razorpay's key secret)"<input name="secret_key" type="password" required maxlength="255" class=INPUT/></label>
+                <label class="text-sm">"Key id (Razorpay)"<input name="key_id" maxlength="64" class=INPUT/></label>
+                <label class="text-sm">"Secret key"<input name="secret_key" type="password" required maxlength="255" class=INPUT/></label>
                 <label class="text-sm">"Webhook signing secret"<input name="webhook_secret" type="password" required maxlength="255" class=INPUT/></label>
                 <div><button type="submit" class=BUTTON>"Connect"</button></div>
             </form>

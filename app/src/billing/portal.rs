@@ -234,12 +234,12 @@ fn Bills(b: OwnBills, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl
     let pending = b.pending.map(|p| {
         let (text, class) = match p {
             Pending::Waiting => (
-                "Waiting for the payment provider to confirm your payment. This page updates by itself.",
+                "Waiting for the payment provider to confirm your payment.",
                 "text-amber-800",
             ),
             Pending::Paid => ("Thank you: your payment was received.", "text-green-800"),
             Pending::NotCompleted => (
-                "The payment was not completed. Nothing was charged by this attempt.",
+                "The payment was not completed.",
                 "text-red-800",
             ),
         };
@@ -248,7 +248,7 @@ fn Bills(b: OwnBills, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl
     view! {
         {pending}
         <p class="mt-2" data-testid="my-balance">"You owe: "<span class="font-semibold">{b.owed}</span>
-            {b.credit.map(|c| view! { <span class="ml-2 text-sm text-slate-600">{format!("(credit held by the clinic: {c})")}</span> })}
+            {b.credit.map(|c| view! { <span class="ml-2 text-sm text-slate-600">{format!("(credit: {c})")}</span> })}
         </p>
         <section class=PANEL>
             <h2 class="font-semibold">"Invoices"</h2>
@@ -310,7 +310,7 @@ fn InvoiceEntry(i: OwnInvoice, providers: Vec<Provider>) -> impl IntoView {
                 <p role="alert" class="text-red-700">{error}</p>
             })}
             {i.open_page.filter(|_| i.owed).map(|url| view! {
-                <p><a class="text-brand underline" href=url data-testid="continue-payment">"Continue to the payment page"</a></p>
+                <p><a class="text-brand underline" href=url data-testid="continue-payment">"Continue to payment"</a></p>
             })}
         </li>
     }

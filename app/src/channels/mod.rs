@@ -196,6 +196,18 @@ pub(crate) async fn exchange(
     })
 }
 
+/// The HTTP client for providers' APIs (texts, payments): bounded waits, and
+/// no redirects followed (an API that redirects is not the API configured).
+#[cfg(feature = "ssr")]
+pub(crate) fn provider_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
 /// Where the providers are, from the server's configuration.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug)]
@@ -212,12 +224,7 @@ pub struct Providers {
 #[cfg(feature = "ssr")]
 impl Providers {
     pub fn new(twilio_api: &str, whatsapp_api: &str, public_origin: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(20))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        let http = provider_client();
         Self {
             twilio_api: twilio_api.trim_end_matches('/').to_owned(),
             whatsapp_api: whatsapp_api.trim_end_matches('/').to_owned(),

@@ -122,12 +122,7 @@ pub struct Gateways {
 #[cfg(feature = "ssr")]
 impl Gateways {
     pub fn new(stripe_api: &str, razorpay_api: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(20))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        let http = crate::channels::provider_client();
         Self {
             stripe_api: stripe_api.trim_end_matches('/').to_owned(),
             razorpay_api: razorpay_api.trim_end_matches('/').to_owned(),
