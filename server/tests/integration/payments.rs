@@ -499,6 +499,39 @@ async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: 
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("not paid online"), "{}", r.body);
     assert_eq!(razorpay.refunds().len(), 1);
+
+    // With no webhook at all, the poll alone records a paid link and closes an
+    // expired one.
+    let paid_later = self::invoice(&desk, "acme", "30", None).await;
+    let lapsed = self::invoice(&desk, "acme", "40", None).await;
+    let mut links = Vec::new();
+    for invoice in [&paid_later, &lapsed] {
+        let url = patient
+            .api_ok(
+                "acme",
+                "pay_online",
+                &[("invoice_id", invoice), ("provider", "razorpay")],
+            )
+            .await;
+        links.push(razorpay.link_of_url(url.as_str().expect("link")));
+    }
+    razorpay.pay(&links[0]);
+    razorpay.expire(&links[1]);
+    let lapsed_checkout = razorpay.created()[2]["reference_id"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    assert_eq!(drain(&worker, later).await, 2);
+    let online = online_payments(&desk, "acme").await;
+    assert!(
+        online
+            .iter()
+            .any(|p| p["amount"] == 3_000 && p["refund"] == false),
+        "{online:?}"
+    );
+    assert!(!online.iter().any(|p| p["amount"] == 4_000), "{online:?}");
+    let mine = bills(&patient, "acme", Some(&lapsed_checkout)).await;
+    assert_eq!(mine["pending"], "NotCompleted", "{mine}");
 }
 
 async fn a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_own_patients(

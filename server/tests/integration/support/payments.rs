@@ -396,6 +396,13 @@ impl FakeRazorpay {
         url.rsplit('/').next().expect("an id").to_owned()
     }
 
+    /// The link's time runs out unpaid.
+    pub fn expire(&self, id: &str) {
+        let mut inner = lock(&self.inner);
+        let link = inner.links.get_mut(id).expect("a link");
+        link["status"] = json!("expired");
+    }
+
     /// The patient pays the link in full: the link is paid, its payment captured.
     /// Answers the `payment_link.paid` event's body.
     pub fn pay(&self, id: &str) -> String {
