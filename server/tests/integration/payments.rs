@@ -155,6 +155,41 @@ async fn refund_online(billing: &Browser, slug: &str, note: &str, amount: &str) 
         .await
 }
 
+/// The patient asks to pay an invoice online.
+async fn pay_online(patient: &Browser, slug: &str, invoice: &str, provider: &str) -> server::Reply {
+    patient
+        .api(
+            slug,
+            "pay_online",
+            &[("invoice_id", invoice), ("provider", provider)],
+        )
+        .await
+}
+
+/// The provider's page the patient is sent to.
+async fn page_url(patient: &Browser, slug: &str, invoice: &str, provider: &str) -> String {
+    let r = pay_online(patient, slug, invoice, provider).await;
+    assert_eq!(r.status, StatusCode::OK, "pay_online: {}", r.body);
+    r.json().as_str().expect("the page's address").to_owned()
+}
+
+/// A local Stripe knowing the clinic's key, a server using it, and acme connected.
+async fn stripe_clinic(t: &TestDb) -> (FakeStripe, std::net::SocketAddr) {
+    staffed_clinic(&t.db, "acme").await;
+    let stripe = FakeStripe::start().await;
+    stripe.add_key(SK);
+    let api = stripe.url();
+    let addr = server::start(&t.db, |c| c.stripe_api = api).await;
+    connect_stripe(
+        &staff_of(addr, "acme", Role::Admin).await,
+        "acme",
+        SK,
+        WHSEC,
+    )
+    .await;
+    (stripe, addr)
+}
+
 fn webhook(addr: std::net::SocketAddr, provider: &str, slug: &str) -> String {
     format!("http://{addr}/webhooks/{provider}/{slug}")
 }
@@ -236,14 +271,7 @@ async fn a_patient_pays_the_rest_online_and_only_the_providers_signed_word_recor
     let mine = bills(&patient, "acme", None).await;
     assert_eq!(mine["providers"], serde_json::json!(["Stripe"]), "{mine}");
     assert_eq!(mine["invoices"][0]["due"], "70.00 USD", "{mine}");
-    let url = patient
-        .api_ok(
-            "acme",
-            "pay_online",
-            &[("invoice_id", &invoice), ("provider", "stripe")],
-        )
-        .await;
-    let url = url.as_str().expect("page address").to_owned();
+    let url = page_url(&patient, "acme", &invoice, "stripe").await;
     let created = stripe.created();
     assert_eq!(created.len(), 1);
     let form = &created[0];
@@ -253,14 +281,8 @@ async fn a_patient_pays_the_rest_online_and_only_the_providers_signed_word_recor
     let checkout = form["client_reference_id"].clone();
     assert!(form["success_url"].ends_with(&format!("/portal/bills?checkout={checkout}")));
     // Asking again offers the same page, not a second one.
-    let again = patient
-        .api_ok(
-            "acme",
-            "pay_online",
-            &[("invoice_id", &invoice), ("provider", "stripe")],
-        )
-        .await;
-    assert_eq!(again.as_str(), Some(url.as_str()));
+    let again = page_url(&patient, "acme", &invoice, "stripe").await;
+    assert_eq!(again, url);
     assert_eq!(stripe.created().len(), 1);
 
     // Back from the page: nothing is recorded until Stripe says so.
@@ -368,13 +390,7 @@ async fn a_patient_pays_the_rest_online_and_only_the_providers_signed_word_recor
     assert_eq!(online_payments(&billing, "acme").await.len(), 1);
 
     // Nothing left to pay: no page opens.
-    let r = patient
-        .api(
-            "acme",
-            "pay_online",
-            &[("invoice_id", &invoice), ("provider", "stripe")],
-        )
-        .await;
+    let r = pay_online(&patient, "acme", &invoice, "stripe").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(stripe.created().len(), 1);
 
@@ -437,14 +453,7 @@ async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: 
         )
         .await;
     let invoice = invoice(&desk, "acme", "450", None).await;
-    let url = patient
-        .api_ok(
-            "acme",
-            "pay_online",
-            &[("invoice_id", &invoice), ("provider", "razorpay")],
-        )
-        .await;
-    let url = url.as_str().expect("link").to_owned();
+    let url = page_url(&patient, "acme", &invoice, "razorpay").await;
     let request = &razorpay.created()[0];
     assert_eq!(request["amount"], 45_000);
     assert_eq!(request["currency"], "USD");
@@ -506,14 +515,8 @@ async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: 
     let lapsed = self::invoice(&desk, "acme", "40", None).await;
     let mut links = Vec::new();
     for invoice in [&paid_later, &lapsed] {
-        let url = patient
-            .api_ok(
-                "acme",
-                "pay_online",
-                &[("invoice_id", invoice), ("provider", "razorpay")],
-            )
-            .await;
-        links.push(razorpay.link_of_url(url.as_str().expect("link")));
+        let url = page_url(&patient, "acme", invoice, "razorpay").await;
+        links.push(razorpay.link_of_url(&url));
     }
     razorpay.pay(&links[0]);
     razorpay.expire(&links[1]);
@@ -537,22 +540,11 @@ async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: 
 async fn a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_own_patients(
     t: &TestDb,
 ) {
-    staffed_clinic(&t.db, "acme").await;
+    let (stripe, addr) = stripe_clinic(t).await;
     staffed_clinic(&t.db, "beta").await;
-    let stripe = FakeStripe::start().await;
     let beta_sk = "sk_test_51BetaSecretKey00000009999";
     let beta_whsec = "whsec_beta_endpoint_secret";
-    stripe.add_key(SK);
     stripe.add_key(beta_sk);
-    let api = stripe.url();
-    let addr = server::start(&t.db, |c| c.stripe_api = api).await;
-    connect_stripe(
-        &staff_of(addr, "acme", Role::Admin).await,
-        "acme",
-        SK,
-        WHSEC,
-    )
-    .await;
     connect_stripe(
         &staff_of(addr, "beta", Role::Admin).await,
         "beta",
@@ -566,21 +558,9 @@ async fn a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_
     let beta_patient = patient_of(addr, "beta").await;
 
     // Another clinic's patient, or staff, cannot open a page for this invoice.
-    let r = beta_patient
-        .api(
-            "beta",
-            "pay_online",
-            &[("invoice_id", &acme_invoice), ("provider", "stripe")],
-        )
-        .await;
+    let r = pay_online(&beta_patient, "beta", &acme_invoice, "stripe").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    let r = acme_desk
-        .api(
-            "acme",
-            "pay_online",
-            &[("invoice_id", &acme_invoice), ("provider", "stripe")],
-        )
-        .await;
+    let r = pay_online(&acme_desk, "acme", &acme_invoice, "stripe").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = acme_patient
         .api(
@@ -596,14 +576,8 @@ async fn a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(stripe.created().is_empty());
 
-    let url = acme_patient
-        .api_ok(
-            "acme",
-            "pay_online",
-            &[("invoice_id", &acme_invoice), ("provider", "stripe")],
-        )
-        .await;
-    let paid = stripe.pay(&stripe.session_of_url(url.as_str().expect("url")));
+    let url = page_url(&acme_patient, "acme", &acme_invoice, "stripe").await;
+    let paid = stripe.pay(&stripe.session_of_url(&url));
     let now = Utc::now().timestamp();
     // Beta's secret signs nothing at acme's address; at beta's own address the
     // session is not beta's, so it is acknowledged and ignored.
@@ -651,29 +625,12 @@ async fn a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_
 }
 
 async fn a_providers_payment_is_recorded_once_with_the_application_bypassed(t: &TestDb) {
-    staffed_clinic(&t.db, "acme").await;
-    let stripe = FakeStripe::start().await;
-    stripe.add_key(SK);
-    let api = stripe.url();
-    let addr = server::start(&t.db, |c| c.stripe_api = api).await;
-    connect_stripe(
-        &staff_of(addr, "acme", Role::Admin).await,
-        "acme",
-        SK,
-        WHSEC,
-    )
-    .await;
+    let (stripe, addr) = stripe_clinic(t).await;
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let invoice = invoice(&desk, "acme", "60", None).await;
     let patient = patient_of(addr, "acme").await;
-    let url = patient
-        .api_ok(
-            "acme",
-            "pay_online",
-            &[("invoice_id", &invoice), ("provider", "stripe")],
-        )
-        .await;
-    let paid = stripe.pay(&stripe.session_of_url(url.as_str().expect("url")));
+    let url = page_url(&patient, "acme", &invoice, "stripe").await;
+    let paid = stripe.pay(&stripe.session_of_url(&url));
     let (body, signed) = stripe_event(
         "evt_1",
         "checkout.session.completed",
