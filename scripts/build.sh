@@ -10,8 +10,8 @@
 #                  that the browser loads when a page needs them (docs/frontend.md)
 # File names carry content hashes (hash-files in Cargo.toml), so the server can
 # let browsers cache them for a year.
-# Then scripts/trim-split-loader.mjs drops the splitter's page-list comments
-# from the loader every page fetches (3.4 KB brotli less on every first visit).
+# Then scripts/trim-split-loader.mjs rewrites the splitter's loader, which every
+# page fetches, as a table with short chunk names (16.9 → 8.9 KB brotli).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo leptos build --release --precompress --split "$@"

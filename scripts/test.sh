@@ -64,8 +64,17 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
+# How long each step took, printed with the summary (the last lines CI shows).
+TIMINGS=()
+STEP_STARTED=$SECONDS
+timed() {
+  TIMINGS+=("$1 $((SECONDS - STEP_STARTED))s")
+  STEP_STARTED=$SECONDS
+}
+
 summary() {
   echo
+  printf '[test] time per step: %s (total %ss)\n' "${TIMINGS[*]}" "$SECONDS"
   if [ "${#FAILED[@]}" -eq 0 ]; then
     good "all test steps passed"
   else
@@ -73,6 +82,7 @@ summary() {
   fi
 }
 
+timed setup
 # ------------------------------------------------ medication knowledge base ----
 say "python3 scripts/check-kb.py (the medication knowledge base's rules)"
 if python3 "$REPO/scripts/check-kb.py" "$REPO/app/src/prescribing/kb.json"; then
@@ -94,6 +104,7 @@ else
     FAILED+=("cargo-test")
   fi
 fi
+timed cargo-test
 
 # ---------------------------------------------------------------- build ----
 BUILD_OK=1
@@ -109,6 +120,7 @@ else
     BUILD_OK=0
   fi
 fi
+timed build
 
 # ------------------------------------------------------------------ e2e ----
 port_in_use() {
@@ -191,6 +203,7 @@ run_e2e() {
   if ! E2E_BASE_PORT="$port" E2E_BASE_DOMAIN="localhost" \
     node scripts/weight.mjs --json "$ARTIFACTS/weight.json"; then
     bad "a page is over its weight budget (docs/frontend.md)"
+    FAILED+=("weight-budget")
     rc=1
   fi
 
@@ -224,6 +237,7 @@ else
     FAILED+=("e2e")
   fi
 fi
+timed e2e
 
 summary
 [ "${#FAILED[@]}" -eq 0 ]

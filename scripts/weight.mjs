@@ -14,8 +14,13 @@
 //   clinic sign-in ≤ 300 KB · portal home ≤ 350 KB · every staff page ≤ 600 KB
 //
 // One budget is not met yet and is held where it stands instead, so that it can
-// only shrink: the portal home (target 350 KB, held at 419.5 KB; docs/frontend.md).
-// The hold rose from 417 to 418.5 KB with billing (issue 15), whose page texts
+// only shrink: the portal home (target 350 KB, held at 415 KB; docs/frontend.md).
+// It came down from 419.5 KB when the splitter's loader became a table with
+// short chunk names (scripts/trim-split-loader.mjs): 413.1 and 413.6 KB measured
+// on two builds of one commit, since the splitter lists its shared imports in no
+// fixed order, the loader's name (which the main wasm imports) changes, and the
+// main wasm compresses a few hundred bytes differently.
+// Earlier, the hold rose from 417 to 418.5 KB with billing (issue 15), whose page texts
 // sit in the main bundle although its code shares the calendar's chunk, and to
 // 419.5 KB with online payments (the patient's bills page).
 // It rose before, from 410 to 417 KB, with issue 13 (prescribing): its three
@@ -43,7 +48,7 @@ const KB = 1000;
 // budget: what CI enforces; target: the goal, where it is not reached yet.
 const BUDGET = {
   signin: { budget: 300 * KB, target: 300 * KB },
-  portal: { budget: 419.5 * KB, target: 350 * KB },
+  portal: { budget: 415 * KB, target: 350 * KB },
   staff: { budget: 600 * KB, target: 600 * KB },
 };
 const PORTAL_PATIENT = 'priya.nair@patients.example';

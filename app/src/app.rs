@@ -136,6 +136,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff/formulary") view={Lazy::<FormularyRoute>::new()}/>
                 <Route path=path!("/staff/calendar") view={Lazy::<FrontDeskRoute>::new()}/>
                 <Route path=path!("/staff/billing") view={Lazy::<FrontDeskRoute>::new()}/>
+                <Route path=path!("/staff/revenue") view={Lazy::<FrontDeskRoute>::new()}/>
                 <Route path=path!("/staff/scheduling") view={Lazy::<SchedulingSetupRoute>::new()}/>
                 <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
                 <Route path=path!("/signup/sent") view={Lazy::<SignUpSentRoute>::new()}/>
@@ -218,6 +219,8 @@ fn FrontDeskPage() -> impl IntoView {
         .get_untracked();
     if path.ends_with("/staff/billing") {
         crate::billing::pages::BillingPage().into_any()
+    } else if path.ends_with("/staff/revenue") {
+        crate::billing::revenue::RevenuePage().into_any()
     } else {
         CalendarPage().into_any()
     }

@@ -419,6 +419,7 @@ async fn seed_schedule(
         capacity: 1,
         colour: "#0f766e",
         online_bookable: true,
+        service_id: None,
         practitioners: &[doctor],
         locations: &[clinic],
     };

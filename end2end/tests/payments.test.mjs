@@ -187,6 +187,16 @@ describe('online payments', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       await page.locator('[data-testid="payment-status"]', { hasText: 'your payment was received' }).waitFor();
       const receipts = await page.locator('[data-testid="my-receipts"]').innerText();
       assert.match(receipts, /60\.00 USD · Online/);
+      // The patient downloads the invoice and the receipt as PDFs.
+      for (const link of [page.locator('[data-testid="invoice-pdf"]').first(), page.locator('[data-testid="receipt-pdf"]').last()]) {
+        const href = await link.getAttribute('href');
+        const pdf = await page.evaluate(async (url) => {
+          const r = await fetch(url);
+          const head = new Uint8Array(await r.arrayBuffer()).slice(0, 5);
+          return { status: r.status, type: r.headers.get('content-type'), head: String.fromCharCode(...head) };
+        }, href);
+        assert.deepEqual(pdf, { status: 200, type: 'application/pdf', head: '%PDF-' }, href);
+      }
       await screenshot(page, 'portal-bills-paid-phone');
     });
 

@@ -322,10 +322,30 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
 }
 
-/// The upgrade message when the clinic's plan lacks the feature `path` needs.
+/// The upgrade message when the clinic's plan lacks the feature `path` needs, or
+/// the arrears message when `path` changes records of a clinic that is read-only
+/// for want of MediSync's payment.
 fn missing_feature(site: &SiteInfo, path: &str) -> Option<String> {
-    let feature = access::required_feature(path)?;
     let tenant = site.tenant.as_ref()?;
+    if access::changes_records(path) && tenant.read_only_at(chrono::Utc::now()) {
+        let patient = site
+            .viewer
+            .as_ref()
+            .is_some_and(|v| v.audience() == Audience::Patient);
+        if patient {
+            // Patients are not told about the clinic's account with MediSync.
+            return Some(
+                "The clinic cannot take this request online at the moment. Please contact the clinic directly."
+                    .into(),
+            );
+        }
+        return Some(
+            "This clinic's records are read-only because MediSync's subscription is unpaid. \
+             Reading and exporting records still work; the clinic's owner can pay on the Plan and usage page."
+                .into(),
+        );
+    }
+    let feature = access::required_feature(path)?;
     (!tenant.has(feature)).then(|| {
         format!(
             "{} is not part of this clinic's plan. An owner can upgrade on the Plan and usage page.",

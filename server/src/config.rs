@@ -36,6 +36,22 @@ pub struct Config {
     pub stripe_api: String,
     /// Razorpay's API (`razorpay.api_base`); a local fake in tests.
     pub razorpay_api: String,
+    /// The platform's Stripe account for clinics' subscriptions
+    /// (`subscriptions.stripe_secret_key`); empty: subscriptions closed.
+    pub subscriptions_stripe_key: String,
+    /// Signs Stripe's events to `/webhooks/subscriptions/stripe`
+    /// (`subscriptions.stripe_webhook_secret`).
+    pub subscriptions_webhook_secret: String,
+    /// Days from a first failed renewal to read-only records
+    /// (`subscriptions.grace_days`).
+    pub grace_days: u32,
+    /// Which provider new subscriptions go through (`subscriptions.provider`:
+    /// `stripe`, the default, or `razorpay`).
+    pub subscriptions_provider: app::payments::Provider,
+    /// The platform's Razorpay account (`subscriptions.razorpay_key_id`,
+    /// `subscriptions.razorpay_key_secret`, `subscriptions.razorpay_webhook_secret`);
+    /// empty key id: no Razorpay subscriptions.
+    pub subscriptions_razorpay: Option<(String, String, String)>,
     /// The platform WhatsApp app's webhook verify token (`whatsapp.verify_token`,
     /// stable key); empty: the handshake is refused.
     pub whatsapp_verify_token: String,
@@ -341,6 +357,71 @@ impl Config {
                 "expected https://api.razorpay.com (or another http(s) address)",
             );
         }
+        let subscriptions_stripe_key = r
+            .optional("subscriptions.stripe_secret_key")?
+            .unwrap_or_default();
+        let subscriptions_webhook_secret = r
+            .optional("subscriptions.stripe_webhook_secret")?
+            .unwrap_or_default();
+        if !subscriptions_stripe_key.is_empty() {
+            if !app::payments::stripe::is_secret_key(&subscriptions_stripe_key) {
+                return r.fail(
+                    "subscriptions.stripe_secret_key",
+                    "expected a Stripe secret key (sk_live_..., sk_test_... or rk_...)",
+                );
+            }
+            if !app::payments::stripe::is_webhook_secret(&subscriptions_webhook_secret) {
+                return r.fail(
+                    "subscriptions.stripe_webhook_secret",
+                    "expected the endpoint's signing secret (whsec_...) when a secret key is set",
+                );
+            }
+        }
+        let subscriptions_provider = match r.optional("subscriptions.provider")?.as_deref() {
+            None | Some("" | "stripe") => app::payments::Provider::Stripe,
+            Some("razorpay") => app::payments::Provider::Razorpay,
+            Some(_) => return r.fail("subscriptions.provider", "expected stripe or razorpay"),
+        };
+        let razorpay_key_id = r
+            .optional("subscriptions.razorpay_key_id")?
+            .unwrap_or_default();
+        let subscriptions_razorpay = if razorpay_key_id.is_empty() {
+            None
+        } else {
+            if !app::payments::razorpay::is_key_id(&razorpay_key_id) {
+                return r.fail(
+                    "subscriptions.razorpay_key_id",
+                    "expected a Razorpay key id (rzp_live_... or rzp_test_...)",
+                );
+            }
+            let secret = r
+                .optional("subscriptions.razorpay_key_secret")?
+                .unwrap_or_default();
+            let webhook = r
+                .optional("subscriptions.razorpay_webhook_secret")?
+                .unwrap_or_default();
+            if secret.len() < 8 {
+                return r.fail(
+                    "subscriptions.razorpay_key_secret",
+                    "expected the key secret that goes with the key id",
+                );
+            }
+            if webhook.len() < 8 {
+                return r.fail(
+                    "subscriptions.razorpay_webhook_secret",
+                    "expected the webhook's secret (at least 8 characters) when a key id is set",
+                );
+            }
+            Some((razorpay_key_id, secret, webhook))
+        };
+        if subscriptions_provider == app::payments::Provider::Razorpay
+            && subscriptions_razorpay.is_none()
+        {
+            return r.fail(
+                "subscriptions.provider",
+                "razorpay needs subscriptions.razorpay_key_id, razorpay_key_secret and razorpay_webhook_secret",
+            );
+        }
         let site_root = PathBuf::from(r.string("server.site_root")?);
         let storage_path = PathBuf::from(r.string("storage.path")?);
         if storage_path.as_os_str().is_empty() {
@@ -427,6 +508,11 @@ impl Config {
             whatsapp_verify_token: r.optional("whatsapp.verify_token")?.unwrap_or_default(),
             whatsapp_app_secret: r.optional("whatsapp.app_secret")?.unwrap_or_default(),
             job_workers: r.number("jobs.workers", 0..=64)?,
+            subscriptions_stripe_key,
+            subscriptions_webhook_secret,
+            grace_days: r.number("subscriptions.grace_days", 0..=365)?,
+            subscriptions_provider,
+            subscriptions_razorpay,
             storage_path,
         })
     }

@@ -51,6 +51,37 @@ pub struct AppState {
     pub kb: app::prescribing::kb::KbHandle,
     /// Stripe's and Razorpay's APIs, for payment pages.
     pub gateways: app::payments::Gateways,
+    /// The platform's subscription account (MediSync charging clinics).
+    pub subscriptions: app::plans::subscriptions::Billing,
+}
+
+/// The platform's subscription set-up from the configuration.
+pub fn subscription_billing(
+    config: &Config,
+    gateways: &app::payments::Gateways,
+) -> app::plans::subscriptions::Billing {
+    let stripe = (!config.subscriptions_stripe_key.is_empty()).then(|| app::payments::Keys {
+        key_id: None,
+        secret_key: config.subscriptions_stripe_key.clone(),
+        webhook_secret: config.subscriptions_webhook_secret.clone(),
+    });
+    let razorpay = config
+        .subscriptions_razorpay
+        .as_ref()
+        .map(|(id, secret, webhook)| app::payments::Keys {
+            key_id: Some(id.clone()),
+            secret_key: secret.clone(),
+            webhook_secret: webhook.clone(),
+        });
+    app::plans::subscriptions::Billing {
+        stripe,
+        stripe_api: gateways.stripe_api.clone(),
+        razorpay,
+        razorpay_api: gateways.razorpay_api.clone(),
+        provider: config.subscriptions_provider,
+        http: gateways.http.clone(),
+        grace: chrono::Duration::days(i64::from(config.grace_days)),
+    }
 }
 
 impl AppState {
@@ -60,13 +91,15 @@ impl AppState {
         let storage = app::storage::Storage::open(&config.storage_path.to_string_lossy())
             .map_err(|e| format!("storage.path: {e}"))?;
         let kb = app::prescribing::kb::KbHandle::load(config.knowledge_base.as_deref());
+        let gateways = app::payments::Gateways::new(&config.stripe_api, &config.razorpay_api);
         if let Err(why) = kb.get() {
             // Loud, and not fatal: every prescription then says its check was not performed.
             tracing::error!(%why, "medication knowledge base unavailable: safety checks will NOT be performed");
         }
         Ok(Self {
             kb,
-            gateways: app::payments::Gateways::new(&config.stripe_api, &config.razorpay_api),
+            subscriptions: subscription_billing(&config, &gateways),
+            gateways,
             domains: domain_verifier(&config),
             tenants: Arc::default(),
             pages: Arc::new(routes::PageRoutes::of_app()),
@@ -210,6 +243,7 @@ pub fn app(state: AppState) -> Router {
                  req: Request<Body>| { billing_pdf(s, id, req, &BILLING_RECEIPTS) },
             ),
         )
+        .route("/billing/revenue.csv", get(revenue_csv))
         .route("/legal/{document}", get(legal_document));
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
@@ -323,6 +357,7 @@ async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> Respons
             provide_context(state.kb.clone());
             provide_context(state.domains.clone());
             provide_context(state.gateways.clone());
+            provide_context(state.subscriptions.clone());
             provide_context(state.db.clone());
             provide_context(site.clone());
             provide_context(meta.clone());
@@ -488,6 +523,54 @@ async fn brand_file(
             tracing::error!(error = %e, "logo read failed");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
+    }
+}
+
+/// Revenue by practitioner and service as CSV, for the same people and scope as
+/// `/staff/revenue` (`app::billing::revenue::ssr::report` decides).
+async fn revenue_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    req: Request<Body>,
+) -> Response {
+    use app::error::AppError;
+    let site = site_of(&req);
+    let report = app::billing::revenue::ssr::report(
+        &state.db,
+        &site,
+        q.get("from").map(String::as_str),
+        q.get("to").map(String::as_str),
+    )
+    .await;
+    match report {
+        Ok(r) => {
+            let disposition = format!("attachment; filename=\"revenue-{}-{}.csv\"", r.from, r.to);
+            (
+                [
+                    (
+                        http::header::CONTENT_TYPE,
+                        "text/csv; charset=utf-8".to_owned(),
+                    ),
+                    (http::header::CONTENT_DISPOSITION, disposition),
+                    (http::header::CACHE_CONTROL, "no-store".to_owned()),
+                    (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                ],
+                app::billing::revenue::csv(&r),
+            )
+                .into_response()
+        }
+        Err(AppError::Unauthenticated) => {
+            axum::response::Redirect::to(&format!("{}?next=/staff/revenue", site.href("/signin")))
+                .into_response()
+        }
+        Err(AppError::Internal) => status_pages::unavailable(),
+        Err(AppError::Forbidden) => status_pages::forbidden(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            e.message(),
+        )
+            .into_response(),
     }
 }
 
@@ -942,6 +1025,10 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
     let nonce_text = nonce.as_ref().map(|n| n.as_inner().to_string());
     let db = state.db.clone();
     let kb = state.kb.clone();
+    // A page's first render calls its loaders on the server: they need what
+    // the same server functions get when the browser calls them.
+    let (storage, domains) = (state.storage.clone(), state.domains.clone());
+    let (gateways, subscriptions) = (state.gateways.clone(), state.subscriptions.clone());
     let options = state.leptos.clone();
     let outcome = plain_forms::take_outcome(req.extensions().get().cloned()).await;
     let render = leptos_axum::render_app_to_stream_in_order_with_context(
@@ -953,6 +1040,10 @@ async fn page(State(state): State<AppState>, req: Request<Body>) -> Response {
             provide_context(meta.clone());
             provide_context(db.clone());
             provide_context(kb.clone());
+            provide_context(storage.clone());
+            provide_context(domains.clone());
+            provide_context(gateways.clone());
+            provide_context(subscriptions.clone());
             provide_context(limits);
             provide_context(app::app::Stylesheet(assets::stylesheet().to_owned()));
             if let Some(nonce) = nonce.clone() {

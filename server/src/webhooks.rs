@@ -2,7 +2,8 @@
 //! provider signs each request, and the signature is the only credential.
 //! Stable addresses: `POST /webhooks/twilio/status`, `POST /webhooks/twilio/inbound`,
 //! `GET` and `POST /webhooks/whatsapp`, `POST /webhooks/stripe/{tenant}` and
-//! `POST /webhooks/razorpay/{tenant}` (the clinic's slug).
+//! `POST /webhooks/razorpay/{tenant}` (the clinic's slug), and
+//! `POST /webhooks/subscriptions/stripe` (the platform's own Stripe account).
 
 use axum::body::Bytes;
 use axum::extract::RawQuery;
@@ -31,6 +32,14 @@ pub fn routes(state: AppState) -> Router {
         .route(WHATSAPP_PATH, get(whatsapp_handshake).post(whatsapp_event))
         .route(online::STRIPE_WEBHOOK_PATH, post(stripe_event))
         .route(online::RAZORPAY_WEBHOOK_PATH, post(razorpay_event))
+        .route(
+            app::plans::subscriptions::STRIPE_WEBHOOK_PATH,
+            post(subscription_event),
+        )
+        .route(
+            app::plans::subscriptions::RAZORPAY_WEBHOOK_PATH,
+            post(razorpay_subscription_event),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -193,4 +202,56 @@ async fn razorpay_event(
     )
     .await;
     payment_answer(received)
+}
+
+/// The platform's Stripe account: clinics' subscriptions (dunning).
+async fn subscription_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use app::plans::subscriptions::stripe_event;
+    let received = stripe_event(
+        &state.db,
+        &state.subscriptions,
+        header(&headers, "stripe-signature"),
+        &body,
+        chrono::Utc::now(),
+    )
+    .await;
+    subscription_answer(received)
+}
+
+/// The platform's Razorpay account: clinics' subscriptions (dunning).
+async fn razorpay_subscription_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let received = app::plans::subscriptions::razorpay_event(
+        &state.db,
+        &state.subscriptions,
+        header(&headers, "x-razorpay-signature"),
+        header(&headers, "x-razorpay-event-id"),
+        &body,
+        chrono::Utc::now(),
+    )
+    .await;
+    subscription_answer(received)
+}
+
+fn subscription_answer(
+    received: Result<app::plans::subscriptions::Received, app::db::DbError>,
+) -> Response {
+    use app::plans::subscriptions::Received;
+    match received {
+        Ok(Received::Handled | Received::Ignored) => StatusCode::OK.into_response(),
+        Ok(Received::NotBelieved) => {
+            (StatusCode::BAD_REQUEST, "signature not valid").into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "subscription webhook could not be handled");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+        }
+    }
 }

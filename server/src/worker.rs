@@ -221,6 +221,12 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
             if done != Default::default() {
                 tracing::info!(?done, "trial clock");
             }
+            let ended = app::plans::subscriptions::sweep(&db, now)
+                .await
+                .map_err(db_failure)?;
+            if ended > 0 {
+                tracing::info!(ended, "cancelled subscriptions ran out");
+            }
             Ok(Done::Finished)
         }
     });

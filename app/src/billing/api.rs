@@ -395,6 +395,16 @@ pub async fn save_service(
     if !categories.iter().any(|c| c.code == tax_category) {
         return Err(field("tax_category", "choose a tax category from the list"));
     }
+    let billed_visits = match id {
+        Some(id) => super::db::visit_types_billed_as(&mut tx, id).await?,
+        None => 0,
+    };
+    if billed_visits > 0 && price > crate::scheduling::MAX_VISIT_PRICE_MINOR {
+        return Err(field(
+            "price",
+            "visit types are billed as this service, and a visit may cost at most 1,000,000",
+        ));
+    }
     let id = super::db::save_service(
         &mut tx,
         id,
@@ -409,6 +419,8 @@ pub async fn save_service(
         },
     )
     .await?;
+    // A visit type billed as this service costs what it costs.
+    super::db::follow_service_price(&mut tx, id, price).await?;
     w.finish(tx, "service.saved", Some(&id.to_string())).await?;
     Ok(id)
 }
@@ -455,29 +467,7 @@ pub async fn draft_invoice(
     )
     .await?;
     if let Some(visit) = visit {
-        let kind = crate::scheduling::db::appointment_type(&mut tx, visit.type_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let health = db::categories(&mut tx)
-            .await?
-            .into_iter()
-            .find(|c| c.code == "health")
-            .ok_or(AppError::Internal)?;
-        db::add_line(
-            &mut tx,
-            id,
-            &db::NewLine {
-                service: None,
-                description: &kind.name,
-                tax_category: &health.code,
-                quantity: 1,
-                unit_price: kind.price_minor,
-                line_discount: 0,
-                rate_bp: health.rate_bp,
-                exempt: health.exempt,
-            },
-        )
-        .await?;
+        visit_line(&mut tx, id, visit.type_id).await?;
     }
     w.audit(
         &mut tx,
@@ -488,6 +478,49 @@ pub async fn draft_invoice(
     .await?;
     tx.commit().await?;
     Ok(crate::forms::landing(ssr::invoice_href(id)))
+}
+
+/// The first line of an invoice drafted from a visit: the catalog service its
+/// visit type is billed as (while that service is sold), otherwise the type's
+/// own name and price as clinical care.
+#[cfg(feature = "ssr")]
+async fn visit_line(
+    tx: &mut crate::db::TenantTx,
+    invoice: Uuid,
+    type_id: Uuid,
+) -> Result<(), AppError> {
+    use super::db;
+    let kind = crate::scheduling::db::appointment_type(tx, type_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let service = match kind.service_id {
+        Some(s) => db::service(tx, s).await?.filter(|s| s.active),
+        None => None,
+    };
+    let category_code = service
+        .as_ref()
+        .map_or("health", |s| s.tax_category.as_str());
+    let category = db::categories(tx)
+        .await?
+        .into_iter()
+        .find(|c| c.code == category_code)
+        .ok_or(AppError::Internal)?;
+    db::add_line(
+        tx,
+        invoice,
+        &db::NewLine {
+            service: service.as_ref().map(|s| s.id),
+            description: service.as_ref().map_or(&kind.name, |s| &s.name),
+            tax_category: &category.code,
+            quantity: 1,
+            unit_price: service.as_ref().map_or(kind.price_minor, |s| s.price_minor),
+            line_discount: 0,
+            rate_bp: category.rate_bp,
+            exempt: category.exempt,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Adds a line to a draft: a catalog service (its price and tax category
@@ -687,6 +720,68 @@ pub async fn issue_invoice(invoice_id: Uuid) -> Result<String, AppError> {
     tx.commit().await?;
     crate::forms::lands_on(&ssr::invoice_href(invoice_id));
     Ok(number)
+}
+
+/// Emails the patient that an issued invoice or credit note is waiting in
+/// their portal. The message names the clinic, the kind of document and its
+/// number, never what was treated: the document itself stays behind the
+/// portal's sign-in. Audited as `invoice.emailed`.
+#[server(prefix = "/api", endpoint = "email_invoice")]
+pub async fn email_invoice(invoice_id: Uuid) -> Result<(), AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let (mut tx, invoice) = ssr::open_invoice(&w, invoice_id).await?;
+    let number = match (&invoice.status, &invoice.number) {
+        (super::InvoiceStatus::Issued, Some(number)) => number.clone(),
+        _ => return Err(AppError::Invalid("a draft is not sent; issue it first".into()).respond()),
+    };
+    let patient = crate::patients::db::get(&mut tx, invoice.patient_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    let email = patient
+        .email
+        .as_deref()
+        .and_then(|e| crate::identity::Email::parse(e).ok())
+        .ok_or_else(|| {
+            AppError::Invalid(
+                "this patient has no email address on their record; add one first".into(),
+            )
+            .respond()
+        })?;
+    let kind = match invoice.kind {
+        super::DocumentKind::Invoice => "invoice",
+        super::DocumentKind::CreditNote => "credit note",
+    };
+    let link = format!(
+        "{}{}",
+        crate::identity::auth::request_meta().origin,
+        crate::site::current_site().href("/portal/bills")
+    );
+    let account_line = if patient.portal_account {
+        "Sign in to your patient portal to see it, download it as a PDF and pay what is due."
+    } else {
+        "Your patient portal shows it once you have an account; ask the clinic for an invitation."
+    };
+    let message = crate::mail::branded(
+        Some(&w.tenant),
+        &email,
+        &format!("Your {kind} {number}"),
+        &[
+            &format!("{} has sent you {kind} {number}.", w.tenant.name),
+            account_line,
+        ],
+        ("Open your portal", &link),
+    );
+    crate::mail::enqueue(tx.platform(), &message).await?;
+    w.audit(
+        &mut tx,
+        invoice.patient_id,
+        "invoice.emailed",
+        Some(&number),
+    )
+    .await?;
+    tx.commit().await?;
+    crate::forms::lands_on(&ssr::invoice_href(invoice_id));
+    Ok(())
 }
 
 /// An invoice with the patient's payments and dues. Audited: it names the

@@ -216,6 +216,31 @@ pub async fn service(tx: &mut TenantTx, id: Uuid) -> Result<Option<Service>, DbE
     Ok(row.map(Service::from))
 }
 
+/// How many visit types are billed as a service.
+pub async fn visit_types_billed_as(tx: &mut TenantTx, service: Uuid) -> Result<i64, DbError> {
+    let (n,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM appointment_types WHERE tenant_id = $1 AND service_id = $2",
+            &[service.into()],
+        )
+        .await?;
+    Ok(n)
+}
+
+/// Keeps the price of every visit type billed as a service equal to the service's.
+pub async fn follow_service_price(
+    tx: &mut TenantTx,
+    service: Uuid,
+    price_minor: i64,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE appointment_types SET price_minor = $3 WHERE tenant_id = $1 AND service_id = $2",
+        &[service.into(), price_minor.into()],
+    )
+    .await
+    .map(drop)
+}
+
 pub struct ServiceInput<'a> {
     pub code: &'a str,
     pub name: &'a str,

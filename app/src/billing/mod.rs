@@ -4,7 +4,8 @@
 //! - `numbering.rs`: document numbers and financial years (pure);
 //! - `db.rs`: queries, always through a [`crate::db::TenantTx`];
 //! - `api.rs`: server functions: settings, catalog, invoices, credit notes,
-//!   payments, refunds, dues.
+//!   payments, refunds, dues;
+//! - `revenue.rs`: revenue by practitioner and service, and its CSV.
 //!
 //! The database keeps the rules that matter (see the billing migration): an
 //! issued invoice never changes and is corrected only by a credit note;
@@ -25,6 +26,7 @@ pub mod pages;
 pub mod portal;
 #[cfg(feature = "ssr")]
 pub mod print;
+pub mod revenue;
 pub mod tax;
 
 pub use tax::{Regime, TaxKind};

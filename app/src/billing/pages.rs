@@ -29,6 +29,7 @@ const FORMS: &[&str] = &[
     "/api/issue_invoice",
     "/api/delete_draft_invoice",
     "/api/take_payment",
+    "/api/email_invoice",
     "/api/apply_patient_credit",
     "/api/credit_invoice",
     "/api/refund_credit_note",
@@ -97,6 +98,7 @@ pub fn BillingPage() -> impl IntoView {
                 <h1 class="text-xl font-semibold">"Billing"</h1>
                 <a class="underline" href=href("")>"Invoices"</a>
                 <a class="underline" href=href("?view=collections")>"Day's collections"</a>
+                <a class="underline" href=crate::site::current_site().href("/staff/revenue")>"Revenue"</a>
                 <a class="underline" href=href("?view=setup")>"Tax and catalog"</a>
             </div>
             {FORMS.iter().map(|path| view! { <crate::forms::PlainFormError path/> }).collect_view()}
@@ -382,7 +384,14 @@ fn PaymentForms(p: InvoicePageView) -> impl IntoView {
             <a class=SMALL_BUTTON href=print_href(&format!("documents/{id}/print")) data-testid="print-invoice">"Print (A4)"</a>
             <a class=SMALL_BUTTON href=print_href(&format!("documents/{id}/print?size=receipt"))>"Print (80 mm)"</a>
             <a class=SMALL_BUTTON href=print_href(&format!("documents/{id}/pdf"))>"PDF"</a>
+            <form method="post" action=api("email_invoice") data-testid="email-invoice">
+                {hidden("invoice_id", id.clone())}
+                <button type="submit" class=SMALL_BUTTON>"Email the patient"</button>
+            </form>
         </div>
+        {crate::forms::succeeded("/api/email_invoice").then(|| view! {
+            <p role="status" class="mt-2 text-sm text-emerald-800" data-testid="invoice-emailed">"Emailed: the patient was told it waits in their portal."</p>
+        })}
     }
 }
 

@@ -28,6 +28,7 @@ pub struct OwnInvoice {
 /// A payment or refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnReceipt {
+    pub id: Uuid,
     pub number: String,
     pub date: String,
     pub amount: String,
@@ -126,6 +127,7 @@ pub async fn my_bills(checkout: Option<Uuid>) -> Result<OwnBills, AppError> {
     let receipts = payments
         .into_iter()
         .map(|p| OwnReceipt {
+            id: p.id,
             number: p.number,
             date: tenant.settings.format_datetime(p.received_at),
             amount: money(p.amount, &p.currency),
@@ -262,11 +264,19 @@ fn Bills(b: OwnBills, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl
             {b.receipts.is_empty().then(|| view! { <p class="text-sm text-slate-600">"No payments yet."</p> })}
             <ul class="mt-2 space-y-1 text-sm" data-testid="my-receipts">
                 {b.receipts.into_iter().map(|r| view! {
-                    <li data-testid="my-receipt">{format!("{} · {} · {}{} · {}", r.number, r.date, if r.refund { "refund " } else { "" }, r.amount, r.how)}</li>
+                    <li data-testid="my-receipt">{format!("{} · {} · {}{} · {} · ", r.number, r.date, if r.refund { "refund " } else { "" }, r.amount, r.how)}
+                        <a class="text-brand underline" href=pdf_href("receipts", r.id) aria-label=format!("{} as PDF", r.number) data-testid="receipt-pdf">"PDF"</a>
+                    </li>
                 }).collect_view()}
             </ul>
         </section>
     }
+}
+
+/// The document's or receipt's PDF (`/billing/{area}/{id}/pdf`), which the
+/// server gives the patient it is for, and audits.
+fn pdf_href(area: &str, id: Uuid) -> String {
+    crate::site::current_site().href(&format!("/billing/{area}/{id}/pdf"))
 }
 
 #[component]
@@ -300,7 +310,8 @@ fn InvoiceEntry(i: OwnInvoice, providers: Vec<Provider>) -> impl IntoView {
             <p class="font-medium">{format!("{} · {}", i.number, i.title)}</p>
             <p class="text-slate-600">{format!("Issued {} · total {}", i.issued, i.total)}
                 {i.credited.map(|c| format!(" · credited {c}"))}
-                {format!(" · paid {}", i.paid)}
+                {format!(" · paid {} · ", i.paid)}
+                <a class="text-brand underline" href=pdf_href("documents", i.id) aria-label=format!("{} as PDF", i.number) data-testid="invoice-pdf">"PDF"</a>
             </p>
             <p data-testid="invoice-due">{if i.owed { format!("Still to pay: {}", i.due) } else { "Paid in full".to_owned() }}</p>
             {payable.then(move || view! {

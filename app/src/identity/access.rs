@@ -208,6 +208,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("set_invoice_discount", R::Staff(Some(P::PaymentsTake))),
     ("delete_draft_invoice", R::Staff(Some(P::PaymentsTake))),
     ("issue_invoice", R::Staff(Some(P::PaymentsTake))),
+    ("email_invoice", R::Staff(Some(P::PaymentsTake))),
     ("invoice_page", R::Staff(Some(P::PaymentsTake))),
     ("patient_billing", R::Staff(Some(P::PaymentsTake))),
     ("take_payment", R::Staff(Some(P::PaymentsTake))),
@@ -216,6 +217,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("refund_credit_note", R::Staff(Some(P::BillingManage))),
     ("recent_invoices", R::Staff(Some(P::PaymentsTake))),
     ("collections_report", R::Staff(Some(P::BillingManage))),
+    // The clinic's revenue for billing and reports; a doctor's own (decided inside).
+    ("revenue_report", R::Staff(Some(P::RevenueRead))),
     // Documents: the front desk files letters and scans; clinicians review them.
     ("upload_document", R::Staff(Some(P::PatientsUpdate))),
     ("review_document", R::Staff(Some(P::ClinicalWrite))),
@@ -237,6 +240,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("verify_custom_domain", R::Staff(Some(P::SettingsManage))),
     ("plan_usage", R::Staff(Some(P::SettingsManage))),
     ("choose_plan", R::Staff(Some(P::SettingsManage))),
+    ("subscribe", R::Staff(Some(P::SettingsManage))),
+    ("subscription_card_page", R::Staff(Some(P::SettingsManage))),
     ("clinic_report", R::Staff(Some(P::ReportsRead))),
     // Platform console
     ("platform_overview", R::Platform(None)),
@@ -245,6 +250,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("all_plans", R::Platform(None)),
     ("suspend_tenant", R::Platform(Some(PP::TenantsManage))),
     ("reactivate_tenant", R::Platform(Some(PP::TenantsManage))),
+    ("extend_grace", R::Platform(Some(PP::TenantsManage))),
     ("save_plan", R::Platform(Some(PP::PlansManage))),
     ("set_plan_retired", R::Platform(Some(PP::PlansManage))),
     ("start_support_session", R::Platform(Some(PP::Impersonate))),
@@ -291,6 +297,78 @@ pub fn server_function_decision(path: &str, viewer: Option<&Viewer>) -> Option<D
         return Some(Decision::Deny);
     }
     Some(decision)
+}
+
+/// Server functions that change a patient's record, refused (402, with the
+/// reason) while the clinic is read-only for want of MediSync's payment. Reading,
+/// exporting, billing and the clinic's settings stay open, so the clinic is
+/// never locked out of its records and can still collect what it is owed.
+pub const RECORD_WRITES: &[&str] = &[
+    "register_patient",
+    "invite_patient",
+    "set_patient_archived",
+    "update_patient",
+    "merge_patients",
+    "erase_patient",
+    "request_erasure",
+    "add_emergency_contact",
+    "add_insurance",
+    "add_identifier",
+    "remove_registry_entry",
+    "decide_correction",
+    "request_correction",
+    "add_allergy",
+    "no_known_allergies",
+    "set_allergy_status",
+    "add_problem",
+    "set_problem_status",
+    "record_vitals",
+    "save_note",
+    "sign_note",
+    "add_addendum",
+    "set_flag",
+    "clear_flag",
+    "record_consent",
+    "prescribe",
+    "dispense",
+    "request_refill",
+    "decide_refill",
+    "add_other_medication",
+    "review_medications",
+    "set_prescriber_details",
+    "book_appointment",
+    "reschedule_appointment",
+    "set_appointment_status",
+    "upload_document",
+    "review_document",
+];
+
+/// Functions under a record-changing permission (or a patient's) that stay open
+/// while read-only: they read, or they make the patient safer (stopping a
+/// medicine, honouring a patient's wish for no messages). A new function under
+/// such a rule must be put in one list or the other (a test checks).
+pub const OPEN_WHILE_READ_ONLY: &[&str] = &[
+    "open_restricted",
+    "my_unsigned_notes",
+    "end_prescription",
+    "dispensing_queue",
+    "refill_requests",
+    "day_calendar",
+    "booking_search",
+    "set_message_opt_out",
+    "my_record",
+    "my_chart",
+    "my_access_log",
+    "my_bills",
+    "pay_online",
+    "my_prescriptions",
+];
+
+/// Whether the server function at `path` (`/api/name`) changes the record and
+/// is refused while the clinic is read-only.
+pub fn changes_records(path: &str) -> bool {
+    path.strip_prefix("/api/")
+        .is_some_and(|name| RECORD_WRITES.contains(&name))
 }
 
 /// Server functions and page areas that need a feature of the clinic's plan, on
@@ -344,6 +422,7 @@ pub const PAGES: &[(&str, Rule)] = &[
     ("/staff/calendar", R::Staff(Some(P::AppointmentsManage))),
     ("/staff/scheduling", R::Staff(Some(P::SettingsManage))),
     ("/staff/billing", R::Staff(Some(P::PaymentsTake))),
+    ("/staff/revenue", R::Staff(Some(P::RevenueRead))),
     ("/portal", R::Patient),
     ("/portal/signin", R::Public),
     ("/account", R::SignedIn),
@@ -415,6 +494,7 @@ mod tests {
             },
             totp_enabled: false,
             must_set_up_two_factor: false,
+            billing: None,
             support: None,
         }
     }
@@ -430,6 +510,44 @@ mod tests {
             role: PlatformRole::SuperAdmin,
         };
         assert_eq!(rule.decide(Some(&operator)), Decision::Deny);
+    }
+
+    #[test]
+    fn every_function_that_may_change_a_record_is_classified_for_read_only_clinics() {
+        let writes = [
+            P::PatientsCreate,
+            P::PatientsUpdate,
+            P::PatientsDelete,
+            P::ClinicalWrite,
+            P::PrescriptionsCreate,
+            P::PrescriptionsDispense,
+            P::AppointmentsManage,
+        ];
+        for (name, rule) in SERVER_FUNCTIONS {
+            let may_write = match rule {
+                R::Staff(Some(p)) => writes.contains(p),
+                R::Patient => true,
+                _ => false,
+            };
+            let listed = RECORD_WRITES.contains(name) || OPEN_WHILE_READ_ONLY.contains(name);
+            assert!(
+                !may_write || listed,
+                "{name}: put it in RECORD_WRITES or OPEN_WHILE_READ_ONLY"
+            );
+        }
+        for name in RECORD_WRITES.iter().chain(OPEN_WHILE_READ_ONLY) {
+            assert!(
+                server_function_rule(&format!("/api/{name}")).is_some(),
+                "{name} is not a server function"
+            );
+            assert!(
+                !(RECORD_WRITES.contains(name) && OPEN_WHILE_READ_ONLY.contains(name)),
+                "{name} is in both lists"
+            );
+        }
+        assert!(changes_records("/api/save_note"));
+        assert!(!changes_records("/api/chart"));
+        assert!(!changes_records("/api/take_payment"));
     }
 
     #[test]

@@ -151,6 +151,9 @@ pub async fn resolve_viewer(
     let (Some(principal), Some(standing)) = (principal, standing) else {
         return Ok(None);
     };
+    let billing = matches!(standing, Standing::Staff { .. })
+        .then(|| billing_notice(site))
+        .flatten();
     Ok(Some(Viewer {
         account_id: principal.account.id,
         email: principal.account.email,
@@ -159,7 +162,20 @@ pub async fn resolve_viewer(
         totp_enabled: principal.totp_enabled,
         must_set_up_two_factor: false,
         support: None,
+        billing,
     }))
+}
+
+/// The arrears banner's facts for staff of `site`'s clinic, if it is in arrears.
+fn billing_notice(site: &SiteInfo) -> Option<super::BillingNotice> {
+    let tenant = site.tenant.as_ref()?;
+    tenant.payment_failed_at?;
+    Some(super::BillingNotice {
+        read_only: tenant.read_only_at(chrono::Utc::now()),
+        read_only_on: tenant
+            .read_only_from
+            .map(|at| tenant.settings.format_date(at)),
+    })
 }
 
 /// An operator inside a clinic through a support session that is still open:
@@ -201,6 +217,7 @@ async fn support_viewer(
             reason: open.reason,
             expires_at: open.expires_at,
         }),
+        billing: None,
     }))
 }
 

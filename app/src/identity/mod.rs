@@ -162,6 +162,19 @@ pub struct Viewer {
     /// Set while a platform operator works inside a clinic as support.
     #[serde(default)]
     pub support: Option<SupportAccess>,
+    /// Staff only: MediSync's subscription of this clinic is in arrears.
+    #[serde(default)]
+    pub billing: Option<BillingNotice>,
+}
+
+/// What staff are told while the clinic's subscription is in arrears (the
+/// banner); the server decides what is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BillingNotice {
+    /// The records are read-only now (reading and exporting go on).
+    pub read_only: bool,
+    /// The day they become (or became) read-only, in the clinic's format.
+    pub read_only_on: Option<String>,
 }
 
 /// A support session as the clinic's pages show it (the banner).
@@ -284,6 +297,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("invoice.changed", "Changed a draft invoice"),
     ("invoice.deleted", "Deleted a draft invoice"),
     ("invoice.issued", "Issued an invoice"),
+    (
+        "invoice.emailed",
+        "Emailed a patient that a document waits in their portal",
+    ),
     ("invoice.viewed", "Opened an invoice"),
     ("billing.viewed", "Opened a patient's billing"),
     ("credit_note.issued", "Issued a credit note"),
@@ -461,6 +478,21 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("settings.domain_changed", "Changed the custom domain"),
     ("settings.domain_verified", "Proved the custom domain"),
     ("plan.changed", "Changed the plan"),
+    (
+        "subscription.checkout_opened",
+        "Went to the subscription payment page",
+    ),
+    ("subscription.started", "Subscription started"),
+    ("subscription.paid", "Subscription payment received"),
+    ("subscription.payment_failed", "Subscription payment failed"),
+    (
+        "subscription.suspended",
+        "Suspended for an unpaid subscription",
+    ),
+    (
+        "subscription.grace_extended",
+        "Extended the grace period of an unpaid subscription",
+    ),
     ("tenant.suspended", "Clinic suspended by MediSync"),
     ("tenant.reactivated", "Clinic reactivated by MediSync"),
     (

@@ -611,6 +611,13 @@ pub fn SignedInShell(#[prop(into)] testid: String, children: Children) -> impl I
         .as_ref()
         .map_or_else(|| "MediSync".to_owned(), |t| t.name.clone());
     let support = viewer.as_ref().and_then(|v| v.support.clone());
+    let arrears = viewer.as_ref().and_then(|v| {
+        let notice = v.billing.clone()?;
+        let manages = v.can(super::permissions::Permission::SettingsManage);
+        // Everyone learns why changes are refused; only those who can pay
+        // hear of a failed payment before that.
+        (notice.read_only || manages).then(|| (notice, manages.then(|| site.href("/staff/plan"))))
+    });
     let trial = site
         .tenant
         .as_ref()
@@ -627,6 +634,22 @@ pub fn SignedInShell(#[prop(into)] testid: String, children: Children) -> impl I
         <AppShell brand area nav testid>
             <crate::shell::reauth::ReauthDialog/>
             {support.map(|s| view! { <SupportBanner access=s/> })}
+            {arrears.map(|(notice, plan)| {
+                let text = if notice.read_only {
+                    "This clinic's records are read-only because MediSync's subscription is unpaid. Reading and exporting records still work. ".to_owned()
+                } else {
+                    format!(
+                        "A payment for MediSync failed. Update the card before {} to keep changing records. ",
+                        notice.read_only_on.unwrap_or_default()
+                    )
+                };
+                view! {
+                    <p role="alert" data-testid="arrears-banner" class="mb-4 rounded bg-red-50 p-3 text-sm text-red-900">
+                        {text}
+                        {plan.map(|href| view! { <a class="underline" href=href>"Pay on Plan and usage"</a> })}
+                    </p>
+                }
+            })}
             {trial.map(|(days, plan)| {
                 view! {
                     <p data-testid="trial-banner" class="mb-4 rounded bg-sky-50 p-3 text-sm text-sky-900">

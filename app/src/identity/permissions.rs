@@ -21,6 +21,8 @@ pub enum Permission {
     BillingManage,
     PaymentsTake,
     ReportsRead,
+    /// Revenue figures: the clinic's, or a doctor's own visits'.
+    RevenueRead,
     SettingsManage,
     BrandingManage,
     UsersManage,
@@ -39,6 +41,7 @@ text_enum!(Permission {
     BillingManage => "billing.manage",
     PaymentsTake => "payments.take",
     ReportsRead => "reports.read",
+    RevenueRead => "revenue.read",
     SettingsManage => "settings.manage",
     BrandingManage => "branding.manage",
     UsersManage => "users.manage",
@@ -81,6 +84,11 @@ const MATRIX: &[(Permission, &[Role])] = &[
         &[R::Owner, R::Admin, R::Manager, R::Billing, R::Receptionist],
     ),
     (P::ReportsRead, &[R::Owner, R::Admin, R::Manager]),
+    // Billing sees the clinic's revenue; a doctor sees their own visits'.
+    (
+        P::RevenueRead,
+        &[R::Owner, R::Admin, R::Manager, R::Billing, R::Doctor],
+    ),
     (P::SettingsManage, ADMINISTRATORS),
     (P::BrandingManage, ADMINISTRATORS),
     (P::UsersManage, ADMINISTRATORS),
@@ -100,6 +108,7 @@ pub const ALL: &[Permission] = &[
     P::BillingManage,
     P::PaymentsTake,
     P::ReportsRead,
+    P::RevenueRead,
     P::SettingsManage,
     P::BrandingManage,
     P::UsersManage,

@@ -10,7 +10,11 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 pub mod razorpay;
 #[cfg(feature = "ssr")]
+pub mod razorpay_billing;
+#[cfg(feature = "ssr")]
 pub mod stripe;
+#[cfg(feature = "ssr")]
+pub mod stripe_billing;
 
 /// A provider a clinic is paid through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

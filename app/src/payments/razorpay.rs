@@ -41,6 +41,26 @@ fn key_id(keys: &Keys) -> Result<&str, Outcome> {
     })
 }
 
+/// One authenticated call to Razorpay's API with an optional JSON body; the
+/// answer's text, or what Razorpay said.
+pub(super) async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    keys: &Keys,
+    body: Option<serde_json::Value>,
+) -> Result<String, Outcome> {
+    let mut request = http
+        .request(method, url)
+        .basic_auth(key_id(keys)?, Some(&keys.secret_key));
+    if let Some(body) = body {
+        request = request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+    }
+    super::super::channels::exchange("Razorpay", request, problem).await
+}
+
 /// Opens a Payment Link for the amount due, referencing our attempt.
 pub async fn create_link(
     http: &reqwest::Client,
@@ -60,12 +80,8 @@ pub async fn create_link(
         "reminder_enable": false,
         "notes": { "reference": r.reference },
     });
-    let request = http
-        .post(format!("{api}/v1/payment_links"))
-        .basic_auth(key_id(keys)?, Some(&keys.secret_key))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string());
-    let text = super::super::channels::exchange("Razorpay", request, problem).await?;
+    let url = format!("{api}/v1/payment_links");
+    let text = call(http, reqwest::Method::POST, url, keys, Some(body)).await?;
     match serde_json::from_str::<Created>(&text) {
         Ok(Created {
             id,
@@ -111,10 +127,8 @@ pub async fn link(
             retry: false,
         });
     }
-    let request = http
-        .get(format!("{api}/v1/payment_links/{id}"))
-        .basic_auth(key_id(keys)?, Some(&keys.secret_key));
-    let text = super::super::channels::exchange("Razorpay", request, problem).await?;
+    let url = format!("{api}/v1/payment_links/{id}");
+    let text = call(http, reqwest::Method::GET, url, keys, None).await?;
     #[derive(Deserialize)]
     struct Fetched {
         #[serde(flatten)]
@@ -169,12 +183,8 @@ pub async fn refund(
         "receipt": reference,
         "notes": { "reference": reference },
     });
-    let request = http
-        .post(format!("{api}/v1/payments/{payment}/refund"))
-        .basic_auth(key_id(keys)?, Some(&keys.secret_key))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string());
-    let text = super::super::channels::exchange("Razorpay", request, problem).await?;
+    let url = format!("{api}/v1/payments/{payment}/refund");
+    let text = call(http, reqwest::Method::POST, url, keys, Some(body)).await?;
     serde_json::from_str::<Refunded>(&text)
         .map(|r| r.id)
         .map_err(|_| {

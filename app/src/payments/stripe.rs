@@ -34,7 +34,7 @@ struct Problem {
     message: Option<String>,
 }
 
-fn problem(text: &str) -> (Option<i64>, Option<String>) {
+pub(crate) fn problem(text: &str) -> (Option<i64>, Option<String>) {
     serde_json::from_str::<ProblemBody>(text).map_or((None, None), |p| (None, p.error.message))
 }
 
@@ -243,6 +243,10 @@ pub struct Event {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// Unix seconds when Stripe created the event (orders events that arrive
+    /// out of order).
+    #[serde(default)]
+    pub created: i64,
     pub data: EventData,
 }
 

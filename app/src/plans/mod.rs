@@ -8,6 +8,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod subscriptions;
+#[cfg(feature = "ssr")]
 pub mod trials;
 
 use serde::{Deserialize, Serialize};
@@ -135,12 +137,7 @@ impl Plan {
     }
 
     pub fn price_label(&self) -> String {
-        format!(
-            "{} {}.{:02} / month",
-            self.currency,
-            self.price_cents / 100,
-            self.price_cents % 100
-        )
+        format!("{} / month", money_label(&self.currency, self.price_cents))
     }
 
     /// Checks what an operator typed before it is saved.
@@ -174,6 +171,96 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// How often a subscription is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Interval {
+    Month,
+    Year,
+}
+
+text_enum!(Interval { Month => "month", Year => "year" });
+
+/// A year costs ten months: two months free for paying ahead.
+pub const MONTHS_BILLED_PER_YEAR: i64 = 10;
+
+/// What one interval of `plan` costs, in minor units.
+pub fn price_for(plan: &Plan, interval: Interval) -> i64 {
+    match interval {
+        Interval::Month => plan.price_cents,
+        Interval::Year => plan.price_cents * MONTHS_BILLED_PER_YEAR,
+    }
+}
+
+/// `USD 299.00`: an amount in minor units with its currency.
+pub fn money_label(currency: &str, minor: i64) -> String {
+    format!(
+        "{currency} {}",
+        crate::money::format_amount(minor, currency)
+    )
+}
+
+/// Where a clinic's subscription stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubscriptionStatus {
+    /// The owner went to the provider's page; nothing paid yet.
+    Checkout,
+    Active,
+    /// A renewal failed; the provider retries (dunning).
+    PastDue,
+    /// The provider stopped retrying.
+    Unpaid,
+    Canceled,
+}
+
+text_enum!(SubscriptionStatus {
+    Checkout => "checkout",
+    Active => "active",
+    PastDue => "past_due",
+    Unpaid => "unpaid",
+    Canceled => "canceled",
+});
+
+impl SubscriptionStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Checkout => "Waiting for the first payment",
+            Self::Active => "Active",
+            Self::PastDue => "Payment failed: retrying",
+            Self::Unpaid => "Unpaid",
+            Self::Canceled => "Cancelled",
+        }
+    }
+}
+
+/// The clinic's subscription as the plan page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    pub status: SubscriptionStatus,
+    pub plan_name: String,
+    pub interval: Interval,
+    /// `USD 299.00 / month`.
+    pub price: String,
+    /// The end of the period paid for, in the clinic's format.
+    pub paid_until: Option<String>,
+    /// The first failed renewal, while in arrears.
+    pub failed_on: Option<String>,
+    /// The day the records become (or became) read-only, while in arrears.
+    pub read_only_on: Option<String>,
+    pub read_only: bool,
+    pub invoices: Vec<SubscriptionInvoice>,
+}
+
+/// One of the provider's invoices to the clinic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionInvoice {
+    pub number: String,
+    pub date: String,
+    pub amount: String,
+    pub paid: bool,
+    /// The provider's page for it (receipt, or paying a failed one).
+    pub url: Option<String>,
 }
 
 /// What a plan limits.

@@ -4,9 +4,9 @@
 use crate::shell::PageTitle;
 use leptos::prelude::*;
 
-use super::api::{plan_usage, ChoosePlan};
-use super::{amount, bytes_label, LimitKind};
-use crate::identity::pages::{error_of, FormError, HydratedMarker, SignedInShell, BUTTON};
+use super::api::{plan_usage, ChoosePlan, Subscribe, SubscriptionCardPage};
+use super::{amount, bytes_label, money_label, price_for, Interval, LimitKind, SubscriptionView};
+use crate::identity::pages::{error_of, go, FormError, HydratedMarker, SignedInShell, BUTTON};
 
 /// One usage bar: `3 of 10 users`.
 fn meter(label: &'static str, used: i64, limit: Option<i64>, text: String) -> impl IntoView {
@@ -38,22 +38,120 @@ fn users_text(users: i64, pending: i64, limit: Option<i64>) -> String {
     }
 }
 
+/// The subscription: where it stands, arrears, the card, the provider's invoices.
+fn subscription_panel(
+    sub: SubscriptionView,
+    card: ServerAction<SubscriptionCardPage>,
+) -> impl IntoView {
+    let arrears = sub.failed_on.clone().map(|failed| {
+        let when = sub.read_only_on.clone().unwrap_or_default();
+        let text = if sub.read_only {
+            format!("The renewal failed on {failed}. Since {when} the clinic's records are read-only: reading and exporting still work. Paying restores everything at once.")
+        } else {
+            format!("The renewal failed on {failed}. The payment provider tries again on its own; update the card before {when}, or the clinic's records become read-only from that day.")
+        };
+        view! { <p role="alert" data-testid="subscription-arrears" class="rounded bg-red-50 p-3 text-sm text-red-900">{text}</p> }
+    });
+    view! {
+        <section class="mt-4 space-y-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="subscription">
+            <h2 class="font-semibold">"Subscription"</h2>
+            <p data-testid="subscription-status">{format!("{} · {} · {}", sub.plan_name, sub.price, sub.status.label())}</p>
+            {sub.paid_until.clone().map(|d| view! { <p class="text-sm">{format!("Paid until {d}.")}</p> })}
+            {arrears}
+            <ActionForm action=card>
+                <button type="submit" class=BUTTON data-testid="subscription-card">"Change the card or pay an open invoice"</button>
+            </ActionForm>
+            <h3 class="text-sm font-semibold">"Invoices from MediSync"</h3>
+            {if sub.invoices.is_empty() {
+                view! { <p class="text-sm text-slate-600">"None yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="w-full text-sm" data-testid="subscription-invoices">
+                        <thead><tr class="text-left"><th>"Number"</th><th>"Date"</th><th>"Amount"</th><th>"Status"</th></tr></thead>
+                        <tbody>
+                            {sub.invoices.into_iter().map(|i| view! {
+                                <tr>
+                                    <td>{match i.url {
+                                        Some(url) => view! { <a class="text-brand underline" href=url rel="noopener noreferrer">{i.number}</a> }.into_any(),
+                                        None => i.number.into_any(),
+                                    }}</td>
+                                    <td>{i.date}</td>
+                                    <td>{i.amount}</td>
+                                    <td>{if i.paid { "Paid" } else { "Payment failed" }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Subscribe buttons for one plan: monthly, and yearly at ten months' price.
+fn subscribe_buttons(plan: &super::Plan, subscribe: ServerAction<Subscribe>) -> impl IntoView {
+    [Interval::Month, Interval::Year]
+        .into_iter()
+        .map(|interval| {
+            let price = money_label(&plan.currency, price_for(plan, interval));
+            let id = plan.id.to_string();
+            let testid = format!("subscribe-{id}-{interval}");
+            let label = match interval {
+                Interval::Month => format!("Subscribe monthly ({price})"),
+                Interval::Year => format!("Subscribe yearly ({price})"),
+            };
+            view! {
+                <ActionForm action=subscribe attr:class="mt-2">
+                    <input type="hidden" name="plan" value=id/>
+                    <input type="hidden" name="interval" value=interval.as_str()/>
+                    <button type="submit" class=BUTTON data-testid=testid>{label}</button>
+                </ActionForm>
+            }
+        })
+        .collect_view()
+}
+
 #[component]
 pub fn PlanPage() -> impl IntoView {
     let choose = ServerAction::<ChoosePlan>::new();
+    let subscribe = ServerAction::<Subscribe>::new();
+    let card = ServerAction::<SubscriptionCardPage>::new();
     let error = error_of!(choose);
+    let subscribe_error = error_of!(subscribe);
+    let card_error = error_of!(card);
+    // The provider's page is another site: the browser goes there directly.
+    let leaving = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let url = match (subscribe.value().get(), card.value().get()) {
+            (Some(Ok(url)), _) | (_, Some(Ok(url))) => url,
+            _ => return,
+        };
+        leaving.set(Some(url.clone()));
+        go(&url);
+    });
     let data = Resource::new(move || choose.version().get(), |_| plan_usage());
     view! {
         <PageTitle text="Plan and usage"/>
         <SignedInShell testid="plan-page">
             <h1 class="text-xl font-semibold">"Plan and usage"</h1>
             <FormError error/>
+            <FormError error=subscribe_error/>
+            <FormError error=card_error/>
+            {move || leaving.get().map(|url| view! {
+                <p class="mt-2 text-sm"><a class="text-brand underline" href=url data-testid="continue-to-stripe">"Continue to the secure payment page"</a></p>
+            })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || data.get().map(|d| match d {
                     Err(e) => view! { <p role="alert">{e.message()}</p> }.into_any(),
                     Ok(d) => {
                         let plan = d.plan.clone();
                         let usage = d.usage.clone();
+                        let running = d.subscription.as_ref().is_some_and(|s| {
+                            matches!(s.status, super::SubscriptionStatus::Active | super::SubscriptionStatus::PastDue)
+                        });
+                        let may_subscribe = d.may_change && d.subscriptions_open && !running;
+                        let in_trial = d.trial_ends.is_some();
+                        let panel = d.subscription.clone().map(|sub| subscription_panel(sub, card));
                         view! {
                             <section class="mt-4 space-y-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                                 <p data-testid="current-plan" class="text-lg font-semibold">{format!("{} · {}", plan.name, plan.price_label())}</p>
@@ -64,7 +162,11 @@ pub fn PlanPage() -> impl IntoView {
                                 <p class="text-sm" data-testid="usage-api">{format!("Server requests this month: {}", usage.api_calls_this_month)}</p>
                                 <p class="text-sm text-slate-600">{format!("Includes: {}", plan.features.iter().filter(|f| f.exists()).map(|f| f.label()).collect::<Vec<_>>().join(", "))}</p>
                             </section>
+                            {panel}
                             <h2 class="mt-6 font-semibold">"Plans"</h2>
+                            {(d.subscriptions_open && !running).then(|| view! {
+                                <p class="text-sm text-slate-600">"Paying yearly costs ten months. Changing plan later is prorated to the day."</p>
+                            })}
                             <div class="mt-2 grid grid-cols-1 gap-3 md:grid-cols-3">
                                 {d.plans.into_iter().map(|p| {
                                     let current = p.id == plan.id;
@@ -80,15 +182,20 @@ pub fn PlanPage() -> impl IntoView {
                                                 <li>{amount(LimitKind::Storage, Some(p.storage_bytes))}</li>
                                                 {p.features.iter().filter(|f| f.exists()).map(|f| view! { <li>{f.label()}</li> }).collect_view()}
                                             </ul>
-                                            {if current {
-                                                view! { <p class="mt-2 text-sm font-medium text-brand">"Your plan"</p> }.into_any()
-                                            } else if d.may_change {
+                                            {(current && !may_subscribe).then(|| view! { <p class="mt-2 text-sm font-medium text-brand">"Your plan"</p> })}
+                                            {(current && may_subscribe).then(|| view! { <p class="mt-2 text-sm font-medium text-brand">"Your plan (not yet subscribed)"</p> })}
+                                            {may_subscribe.then(|| subscribe_buttons(&p, subscribe))}
+                                            {if current || (may_subscribe && !in_trial) {
+                                                ().into_any()
+                                            } else if d.may_change && (running || in_trial) {
                                                 view! {
                                                     <ActionForm action=choose attr:class="mt-2">
                                                         <input type="hidden" name="plan" value=id/>
                                                         <button type="submit" class=BUTTON>{format!("Switch to {}", p.name)}</button>
                                                     </ActionForm>
                                                 }.into_any()
+                            } else if d.may_change {
+                                                ().into_any()
                                             } else {
                                                 view! { <p class="mt-2 text-xs text-slate-600">"The clinic's owner can change the plan."</p> }.into_any()
                                             }}

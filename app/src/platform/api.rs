@@ -82,12 +82,61 @@ pub async fn platform_overview() -> Result<PlatformFigures, AppError> {
         .collect();
     let created =
         crate::tenancy::db::created_since(&mut tx, now - chrono::Duration::weeks(weeks)).await?;
+    let arrears = crate::plans::subscriptions::in_arrears(&mut tx)
+        .await?
+        .into_iter()
+        .map(|a| super::ArrearsRow {
+            id: a.id,
+            slug: a.slug,
+            name: a.name,
+            status: a.status,
+            failed_on: a.payment_failed_at.format("%Y-%m-%d").to_string(),
+            read_only_from: a.read_only_from.map(|at| at.format("%Y-%m-%d").to_string()),
+        })
+        .collect();
     Ok(PlatformFigures {
         tenants: by_status.iter().map(|(_, n)| n).sum(),
         by_status,
-        mrr: crate::tenancy::db::monthly_revenue(&mut tx).await?,
+        mrr: crate::plans::subscriptions::monthly_revenue(&mut tx).await?,
+        billed_by_hand: crate::tenancy::db::monthly_revenue(&mut tx).await?,
         signups: super::weekly(&created, now, weeks),
+        arrears,
     })
+}
+
+/// Moves the day a clinic in arrears becomes read-only (`YYYY-MM-DD`, UTC
+/// midnight): tomorrow at the earliest, 90 days ahead at the latest. Audited.
+#[server(prefix = "/api", endpoint = "extend_grace")]
+pub async fn extend_grace(id: Uuid, until: String) -> Result<(), AppError> {
+    use ssr::*;
+    let viewer = operator()?;
+    let now = chrono::Utc::now();
+    let day = ssr::day("until", Some(until))?
+        .ok_or_else(|| AppError::field("until", "give the new date").respond())?;
+    if day <= now || day > now + chrono::Duration::days(90) {
+        return Err(
+            AppError::field("until", "choose a date from tomorrow to 90 days ahead").respond(),
+        );
+    }
+    let db = auth::db()?;
+    let t = tenant(&db, id).await?;
+    let mut tx = db.begin_platform().await?;
+    if !crate::plans::subscriptions::extend_grace(&mut tx, t.id, day).await? {
+        return Err(AppError::Invalid(
+            "this clinic is not in arrears, or its records already stay open longer".into(),
+        )
+        .respond());
+    }
+    audit::record_platform(
+        &mut tx,
+        actor(&viewer),
+        "subscription.grace_extended",
+        Some(&format!("{} until {}", t.slug, day.format("%Y-%m-%d"))),
+        &auth::request_meta(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "list_tenants")]

@@ -82,9 +82,29 @@ pub struct WeekCount {
 pub struct PlatformFigures {
     pub tenants: i64,
     pub by_status: Vec<(TenantStatus, i64)>,
-    /// Monthly recurring revenue of active tenants, per currency, in minor units.
+    /// Monthly recurring revenue from running subscriptions (a yearly price
+    /// counts a twelfth), per currency, in minor units.
     pub mrr: Vec<(String, i64)>,
+    /// Active clinics without a subscription (billed outside MediSync), at
+    /// their plan's monthly price.
+    #[serde(default)]
+    pub billed_by_hand: Vec<(String, i64)>,
     pub signups: Vec<WeekCount>,
+    /// Clinics whose subscription renewal failed, oldest failure first.
+    #[serde(default)]
+    pub arrears: Vec<ArrearsRow>,
+}
+
+/// A clinic in arrears, as the console lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrearsRow {
+    pub id: uuid::Uuid,
+    pub slug: String,
+    pub name: String,
+    pub status: String,
+    /// `2026-11-20` (UTC).
+    pub failed_on: String,
+    pub read_only_from: Option<String>,
 }
 
 /// Sign-up times bucketed into the last `weeks` weeks (oldest first), ending with

@@ -10,17 +10,13 @@ use super::WeekCount;
 use crate::identity::pages::{
     error_of, go, FieldError, FormError, HydratedMarker, SignedInShell, Submit, BUTTON, CARD, INPUT,
 };
-use crate::plans::{amount, bytes_label, Feature, LimitKind, Plan};
+use crate::plans::{amount, bytes_label, money_label, Feature, LimitKind, Plan};
 use crate::shell::{NotFound, Panel};
 use crate::site::current_site;
 use crate::tenancy::TenantStatus;
 
 fn on_platform() -> bool {
     current_site().tenant.is_none()
-}
-
-fn money(minor: i64, currency: &str) -> String {
-    format!("{currency} {}.{:02}", minor / 100, minor % 100)
 }
 
 /// Sign-ups per week as an SVG bar chart (no script, readable without colour).
@@ -80,15 +76,22 @@ pub fn PlatformAdmin() -> impl IntoView {
                                     {if o.mrr.is_empty() {
                                         view! { <p class="text-2xl font-semibold">"0"</p> }.into_any()
                                     } else {
-                                        o.mrr.iter().map(|(c, v)| view! { <p class="text-2xl font-semibold">{money(*v, c)}</p> }).collect_view().into_any()
+                                        o.mrr.iter().map(|(c, v)| view! { <p class="text-2xl font-semibold">{money_label(c, *v)}</p> }).collect_view().into_any()
                                     }}
-                                    <p class="text-xs">"From active clinics' plans."</p>
+                                    <p class="text-xs">"From running subscriptions (a year counts a twelfth)."</p>
+                                    {(!o.billed_by_hand.is_empty()).then(|| view! {
+                                        <p class="mt-1 text-xs" data-testid="billed-by-hand">{format!(
+                                            "Billed outside MediSync: {}",
+                                            o.billed_by_hand.iter().map(|(c, v)| money_label(c, *v)).collect::<Vec<_>>().join(", ")
+                                        )}</p>
+                                    })}
                                 </div>
                             </Panel>
                             <Panel title="Sign-ups, last 12 weeks">
                                 <p class="text-2xl font-semibold">{total_signups}</p>
                             </Panel>
                         </div>
+                        <ArrearsPanel rows=o.arrears.clone()/>
                         <section class="mt-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                             <h2 class="font-semibold">"Sign-ups per week"</h2>
                             {chart}
@@ -102,6 +105,50 @@ pub fn PlatformAdmin() -> impl IntoView {
         </SignedInShell>
     }
     .into_any()
+}
+
+/// Clinics whose subscription renewal failed: when, from when their records are
+/// read-only, and a way to give one more time.
+#[component]
+fn ArrearsPanel(rows: Vec<super::ArrearsRow>) -> impl IntoView {
+    let extend = ServerAction::<ExtendGrace>::new();
+    let error = error_of!(extend);
+    view! {
+        <section class=CARD data-testid="arrears">
+            <h2 class="font-semibold">"Failed subscription payments"</h2>
+            <FormError error/>
+            {move || extend.value().get().and_then(Result::ok).map(|()| view! { <p role="status" class="text-sm">"Grace period moved. Reload to see it."</p> })}
+            {if rows.is_empty() {
+                view! { <p class="text-sm text-slate-600">"None."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="w-full text-sm">
+                        <thead><tr class="text-left"><th>"Clinic"</th><th>"Status"</th><th>"Failed on"</th><th>"Read-only from"</th><th>"Extend to"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let field = format!("grace-{}", r.slug);
+                                view! {
+                                <tr data-slug=r.slug.clone()>
+                                    <td>{r.name}</td>
+                                    <td>{r.status}</td>
+                                    <td>{r.failed_on}</td>
+                                    <td>{r.read_only_from.unwrap_or_default()}</td>
+                                    <td>
+                                        <ActionForm action=extend attr:class="flex gap-1">
+                                            <input type="hidden" name="id" value=r.id.to_string()/>
+                                            <label class="sr-only" for=field.clone()>"New read-only date"</label>
+                                            <input id=field type="date" name="until" required class="rounded border px-1"/>
+                                            <button type="submit" class="rounded border px-2">"Extend"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }}).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
 }
 
 /// Background jobs: how many wait, run and failed for good, and the dead ones,

@@ -125,6 +125,7 @@ pub async fn run(db: &Db, shape: Shape) -> Result<String, DbError> {
             capacity: 1,
             colour: "#0f766e",
             online_bookable: true,
+            service_id: None,
             practitioners: &staff,
             locations: &[location],
         },

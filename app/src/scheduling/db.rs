@@ -232,11 +232,13 @@ pub struct TypeRow {
     pub colour: String,
     pub online_bookable: bool,
     pub active: bool,
+    /// The catalog service a visit of this type is billed as.
+    pub service_id: Option<Uuid>,
 }
 
 const TYPE_COLUMNS: &str =
     "id, name, duration_min, buffer_before_min, buffer_after_min, price_minor, \
-     currency, capacity, colour, online_bookable, active";
+     currency, capacity, colour, online_bookable, active, service_id";
 
 pub async fn types(tx: &mut TenantTx) -> Result<Vec<super::AppointmentType>, DbError> {
     let rows: Vec<TypeRow> = tx
@@ -283,6 +285,7 @@ pub async fn types(tx: &mut TenantTx) -> Result<Vec<super::AppointmentType>, DbE
             colour: t.colour,
             online_bookable: t.online_bookable,
             active: t.active,
+            service_id: t.service_id,
         })
         .collect())
 }
@@ -305,6 +308,7 @@ pub struct TypeInput<'a> {
     pub capacity: i64,
     pub colour: &'a str,
     pub online_bookable: bool,
+    pub service_id: Option<Uuid>,
     pub practitioners: &'a [Uuid],
     pub locations: &'a [Uuid],
 }
@@ -320,7 +324,7 @@ pub async fn save_type(
             tx.execute_one(
                 "UPDATE appointment_types SET name = $3, duration_min = $4, buffer_before_min = $5, \
                  buffer_after_min = $6, price_minor = $7, currency = $8, capacity = $9, colour = $10, \
-                 online_bookable = $11 WHERE tenant_id = $1 AND id = $2",
+                 online_bookable = $11, service_id = $12 WHERE tenant_id = $1 AND id = $2",
                 &[
                     id.into(),
                     t.name.into(),
@@ -332,6 +336,7 @@ pub async fn save_type(
                     t.capacity.into(),
                     t.colour.into(),
                     t.online_bookable.into(),
+                    t.service_id.into(),
                 ],
             )
             .await
@@ -342,8 +347,8 @@ pub async fn save_type(
             let id = Uuid::now_v7();
             tx.execute(
                 "INSERT INTO appointment_types (tenant_id, id, name, duration_min, buffer_before_min, \
-                 buffer_after_min, price_minor, currency, capacity, colour, online_bookable, active, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 buffer_after_min, price_minor, currency, capacity, colour, online_bookable, active, created_at, \
+                 service_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 &[
                     id.into(),
                     t.name.into(),
@@ -357,6 +362,7 @@ pub async fn save_type(
                     t.online_bookable.into(),
                     true.into(),
                     Utc::now().into(),
+                    t.service_id.into(),
                 ],
             )
             .await

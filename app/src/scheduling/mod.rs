@@ -115,9 +115,14 @@ pub struct AppointmentType {
     pub colour: String,
     pub online_bookable: bool,
     pub active: bool,
+    /// The catalog service a visit of this type is billed as (its price is the type's).
+    pub service_id: Option<Uuid>,
     pub practitioners: Vec<Uuid>,
     pub locations: Vec<Uuid>,
 }
+
+/// The most a visit type may cost, in minor units (the database's bound too).
+pub const MAX_VISIT_PRICE_MINOR: i64 = 100_000_000;
 
 /// A practitioner as the calendar names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

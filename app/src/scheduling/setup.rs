@@ -68,6 +68,8 @@ pub struct SetupView {
     pub messaging: crate::engagement::MessagingSetup,
     /// The clinic's SMS and WhatsApp connections (channels).
     pub texts: crate::channels::TextSetup,
+    /// The catalog's active services, which a visit type may be billed as.
+    pub services: Vec<crate::billing::Service>,
 }
 
 #[cfg(feature = "ssr")]
@@ -96,6 +98,8 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
     let rules = db::rules(&mut tx).await?;
     let messaging = crate::engagement::db::setup(&mut tx).await?;
     let texts = crate::channels::db::setup(&mut tx, w.tenant.settings.tz()).await?;
+    let mut services = crate::billing::db::services(&mut tx).await?;
+    services.retain(|s| s.active);
     let staff: Vec<(Uuid, String, String)> = tx
         .fetch_all(
             "SELECT id, display_name, role FROM staff_members WHERE tenant_id = $1 AND status = 'active' \
@@ -206,6 +210,7 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
         currency,
         messaging,
         texts,
+        services,
     })
 }
 
@@ -329,6 +334,7 @@ pub async fn save_appointment_type(
     capacity: Option<String>,
     colour: Option<String>,
     online_bookable: Option<String>,
+    service_id: Option<String>,
     practitioners: Option<HashMap<String, String>>,
     locations: Option<HashMap<String, String>>,
 ) -> Result<Uuid, AppError> {
@@ -349,10 +355,21 @@ pub async fn save_appointment_type(
         1..=100,
     )?;
     let currency = w.tenant.settings.currency.clone();
-    let price = match price.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+    let service_id = match service_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(s) => Some(
+            s.parse::<Uuid>()
+                .map_err(|_| ssr::field("service_id", "choose a service from the list"))?,
+        ),
+    };
+    let mut price = match price.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => 0,
         Some(p) => parse_amount(p, &currency)
-            .filter(|m| *m <= 100_000_000)
+            .filter(|m| *m <= super::MAX_VISIT_PRICE_MINOR)
             .ok_or_else(|| {
                 ssr::field("price", "give the price as an amount such as 45 or 45.50")
             })?,
@@ -399,6 +416,10 @@ pub async fn save_appointment_type(
     {
         return Err(AppError::NotFound.respond());
     }
+    if let Some(service) = service_id {
+        // A visit billed as a service costs what the service costs.
+        price = billed_price(&mut tx, service).await?;
+    }
     let id = super::db::save_type(
         &mut tx,
         type_id,
@@ -412,6 +433,7 @@ pub async fn save_appointment_type(
             capacity,
             colour: &colour,
             online_bookable: ssr::checked(&online_bookable),
+            service_id,
             practitioners: &staff,
             locations: &places,
         },
@@ -420,6 +442,23 @@ pub async fn save_appointment_type(
     .map_err(|e| AppError::from(e).respond())?;
     w.finish(tx, "appointment_type.saved", Some(&name)).await?;
     Ok(id)
+}
+
+/// The price of an active catalog service of the clinic that a visit type
+/// may be billed as, or the field's message.
+#[cfg(feature = "ssr")]
+async fn billed_price(tx: &mut crate::db::TenantTx, service: Uuid) -> Result<i64, AppError> {
+    match crate::billing::db::service(tx, service).await? {
+        Some(s) if s.active && s.price_minor <= super::MAX_VISIT_PRICE_MINOR => Ok(s.price_minor),
+        Some(s) if s.active => Err(ssr::field(
+            "service_id",
+            "this service costs more than a visit type may; choose another or change its price",
+        )),
+        _ => Err(ssr::field(
+            "service_id",
+            "choose an active service from the list",
+        )),
+    }
 }
 
 #[server(prefix = "/api", endpoint = "set_appointment_type_active")]
@@ -827,6 +866,9 @@ fn Setup(s: SetupView) -> impl IntoView {
                             if t.capacity > 1 { format!(", {} places", t.capacity) } else { String::new() },
                             format_amount(t.price_minor, &t.currency), t.currency,
                             if t.online_bookable { ", online" } else { "" })}
+                        {t.service_id.and_then(|id| s.services.iter().find(|c| c.id == id)).map(|c| view! {
+                            <span class="ml-1 text-slate-600" data-testid="billed-as">{format!("· billed as {} {}", c.code, c.name)}</span>
+                        })}
                     </li>
                 }).collect_view()}
             </ul>
@@ -838,6 +880,10 @@ fn Setup(s: SetupView) -> impl IntoView {
                 <label class="text-sm">"Buffer after (min)"<input name="buffer_after_min" type="number" min="0" max="120" class=input value="0"/></label>
                 <label class="text-sm">"Places (group)"<input name="capacity" type="number" min="1" max="100" class=input value="1"/></label>
                 <label class="text-sm">"Colour"<input name="colour" type="color" class="h-10 w-full" value="#0f766e"/></label>
+                <label class="text-sm">"Billed as"<select name="service_id" class=input>
+                    <option value="">"Its own price (no catalog service)"</option>
+                    {s.services.iter().map(|c| view! { <option value=c.id.to_string()>{format!("{} {}", c.code, c.name)}</option> }).collect_view()}
+                </select></label>
                 <label class="text-sm"><input type="checkbox" name="online_bookable" value="on"/>" Patients can book it online"</label>
                 <fieldset class="text-sm sm:col-span-3"><legend>"Offered by"</legend>
                     {practitioners.iter().map(|p| view! {

@@ -221,7 +221,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
     match viewer.standing {
         Standing::Staff { .. } => {
             let mut nav = vec![link("Dashboard", "/staff")];
-            let gated: [(P, NavItem); 16] = [
+            let gated: [(P, NavItem); 17] = [
                 (P::PatientsRead, link("Patients", "/staff/patients")),
                 (
                     P::AppointmentsManage,
@@ -236,6 +236,7 @@ pub fn navigation(site: &crate::site::SiteInfo) -> (&'static str, Vec<NavItem>) 
                     feature("Dispensing", "/staff/pharmacy", Feature::Prescriptions),
                 ),
                 (P::PaymentsTake, link("Billing", "/staff/billing")),
+                (P::RevenueRead, link("Revenue", "/staff/revenue")),
                 (
                     P::ReportsRead,
                     feature("Reports", "/staff/reports", Feature::Reports),

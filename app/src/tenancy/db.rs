@@ -26,6 +26,8 @@ struct TenantRow {
     plan_id: String,
     features: String,
     trial_ends_at: Option<DateTime<Utc>>,
+    payment_failed_at: Option<DateTime<Utc>>,
+    read_only_from: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     require_staff_2fa: bool,
@@ -60,6 +62,8 @@ impl TryFrom<TenantRow> for Tenant {
                 .filter_map(|f| f.parse::<Feature>().ok())
                 .collect(),
             trial_ends_at: r.trial_ends_at,
+            payment_failed_at: r.payment_failed_at,
+            read_only_from: r.read_only_from,
             created_at: r.created_at,
             updated_at: r.updated_at,
             security: super::SecurityPolicy {
@@ -74,7 +78,7 @@ impl TryFrom<TenantRow> for Tenant {
 const SELECT: &str =
     "SELECT t.id, t.slug, t.name, t.kind, t.status, t.status_reason, t.custom_domain, \
      t.branding, t.timezone, t.currency, t.language, t.date_format, t.working_days, t.plan_id, \
-     p.features, t.trial_ends_at, t.created_at, t.updated_at, t.require_staff_2fa, \
+     p.features, t.trial_ends_at, t.payment_failed_at, t.read_only_from, t.created_at, t.updated_at, t.require_staff_2fa, \
      CAST(t.staff_idle_minutes AS BIGINT) AS staff_idle_minutes, t.doctors_see_own_patients \
      FROM tenants t JOIN plans p ON p.id = t.plan_id";
 

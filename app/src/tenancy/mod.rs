@@ -249,6 +249,10 @@ pub struct Tenant {
     pub plan: PlanId,
     pub features: Vec<Feature>,
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When a renewal of MediSync's subscription first failed (dunning).
+    pub payment_failed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// From when the clinic's records are read-only for want of payment.
+    pub read_only_from: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Staff sign-in rules, read with the tenant so a request needs no second look.
@@ -274,6 +278,8 @@ impl Tenant {
                 .trial_ends_at
                 .filter(|_| self.status == TenantStatus::Trial)
                 .map(|end| (end - chrono::Utc::now()).num_days().max(0)),
+            payment_failed_at: self.payment_failed_at,
+            read_only_from: self.read_only_from,
         }
     }
 }

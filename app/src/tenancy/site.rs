@@ -18,9 +18,21 @@ pub struct TenantPublic {
     /// made (the browser's clock is not consulted, so both render the same).
     #[serde(default)]
     pub trial_days_left: Option<i64>,
+    /// Dunning, for the server only (staff learn of it through their viewer;
+    /// visitors and patients never do).
+    #[serde(skip)]
+    pub payment_failed_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip)]
+    pub read_only_from: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl TenantPublic {
+    /// Whether the clinic's records are read-only for want of payment at `now`:
+    /// reading and exporting go on, changing the record does not.
+    pub fn read_only_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.read_only_from.is_some_and(|from| from <= now)
+    }
+
     pub fn has(&self, feature: crate::plans::Feature) -> bool {
         self.features.contains(&feature)
     }

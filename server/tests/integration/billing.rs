@@ -23,6 +23,9 @@ on_both_backends!(
     issued_documents_and_money_stay_as_they_were_with_the_application_bypassed,
     a_credit_note_corrects_a_line_and_bounds_its_refund,
     the_days_collections_add_up_per_method_and_member_of_staff,
+    revenue_splits_by_practitioner_and_service_and_a_doctor_sees_only_their_own,
+    a_visit_type_billed_as_a_service_is_invoiced_as_that_service,
+    an_issued_invoice_is_emailed_as_a_pointer_to_the_portal,
 );
 
 /// The clinic's date (the test clinics run on UTC).
@@ -717,4 +720,479 @@ async fn the_days_collections_add_up_per_method_and_member_of_staff(t: &TestDb) 
         .api("acme", "collections_report", &[("date", "30/11/2026")])
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn revenue_splits_by_practitioner_and_service_and_a_doctor_sees_only_their_own(t: &TestDb) {
+    use crate::scheduling::{book, day, free_starts, next_monday, set_up_in};
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let sunscreen = gst_clinic(&admin, &billing).await;
+    let s = set_up_in(&admin, "30", "1", "UTC").await;
+    let patient = register(&desk, "acme", "Kiran", "Shah", "1988-08-08", &[]).await;
+    let free = free_starts(&day(&desk, &s, next_monday()).await);
+    let visit = book(&desk, &s, &patient, &free[0]).await;
+    assert_eq!(visit.status, StatusCode::OK, "{}", visit.body);
+    let visit = visit.json().as_str().expect("appointment").to_owned();
+
+    // The visit's invoice: a consultation typed by hand and a product from the
+    // catalog; a second invoice by hand, with no visit.
+    let href = desk
+        .api_ok(
+            "acme",
+            "draft_invoice",
+            &[
+                ("patient_id", &patient),
+                ("appointment_id", &visit),
+                ("place_of_supply", "Karnataka"),
+            ],
+        )
+        .await;
+    let invoice = href
+        .as_str()
+        .and_then(|h| h.split("?invoice=").nth(1))
+        .expect("invoice")
+        .to_owned();
+    line(
+        &desk,
+        &invoice,
+        &[
+            ("description", "Consultation"),
+            ("quantity", "1"),
+            ("unit_price", "500"),
+        ],
+    )
+    .await;
+    line(
+        &desk,
+        &invoice,
+        &[("service_id", &sunscreen), ("quantity", "1")],
+    )
+    .await;
+    desk.api_ok("acme", "issue_invoice", &[("invoice_id", &invoice)])
+        .await;
+    let by_hand = draft(&desk, &patient, "Karnataka").await;
+    line(
+        &desk,
+        &by_hand,
+        &[("service_id", &sunscreen), ("quantity", "2")],
+    )
+    .await;
+    desk.api_ok("acme", "issue_invoice", &[("invoice_id", &by_hand)])
+        .await;
+    // The product on the visit's invoice is returned: a credit note.
+    let doc = page(&billing, &invoice).await["invoice"].clone();
+    // Drafted from the visit, the invoice starts with the visit's own line.
+    assert_eq!(doc["lines"].as_array().map(Vec::len), Some(3), "{doc}");
+    let product_line = doc["lines"]
+        .as_array()
+        .and_then(|l| {
+            l.iter().find(|l| {
+                l["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("Sunscreen"))
+            })
+        })
+        .and_then(|l| l["id"].as_str())
+        .expect("the product's line")
+        .to_owned();
+    let product_box = format!("lines[l{product_line}]");
+    billing
+        .api_ok(
+            "acme",
+            "credit_invoice",
+            &[
+                ("invoice_id", invoice.as_str()),
+                ("reason", "Returned unopened"),
+                (product_box.as_str(), "on"),
+            ],
+        )
+        .await;
+
+    let report = billing.api_ok("acme", "revenue_report", &[]).await;
+    let row = |rows: &serde_json::Value, label: &str| -> serde_json::Value {
+        rows.as_array()
+            .and_then(|r| r.iter().find(|x| x["label"] == label))
+            .cloned()
+            .unwrap_or_else(|| panic!("{label} in {rows}"))
+    };
+    let doctor_name = report["by_practitioner"]
+        .as_array()
+        .and_then(|r| {
+            r.iter()
+                .find(|x| x["label"] != "No visit (invoiced by hand)")
+        })
+        .map(|x| x["label"].as_str().expect("name").to_owned())
+        .expect("the doctor's row");
+    // The visit (40.00) and the consultation (500.00) stay with the doctor;
+    // the product went back.
+    assert_eq!(
+        row(&report["by_practitioner"], &doctor_name)["net"],
+        54_000,
+        "{report}"
+    );
+    assert_eq!(row(&report["by_practitioner"], &doctor_name)["invoices"], 1);
+    let sunscreen_row = row(&report["by_service"], "Sunscreen SPF 50");
+    assert_eq!(sunscreen_row["invoices"], 2, "{report}");
+    let by_hand_net = row(&report["by_practitioner"], "No visit (invoiced by hand)")["net"].clone();
+    assert_eq!(
+        sunscreen_row["net"], by_hand_net,
+        "one returned, two sold by hand"
+    );
+    assert_eq!(
+        row(&report["by_service"], "Other (typed on the invoice)")["net"],
+        54_000
+    );
+    assert_eq!(report["totals"]["invoices"], 2);
+
+    // The doctor sees only their own visits; the front desk sees none of it.
+    let own = doctor.api_ok("acme", "revenue_report", &[]).await;
+    assert_eq!(own["own_only"], true);
+    assert_eq!(
+        own["by_practitioner"].as_array().map(Vec::len),
+        Some(1),
+        "{own}"
+    );
+    assert_eq!(own["totals"]["net"], 54_000);
+    assert_eq!(
+        desk.api("acme", "revenue_report", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = billing
+        .api(
+            "acme",
+            "revenue_report",
+            &[("from", "2026-12-31"), ("to", "2026-01-01")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    // The CSV carries the same figures, for the same people.
+    let csv = billing
+        .get("localhost", "/t/acme/billing/revenue.csv")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers["content-type"]
+        .to_str()
+        .is_ok_and(|c| c.starts_with("text/csv")));
+    assert!(
+        csv.body
+            .starts_with("breakdown,label,invoices,net,tax,total,currency,from,to\r\n"),
+        "{}",
+        csv.body
+    );
+    assert!(
+        csv.body
+            .contains(&format!("practitioner,\"{doctor_name}\",1,540.00,")),
+        "{}",
+        csv.body
+    );
+    assert_eq!(
+        desk.get("localhost", "/t/acme/billing/revenue.csv")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let own_csv = doctor.get("localhost", "/t/acme/billing/revenue.csv").await;
+    assert!(!own_csv.body.contains("No visit"), "{}", own_csv.body);
+}
+
+/// A visit type billed as a catalog service: its visits are invoiced in one
+/// click with the service's name, price and tax category; the type's price
+/// follows the service's; only the clinic's own active services can be
+/// chosen, and the database holds that rule with the application bypassed.
+async fn a_visit_type_billed_as_a_service_is_invoiced_as_that_service(t: &TestDb) {
+    use crate::scheduling::{book, day, free_starts, next_monday, set_up_in};
+    let clinic = staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "beta").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    gst_clinic(&admin, &billing).await;
+    let service = |b: &'static str, code: &'static str, price: &'static str| {
+        [
+            ("code", code),
+            ("name", b),
+            ("kind", "service"),
+            ("price", price),
+            ("tax_category", "health"),
+        ]
+    };
+    let consult = billing
+        .api_ok(
+            "acme",
+            "save_service",
+            &service("Specialist consultation", "SPEC", "700"),
+        )
+        .await;
+    let consult = consult.as_str().expect("service id").to_owned();
+    let s = set_up_in(&admin, "30", "1", "UTC").await;
+    let doctor_box = format!("practitioners[s{}]", s.doctor);
+    let location_box = format!("locations[l{}]", s.location);
+    let link = |service: &str| {
+        vec![
+            ("type_id".to_owned(), s.kind.clone()),
+            ("name".to_owned(), "Consultation".to_owned()),
+            ("duration_min".to_owned(), "30".to_owned()),
+            ("price".to_owned(), "40".to_owned()),
+            ("service_id".to_owned(), service.to_owned()),
+            (doctor_box.clone(), "on".to_owned()),
+            (location_box.clone(), "on".to_owned()),
+        ]
+    };
+    fn form(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+    let type_of = |setup: &serde_json::Value| {
+        setup["types"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["id"].as_str() == Some(s.kind.as_str())))
+            .cloned()
+            .expect("the visit type")
+    };
+
+    // Only the clinic's own active services: nonsense, another clinic's, a
+    // retired one are each refused by name.
+    let beta_admin = staff_of(addr, "beta", Role::Admin).await;
+    let beta_billing = staff_of(addr, "beta", Role::Billing).await;
+    beta_admin
+        .api_ok(
+            "beta",
+            "save_billing_settings",
+            &[
+                ("regime", "none"),
+                ("invoice_prefix", "B-"),
+                ("credit_prefix", "BC-"),
+                ("receipt_prefix", "BR-"),
+                ("refund_prefix", "BF-"),
+                ("fy_start_month", "1"),
+                ("discount_reason_above", "10"),
+            ],
+        )
+        .await;
+    let theirs = beta_billing
+        .api_ok(
+            "beta",
+            "save_service",
+            &service("Their consultation", "THEIRS", "10"),
+        )
+        .await;
+    let theirs = theirs.as_str().expect("their service").to_owned();
+    let retired = billing
+        .api_ok(
+            "acme",
+            "save_service",
+            &service("Old consultation", "OLD", "30"),
+        )
+        .await;
+    let retired = retired.as_str().expect("service id").to_owned();
+    let mut retire = service("Old consultation", "OLD", "30").to_vec();
+    retire.push(("id", &retired));
+    billing.api_ok("acme", "save_service", &retire).await;
+    for wrong in ["not-a-service", theirs.as_str(), retired.as_str()] {
+        let refused = admin
+            .api("acme", "save_appointment_type", &form(&link(wrong)))
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{wrong}: {}",
+            refused.body
+        );
+        assert!(refused.body.contains("service_id"), "{}", refused.body);
+    }
+
+    // Linked, the type costs what the service costs, whatever price was typed.
+    admin
+        .api_ok("acme", "save_appointment_type", &form(&link(&consult)))
+        .await;
+    let kind = type_of(&admin.api_ok("acme", "scheduling_setup", &[]).await);
+    assert_eq!(
+        kind["service_id"].as_str(),
+        Some(consult.as_str()),
+        "{kind}"
+    );
+    assert_eq!(kind["price_minor"], 70_000, "{kind}");
+
+    // A visit is invoiced in one click as that service: exempt clinical care.
+    let patient = register(&desk, "acme", "Anil", "Rao", "1979-07-07", &[]).await;
+    let free = free_starts(&day(&desk, &s, next_monday()).await);
+    let visit = book(&desk, &s, &patient, &free[0]).await;
+    assert_eq!(visit.status, StatusCode::OK, "{}", visit.body);
+    let visit = visit.json().as_str().expect("appointment").to_owned();
+    let href = desk
+        .api_ok(
+            "acme",
+            "draft_invoice",
+            &[
+                ("patient_id", &patient),
+                ("appointment_id", &visit),
+                ("place_of_supply", "Karnataka"),
+            ],
+        )
+        .await;
+    let invoice = href
+        .as_str()
+        .and_then(|h| h.split("?invoice=").nth(1))
+        .expect("invoice")
+        .to_owned();
+    let doc = page(&desk, &invoice).await["invoice"].clone();
+    let first = &doc["lines"][0];
+    assert_eq!(first["description"], "Specialist consultation", "{doc}");
+    assert_eq!(first["unit_price"], 70_000, "{doc}");
+    assert_eq!(first["tax_category"], "health", "{doc}");
+    assert_eq!(doc["lines"].as_array().map(Vec::len), Some(1), "{doc}");
+
+    // The service's new price is the type's; a price a visit may not have is
+    // refused while a type is billed as it.
+    let mut repriced = service("Specialist consultation", "SPEC", "800").to_vec();
+    repriced.push(("id", &consult));
+    billing.api_ok("acme", "save_service", &repriced).await;
+    let kind = type_of(&admin.api_ok("acme", "scheduling_setup", &[]).await);
+    assert_eq!(kind["price_minor"], 80_000, "{kind}");
+    let mut too_dear = service("Specialist consultation", "SPEC", "2000000").to_vec();
+    too_dear.push(("id", &consult));
+    let refused = billing.api("acme", "save_service", &too_dear).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("price"), "{}", refused.body);
+
+    // With the application bypassed, a type cannot be billed as another
+    // clinic's service, nor as one that does not exist.
+    let tenant = clinic.tenant.id.into_uuid();
+    let missing = uuid::Uuid::now_v7().to_string();
+    for other in [theirs.as_str(), missing.as_str()] {
+        let sneaked = raw(
+            t,
+            tenant,
+            "UPDATE appointment_types SET service_id = $1 WHERE id = $2",
+            &[other, &s.kind],
+        )
+        .await;
+        assert!(sneaked.is_err(), "{other}: {sneaked:?}");
+    }
+}
+
+/// Emailing a document tells the patient it waits in their portal: the
+/// clinic, the kind and the number, never what was bought or treated. A draft
+/// is not sent, nor is a patient without an address emailed; each refusal says
+/// why. Audited.
+async fn an_issued_invoice_is_emailed_as_a_pointer_to_the_portal(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    gst_clinic(&admin, &billing).await;
+    let patient = register(
+        &desk,
+        "acme",
+        "Leela",
+        "Menon",
+        "1985-05-05",
+        &[("email", "leela.menon@patients.example")],
+    )
+    .await;
+    let invoice = draft(&desk, &patient, "Karnataka").await;
+    line(
+        &desk,
+        &invoice,
+        &[
+            ("description", "Mole removal"),
+            ("quantity", "1"),
+            ("unit_price", "900"),
+        ],
+    )
+    .await;
+    let before = app::mail::recent(&t.db, 500).await.expect("outbox").len();
+    let refused = desk
+        .api("acme", "email_invoice", &[("invoice_id", &invoice)])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("issue it first"), "{}", refused.body);
+
+    let number = desk
+        .api_ok("acme", "issue_invoice", &[("invoice_id", &invoice)])
+        .await;
+    let number = number.as_str().expect("number").to_owned();
+    desk.api_ok("acme", "email_invoice", &[("invoice_id", &invoice)])
+        .await;
+    let outbox = app::mail::recent(&t.db, 500).await.expect("outbox");
+    assert_eq!(outbox.len(), before + 1);
+    let sent = outbox
+        .iter()
+        .find(|m| m.to_address == "leela.menon@patients.example")
+        .expect("the patient's message");
+    assert!(sent.subject.contains(&number), "{}", sent.subject);
+    assert!(
+        sent.text_body.contains("/portal/bills"),
+        "{}",
+        sent.text_body
+    );
+    for body in [&sent.subject, &sent.text_body, &sent.html_body] {
+        assert!(
+            !body.contains("Mole"),
+            "what was treated stays in the portal: {body}"
+        );
+        assert!(
+            !body.contains("900"),
+            "the amount stays in the portal: {body}"
+        );
+    }
+    let raw = crate::chart::raw_pool(t).await;
+    assert_eq!(
+        raw.count("SELECT count(*) FROM audit_events WHERE action = 'invoice.emailed'")
+            .await,
+        1
+    );
+
+    // No address on the record: the desk is told to add one, nothing is sent.
+    let no_email = register(&desk, "acme", "Ravi", "Iyer", "1970-01-02", &[]).await;
+    let other = draft(&desk, &no_email, "Karnataka").await;
+    line(
+        &desk,
+        &other,
+        &[
+            ("description", "Dressing"),
+            ("quantity", "1"),
+            ("unit_price", "50"),
+        ],
+    )
+    .await;
+    desk.api_ok("acme", "issue_invoice", &[("invoice_id", &other)])
+        .await;
+    let refused = desk
+        .api("acme", "email_invoice", &[("invoice_id", &other)])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("no email address"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        app::mail::recent(&t.db, 500).await.expect("outbox").len(),
+        before + 1
+    );
 }

@@ -114,6 +114,16 @@ fn every_recorded_audit_action_has_words() {
         "payment_link.paid",
         "payment_link.expired",
         "payment_link.cancelled",
+        "subscription.authenticated",
+        "subscription.activated",
+        "subscription.charged",
+        "subscription.pending",
+        "subscription.halted",
+        "subscription.cancelled",
+        "subscription.completed",
+        // Stripe Billing's event names.
+        "invoice.paid",
+        "invoice.payment_failed",
     ];
     const PLATFORM_ONLY: &[&str] = &[
         "plan.retired",

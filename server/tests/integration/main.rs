@@ -35,4 +35,5 @@ mod schema;
 mod security_review;
 mod self_service;
 mod staff_access;
+mod subscriptions;
 mod texts;

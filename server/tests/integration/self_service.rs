@@ -1242,8 +1242,13 @@ async fn suspension_blocks_the_clinic_until_reactivated(t: &TestDb) {
     assert_eq!(figures["tenants"], 2);
     assert_eq!(
         figures["mrr"],
+        serde_json::json!([]),
+        "no clinic subscribes through MediSync"
+    );
+    assert_eq!(
+        figures["billed_by_hand"],
         serde_json::json!([["USD", 79900]]),
-        "one active enterprise clinic"
+        "one active enterprise clinic, billed outside MediSync"
     );
     assert_eq!(figures["signups"].as_array().map(Vec::len), Some(12));
     assert_eq!(figures["signups"][11]["count"], 2);

@@ -537,6 +537,7 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
             capacity: 1,
             colour: "#0f766e",
             online_bookable: true,
+            service_id: None,
             practitioners: &[doctor],
             locations: &[location],
         },

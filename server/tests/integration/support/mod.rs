@@ -14,7 +14,9 @@ use sqlx::{Connection, PgConnection};
 pub mod dns;
 pub mod fixtures;
 pub mod payments;
+pub mod razorpay_billing;
 pub mod server;
+pub mod stripe_billing;
 pub mod twilio;
 pub mod whatsapp;
 

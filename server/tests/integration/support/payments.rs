@@ -258,7 +258,8 @@ pub struct FakeRazorpay {
     inner: Arc<Mutex<RazorpayInner>>,
 }
 
-fn razorpay_error(status: StatusCode, description: &str) -> Response {
+/// Razorpay's error answer (`{"error": {"code", "description"}}`).
+pub fn razorpay_error(status: StatusCode, description: &str) -> Response {
     (
         status,
         axum::Json(json!({"error": {"code": "BAD_REQUEST_ERROR", "description": description}})),
@@ -266,21 +267,22 @@ fn razorpay_error(status: StatusCode, description: &str) -> Response {
         .into_response()
 }
 
-fn razorpay_auth(headers: &HeaderMap, inner: &RazorpayInner) -> bool {
-    let Some(encoded) = headers
+/// The `(key id, secret)` of an HTTP Basic `Authorization` header.
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let encoded = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-    else {
-        return false;
-    };
-    let Ok(decoded) = data_encoding::BASE64.decode(encoded.as_bytes()) else {
-        return false;
-    };
-    let decoded = String::from_utf8_lossy(&decoded).into_owned();
-    decoded
+        .and_then(|v| v.strip_prefix("Basic "))?;
+    let decoded = data_encoding::BASE64.decode(encoded.as_bytes()).ok()?;
+    let (id, secret) = String::from_utf8_lossy(&decoded)
         .split_once(':')
-        .is_some_and(|(id, secret)| inner.keys.get(id).is_some_and(|s| s == secret))
+        .map(|(i, s)| (i.to_owned(), s.to_owned()))?;
+    Some((id, secret))
+}
+
+fn razorpay_auth(headers: &HeaderMap, inner: &RazorpayInner) -> bool {
+    basic_credentials(headers)
+        .is_some_and(|(id, secret)| inner.keys.get(&id).is_some_and(|s| *s == secret))
 }
 
 async fn razorpay_create_link(
