@@ -98,6 +98,9 @@ describe('billing', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       assert.match(await page.locator('[data-testid="payments"]').innerText(), /RCT-\d{5}[\s\S]*Cash[\s\S]*20\.00 USD/);
       await screenshot(page, 'invoice-desktop');
       await assertAccessible(page, 'invoice');
+      // The demo patient has no email address: emailing the receipt says so.
+      await submit(page, page.locator('[data-testid="email-receipt"] button').first());
+      await page.getByText('no email address on their record').waitFor();
 
       // The invoice on A4 and the cash receipt on the 80 mm roll.
       const printHref = await page.locator('[data-testid="print-invoice"]').getAttribute('href');

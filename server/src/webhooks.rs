@@ -197,7 +197,6 @@ async fn razorpay_event(
         &tenant,
         &body,
         header(&headers, "x-razorpay-signature"),
-        header(&headers, "x-razorpay-event-id"),
         chrono::Utc::now(),
     )
     .await;
@@ -232,7 +231,6 @@ async fn razorpay_subscription_event(
         &state.db,
         &state.subscriptions,
         header(&headers, "x-razorpay-signature"),
-        header(&headers, "x-razorpay-event-id"),
         &body,
         chrono::Utc::now(),
     )

@@ -87,6 +87,55 @@ pub mod ssr {
             })
     }
 
+    /// Emails the patient that a billing document (`kind` and `number`, e.g.
+    /// "receipt R-0012") waits in their portal, and audits it as `action`. The
+    /// message never carries amounts or what was treated.
+    pub async fn tell_the_patient(
+        w: &Writer,
+        tx: &mut TenantTx,
+        patient_id: Uuid,
+        kind: &str,
+        number: &str,
+        action: &str,
+    ) -> Result<(), AppError> {
+        let patient = crate::patients::db::get(tx, patient_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound.respond())?;
+        let email = patient
+            .email
+            .as_deref()
+            .and_then(|e| crate::identity::Email::parse(e).ok())
+            .ok_or_else(|| {
+                AppError::Invalid(
+                    "this patient has no email address on their record; add one first".into(),
+                )
+                .respond()
+            })?;
+        let link = format!(
+            "{}{}",
+            crate::identity::auth::request_meta().origin,
+            crate::site::current_site().href("/portal/bills")
+        );
+        let account_line = if patient.portal_account {
+            "Sign in to your patient portal to see it, download it as a PDF and pay what is due."
+        } else {
+            "Your patient portal shows it once you have an account; ask the clinic for an invitation."
+        };
+        let message = crate::mail::branded(
+            Some(&w.tenant),
+            &email,
+            &format!("Your {kind} {number}"),
+            &[
+                &format!("{} has sent you {kind} {number}.", w.tenant.name),
+                account_line,
+            ],
+            ("Open your portal", &link),
+        );
+        crate::mail::enqueue(tx.platform(), &message).await?;
+        w.audit(tx, patient_id, action, Some(number)).await?;
+        Ok(())
+    }
+
     /// The invoice, once it is known to be this clinic's and its patient
     /// visible to the caller.
     pub async fn open_invoice(
@@ -102,13 +151,14 @@ pub mod ssr {
         Ok((tx, view))
     }
 
-    /// What the patient owes today, in the clinic's time zone and currency.
+    /// What the patient owes today (with any duplicate merged into their
+    /// record), in the clinic's time zone and currency.
     pub async fn dues(
         w: &Writer,
         tx: &mut TenantTx,
         patient: Uuid,
     ) -> Result<super::Dues, AppError> {
-        Ok(super::super::db::dues(
+        Ok(super::super::db::person_dues(
             tx,
             patient,
             today(w),
@@ -734,53 +784,55 @@ pub async fn email_invoice(invoice_id: Uuid) -> Result<(), AppError> {
         (super::InvoiceStatus::Issued, Some(number)) => number.clone(),
         _ => return Err(AppError::Invalid("a draft is not sent; issue it first".into()).respond()),
     };
-    let patient = crate::patients::db::get(&mut tx, invoice.patient_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound.respond())?;
-    let email = patient
-        .email
-        .as_deref()
-        .and_then(|e| crate::identity::Email::parse(e).ok())
-        .ok_or_else(|| {
-            AppError::Invalid(
-                "this patient has no email address on their record; add one first".into(),
-            )
-            .respond()
-        })?;
     let kind = match invoice.kind {
         super::DocumentKind::Invoice => "invoice",
         super::DocumentKind::CreditNote => "credit note",
     };
-    let link = format!(
-        "{}{}",
-        crate::identity::auth::request_meta().origin,
-        crate::site::current_site().href("/portal/bills")
-    );
-    let account_line = if patient.portal_account {
-        "Sign in to your patient portal to see it, download it as a PDF and pay what is due."
-    } else {
-        "Your patient portal shows it once you have an account; ask the clinic for an invitation."
-    };
-    let message = crate::mail::branded(
-        Some(&w.tenant),
-        &email,
-        &format!("Your {kind} {number}"),
-        &[
-            &format!("{} has sent you {kind} {number}.", w.tenant.name),
-            account_line,
-        ],
-        ("Open your portal", &link),
-    );
-    crate::mail::enqueue(tx.platform(), &message).await?;
-    w.audit(
+    ssr::tell_the_patient(
+        &w,
         &mut tx,
         invoice.patient_id,
+        kind,
+        &number,
         "invoice.emailed",
-        Some(&number),
     )
     .await?;
     tx.commit().await?;
     crate::forms::lands_on(&ssr::invoice_href(invoice_id));
+    Ok(())
+}
+
+/// Emails the patient that the receipt for a payment (or refund) is waiting
+/// in their portal; like [`email_invoice`], without amounts or treatments.
+/// `back_to` is the invoice page the desk sent it from. Audited as
+/// `receipt.emailed`.
+#[server(prefix = "/api", endpoint = "email_receipt")]
+pub async fn email_receipt(payment_id: Uuid, back_to: Option<Uuid>) -> Result<(), AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    let payment = super::db::payment(&mut tx, payment_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    crate::patients::api::ssr::ensure_visible(&mut tx, &w.viewer, payment.patient_id).await?;
+    let kind = if payment.refund {
+        "refund receipt"
+    } else {
+        "receipt"
+    };
+    ssr::tell_the_patient(
+        &w,
+        &mut tx,
+        payment.patient_id,
+        kind,
+        &payment.number,
+        "receipt.emailed",
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(invoice) = back_to {
+        crate::forms::lands_on(&ssr::invoice_href(invoice));
+    }
     Ok(())
 }
 
@@ -838,8 +890,7 @@ pub async fn invoice_page(invoice_id: Uuid) -> Result<InvoicePageView, AppError>
 pub async fn patient_billing(patient_id: Uuid) -> Result<PatientBillingView, AppError> {
     let w = crate::patients::api::ssr::writer()?;
     let mut tx = w.open(patient_id).await?;
-    let invoices = super::db::invoices(&mut tx, Some(patient_id), 200).await?;
-    let payments = super::db::payments_of(&mut tx, patient_id).await?;
+    let (invoices, payments) = super::db::person_documents(&mut tx, patient_id).await?;
     let dues = ssr::dues(&w, &mut tx, patient_id).await?;
     w.audit(&mut tx, patient_id, "billing.viewed", None).await?;
     tx.commit().await?;

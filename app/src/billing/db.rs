@@ -1216,6 +1216,47 @@ pub async fn dues(
     Ok(dues)
 }
 
+/// What a person owes across their record and every duplicate merged into
+/// it (a duplicate's bills stay on it: issued documents never change).
+pub async fn person_dues(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    today: NaiveDate,
+    tz: Tz,
+    currency: &str,
+) -> Result<Dues, DbError> {
+    let mut total = Dues {
+        currency: currency.to_owned(),
+        ..Dues::default()
+    };
+    for record in crate::patients::merge::db::records_of(tx, patient).await? {
+        let part = dues(tx, record, today, tz, currency).await?;
+        total.outstanding += part.outstanding;
+        total.credit += part.credit;
+        for (sum, add) in total.aging.iter_mut().zip(part.aging) {
+            *sum += add;
+        }
+    }
+    Ok(total)
+}
+
+/// A person's invoices, credit notes and payments across their record and
+/// the duplicates merged into it, newest first.
+pub async fn person_documents(
+    tx: &mut TenantTx,
+    patient: Uuid,
+) -> Result<(Vec<InvoiceView>, Vec<PaymentView>), DbError> {
+    let mut documents = Vec::new();
+    let mut payments = Vec::new();
+    for record in crate::patients::merge::db::records_of(tx, patient).await? {
+        documents.extend(invoices(tx, Some(record), 200).await?);
+        payments.extend(payments_of(tx, record).await?);
+    }
+    documents.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    payments.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(b.id.cmp(&a.id)));
+    Ok((documents, payments))
+}
+
 #[derive(sqlx::FromRow)]
 struct PaymentRow {
     id: Uuid,

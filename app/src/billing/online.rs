@@ -406,14 +406,16 @@ mod ssr {
     ) -> Result<String, OpenError> {
         let refused = |m: &str| OpenError::Refused(m.to_owned());
         let mut tx = db.begin_for(r.tenant).await?;
+        let not_yours = || refused("This bill is not yours, or not issued yet.");
         let invoice = billing::invoice(&mut tx, r.invoice)
             .await?
-            .filter(|i| {
-                i.patient_id == r.patient
-                    && i.kind == DocumentKind::Invoice
-                    && i.status == InvoiceStatus::Issued
-            })
-            .ok_or_else(|| refused("This bill is not yours, or not issued yet."))?;
+            .filter(|i| i.kind == DocumentKind::Invoice && i.status == InvoiceStatus::Issued)
+            .ok_or_else(not_yours)?;
+        // A bill of a duplicate record merged into the patient's is theirs too;
+        // the payment is recorded on the record the bill belongs to.
+        if !crate::patients::merge::db::is_part_of(&mut tx, invoice.patient_id, r.patient).await? {
+            return Err(not_yours());
+        }
         if invoice.outstanding <= 0 {
             return Err(refused("Nothing is owed on this bill."));
         }
@@ -453,7 +455,7 @@ mod ssr {
                 id.into(),
                 r.provider.as_str().into(),
                 r.invoice.into(),
-                r.patient.into(),
+                invoice.patient_id.into(),
                 invoice.outstanding.into(),
                 invoice.currency.as_str().into(),
                 r.now.into(),
@@ -856,13 +858,13 @@ mod ssr {
 
     /// A Razorpay event at `POST /webhooks/razorpay/{tenant}`: believed only
     /// when `X-Razorpay-Signature` signs the raw body with this clinic's webhook
-    /// secret; handled once per `X-Razorpay-Event-Id`.
+    /// secret; handled once per signed body (`X-Razorpay-Event-Id` is not
+    /// signed, so a body re-sent under a new id is still seen).
     pub async fn razorpay_event(
         db: &Db,
         tenant: &str,
         body: &[u8],
         signature: Option<&str>,
-        event_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Received, DbError> {
         let Some((tenant, tz)) = clinic_of(db, tenant).await? else {
@@ -894,9 +896,8 @@ mod ssr {
         else {
             return Ok(Received::Ignored);
         };
-        // Without the header, the event is named by what it did to which link.
-        let fallback = format!("{}:{}", event.event, link.id);
-        let event_id = event_id.filter(|e| !e.is_empty()).unwrap_or(&fallback);
+        let event_id = razorpay::event_key(body);
+        let event_id = event_id.as_str();
         if !first_time(&mut tx, Provider::Razorpay, event_id, &event.event, now).await? {
             return Ok(Received::Handled);
         }

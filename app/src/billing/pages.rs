@@ -30,6 +30,7 @@ const FORMS: &[&str] = &[
     "/api/delete_draft_invoice",
     "/api/take_payment",
     "/api/email_invoice",
+    "/api/email_receipt",
     "/api/apply_patient_credit",
     "/api/credit_invoice",
     "/api/refund_credit_note",
@@ -453,9 +454,13 @@ fn CreditNotes(p: InvoicePageView) -> impl IntoView {
 fn PatientMoney(p: InvoicePageView) -> impl IntoView {
     let d = p.dues.clone();
     let c = d.currency.clone();
+    let back_to = p.invoice.id.to_string();
     view! {
         <section class=SECTION data-testid="patient-money">
             <h2 class="font-semibold">"The patient's account"</h2>
+            {crate::forms::succeeded("/api/email_receipt").then(|| view! {
+                <p role="status" class="mt-1 text-sm text-emerald-800" data-testid="receipt-emailed">"Emailed: the patient was told the receipt waits in their portal."</p>
+            })}
             <p class="text-sm" data-testid="dues">{format!(
                 "Owed {} (0–30 days {}, 31–60 {}, 61–90 {}, over 90 {}); credit {}",
                 money(d.outstanding, &c), format_amount(d.aging[0], &c), format_amount(d.aging[1], &c),
@@ -466,7 +471,13 @@ fn PatientMoney(p: InvoicePageView) -> impl IntoView {
                 <tbody>
                     {p.payments.into_iter().map(|m| view! {
                         <tr class="border-t">
-                            <td><a class="underline" href=print_href(&format!("receipts/{}/print", m.id)) data-testid="receipt-link">{m.number.clone()}</a>{m.refund.then_some(" (refund)")}</td>
+                            <td><a class="underline" href=print_href(&format!("receipts/{}/print", m.id)) data-testid="receipt-link">{m.number.clone()}</a>{m.refund.then_some(" (refund)")}
+                                <form method="post" action=api("email_receipt") class="inline print:hidden" data-testid="email-receipt">
+                                    {hidden("payment_id", m.id.to_string())}
+                                    {hidden("back_to", back_to.clone())}
+                                    <button type="submit" class="ml-2 text-xs underline" aria-label=format!("Email receipt {} to the patient", m.number)>"Email"</button>
+                                </form>
+                            </td>
                             <td>{m.received_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                             <td>{m.method.label()}</td>
                             <td class="text-right">{money(if m.refund { -m.amount } else { m.amount }, &m.currency)}</td>

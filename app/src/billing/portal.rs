@@ -69,14 +69,17 @@ pub async fn my_bills(checkout: Option<Uuid>) -> Result<OwnBills, AppError> {
     let tz = tenant.settings.tz();
     let today = crate::patients::api::ssr::clinic_today(&tenant);
     let currency = tenant.settings.currency.clone();
-    let dues = super::db::dues(&mut tx, patient, today, tz, &currency).await?;
-    let documents = super::db::invoices(&mut tx, Some(patient), 200).await?;
-    let payments = super::db::payments_of(&mut tx, patient).await?;
+    // Bills of a duplicate record merged into the patient's are theirs too.
+    let dues = super::db::person_dues(&mut tx, patient, today, tz, &currency).await?;
+    let (documents, payments) = super::db::person_documents(&mut tx, patient).await?;
     let providers = super::online::connected(&mut tx).await?;
     let pages: Vec<(Uuid, String)> = tx
         .fetch_all(
-            "SELECT invoice_id, page_url FROM online_checkouts WHERE tenant_id = $1 AND patient_id = $2 \
-             AND status = 'open' AND expires_at > $3 ORDER BY created_at",
+            &format!(
+                "SELECT invoice_id, page_url FROM online_checkouts WHERE tenant_id = $1 \
+                 AND patient_id IN {} AND status = 'open' AND expires_at > $3 ORDER BY created_at",
+                crate::patients::merge::db::RECORD_OF
+            ),
             &[patient.into(), chrono::Utc::now().into()],
         )
         .await?;
@@ -85,8 +88,12 @@ pub async fn my_bills(checkout: Option<Uuid>) -> Result<OwnBills, AppError> {
         Some(id) => {
             let status: Option<(String,)> = tx
                 .fetch_optional(
-                    "SELECT status FROM online_checkouts WHERE tenant_id = $1 AND id = $2 AND patient_id = $3",
-                    &[id.into(), patient.into()],
+                    &format!(
+                        "SELECT status FROM online_checkouts WHERE tenant_id = $1 AND id = $3 \
+                         AND patient_id IN {}",
+                        crate::patients::merge::db::RECORD_OF
+                    ),
+                    &[patient.into(), id.into()],
                 )
                 .await?;
             status.map(|(s,)| match s.as_str() {

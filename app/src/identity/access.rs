@@ -209,6 +209,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("delete_draft_invoice", R::Staff(Some(P::PaymentsTake))),
     ("issue_invoice", R::Staff(Some(P::PaymentsTake))),
     ("email_invoice", R::Staff(Some(P::PaymentsTake))),
+    ("email_receipt", R::Staff(Some(P::PaymentsTake))),
     ("invoice_page", R::Staff(Some(P::PaymentsTake))),
     ("patient_billing", R::Staff(Some(P::PaymentsTake))),
     ("take_payment", R::Staff(Some(P::PaymentsTake))),

@@ -327,6 +327,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("service.saved", "Saved a service in the catalog"),
     ("invoice.printed", "Printed an invoice or credit note"),
     ("receipt.printed", "Printed a receipt"),
+    (
+        "receipt.emailed",
+        "Emailed a patient that a receipt waits in their portal",
+    ),
     ("appointment.moved", "Moved an appointment"),
     ("appointment.cancelled", "Cancelled an appointment"),
     (

@@ -128,6 +128,19 @@ pub mod db {
         Ok(found.is_some())
     }
 
+    /// A record and the records merged into it, the record itself first.
+    pub async fn records_of(tx: &mut TenantTx, own: Uuid) -> Result<Vec<Uuid>, DbError> {
+        let rows: Vec<(Uuid,)> = tx
+            .fetch_all(
+                &format!("SELECT id FROM patients WHERE tenant_id = $1 AND id IN {RECORD_OF} ORDER BY id"),
+                &[own.into()],
+            )
+            .await?;
+        let mut records: Vec<Uuid> = rows.into_iter().map(|(id,)| id).collect();
+        records.sort_by_key(|id| *id != own);
+        Ok(records)
+    }
+
     /// The record this one was merged into, if it was.
     pub async fn merged_into(
         tx: &mut TenantTx,

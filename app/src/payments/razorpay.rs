@@ -209,6 +209,17 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     super::hmac_hex(secret, &[body])
 }
 
+/// What names a webhook event for handling it once: the digest of its signed
+/// body. `X-Razorpay-Event-Id` is not covered by the signature, so a captured
+/// body re-sent under a new id must still count as seen; Razorpay's own
+/// retries re-send the same body.
+pub fn event_key(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
 /// Whether `header` signs `body` with the webhook secret (constant time).
 pub fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
     super::hmac_matches(secret, &[body], header)

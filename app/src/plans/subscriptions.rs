@@ -981,8 +981,8 @@ async fn subscription_event(
 }
 
 /// A Razorpay event at [`RAZORPAY_WEBHOOK_PATH`], believed only when signed
-/// with the platform's webhook secret; handled once by `X-Razorpay-Event-Id`
-/// (or, without one, by the body's digest).
+/// with the platform's webhook secret; handled once per signed body (its
+/// `X-Razorpay-Event-Id` header is not signed, so it is not trusted).
 ///
 /// * `subscription.authenticated`/`.activated`: the owner authorised the card;
 /// * `subscription.charged`: a cycle is paid: paid to `current_end`, arrears
@@ -995,7 +995,6 @@ pub async fn razorpay_event(
     db: &Db,
     billing: &Billing,
     signature: Option<&str>,
-    event_id: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Received, DbError> {
@@ -1013,10 +1012,7 @@ pub async fn razorpay_event(
         return Ok(Received::Ignored);
     };
     let happened = event.created_at.and_then(at).unwrap_or(now);
-    let id = event_id.map_or_else(
-        || crate::payments::razorpay::signature("event-id", body),
-        str::to_owned,
-    );
+    let id = crate::payments::razorpay::event_key(body);
     let mut tx = db.begin_platform().await?;
     if !first_time(&mut tx, Provider::Razorpay, &id, &event.event, now).await? {
         return Ok(Received::Handled);

@@ -25,7 +25,7 @@ on_both_backends!(
     the_days_collections_add_up_per_method_and_member_of_staff,
     revenue_splits_by_practitioner_and_service_and_a_doctor_sees_only_their_own,
     a_visit_type_billed_as_a_service_is_invoiced_as_that_service,
-    an_issued_invoice_is_emailed_as_a_pointer_to_the_portal,
+    issued_invoices_and_receipts_are_emailed_as_pointers_to_the_portal,
 );
 
 /// The clinic's date (the test clinics run on UTC).
@@ -1088,8 +1088,9 @@ async fn a_visit_type_billed_as_a_service_is_invoiced_as_that_service(t: &TestDb
 /// clinic, the kind and the number, never what was bought or treated. A draft
 /// is not sent, nor is a patient without an address emailed; each refusal says
 /// why. Audited.
-async fn an_issued_invoice_is_emailed_as_a_pointer_to_the_portal(t: &TestDb) {
+async fn issued_invoices_and_receipts_are_emailed_as_pointers_to_the_portal(t: &TestDb) {
     staffed_clinic(&t.db, "acme").await;
+    staffed_clinic(&t.db, "other").await;
     let addr = server::start(&t.db, |_| {}).await;
     let admin = staff_of(addr, "acme", Role::Admin).await;
     let billing = staff_of(addr, "acme", Role::Billing).await;
@@ -1162,6 +1163,55 @@ async fn an_issued_invoice_is_emailed_as_a_pointer_to_the_portal(t: &TestDb) {
         1
     );
 
+    // A payment's receipt is emailed the same way: its number, not its amount.
+    let receipt = desk
+        .api_ok(
+            "acme",
+            "take_payment",
+            &[
+                ("invoice_id", &invoice),
+                ("method", "cash"),
+                ("amount", "617"),
+            ],
+        )
+        .await;
+    let receipt = receipt.as_str().expect("receipt number").to_owned();
+    let payment = page(&desk, &invoice).await["payments"][0]["id"]
+        .as_str()
+        .expect("payment id")
+        .to_owned();
+    desk.api_ok(
+        "acme",
+        "email_receipt",
+        &[("payment_id", &payment), ("back_to", &invoice)],
+    )
+    .await;
+    let outbox = app::mail::recent(&t.db, 500).await.expect("outbox");
+    assert_eq!(outbox.len(), before + 2);
+    let sent = outbox
+        .iter()
+        .find(|m| m.subject.contains(&receipt))
+        .expect("the receipt's message");
+    assert_eq!(sent.to_address, "leela.menon@patients.example");
+    for body in [&sent.subject, &sent.text_body, &sent.html_body] {
+        assert!(
+            !body.contains("617"),
+            "the amount stays in the portal: {body}"
+        );
+        assert!(!body.contains("Mole"), "{body}");
+    }
+    assert_eq!(
+        raw.count("SELECT count(*) FROM audit_events WHERE action = 'receipt.emailed'")
+            .await,
+        1
+    );
+    // Another clinic's staff cannot reach it.
+    let stranger = staff_of(addr, "other", Role::Owner).await;
+    let refused = stranger
+        .api("other", "email_receipt", &[("payment_id", &payment)])
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+
     // No address on the record: the desk is told to add one, nothing is sent.
     let no_email = register(&desk, "acme", "Ravi", "Iyer", "1970-01-02", &[]).await;
     let other = draft(&desk, &no_email, "Karnataka").await;
@@ -1193,6 +1243,6 @@ async fn an_issued_invoice_is_emailed_as_a_pointer_to_the_portal(t: &TestDb) {
     );
     assert_eq!(
         app::mail::recent(&t.db, 500).await.expect("outbox").len(),
-        before + 1
+        before + 2
     );
 }

@@ -20,7 +20,7 @@ use app::jobs::kinds;
 
 use crate::chart::raw_pool;
 use crate::engagement::drain;
-use crate::self_service::{patient_of, staff_of};
+use crate::self_service::{patient_of, register, staff_of};
 use crate::support;
 use support::fixtures::staffed_clinic;
 use support::payments::{deliver, razorpay_headers, stripe_event, FakeRazorpay, FakeStripe};
@@ -33,6 +33,7 @@ on_both_backends!(
     a_clinics_secret_signs_for_no_other_clinic_and_pages_open_only_for_its_own_patients,
     a_providers_payment_is_recorded_once_with_the_application_bypassed,
     operators_set_a_clinics_keys_with_the_stable_command,
+    a_merged_duplicates_bills_show_in_the_portal_and_are_paid_there,
 );
 
 const SK: &str = "sk_test_51AcmeSecretKey0000004242";
@@ -483,7 +484,17 @@ async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: 
     assert_eq!(deliver(&hook, &event, &headers).await, StatusCode::OK);
     let unnamed = razorpay_headers(RZP_HOOK, "", &event);
     assert_eq!(deliver(&hook, &event, &unnamed[..1]).await, StatusCode::OK);
+    // The event id header is not signed: the same signed body under a new id
+    // is the same event, seen once.
+    let replayed = razorpay_headers(RZP_HOOK, "evt_rzp_replayed", &event);
+    assert_eq!(deliver(&hook, &event, &replayed).await, StatusCode::OK);
     assert_eq!(online_payments(&desk, "acme").await.len(), 1);
+    let raw = crate::chart::raw_pool(t).await;
+    assert_eq!(
+        raw.count("SELECT count(*) FROM payment_events WHERE provider = 'razorpay'")
+            .await,
+        1
+    );
     let mine = bills(&patient, "acme", None).await;
     assert_eq!(mine["invoices"][0]["owed"], false, "{mine}");
     // A body signed with the key secret instead of the webhook secret is refused.
@@ -817,4 +828,122 @@ async fn operators_set_a_clinics_keys_with_the_stable_command(t: &TestDb) {
         .iter()
         .all(|(s,)| s.starts_with("v1:") && !s.contains(SK) && !s.contains(RZP_SECRET)));
     tx.commit().await.expect("commit");
+}
+
+/// A duplicate record merged into the patient's brings its bills along: the
+/// portal lists them and counts what is owed on them, and the patient pays
+/// them there, the payment recorded on the record the bill belongs to (issued
+/// bills never change). Before the merge they were not the patient's.
+async fn a_merged_duplicates_bills_show_in_the_portal_and_are_paid_there(t: &TestDb) {
+    let (stripe, addr) = stripe_clinic(t).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let patient = patient_of(addr, "acme").await;
+    let own = portal_patient(&desk, "acme").await;
+    let own_bill = invoice(&desk, "acme", "20", None).await;
+
+    let duplicate = register(&desk, "acme", "Dora", "Duplicate", "1979-08-14", &[]).await;
+    let href = desk
+        .api_ok("acme", "draft_invoice", &[("patient_id", &duplicate)])
+        .await;
+    let dup_bill = href
+        .as_str()
+        .and_then(|h| h.split("?invoice=").nth(1))
+        .expect("invoice address")
+        .to_owned();
+    let line = [
+        ("invoice_id", dup_bill.as_str()),
+        ("description", "Dressing"),
+        ("quantity", "1"),
+        ("unit_price", "45"),
+    ];
+    desk.api_ok("acme", "add_invoice_line", &line).await;
+    let number = desk
+        .api_ok("acme", "issue_invoice", &[("invoice_id", &dup_bill)])
+        .await;
+    let number = number.as_str().expect("number").to_owned();
+
+    let before = bills(&patient, "acme", None).await;
+    assert_eq!(before["owed"], "20.00 USD", "{before}");
+    let refused = pay_online(&patient, "acme", &dup_bill, "stripe").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("not yours"), "{}", refused.body);
+
+    let mrn = desk
+        .api_ok("acme", "chart", &[("patient_id", &duplicate)])
+        .await["header"]["mrn"]
+        .as_str()
+        .expect("mrn")
+        .to_owned();
+    admin
+        .api_ok(
+            "acme",
+            "merge_patients",
+            &[
+                ("survivor_id", own.as_str()),
+                ("merged_mrn", mrn.as_str()),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+
+    let after = bills(&patient, "acme", None).await;
+    assert_eq!(after["owed"], "65.00 USD", "{after}");
+    let numbers: Vec<&str> = after["invoices"]
+        .as_array()
+        .expect("invoices")
+        .iter()
+        .filter_map(|i| i["number"].as_str())
+        .collect();
+    assert!(numbers.contains(&number.as_str()), "{after}");
+    assert_eq!(numbers.len(), 2, "{after}");
+    // The front desk sees the same on the surviving chart.
+    let dues = desk
+        .api_ok("acme", "patient_dues", &[("patient_id", own.as_str())])
+        .await;
+    assert_eq!(dues["outstanding"], 6500, "{dues}");
+    let billing = desk
+        .api_ok("acme", "patient_billing", &[("patient_id", own.as_str())])
+        .await;
+    assert_eq!(
+        billing["invoices"].as_array().map(Vec::len),
+        Some(2),
+        "{billing}"
+    );
+
+    let url = page_url(&patient, "acme", &dup_bill, "stripe").await;
+    let raw = raw_pool(t).await;
+    let on_duplicate = "SELECT count(*) FROM online_checkouts WHERE patient_id = \
+                        (SELECT id FROM patients WHERE merged_into IS NOT NULL)";
+    assert_eq!(raw.count(on_duplicate).await, 1);
+    let paid = stripe.pay(&stripe.session_of_url(&url));
+    let (body, signature) = stripe_event(
+        "evt_merged",
+        "checkout.session.completed",
+        &paid,
+        WHSEC,
+        Utc::now().timestamp(),
+    );
+    let hook = webhook(addr, "stripe", "acme");
+    assert_eq!(
+        deliver(&hook, &body, &[("stripe-signature", signature)]).await,
+        StatusCode::OK
+    );
+    let settled = bills(&patient, "acme", None).await;
+    assert_eq!(settled["owed"], "20.00 USD", "{settled}");
+    assert!(
+        settled["receipts"]
+            .as_array()
+            .expect("receipts")
+            .iter()
+            .any(|r| r["how"] == "Online"),
+        "{settled}"
+    );
+    // The patient's own bill is still theirs to pay.
+    page_url(&patient, "acme", &own_bill, "stripe").await;
 }

@@ -594,13 +594,20 @@ async fn through_razorpay_a_clinic_subscribes_falls_into_arrears_is_halted_and_p
     );
     assert_eq!(deliver(&hook, &body, &[]).await, StatusCode::BAD_REQUEST);
     assert!(plan(&owner).await["subscription"]["failed_on"].is_null());
-    for _ in 0..2 {
+    // The id header is not signed: the same body under a new id is seen once.
+    for id in ["evt_rzp_fail", "evt_rzp_fail", "evt_rzp_replayed"] {
         let headers = [
             ("x-razorpay-signature", signature.clone()),
-            ("x-razorpay-event-id", "evt_rzp_fail".to_owned()),
+            ("x-razorpay-event-id", id.to_owned()),
         ];
         assert_eq!(deliver(&hook, &body, &headers).await, StatusCode::OK);
     }
+    let raw = crate::chart::raw_pool(t).await;
+    assert_eq!(
+        raw.count("SELECT count(*) FROM subscription_events WHERE kind = 'subscription.pending'")
+            .await,
+        1
+    );
     let p = plan(&owner).await;
     assert_eq!(p["subscription"]["status"], "PastDue", "{p}");
     assert_eq!(p["subscription"]["read_only"], true, "{p}");
