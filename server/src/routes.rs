@@ -21,10 +21,22 @@ impl PageRoutes {
         Self(patterns.into_iter().map(parse).collect())
     }
 
-    /// The routes of MediSync's app.
+    /// The routes of MediSync's app, listed once per process.
+    ///
+    /// Listing runs the app with resource loading suppressed by a flag that is
+    /// global to the process (`leptos_server`'s `SuppressResourceLoad`): a page
+    /// being rendered at that moment, by any server in the process, would wait
+    /// for its data forever (leptos-rs/leptos#4773). Listing once, before any
+    /// server answers, keeps renders out of that window; tests that start many
+    /// servers in one process were stalling on it.
     pub fn of_app() -> Self {
-        let listing = leptos_axum::generate_route_list(app::app::App);
-        Self::new(listing.iter().map(|r| r.path()))
+        static PATTERNS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+            leptos_axum::generate_route_list(app::app::App)
+                .iter()
+                .map(|r| r.path().to_owned())
+                .collect()
+        });
+        Self::new(PATTERNS.iter().map(String::as_str))
     }
 
     /// `prefix` when it is a page, else the first page under it without parameters

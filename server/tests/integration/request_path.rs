@@ -133,3 +133,55 @@ async fn pages_and_server_functions_are_compressed_for_clients_that_accept_it() 
     }
     t.cleanup().await;
 }
+
+/// Listing the app's routes runs the app with resource loading suppressed for
+/// the whole process (leptos-rs/leptos#4773): a page whose data started loading
+/// in that window waited forever. Servers list the routes once per process, so
+/// pages keep rendering however often servers start beside them.
+#[tokio::test]
+async fn starting_servers_beside_a_busy_one_never_stalls_its_pages() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let t = TestDb::sqlite().await;
+    staffed_clinic(&t.db, "acme").await;
+    let owner = crate::self_service::staff_of(
+        server::start(&t.db, |_| {}).await,
+        "acme",
+        app::identity::Role::Owner,
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let starts = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut listed = 0_u32;
+            while !stop.load(Ordering::Relaxed) {
+                // What every server start does.
+                let _ = ::server::routes::PageRoutes::of_app();
+                listed += 1;
+            }
+            listed
+        })
+    };
+    for i in 0..40 {
+        let page = tokio::time::timeout(
+            Duration::from_secs(20),
+            owner.get("localhost", "/t/acme/staff"),
+        )
+        .await;
+        let Ok(page) = page else {
+            stop.store(true, Ordering::Relaxed);
+            panic!("the dashboard stalled on render {i} while routes were being listed");
+        };
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        // The dashboard's counts are a resource: rendered, not left pending.
+        assert!(
+            page.body.contains("data-testid=\"card-patients\""),
+            "{}",
+            page.body
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(starts.join().expect("lister") > 0);
+    t.cleanup().await;
+}
