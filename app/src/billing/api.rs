@@ -1076,6 +1076,11 @@ pub async fn refund_credit_note(
         let paid = super::online::paid_online(&mut tx, original)
             .await?
             .ok_or_else(|| field("method", "this invoice was not paid online"))?;
+        let name = super::online::refund_reference(
+            credit_note_id,
+            super::db::refunded_against(&mut tx, credit_note_id).await?,
+            amount,
+        );
         let trial = format!("trial-{}", Uuid::now_v7());
         super::db::refund(
             &mut tx,
@@ -1086,7 +1091,7 @@ pub async fn refund_credit_note(
         .await?;
         drop(tx);
         let gateways = use_context::<crate::payments::Gateways>().ok_or(AppError::Internal)?;
-        let given_back = super::online::refund_through_provider(&gateways, &paid, amount)
+        let given_back = super::online::refund_through_provider(&gateways, &paid, amount, &name)
             .await
             .map_err(AppError::Invalid)?;
         reference = Some(given_back);

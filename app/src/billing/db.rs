@@ -1161,6 +1161,18 @@ pub async fn refund(
     insert_money(tx, "refund", p, Some(credit_note), settings).await
 }
 
+/// What was already given back against a credit note.
+pub async fn refunded_against(tx: &mut TenantTx, credit_note: Uuid) -> Result<i64, DbError> {
+    let (refunded,): (i64,) = tx
+        .fetch_one(
+            "SELECT CAST(coalesce(sum(amount), 0) AS BIGINT) FROM payments \
+             WHERE tenant_id = $1 AND kind = 'refund' AND credit_note_id = $2",
+            &[credit_note.into()],
+        )
+        .await?;
+    Ok(refunded)
+}
+
 /// Money the patient paid in that is not (or no longer) put against an
 /// invoice, less what was refunded.
 pub async fn credit_of(tx: &mut TenantTx, patient: Uuid) -> Result<i64, DbError> {

@@ -346,16 +346,29 @@ mod ssr {
         }))
     }
 
-    /// Gives `amount` back through the provider; its refund id, or what to
-    /// tell the member of staff.
+    /// What names a refund at the provider: the credit note, what was already
+    /// refunded against it and the amount. A retry after a lost answer (nothing
+    /// recorded, so the same three) reaches the provider under the same name and
+    /// is answered with the first refund (Stripe's `Idempotency-Key`, Razorpay's
+    /// receipt looked up first); a later, deliberate refund has a new name.
+    /// 35 characters (Razorpay's receipt takes at most 40).
+    pub fn refund_reference(credit_note: Uuid, refunded_before: i64, amount: i64) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{credit_note}:{refunded_before}:{amount}"));
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("rf_{hex}")
+    }
+
+    /// Gives `amount` back through the provider under `reference`
+    /// ([`refund_reference`]); its refund id, or what to tell the member of staff.
     pub async fn refund_through_provider(
         gateways: &Gateways,
         paid: &PaidOnline,
         amount: i64,
+        reference: &str,
     ) -> Result<String, String> {
-        let reference = Uuid::now_v7().to_string();
         gateways
-            .refund(paid.provider, &paid.keys, &paid.payment, amount, &reference)
+            .refund(paid.provider, &paid.keys, &paid.payment, amount, reference)
             .await
             .map_err(|outcome| match outcome {
                 Outcome::Refused { message, .. } => format!(

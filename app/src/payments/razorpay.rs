@@ -160,9 +160,20 @@ pub async fn link(
 #[derive(Deserialize)]
 struct Refunded {
     id: String,
+    #[serde(default)]
+    receipt: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Refunds {
+    #[serde(default)]
+    items: Vec<Refunded>,
 }
 
 /// Refunds `amount` of a payment; `reference` is kept as the refund's receipt.
+/// Razorpay takes no idempotency key, so a refund already made under this
+/// `reference` (a retry after an answer that was lost) is looked up first and
+/// answered instead of refunding twice.
 pub async fn refund(
     http: &reqwest::Client,
     api: &str,
@@ -177,6 +188,17 @@ pub async fn refund(
             message: "not a Razorpay payment id".into(),
             retry: false,
         });
+    }
+    let made = format!("{api}/v1/payments/{payment}/refunds?count=100");
+    let text = call(http, reqwest::Method::GET, made, keys, None).await?;
+    let earlier = serde_json::from_str::<Refunds>(&text)
+        .map_err(|_| Outcome::Unknown("Razorpay's list of refunds is unreadable".into()))?;
+    if let Some(done) = earlier
+        .items
+        .into_iter()
+        .find(|r| r.receipt.as_deref() == Some(reference))
+    {
+        return Ok(done.id);
     }
     let body = serde_json::json!({
         "amount": amount,

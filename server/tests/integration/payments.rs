@@ -417,6 +417,23 @@ async fn a_patient_pays_the_rest_online_and_only_the_providers_signed_word_recor
         paid["payment_intent"].as_str().unwrap_or_default()
     );
     assert_eq!(refunds[0]["amount"], "7000");
+    // The refund's name is its credit note, what was refunded before and the
+    // amount: a retry after a lost answer (nothing recorded) sends the same
+    // Idempotency-Key, and Stripe answers it with the first refund.
+    let name = app::billing::online::refund_reference(note.parse().expect("id"), 0, 7000);
+    assert_eq!(refunds[0]["metadata[reference]"], name);
+    let keys = app::payments::Keys {
+        key_id: None,
+        secret_key: SK.into(),
+        webhook_secret: WHSEC.into(),
+    };
+    let gateways = app::payments::Gateways::new(&stripe.url(), "http://127.0.0.1:9");
+    let intent = paid["payment_intent"].as_str().unwrap_or_default();
+    let retried = gateways
+        .refund(app::payments::Provider::Stripe, &keys, intent, 7000, &name)
+        .await
+        .expect("the retry is answered");
+    assert_eq!(stripe.refunds().len(), 1, "refunded once: {retried}");
     let patient_id = portal_patient(&billing, "acme").await;
     let money = billing
         .api_ok("acme", "patient_billing", &[("patient_id", &patient_id)])
@@ -513,6 +530,28 @@ async fn a_razorpay_link_is_recorded_once_when_its_webhook_and_the_poll_race(t: 
     assert_eq!(refunds.len(), 1);
     assert!(refunds[0].0.starts_with("pay_"), "{refunds:?}");
     assert_eq!(refunds[0].1["amount"], 45_000);
+    // Razorpay takes no idempotency key: a retry under the same name (after a
+    // lost answer) finds the refund already made by its receipt and makes none.
+    let name = app::billing::online::refund_reference(note.parse().expect("id"), 0, 45_000);
+    assert_eq!(refunds[0].1["receipt"], name.as_str());
+    assert!(name.len() <= 40, "Razorpay's receipt limit: {name}");
+    let keys = app::payments::Keys {
+        key_id: Some(RZP_ID.into()),
+        secret_key: RZP_SECRET.into(),
+        webhook_secret: RZP_HOOK.into(),
+    };
+    let first = app::payments::Gateways::new("http://127.0.0.1:9", &razorpay.url())
+        .refund(
+            app::payments::Provider::Razorpay,
+            &keys,
+            &refunds[0].0,
+            45_000,
+            &name,
+        )
+        .await
+        .expect("the retry is answered");
+    assert_eq!(first, "rfnd_Test0001");
+    assert_eq!(razorpay.refunds().len(), 1, "refunded once");
     let cash = self::invoice(&desk, "acme", "20", Some("20")).await;
     let cash_note = credit_all(&billing, "acme", &cash).await;
     let r = refund_online(&billing, "acme", &cash_note, "20").await;

@@ -166,9 +166,21 @@ async fn stripe_refund(
     if !stripe_key(&headers, &inner) {
         return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
     }
+    // Stripe answers a repeated Idempotency-Key with the first refund.
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("refund:{k}"));
+    if let Some(id) = key.as_ref().and_then(|k| inner.by_idempotency.get(k)) {
+        return axum::Json(json!({"id": id, "object": "refund", "status": "succeeded"}))
+            .into_response();
+    }
     let f = form(&body);
     inner.refunds.push(f);
     let id = format!("re_test_{:04}", inner.refunds.len());
+    if let Some(key) = key {
+        inner.by_idempotency.insert(key, id.clone());
+    }
     axum::Json(json!({"id": id, "object": "refund", "status": "succeeded"})).into_response()
 }
 
@@ -362,6 +374,35 @@ async fn razorpay_refund(
     axum::Json(json!({"id": id, "entity": "refund", "status": "processed"})).into_response()
 }
 
+async fn razorpay_refunds_of(
+    State(inner): State<Arc<Mutex<RazorpayInner>>>,
+    Path(payment): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let inner = lock(&inner);
+    if !razorpay_auth(&headers, &inner) {
+        return razorpay_error(StatusCode::UNAUTHORIZED, "Authentication failed");
+    }
+    let items: Vec<Value> = inner
+        .refunds
+        .iter()
+        .enumerate()
+        .filter(|(_, (of, _))| *of == payment)
+        .map(|(i, (_, request))| {
+            json!({
+                "id": format!("rfnd_Test{:04}", i + 1),
+                "entity": "refund",
+                "payment_id": payment,
+                "amount": request["amount"],
+                "receipt": request["receipt"],
+                "status": "processed",
+            })
+        })
+        .collect();
+    axum::Json(json!({"entity": "collection", "count": items.len(), "items": items}))
+        .into_response()
+}
+
 impl FakeRazorpay {
     pub async fn start() -> Self {
         let inner = Arc::new(Mutex::new(RazorpayInner::default()));
@@ -369,6 +410,7 @@ impl FakeRazorpay {
             .route("/v1/payment_links", post(razorpay_create_link))
             .route("/v1/payment_links/{id}", get(razorpay_get_link))
             .route("/v1/payments/{id}/refund", post(razorpay_refund))
+            .route("/v1/payments/{id}/refunds", get(razorpay_refunds_of))
             .with_state(inner.clone());
         Self {
             addr: serve(app).await,
