@@ -68,19 +68,49 @@ async fn gst_clinic(admin: &Browser, billing: &Browser) -> String {
     id.as_str().expect("service id").to_owned()
 }
 
-/// Starts an invoice for `patient`; answers its id.
-async fn draft(b: &Browser, patient: &str, place: &str) -> String {
-    let href = b
-        .api_ok(
-            "acme",
-            "draft_invoice",
-            &[("patient_id", patient), ("place_of_supply", place)],
-        )
-        .await;
+/// Starts an invoice at `slug` from `form` (the patient and what else the
+/// draft names); answers its id.
+pub(crate) async fn draft_with(b: &Browser, slug: &str, form: &[(&str, &str)]) -> String {
+    let href = b.api_ok(slug, "draft_invoice", form).await;
     href.as_str()
         .and_then(|h| h.split("?invoice=").nth(1))
         .expect("invoice address")
         .to_owned()
+}
+
+/// Starts an invoice for `patient`; answers its id.
+async fn draft(b: &Browser, patient: &str, place: &str) -> String {
+    draft_with(
+        b,
+        "acme",
+        &[("patient_id", patient), ("place_of_supply", place)],
+    )
+    .await
+}
+
+/// Books `patient` at next Monday's first free time and starts that visit's
+/// invoice (in Karnataka); answers (visit, invoice).
+async fn visit_invoice(
+    desk: &Browser,
+    s: &crate::scheduling::Setup,
+    patient: &str,
+) -> (String, String) {
+    use crate::scheduling::{book, day, free_starts, next_monday};
+    let free = free_starts(&day(desk, s, next_monday()).await);
+    let visit = book(desk, s, patient, &free[0]).await;
+    assert_eq!(visit.status, StatusCode::OK, "{}", visit.body);
+    let visit = visit.json().as_str().expect("appointment").to_owned();
+    let invoice = draft_with(
+        desk,
+        "acme",
+        &[
+            ("patient_id", patient),
+            ("appointment_id", &visit),
+            ("place_of_supply", "Karnataka"),
+        ],
+    )
+    .await;
+    (visit, invoice)
 }
 
 async fn line(b: &Browser, invoice: &str, fields: &[(&str, &str)]) -> server::Reply {
@@ -723,7 +753,7 @@ async fn the_days_collections_add_up_per_method_and_member_of_staff(t: &TestDb) 
 }
 
 async fn revenue_splits_by_practitioner_and_service_and_a_doctor_sees_only_their_own(t: &TestDb) {
-    use crate::scheduling::{book, day, free_starts, next_monday, set_up_in};
+    use crate::scheduling::set_up_in;
     staffed_clinic(&t.db, "acme").await;
     let addr = server::start(&t.db, |_| {}).await;
     let admin = staff_of(addr, "acme", Role::Admin).await;
@@ -733,29 +763,9 @@ async fn revenue_splits_by_practitioner_and_service_and_a_doctor_sees_only_their
     let sunscreen = gst_clinic(&admin, &billing).await;
     let s = set_up_in(&admin, "30", "1", "UTC").await;
     let patient = register(&desk, "acme", "Kiran", "Shah", "1988-08-08", &[]).await;
-    let free = free_starts(&day(&desk, &s, next_monday()).await);
-    let visit = book(&desk, &s, &patient, &free[0]).await;
-    assert_eq!(visit.status, StatusCode::OK, "{}", visit.body);
-    let visit = visit.json().as_str().expect("appointment").to_owned();
-
     // The visit's invoice: a consultation typed by hand and a product from the
     // catalog; a second invoice by hand, with no visit.
-    let href = desk
-        .api_ok(
-            "acme",
-            "draft_invoice",
-            &[
-                ("patient_id", &patient),
-                ("appointment_id", &visit),
-                ("place_of_supply", "Karnataka"),
-            ],
-        )
-        .await;
-    let invoice = href
-        .as_str()
-        .and_then(|h| h.split("?invoice=").nth(1))
-        .expect("invoice")
-        .to_owned();
+    let (_, invoice) = visit_invoice(&desk, &s, &patient).await;
     line(
         &desk,
         &invoice,
@@ -905,7 +915,7 @@ async fn revenue_splits_by_practitioner_and_service_and_a_doctor_sees_only_their
 /// follows the service's; only the clinic's own active services can be
 /// chosen, and the database holds that rule with the application bypassed.
 async fn a_visit_type_billed_as_a_service_is_invoiced_as_that_service(t: &TestDb) {
-    use crate::scheduling::{book, day, free_starts, next_monday, set_up_in};
+    use crate::scheduling::set_up_in;
     let clinic = staffed_clinic(&t.db, "acme").await;
     staffed_clinic(&t.db, "beta").await;
     let addr = server::start(&t.db, |_| {}).await;
@@ -1023,26 +1033,7 @@ async fn a_visit_type_billed_as_a_service_is_invoiced_as_that_service(t: &TestDb
 
     // A visit is invoiced in one click as that service: exempt clinical care.
     let patient = register(&desk, "acme", "Anil", "Rao", "1979-07-07", &[]).await;
-    let free = free_starts(&day(&desk, &s, next_monday()).await);
-    let visit = book(&desk, &s, &patient, &free[0]).await;
-    assert_eq!(visit.status, StatusCode::OK, "{}", visit.body);
-    let visit = visit.json().as_str().expect("appointment").to_owned();
-    let href = desk
-        .api_ok(
-            "acme",
-            "draft_invoice",
-            &[
-                ("patient_id", &patient),
-                ("appointment_id", &visit),
-                ("place_of_supply", "Karnataka"),
-            ],
-        )
-        .await;
-    let invoice = href
-        .as_str()
-        .and_then(|h| h.split("?invoice=").nth(1))
-        .expect("invoice")
-        .to_owned();
+    let (_, invoice) = visit_invoice(&desk, &s, &patient).await;
     let doc = page(&desk, &invoice).await["invoice"].clone();
     let first = &doc["lines"][0];
     assert_eq!(first["description"], "Specialist consultation", "{doc}");

@@ -18,6 +18,7 @@ use ::server::worker::{Handlers, Worker};
 use app::identity::Role;
 use app::jobs::kinds;
 
+use crate::billing::draft_with;
 use crate::chart::raw_pool;
 use crate::engagement::drain;
 use crate::self_service::{patient_of, register, staff_of};
@@ -56,14 +57,7 @@ async fn portal_patient(staff: &Browser, slug: &str) -> String {
 /// An issued invoice of `amount` for the portal patient, `paid` of it in cash.
 async fn invoice(desk: &Browser, slug: &str, amount: &str, paid: Option<&str>) -> String {
     let patient = portal_patient(desk, slug).await;
-    let href = desk
-        .api_ok(slug, "draft_invoice", &[("patient_id", &patient)])
-        .await;
-    let invoice = href
-        .as_str()
-        .and_then(|h| h.split("?invoice=").nth(1))
-        .expect("invoice address")
-        .to_owned();
+    let invoice = draft_with(desk, slug, &[("patient_id", &patient)]).await;
     desk.api_ok(
         slug,
         "add_invoice_line",
@@ -882,14 +876,7 @@ async fn a_merged_duplicates_bills_show_in_the_portal_and_are_paid_there(t: &Tes
     let own_bill = invoice(&desk, "acme", "20", None).await;
 
     let duplicate = register(&desk, "acme", "Dora", "Duplicate", "1979-08-14", &[]).await;
-    let href = desk
-        .api_ok("acme", "draft_invoice", &[("patient_id", &duplicate)])
-        .await;
-    let dup_bill = href
-        .as_str()
-        .and_then(|h| h.split("?invoice=").nth(1))
-        .expect("invoice address")
-        .to_owned();
+    let dup_bill = draft_with(&desk, "acme", &[("patient_id", &duplicate)]).await;
     let line = [
         ("invoice_id", dup_bill.as_str()),
         ("description", "Dressing"),
