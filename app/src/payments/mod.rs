@@ -112,6 +112,17 @@ pub enum PageState {
 #[cfg(feature = "ssr")]
 pub use crate::channels::Sent as Outcome;
 
+/// The refusal of an id that is not of the kind a provider's call takes
+/// ("not a subscription id"); nothing is sent.
+#[cfg(feature = "ssr")]
+fn not_an_id(what: &str) -> Outcome {
+    Outcome::Refused {
+        code: None,
+        message: format!("not a {what} id"),
+        retry: false,
+    }
+}
+
 /// The providers' addresses (local fakes in tests) and one HTTP client.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug)]

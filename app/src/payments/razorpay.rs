@@ -121,11 +121,7 @@ pub async fn link(
     id: &str,
 ) -> Result<PageState, Outcome> {
     if !is_id(id, "plink_") {
-        return Err(Outcome::Refused {
-            code: None,
-            message: "not a Payment Link id".into(),
-            retry: false,
-        });
+        return Err(super::not_an_id("Payment Link"));
     }
     let url = format!("{api}/v1/payment_links/{id}");
     let text = call(http, reqwest::Method::GET, url, keys, None).await?;
@@ -183,11 +179,7 @@ pub async fn refund(
     reference: &str,
 ) -> Result<String, Outcome> {
     if !is_id(payment, "pay_") {
-        return Err(Outcome::Refused {
-            code: None,
-            message: "not a Razorpay payment id".into(),
-            retry: false,
-        });
+        return Err(super::not_an_id("Razorpay payment"));
     }
     let made = format!("{api}/v1/payments/{payment}/refunds?count=100");
     let text = call(http, reqwest::Method::GET, made, keys, None).await?;

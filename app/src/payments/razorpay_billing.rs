@@ -147,11 +147,7 @@ pub async fn subscription(
     id: &str,
 ) -> Result<Subscription, Outcome> {
     if !super::razorpay::is_id(id, "sub_") {
-        return Err(Outcome::Refused {
-            code: None,
-            message: "not a subscription id".into(),
-            retry: false,
-        });
+        return Err(super::not_an_id("subscription"));
     }
     let text = super::razorpay::call(
         http,
@@ -174,11 +170,7 @@ pub async fn change_plan(
     plan_ref: &str,
 ) -> Result<(), Outcome> {
     if !super::razorpay::is_id(id, "sub_") {
-        return Err(Outcome::Refused {
-            code: None,
-            message: "not a subscription id".into(),
-            retry: false,
-        });
+        return Err(super::not_an_id("subscription"));
     }
     let body = serde_json::json!({
         "plan_id": plan_ref,

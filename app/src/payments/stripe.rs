@@ -127,11 +127,7 @@ pub async fn session(
     id: &str,
 ) -> Result<PageState, Outcome> {
     if !is_id(id, "cs_") {
-        return Err(Outcome::Refused {
-            code: None,
-            message: "not a Checkout Session id".into(),
-            retry: false,
-        });
+        return Err(super::not_an_id("Checkout Session"));
     }
     let request = http
         .get(format!("{api}/v1/checkout/sessions/{id}"))

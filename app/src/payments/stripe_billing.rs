@@ -182,11 +182,7 @@ pub async fn subscription(
     id: &str,
 ) -> Result<Subscription, Outcome> {
     if !super::stripe::is_id(id, "sub_") {
-        return Err(Outcome::Refused {
-            code: None,
-            message: "not a subscription id".into(),
-            retry: false,
-        });
+        return Err(super::not_an_id("subscription"));
     }
     let request = http
         .get(format!("{api}/v1/subscriptions/{id}"))
