@@ -348,6 +348,24 @@ impl FakeStripeBilling {
         )
     }
 
+    /// Edits the stored subscription `sub`: the fake's state (still held) and
+    /// the subscription as it now stands.
+    fn change(
+        &self,
+        sub: &str,
+        edit: impl FnOnce(&mut Value),
+    ) -> (std::sync::MutexGuard<'_, Inner>, Value) {
+        let mut inner = lock(&self.inner);
+        let mut s = inner
+            .subscriptions
+            .get(sub)
+            .cloned()
+            .expect("a subscription");
+        edit(&mut s);
+        inner.subscriptions.insert(sub.to_owned(), s.clone());
+        (inner, s)
+    }
+
     fn period_end(sub: &Value) -> i64 {
         sub["items"]["data"][0]["current_period_end"]
             .as_i64()
@@ -356,14 +374,7 @@ impl FakeStripeBilling {
 
     /// A renewal attempt at `at` fails; `last` when Stripe will not retry.
     pub fn renewal_fails(&self, sub: &str, at: i64, attempt: i64, last: bool) -> Vec<Event> {
-        let mut inner = lock(&self.inner);
-        let mut s = inner
-            .subscriptions
-            .get(sub)
-            .cloned()
-            .expect("a subscription");
-        s["status"] = json!("past_due");
-        inner.subscriptions.insert(sub.to_owned(), s.clone());
+        let (mut inner, s) = self.change(sub, |s| s["status"] = json!("past_due"));
         let next = (!last).then_some(at + 3 * 24 * 3600);
         let invoice = Self::invoice(
             &mut inner,
@@ -373,63 +384,45 @@ impl FakeStripeBilling {
             next,
             Self::period_end(&s) + MONTH,
         );
-        vec![
-            Event {
-                kind: "invoice.payment_failed",
-                object: invoice,
-                created: at,
-            },
-            Event {
-                kind: "customer.subscription.updated",
-                object: s,
-                created: at,
-            },
-        ]
+        invoice_then_update("invoice.payment_failed", invoice, s, at)
     }
 
     /// A renewal (or a retry, or the owner on the portal) is paid at `at`.
     pub fn renewal_paid(&self, sub: &str, at: i64) -> Vec<Event> {
-        let mut inner = lock(&self.inner);
-        let mut s = inner
-            .subscriptions
-            .get(sub)
-            .cloned()
-            .expect("a subscription");
-        let end = Self::period_end(&s).max(at) + MONTH;
-        s["status"] = json!("active");
-        s["items"]["data"][0]["current_period_end"] = json!(end);
-        inner.subscriptions.insert(sub.to_owned(), s.clone());
-        let invoice = Self::invoice(&mut inner, &s, true, 1, None, end);
-        vec![
-            Event {
-                kind: "invoice.paid",
-                object: invoice,
-                created: at,
-            },
-            Event {
-                kind: "customer.subscription.updated",
-                object: s,
-                created: at,
-            },
-        ]
+        let (mut inner, s) = self.change(sub, |s| {
+            let end = Self::period_end(s).max(at) + MONTH;
+            s["status"] = json!("active");
+            s["items"]["data"][0]["current_period_end"] = json!(end);
+        });
+        let invoice = Self::invoice(&mut inner, &s, true, 1, None, Self::period_end(&s));
+        invoice_then_update("invoice.paid", invoice, s, at)
     }
 
     /// Stripe gives up after the last retry: the subscription is cancelled.
     pub fn gives_up(&self, sub: &str, at: i64) -> Vec<Event> {
-        let mut inner = lock(&self.inner);
-        let mut s = inner
-            .subscriptions
-            .get(sub)
-            .cloned()
-            .expect("a subscription");
-        s["status"] = json!("canceled");
-        inner.subscriptions.insert(sub.to_owned(), s.clone());
+        let (_held, s) = self.change(sub, |s| s["status"] = json!("canceled"));
         vec![Event {
             kind: "customer.subscription.deleted",
             object: s,
             created: at,
         }]
     }
+}
+
+/// An invoice's event and then the subscription's update, both at `at`.
+fn invoice_then_update(kind: &'static str, invoice: Value, s: Value, at: i64) -> Vec<Event> {
+    vec![
+        Event {
+            kind,
+            object: invoice,
+            created: at,
+        },
+        Event {
+            kind: "customer.subscription.updated",
+            object: s,
+            created: at,
+        },
+    ]
 }
 
 /// The signed body and `Stripe-Signature` of `event`, signed now with `secret`.
