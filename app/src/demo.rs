@@ -433,7 +433,12 @@ async fn seed_schedule(
         ..consultation
     };
     db::save_type(tx, None, &follow_up).await?;
-    db::save_rules(tx, &db::Rules::default()).await?;
+    // The demo clinics take bookings on their public page (`/book`).
+    let rules = db::Rules {
+        public_booking: true,
+        ..db::Rules::default()
+    };
+    db::save_rules(tx, &rules).await?;
     // Three visits on each of the next two working days.
     let mut day = today + chrono::Duration::days(1);
     let mut booked = 0;

@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod billing;
+#[cfg(feature = "ssr")]
+pub mod booking;
 pub mod channels;
 pub mod clinical;
 pub mod documents;

@@ -26,6 +26,22 @@ pub struct Message {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachment: Option<Attachment>,
+}
+
+/// A file sent with a message (an appointment's calendar entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Message {
+    pub fn with_attachment(mut self, attachment: Attachment) -> Self {
+        self.attachment = Some(attachment);
+        self
+    }
 }
 
 /// A stored message, as the outbox worker and the dev mailbox read it.
@@ -38,6 +54,9 @@ pub struct StoredMessage {
     pub html_body: String,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub attachment_name: Option<String>,
+    pub attachment_type: Option<String>,
+    pub attachment_body: Option<String>,
 }
 
 use crate::text::escape_html as escape;
@@ -86,6 +105,7 @@ pub fn branded(
         subject: format!("{subject} · {sender}"),
         text,
         html,
+        attachment: None,
     }
 }
 
@@ -96,8 +116,8 @@ pub(crate) async fn enqueue(tx: &mut PlatformTx, message: &Message) -> Result<Uu
     let now = Utc::now();
     on_conn!(tx.conn(), |c| {
         sqlx::query(
-            "INSERT INTO mail_outbox (id, to_address, subject, text_body, html_body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO mail_outbox (id, to_address, subject, text_body, html_body, created_at, \
+             attachment_name, attachment_type, attachment_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id)
         .bind(message.to.as_str())
@@ -105,6 +125,9 @@ pub(crate) async fn enqueue(tx: &mut PlatformTx, message: &Message) -> Result<Uu
         .bind(&message.text)
         .bind(&message.html)
         .bind(now)
+        .bind(message.attachment.as_ref().map(|a| a.name.as_str()))
+        .bind(message.attachment.as_ref().map(|a| a.content_type.as_str()))
+        .bind(message.attachment.as_ref().map(|a| a.body.as_str()))
         .execute(c)
         .await?;
     });
@@ -118,7 +141,8 @@ pub async fn recent(db: &crate::db::Db, limit: i64) -> Result<Vec<StoredMessage>
     let mut tx = db.begin_platform_read().await?;
     Ok(on_conn!(tx.conn(), |c| {
         sqlx::query_as::<_, StoredMessage>(
-            "SELECT id, to_address, subject, text_body, html_body, created_at, sent_at \
+            "SELECT id, to_address, subject, text_body, html_body, created_at, sent_at, \
+             attachment_name, attachment_type, attachment_body \
              FROM mail_outbox ORDER BY created_at DESC, id DESC LIMIT $1",
         )
         .bind(limit)
@@ -132,7 +156,8 @@ pub async fn pending(db: &crate::db::Db, limit: i64) -> Result<Vec<StoredMessage
     let mut tx = db.begin_platform_read().await?;
     Ok(on_conn!(tx.conn(), |c| {
         sqlx::query_as::<_, StoredMessage>(
-            "SELECT id, to_address, subject, text_body, html_body, created_at, sent_at \
+            "SELECT id, to_address, subject, text_body, html_body, created_at, sent_at, \
+             attachment_name, attachment_type, attachment_body \
              FROM mail_outbox WHERE sent_at IS NULL ORDER BY created_at, id LIMIT $1",
         )
         .bind(limit)
@@ -145,7 +170,7 @@ pub async fn pending(db: &crate::db::Db, limit: i64) -> Result<Vec<StoredMessage
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// Send it: it is now marked as being sent.
-    Send(StoredMessage),
+    Send(Box<StoredMessage>),
     /// Nothing: it was sent already, or is gone.
     Done,
     /// Not again: an earlier attempt began and left no outcome.
@@ -181,7 +206,8 @@ pub async fn begin_delivery(
     let stored = on_conn!(tx.conn(), |c| {
         sqlx::query_as::<_, StoredMessage>(
             "UPDATE mail_outbox SET sending_at = $2, attempts = attempts + 1 WHERE id = $1 \
-             RETURNING id, to_address, subject, text_body, html_body, created_at, sent_at",
+             RETURNING id, to_address, subject, text_body, html_body, created_at, sent_at, \
+             attachment_name, attachment_type, attachment_body",
         )
         .bind(id)
         .bind(now)
@@ -189,7 +215,7 @@ pub async fn begin_delivery(
         .await?
     });
     tx.commit().await?;
-    Ok(Delivery::Send(stored))
+    Ok(Delivery::Send(Box::new(stored)))
 }
 
 /// Records how a delivery that began ended: sent, known not sent (`Some(error)`,

@@ -273,6 +273,7 @@ export function publicPages() {
     pathUrl('acme', '/'),
     pathUrl('acme', '/signin'),
     pathUrl('acme', '/portal/signin'),
+    pathUrl('acme', '/book'),
     pathUrl('acme', '/forgot-password'),
     pathUrl('acme', '/reset-password?token=nothing'),
     pathUrl('acme', '/invite?token=nothing'),

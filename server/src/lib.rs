@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod booking;
 pub mod config;
 pub mod input;
 pub mod mailer;
@@ -244,7 +245,8 @@ pub fn app(state: AppState) -> Router {
             ),
         )
         .route("/billing/revenue.csv", get(revenue_csv))
-        .route("/legal/{document}", get(legal_document));
+        .route("/legal/{document}", get(legal_document))
+        .merge(booking::routes());
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }
@@ -319,14 +321,14 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-fn site_of(req: &Request) -> SiteInfo {
+pub(crate) fn site_of(req: &Request) -> SiteInfo {
     req.extensions()
         .get::<SiteInfo>()
         .cloned()
         .unwrap_or_default()
 }
 
-fn meta_of(req: &Request) -> app::identity::audit::RequestMeta {
+pub(crate) fn meta_of(req: &Request) -> app::identity::audit::RequestMeta {
     req.extensions()
         .get::<app::identity::audit::RequestMeta>()
         .cloned()
@@ -989,11 +991,21 @@ async fn dev_mailbox(State(state): State<AppState>) -> Response {
             format!(
                 "<article data-testid=\"mail\" data-to=\"{to}\" class=\"mb-4 rounded border border-slate-200 bg-white p-4\">\
                  <p class=\"text-sm text-slate-600\">{when} · to {to}</p><h2 class=\"font-semibold\">{subject}</h2>\
-                 <pre class=\"mt-2 whitespace-pre-wrap text-sm\">{body}</pre></article>",
+                 <pre class=\"mt-2 whitespace-pre-wrap text-sm\">{body}</pre>{attachment}</article>",
                 when = m.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
                 to = escape(&m.to_address),
                 subject = escape(&m.subject),
                 body = linkify(&m.text_body),
+                attachment = match (&m.attachment_name, &m.attachment_type, &m.attachment_body) {
+                    (Some(name), Some(kind), Some(content)) => format!(
+                        "<details data-testid=\"mail-attachment\" data-name=\"{n}\" class=\"mt-2 text-sm\">\
+                         <summary>Attachment: {n} ({k})</summary><pre class=\"whitespace-pre-wrap\">{c}</pre></details>",
+                        n = escape(name),
+                        k = escape(kind),
+                        c = escape(content)
+                    ),
+                    _ => String::new(),
+                },
             )
         })
         .collect();

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use app::db::Db;
@@ -55,20 +55,34 @@ fn build(from: &Mailbox, stored: &StoredMessage) -> Result<Message, String> {
         // The outbox id: a receiving system that sees it twice knows it is one message.
         .message_id(Some(format!("<{}@{host}>", stored.id)))
         .subject(stored.subject.clone())
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(stored.text_body.clone()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(stored.html_body.clone()),
-                ),
-        )
+        .multipart(body(stored)?)
         .map_err(|e| format!("message: {e}"))
+}
+
+/// Text and HTML as alternatives, and the attachment beside them when there is one.
+fn body(stored: &StoredMessage) -> Result<MultiPart, String> {
+    let alternative = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(stored.text_body.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(stored.html_body.clone()),
+        );
+    let (Some(name), Some(kind), Some(content)) = (
+        &stored.attachment_name,
+        &stored.attachment_type,
+        &stored.attachment_body,
+    ) else {
+        return Ok(alternative);
+    };
+    let kind = ContentType::parse(kind).map_err(|e| format!("attachment type: {e}"))?;
+    Ok(MultiPart::mixed()
+        .multipart(alternative)
+        .singlepart(Attachment::new(name.clone()).body(content.clone(), kind)))
 }
 
 fn db_failure(e: app::db::DbError) -> Failure {

@@ -45,10 +45,9 @@ pub async fn headers(tls: Tls, mut req: Request, next: Next) -> Response {
         if let Ok(v) = HeaderValue::from_str(&value) {
             h.insert(header::CONTENT_SECURITY_POLICY, v);
         }
-        h.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        );
+        // A page that asks for less (a page whose address holds a secret) keeps its own.
+        h.entry(header::REFERRER_POLICY)
+            .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(
             "permissions-policy",

@@ -284,6 +284,36 @@ async fn plan(tx: &mut TenantTx, m: &Planned<'_>) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Records an update the booking itself emailed at once (an online booking's
+/// confirmation), so the planned "appointment booked" update finds the patient
+/// told and does not repeat it.
+pub async fn told_by_email(
+    tx: &mut TenantTx,
+    patient: Uuid,
+    appointment: Uuid,
+    about: DateTime<Utc>,
+    mail: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    tx.execute_one(
+        "INSERT INTO patient_messages (tenant_id, id, message_key, patient_id, appointment_id, kind, channel, \
+         about_starts_at, status, due_at, created_at, sent_at, told, mail_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sent', $9, $9, $9, 'booked', $10)",
+        &[
+            Uuid::now_v7().into(),
+            format!("confirmation:{appointment}").as_str().into(),
+            patient.into(),
+            appointment.into(),
+            MessageKind::Update.as_str().into(),
+            Channel::Email.as_str().into(),
+            about.into(),
+            now.into(),
+            mail.into(),
+        ],
+    )
+    .await
+}
+
 /// A planned message, as the sender reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {

@@ -149,7 +149,12 @@ async fn handle(
                 db::skip(tx, id, "no email address on record").await?;
                 return Ok(Done::Finished);
             };
-            let email = compose(tenant, &to, &news, &date, &time, origin);
+            let mut email = compose(tenant, &to, &news, &date, &time, origin);
+            if !matches!(news, News::Reminder) {
+                // Booked, moved or cancelled: the calendar entry comes along.
+                let ics = crate::scheduling::ics::attachment(tx, &tenant.name, &a, origin).await?;
+                email = email.with_attachment(ics);
+            }
             db::Handed::Mail(crate::mail::enqueue(tx.platform(), &email).await?)
         }
     };

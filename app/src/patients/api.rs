@@ -444,7 +444,7 @@ pub async fn set_patient_archived(patient_id: Uuid, archived: bool) -> Result<()
 /// Reads and checks the demographics a registration or an edit posts; the error
 /// names the field.
 #[cfg(feature = "ssr")]
-fn read_demographics(
+pub(crate) fn read_demographics(
     clinic: &crate::tenancy::TenantPublic,
     given_name: String,
     family_name: String,
@@ -597,7 +597,7 @@ pub async fn update_patient(
 /// A clinic's record numbers start with its slug's first letters, until it sets
 /// its own prefix.
 #[cfg(feature = "ssr")]
-fn default_prefix(tenant: &crate::tenancy::TenantPublic) -> String {
+pub(crate) fn default_prefix(tenant: &crate::tenancy::TenantPublic) -> String {
     let letters: String = tenant
         .slug
         .as_str()

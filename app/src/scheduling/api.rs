@@ -33,7 +33,10 @@ pub mod ssr {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Booker {
         Desk,
+        /// A signed-in patient, in the portal.
         Patient,
+        /// A visitor on the clinic's public booking page (`/book`).
+        Online,
     }
 
     /// The bounds `booker` books within, from `now`.
@@ -46,7 +49,7 @@ pub mod ssr {
         let today = now.with_timezone(&tz).date_naive();
         match booker {
             Booker::Desk => (slots::instant(tz, today, 0), now + Duration::days(730)),
-            Booker::Patient => {
+            Booker::Patient | Booker::Online => {
                 let notice = now + Duration::minutes(rules.min_notice_min.into());
                 let earliest = if rules.same_day_online {
                     notice
@@ -606,6 +609,7 @@ pub mod ssr_book {
             via: match r.booker {
                 Booker::Desk => "desk",
                 Booker::Patient => "portal",
+                Booker::Online => "online",
             },
             booked_by: r.booked_by,
         };

@@ -741,6 +741,23 @@ pub async fn schedules(
             )
             .await?;
         schedule.busy = busy(rows);
+        // Times held for someone finishing an online booking are busy until the hold ends.
+        let held: Vec<(DateTime<Utc>, DateTime<Utc>)> = tx
+            .fetch_all(
+                "SELECT occupied_from, occupied_until FROM slot_holds WHERE tenant_id = $1 \
+                 AND staff_id = $2 AND held_until > $3 AND occupied_until > $4 AND occupied_from < $5",
+                &[(*staff_id).into(), Utc::now().into(), from.into(), until.into()],
+            )
+            .await?;
+        if !held.is_empty() {
+            schedule
+                .busy
+                .extend(held.into_iter().map(|(start, end)| Busy {
+                    span: Span::new(start, end),
+                    group: None,
+                }));
+            schedule.busy.sort_by_key(|b| b.span.start);
+        }
     }
     Ok(out)
 }
@@ -968,6 +985,17 @@ const SELECT_APPOINTMENTS: &str = "SELECT a.id, a.patient_id, p.given_name, p.fa
      JOIN locations l ON l.tenant_id = a.tenant_id AND l.id = a.location_id \
      JOIN appointment_types t ON t.tenant_id = a.tenant_id AND t.id = a.type_id";
 
+/// How many steps the appointment's history has: its calendar entry's `SEQUENCE`.
+pub async fn revision(tx: &mut TenantTx, id: Uuid) -> Result<u32, DbError> {
+    let (n,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM appointment_events WHERE tenant_id = $1 AND appointment_id = $2",
+            &[id.into()],
+        )
+        .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 pub async fn appointment(tx: &mut TenantTx, id: Uuid) -> Result<Option<AppointmentRow>, DbError> {
     tx.fetch_optional(
         &format!("{SELECT_APPOINTMENTS} WHERE a.tenant_id = $1 AND a.id = $2"),
@@ -1036,6 +1064,12 @@ pub async fn move_to(tx: &mut TenantTx, id: Uuid, to: &NewAppointment<'_>) -> Re
 
 /// The retention purge: a record's appointments and their history.
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
+    tx.execute(
+        "DELETE FROM online_bookings WHERE tenant_id = $1 AND appointment_id IN \
+         (SELECT id FROM appointments WHERE tenant_id = $1 AND patient_id = $2)",
+        &[patient.into()],
+    )
+    .await?;
     tx.execute(
         "DELETE FROM appointment_events WHERE tenant_id = $1 AND patient_id = $2",
         &[patient.into()],

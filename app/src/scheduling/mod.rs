@@ -5,6 +5,7 @@
 //! - `db.rs`: queries, always through a [`crate::db::TenantTx`];
 //! - `setup.rs`: the administrators' set-up (locations, types, hours, rules);
 //! - `api.rs`: slots, booking and the appointment's life;
+//! - `ics.rs`: an appointment as a calendar entry (RFC 5545);
 //! - `pages.rs`: the front desk's day calendar.
 //!
 //! A practitioner cannot be booked twice: the database refuses overlapping
@@ -23,6 +24,8 @@ pub mod api;
 pub mod bench;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod ics;
 pub mod pages;
 pub mod setup;
 #[cfg(feature = "ssr")]

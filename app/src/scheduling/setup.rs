@@ -53,6 +53,7 @@ pub struct RulesView {
     pub same_day_online: bool,
     pub hold_minutes: i32,
     pub see_all_calendars: bool,
+    pub public_booking: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +206,7 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
             same_day_online: rules.same_day_online,
             hold_minutes: rules.hold_minutes,
             see_all_calendars: rules.see_all_calendars,
+            public_booking: rules.public_booking,
         },
         clinic_time_zone: w.tenant.settings.timezone.clone(),
         currency,
@@ -698,6 +700,7 @@ pub async fn save_scheduling_rules(
     hold_minutes: String,
     same_day_online: Option<String>,
     see_all_calendars: Option<String>,
+    public_booking: Option<String>,
 ) -> Result<(), AppError> {
     let w = crate::patients::api::ssr::writer()?;
     let notice = ssr::number("min_notice_min", &min_notice_min, 0..=20160)?;
@@ -711,6 +714,7 @@ pub async fn save_scheduling_rules(
     rules.hold_minutes = i32::try_from(hold).unwrap_or(10);
     rules.same_day_online = ssr::checked(&same_day_online);
     rules.see_all_calendars = ssr::checked(&see_all_calendars);
+    rules.public_booking = ssr::checked(&public_booking);
     super::db::save_rules(&mut tx, &rules).await?;
     w.finish(tx, "scheduling.rules_changed", None).await
 }
@@ -941,6 +945,7 @@ fn Setup(s: SetupView) -> impl IntoView {
                 <label class="text-sm">"Hold a chosen time for (minutes)"<input name="hold_minutes" type="number" min="1" max="60" class=input value=s.rules.hold_minutes.to_string()/></label>
                 <label class="text-sm"><input type="checkbox" name="same_day_online" value="on" checked=s.rules.same_day_online/>" Same-day online booking"</label>
                 <label class="text-sm"><input type="checkbox" name="see_all_calendars" value="on" checked=s.rules.see_all_calendars/>" Doctors see each other's calendars"</label>
+                <label class="text-sm"><input type="checkbox" name="public_booking" value="on" checked=s.rules.public_booking/>" Online booking (the public page /book and the portal)"</label>
                 <div><button type="submit" class=button>"Save rules"</button></div>
             </form>
         </section>

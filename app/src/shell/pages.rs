@@ -86,6 +86,9 @@ pub fn PatientPortal() -> impl IntoView {
                         })}
                     </Suspense>
                 </Panel>
+                <Panel title="Appointments">
+                    <a class="text-brand underline" data-testid="my-appointments" href=site.href("/book/mine")>"Book, move or cancel a visit"</a>
+                </Panel>
             </div>
         </SignedInShell>
     }

@@ -107,6 +107,8 @@ fn every_recorded_audit_action_has_words() {
         "tenants.manage",
         "plans.manage",
         "kb.json",
+        // The calendar entry attached to booking emails.
+        "appointment.ics",
         "hub.mode",
         "hub.verify_token",
         "hub.challenge",

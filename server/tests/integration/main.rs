@@ -9,6 +9,7 @@ mod support;
 
 mod access;
 mod billing;
+mod booking;
 mod chart;
 mod cli;
 mod custom_fields;
