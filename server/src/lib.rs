@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod booking;
 pub mod config;
+pub mod feeds;
 pub mod input;
 pub mod mailer;
 pub mod plain_forms;
@@ -246,7 +247,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/billing/revenue.csv", get(revenue_csv))
         .route("/legal/{document}", get(legal_document))
-        .merge(booking::routes());
+        .merge(booking::routes())
+        .merge(feeds::routes());
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }

@@ -332,6 +332,11 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Emailed a patient that a receipt waits in their portal",
     ),
     ("appointment.moved", "Moved an appointment"),
+    (
+        "calendar_feed.created",
+        "Made a new private link to their calendar feed",
+    ),
+    ("calendar_feed.revoked", "Turned their calendar feed off"),
     ("appointment.cancelled", "Cancelled an appointment"),
     (
         "appointment.status_changed",

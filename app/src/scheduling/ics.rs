@@ -65,14 +65,33 @@ pub async fn attachment(
     })
 }
 
-/// The whole `VCALENDAR` text, lines folded and ended with CRLF.
+/// The whole `VCALENDAR` text of one entry, lines folded and ended with CRLF.
 pub fn calendar(entry: &Entry<'_>) -> String {
+    feed(None, std::slice::from_ref(entry))
+}
+
+/// A calendar of `entries` (a practitioner's feed), named `name` in the
+/// reader's calendar list.
+pub fn feed(name: Option<&str>, entries: &[Entry<'_>]) -> String {
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
         "VERSION:2.0".into(),
         "PRODID:-//MediSync//Appointments//EN".into(),
         "CALSCALE:GREGORIAN".into(),
         "METHOD:PUBLISH".into(),
+    ];
+    if let Some(name) = name {
+        lines.push(format!("X-WR-CALNAME:{}", text(name)));
+    }
+    for entry in entries {
+        event(entry, &mut lines);
+    }
+    lines.push("END:VCALENDAR".into());
+    lines.iter().map(|l| fold(l)).collect()
+}
+
+fn event(entry: &Entry<'_>, lines: &mut Vec<String>) {
+    lines.extend([
         "BEGIN:VEVENT".into(),
         format!("UID:{}", text(&entry.uid)),
         format!("SEQUENCE:{}", entry.sequence),
@@ -80,7 +99,7 @@ pub fn calendar(entry: &Entry<'_>) -> String {
         format!("DTSTART:{}", utc(entry.starts_at)),
         format!("DTEND:{}", utc(entry.ends_at)),
         format!("SUMMARY:{}", text(entry.summary)),
-    ];
+    ]);
     if let Some(l) = entry.location.filter(|l| !l.trim().is_empty()) {
         lines.push(format!("LOCATION:{}", text(l)));
     }
@@ -94,8 +113,6 @@ pub fn calendar(entry: &Entry<'_>) -> String {
     });
     lines.push("TRANSP:OPAQUE".into());
     lines.push("END:VEVENT".into());
-    lines.push("END:VCALENDAR".into());
-    lines.iter().map(|l| fold(l)).collect()
 }
 
 /// A UTC date-time in iCalendar's basic form.
@@ -185,6 +202,16 @@ mod tests {
             let unfolded = ics.replace("\r\n ", "");
             assert!(unfolded.contains(&format!("SUMMARY:{}\r\n", text(&summary))));
         }
+    }
+
+    #[test]
+    fn a_feed_holds_every_entry_under_its_name() {
+        let (a, b) = (entry("First", false), entry("Second", true));
+        let ics = feed(Some("Acme, Dr Okafor"), &[a, b]);
+        assert!(ics.contains("\r\nX-WR-CALNAME:Acme\\, Dr Okafor\r\n"));
+        assert_eq!(ics.matches("BEGIN:VEVENT\r\n").count(), 2);
+        assert_eq!(ics.matches("END:VCALENDAR").count(), 1);
+        assert!(ics.contains("SUMMARY:Second\r\n") && ics.contains("STATUS:CANCELLED"));
     }
 
     #[test]

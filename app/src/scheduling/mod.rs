@@ -6,6 +6,7 @@
 //! - `setup.rs`: the administrators' set-up (locations, types, hours, rules);
 //! - `api.rs`: slots, booking and the appointment's life;
 //! - `ics.rs`: an appointment as a calendar entry (RFC 5545);
+//! - `feed.rs`: a practitioner's private calendar feed;
 //! - `pages.rs`: the front desk's day calendar.
 //!
 //! A practitioner cannot be booked twice: the database refuses overlapping
@@ -24,6 +25,8 @@ pub mod api;
 pub mod bench;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod feed;
 #[cfg(feature = "ssr")]
 pub mod ics;
 pub mod pages;

@@ -16,6 +16,7 @@ mod custom_fields;
 mod documents;
 mod engagement;
 mod erasure;
+mod feeds;
 mod fhir;
 mod front_door;
 mod http;
