@@ -19,6 +19,9 @@ import {
   assertNoHorizontalOverflow,
   uniqueEmail,
   sleep,
+  signIn,
+  waitForHydration,
+  ACCOUNTS,
 } from './support.mjs';
 
 const PHONE = { width: 360, height: 740 };
@@ -103,6 +106,44 @@ describe('online booking', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
       await Promise.all([page.waitForNavigation(), page.locator('[data-testid="book-cancel"]').click()]);
       assert.match(await page.locator('[data-testid="book-notice"]').innerText(), /cancelled/);
       assert.equal((await page.locator('[data-testid="book-status"]').innerText()).trim(), 'Cancelled');
+    });
+  });
+
+  test('a doctor makes a private calendar feed from the calendar, a calendar app reads it, then it is revoked', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    await withPage(browser, { width: 1280, height: 900 }, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.amara.email);
+      // The dashboard shows the doctor's own day.
+      await page.locator('[data-testid="today"]').waitFor();
+      await open(page, pathUrl('acme', '/staff/calendar'));
+      await waitForHydration(page, 'calendar');
+      await Promise.all([page.waitForNavigation(), page.locator('[data-testid="feed-link"]').click()]);
+      await page.locator('[data-testid="calendar-feed"]').waitFor();
+      await assertAccessible(page, 'calendar feed');
+      await Promise.all([page.waitForNavigation(), page.locator('[data-testid="feed-make"]').click()]);
+      const url = await page.locator('[data-testid="feed-url"]').inputValue();
+      const feed = await rawGet(url);
+      assert.equal(feed.status, 200, `${url} -> ${feed.status}`);
+      assert.match(String(feed.headers['content-type']), /^text\/calendar/);
+      assert.match(feed.body, /^BEGIN:VCALENDAR\r\n/);
+      assert.match(feed.body, /BEGIN:VEVENT\r\n[\s\S]*SUMMARY:/, 'the demo visits are in the feed');
+      await Promise.all([page.waitForNavigation(), page.locator('[data-testid="feed-revoke"]').click()]);
+      assert.equal((await rawGet(url)).status, 404, 'a revoked feed opens nothing');
+    });
+  });
+
+  test('a patient signed in to the portal books a visit without a code and sees it listed', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    await withPage(browser, PHONE, async (page) => {
+      await signIn(page, pathUrl('acme', '/portal/signin'), 'priya.nair@patients.example', undefined, { expect: /\/portal$/ });
+      await Promise.all([page.waitForNavigation(), page.locator('[data-testid="my-appointments"]').click()]);
+      await page.locator('[data-testid="book-mine"]').waitFor();
+      await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Book a visit' }).click()]);
+      await Promise.all([page.waitForNavigation(), page.locator('[data-testid="book-time"]').first().click()]);
+      assert.match(await page.locator('[data-testid="book-for"]').innerText(), /Priya/);
+      await assertAccessible(page, 'booking as a signed-in patient');
+      await Promise.all([page.waitForNavigation(), page.locator('[data-testid="book-own"]').click()]);
+      assert.match(await page.locator('[data-testid="book-notice"]').innerText(), /booked/);
+      await page.locator('[data-testid="my-visit"]').first().waitFor();
+      await assertAccessible(page, 'your appointments');
     });
   });
 });

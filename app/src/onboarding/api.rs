@@ -360,12 +360,82 @@ pub async fn dashboard_counts() -> Result<super::DashboardCounts, AppError> {
     let mut tx = db.begin_for_read(tenant).await?;
     let (patients, staff, pending, audit) = super::db::dashboard_counts(&mut tx).await?;
     let may = |p: P, n: i64| viewer.can(p).then_some(n);
+    let clinic = crate::patients::api::ssr::tenant()?;
+    let today =
+        if viewer.can(P::AppointmentsManage) && clinic.has(crate::plans::Feature::Appointments) {
+            Some(today_panel::today(&mut tx, &clinic, &viewer).await?)
+        } else {
+            None
+        };
     Ok(super::DashboardCounts {
         patients: may(P::PatientsRead, patients),
         active_staff: may(P::UsersManage, staff),
         pending_invitations: may(P::UsersManage, pending),
         audit_events_today: may(P::AuditRead, audit),
+        today,
     })
+}
+
+#[cfg(feature = "ssr")]
+mod today_panel {
+    use chrono::{Duration, Utc};
+
+    use crate::db::TenantTx;
+    use crate::error::AppError;
+    use crate::identity::{Standing, Viewer};
+    use crate::scheduling::{db as sched, slots, AppointmentStatus};
+    use crate::tenancy::TenantPublic;
+
+    /// The most visits the panel lists (the calendar has the rest).
+    const MOST: usize = 12;
+
+    /// Today's visits in the clinic's day: a practitioner's own; everyone's
+    /// for the others who book (a doctor who may not see colleagues' calendars
+    /// sees only their own).
+    pub async fn today(
+        tx: &mut TenantTx,
+        clinic: &TenantPublic,
+        viewer: &Viewer,
+    ) -> Result<Vec<super::super::TodayVisit>, AppError> {
+        let Standing::Staff { member_id, role } = &viewer.standing else {
+            return Ok(Vec::new());
+        };
+        let tz = clinic.settings.tz();
+        let day = Utc::now().with_timezone(&tz).date_naive();
+        let (from, until) = (
+            slots::instant(tz, day, 0),
+            slots::instant(tz, day + Duration::days(1), 0),
+        );
+        let rules = sched::rules(tx).await?;
+        let practitioner = crate::scheduling::feed::is_practitioner(tx, *member_id).await?;
+        let own_only =
+            practitioner || (*role == crate::identity::Role::Doctor && !rules.see_all_calendars);
+        let visits = sched::between(tx, None, from, until)
+            .await?
+            .into_iter()
+            .filter(|a| !own_only || a.staff_id == *member_id)
+            .filter(|a| a.status != AppointmentStatus::Cancelled.as_str())
+            .take(MOST)
+            .map(|a| {
+                let zone = a.time_zone.parse().unwrap_or(tz);
+                let status = a
+                    .status
+                    .parse::<AppointmentStatus>()
+                    .map_or("", AppointmentStatus::label);
+                super::super::TodayVisit {
+                    time: a.starts_at.with_timezone(&zone).format("%H:%M").to_string(),
+                    patient: format!("{} {}", a.given_name, a.family_name),
+                    what: if own_only {
+                        a.type_name.clone()
+                    } else {
+                        format!("{} · {}", a.type_name, a.practitioner)
+                    },
+                    status: status.to_owned(),
+                }
+            })
+            .collect();
+        Ok(visits)
+    }
 }
 
 /// Sends a new verification link to the signed-in person.

@@ -77,6 +77,20 @@ pub struct DashboardCounts {
     pub pending_invitations: Option<i64>,
     /// Audit events in the last 24 hours.
     pub audit_events_today: Option<i64>,
+    /// Today's visits for the signed-in person: a practitioner's own, the
+    /// whole clinic's for the front desk (`None` for those who do not book).
+    #[serde(default)]
+    pub today: Option<Vec<TodayVisit>>,
+}
+
+/// One of today's visits, as the dashboard's "Today" panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodayVisit {
+    /// "09:30" in the visit's location.
+    pub time: String,
+    pub patient: String,
+    pub what: String,
+    pub status: String,
 }
 
 impl Checklist {

@@ -37,7 +37,23 @@ pub fn StaffDashboard() -> impl IntoView {
                         })),
                         c.audit_events_today.map(|n| ("audit", "Audit log", "/staff/audit", n, "Events in the last 24 hours.".to_owned())),
                     ];
+                    let today = c.today.clone().map(|visits| view! {
+                        <section class="mt-4 rounded-lg border border-slate-200 bg-white p-4" data-testid="today">
+                            <h2 class="font-semibold">"Today"</h2>
+                            {if visits.is_empty() {
+                                view! { <p class="mt-1 text-sm text-slate-700">"No appointments today."</p> }.into_any()
+                            } else {
+                                view! { <ul class="mt-2 divide-y divide-slate-100 text-sm">
+                                    {visits.into_iter().map(|v| view! {
+                                        <li class="py-1" data-testid="today-visit">{format!("{} · {} · {} · {}", v.time, v.patient, v.what, v.status)}</li>
+                                    }).collect_view()}
+                                </ul> }.into_any()
+                            }}
+                            <a class="mt-2 inline-block text-sm text-brand underline" href=site.href("/staff/calendar")>"Open the calendar"</a>
+                        </section>
+                    });
                     view! {
+                        {today}
                         <div class="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
                             {cards.into_iter().flatten().map(|(key, title, path, n, note)| view! {
                                 <a href=site.href(path) data-testid=format!("card-{key}") class="block rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-brand focus:outline-none focus-visible:ring-2 focus-visible:ring-brand">
@@ -87,7 +103,7 @@ pub fn PatientPortal() -> impl IntoView {
                     </Suspense>
                 </Panel>
                 <Panel title="Appointments">
-                    <a class="text-brand underline" data-testid="my-appointments" href=site.href("/book/mine")>"Book, move or cancel a visit"</a>
+                    <a class="text-brand underline" data-testid="my-appointments" href=site.href("/book/mine") rel="external">"Book, move or cancel a visit"</a>
                 </Panel>
             </div>
         </SignedInShell>

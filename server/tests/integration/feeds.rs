@@ -1,7 +1,8 @@
-//! Practitioners' private calendar feeds (issue 14): a doctor makes a link,
-//! their calendar app reads valid iCalendar with initials only, changes and
-//! cancellations follow, a new link kills the old one, and a revoked or
-//! foreign link opens nothing.
+//! A practitioner's own views of their day (issue 14). The private calendar
+//! feed: a doctor makes a link, their calendar app reads valid iCalendar with
+//! initials only, changes and cancellations follow, a new link kills the old
+//! one, and a revoked or foreign link opens nothing. The dashboard's "Today":
+//! the doctor's own visits, the whole clinic's for the front desk.
 
 use reqwest::StatusCode;
 
@@ -14,7 +15,10 @@ use support::fixtures::staffed_clinic;
 use support::server::{self as test_server, Browser};
 use support::TestDb;
 
-on_both_backends!(a_practitioner_subscribes_to_a_private_feed_and_revokes_it,);
+on_both_backends!(
+    a_practitioner_subscribes_to_a_private_feed_and_revokes_it,
+    the_dashboard_lists_today_for_the_signed_in_person,
+);
 
 /// The feed's path (`/t/acme/calendar/….ics`) in the page that made it.
 fn feed_path(page: &str) -> String {
@@ -152,4 +156,59 @@ async fn a_practitioner_subscribes_to_a_private_feed_and_revokes_it(t: &TestDb) 
     let r = app.get("localhost", "/t/acme/calendar/feed").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), "/t/acme/signin");
+}
+
+async fn the_dashboard_lists_today_for_the_signed_in_person(t: &TestDb) {
+    use chrono::Datelike;
+    staffed_clinic(&t.db, "acme").await;
+    let addr = test_server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    let s = set_up_in(&admin, "30", "1", "UTC").await;
+    let today = chrono::Utc::now().date_naive();
+    let weekday = format!("days[d{}]", today.weekday().number_from_monday());
+    admin
+        .api_ok(
+            "acme",
+            "add_hours",
+            &[
+                ("staff_id", &s.doctor),
+                ("location_id", &s.location),
+                ("kind", "clinic"),
+                (weekday.as_str(), "on"),
+                ("start", "00:00"),
+                ("end", "24:00"),
+            ],
+        )
+        .await;
+    let empty = doctor.api_ok("acme", "dashboard_counts", &[]).await;
+    assert_eq!(empty["today"], serde_json::json!([]), "{empty}");
+
+    let patient = register(&desk, "acme", "Ada", "Okafor", "1980-02-03", &[]).await;
+    let start = free_starts(&day(&desk, &s, today).await)[0].clone();
+    assert_eq!(
+        book(&desk, &s, &patient, &start).await.status,
+        StatusCode::OK
+    );
+
+    let mine = doctor.api_ok("acme", "dashboard_counts", &[]).await;
+    assert_eq!(mine["today"][0]["patient"], "Ada Okafor", "{mine}");
+    assert_eq!(mine["today"][0]["what"], "Consultation");
+    assert_eq!(mine["today"][0]["status"], "Booked");
+    let desk_view = desk.api_ok("acme", "dashboard_counts", &[]).await;
+    let what = desk_view["today"][0]["what"]
+        .as_str()
+        .expect("what")
+        .to_owned();
+    assert!(
+        what.starts_with("Consultation · "),
+        "the front desk sees whose visit: {what}"
+    );
+    let other = billing.api_ok("acme", "dashboard_counts", &[]).await;
+    assert!(
+        other["today"].is_null(),
+        "billing staff do not book: {other}"
+    );
 }
