@@ -623,6 +623,30 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     db::set_booking_search(tx, doctor, Some("Fixture"))
         .await
         .expect("booking search");
+    // An online booking request holding a time, and the doctor's calendar feed.
+    let request = Uuid::now_v7();
+    let held = start + Duration::days(7);
+    let pick = app::booking::db::Pick {
+        type_id: kind,
+        staff_id: doctor,
+        location_id: location,
+        starts_at: held,
+    };
+    let visitor = NewPatient {
+        email: Some("visitor@example.com".into()),
+        ..new_patient("PENDING", "Online", "Visitor", None)
+    };
+    let until = Utc::now() + Duration::minutes(10);
+    app::booking::db::insert_request(tx, request, &pick, &visitor, &"0".repeat(64), until)
+        .await
+        .expect("online booking request");
+    let occupied = (held, held + Duration::minutes(30));
+    app::booking::db::hold(tx, request, doctor, held, occupied, until, Utc::now())
+        .await
+        .expect("held time");
+    app::scheduling::feed::renew(tx, doctor, Utc::now())
+        .await
+        .expect("calendar feed");
 }
 
 /// Billing settings and categories, a service, an issued invoice with a line
