@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 
 use app::identity::Role;
 
-use crate::engagement::{drain, message_worker};
+use crate::engagement::{drain, message_worker, updates_at_any_hour};
 use crate::scheduling::{day, free_starts, next_monday, set_up_in, Setup};
 use crate::self_service::{patient_of, register, staff_of};
 use crate::support;
@@ -87,17 +87,7 @@ async fn online_clinic(t: &TestDb, slug_public: bool) -> (Browser, Browser, Brow
         rules.push(("public_booking", "on"));
     }
     admin.api_ok("acme", "save_scheduling_rules", &rules).await;
-    admin
-        .api_ok(
-            "acme",
-            "save_messaging_hours",
-            &[
-                ("send_from", "00:00"),
-                ("send_until", "24:00"),
-                ("updates", "on"),
-            ],
-        )
-        .await;
+    updates_at_any_hour(&admin).await;
     (Browser::new(addr), admin, desk, s)
 }
 
@@ -168,6 +158,21 @@ async fn send_details(
         &details(link, given, family, born, email),
     )
     .await
+}
+
+/// Another visitor asks for the time of `link`: refused while it is held.
+async fn rival_is_refused(visitor: &Browser, link: &str) -> test_server::Reply {
+    let r = send_details(
+        &Browser::new(visitor.addr),
+        link,
+        "Ola",
+        "Nowak",
+        "1985-03-04",
+        "ola@example.com",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    r
 }
 
 /// Posts `code` for booking request `request`.
@@ -296,17 +301,7 @@ async fn a_new_patient_books_online_confirms_by_code_and_cancels_by_link(t: &Tes
             .any(|f| f.parse::<chrono::DateTime<Utc>>().ok() == Some(held_at)),
         "{desk_free:?}"
     );
-    let rival = Browser::new(visitor.addr);
-    let taken = send_details(
-        &rival,
-        &link,
-        "Ola",
-        "Nowak",
-        "1985-03-04",
-        "ola@example.com",
-    )
-    .await;
-    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let taken = rival_is_refused(&visitor, &link).await;
     assert!(taken.body.contains("just taken"), "{}", taken.body);
 
     let request = query_value(&verify, "request");
@@ -514,17 +509,7 @@ async fn wrong_codes_run_out_and_a_lapsed_hold_frees_the_time(t: &TestDb) {
     // A hold that lapses gives the time to the next visitor.
     let held = send_details(&visitor, &link, "Mina", "Sato", "1990-01-02", VISITOR).await;
     assert_eq!(held.status, StatusCode::SEE_OTHER, "{}", held.body);
-    let rival = Browser::new(visitor.addr);
-    let r = send_details(
-        &rival,
-        &link,
-        "Ola",
-        "Nowak",
-        "1985-03-04",
-        "ola@example.com",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    rival_is_refused(&visitor, &link).await;
     let mut tx = t.db.begin_for(tenant()).await.expect("begin");
     tx.execute(
         "UPDATE slot_holds SET held_until = $2 WHERE tenant_id = $1",
@@ -534,7 +519,7 @@ async fn wrong_codes_run_out_and_a_lapsed_hold_frees_the_time(t: &TestDb) {
     .expect("lapse the hold");
     tx.commit().await.expect("commit");
     let r = send_details(
-        &rival,
+        &Browser::new(visitor.addr),
         &link,
         "Ola",
         "Nowak",

@@ -67,6 +67,22 @@ pub fn at(text: &str) -> DateTime<Utc> {
     text.parse().expect("time")
 }
 
+/// Turns the clinic's booking updates on, sent at any hour (quiet hours have
+/// their own test, and the grace period runs on the wall clock).
+pub async fn updates_at_any_hour(admin: &Browser) {
+    admin
+        .api_ok(
+            "acme",
+            "save_messaging_hours",
+            &[
+                ("send_from", "00:00"),
+                ("send_until", "24:00"),
+                ("updates", "on"),
+            ],
+        )
+        .await;
+}
+
 /// A clinic set up in `tz`, its front desk, and a patient with an email.
 /// Messages may go at any hour (quiet hours have their own test, and the
 /// grace period runs on the wall clock).
@@ -85,17 +101,7 @@ pub async fn clinic_with(
     let admin = staff_of(addr, "acme", Role::Admin).await;
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let s = set_up_in(&admin, "30", "1", tz).await;
-    admin
-        .api_ok(
-            "acme",
-            "save_messaging_hours",
-            &[
-                ("send_from", "00:00"),
-                ("send_until", "24:00"),
-                ("updates", "on"),
-            ],
-        )
-        .await;
+    updates_at_any_hour(&admin).await;
     let patient = register(
         &desk,
         "acme",
