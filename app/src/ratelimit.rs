@@ -4,9 +4,24 @@
 
 use crate::db::{on_conn, Db, DbError};
 
+/// The hits counted for one (endpoint, client): in the current window, this one
+/// included, and in the window before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hits {
+    pub current: i64,
+    pub previous: i64,
+}
+
 /// Counts one hit in the window starting at `window_start` (seconds since the
-/// epoch) and returns the hits counted so far, this one included.
-pub async fn hit(db: &Db, endpoint: &str, client: &str, window_start: i64) -> Result<i64, DbError> {
+/// epoch) and returns it with the count of the window that started at
+/// `previous_start`, so the caller can weigh a sliding window.
+pub async fn hit(
+    db: &Db,
+    endpoint: &str,
+    client: &str,
+    window_start: i64,
+    previous_start: i64,
+) -> Result<Hits, DbError> {
     let mut tx = db.begin_platform().await?;
     let hits: i64 = on_conn!(tx.conn(), |c| {
         sqlx::query_scalar(
@@ -22,8 +37,22 @@ pub async fn hit(db: &Db, endpoint: &str, client: &str, window_start: i64) -> Re
         .fetch_one(c)
         .await?
     });
+    let previous: Option<i64> = on_conn!(tx.conn(), |c| {
+        sqlx::query_scalar(
+            "SELECT CAST(hits AS BIGINT) FROM rate_limit_windows \
+             WHERE endpoint = $1 AND client = $2 AND window_start = $3",
+        )
+        .bind(endpoint)
+        .bind(client)
+        .bind(previous_start)
+        .fetch_optional(c)
+        .await?
+    });
     tx.commit().await?;
-    Ok(hits)
+    Ok(Hits {
+        current: hits,
+        previous: previous.unwrap_or(0),
+    })
 }
 
 /// Removes windows that started before `window_start`.
