@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
-use http::{header, HeaderValue, StatusCode};
+use http::{header, HeaderValue};
 use uuid::Uuid;
 
 use app::identity::audit::{self, Actor};
@@ -169,20 +169,10 @@ async fn calendar(
         return status_pages::not_found();
     };
     let ip = crate::auth::client_ip(&state.config, &req).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let limiter = crate::ratelimit::RateLimiter::new(
-        state
-            .config
-            .rate_limit_per_minute
-            .saturating_mul(FEED_ALLOWANCE),
-        std::time::Duration::from_secs(60),
-    );
-    match limiter.allow(&state.db, "calendar_feed", ip).await {
-        Ok(true) => {}
-        Ok(false) => return (StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "calendar feed rate limit");
-            return status_pages::unavailable();
-        }
+    if let Err(refused) =
+        crate::ratelimit::secret_link(&state, "calendar_feed", ip, FEED_ALLOWANCE).await
+    {
+        return refused;
     }
     let origin = crate::platform_origin(&state.config);
     let answer = async {

@@ -8,6 +8,7 @@ pub mod feeds;
 pub mod input;
 pub mod mailer;
 pub mod plain_forms;
+pub mod queue;
 pub mod ratelimit;
 pub mod routes;
 pub mod security;
@@ -248,7 +249,8 @@ pub fn app(state: AppState) -> Router {
         .route("/billing/revenue.csv", get(revenue_csv))
         .route("/legal/{document}", get(legal_document))
         .merge(booking::routes())
-        .merge(feeds::routes());
+        .merge(feeds::routes())
+        .merge(queue::routes());
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }

@@ -337,6 +337,19 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Made a new private link to their calendar feed",
     ),
     ("calendar_feed.revoked", "Turned their calendar feed off"),
+    (
+        "queue.joined",
+        "Gave a walk-in a token in the waiting-room queue",
+    ),
+    (
+        "queue.changed",
+        "Called, started, finished or skipped a patient in the queue",
+    ),
+    (
+        "queue_board.created",
+        "Made a new link to the waiting-room screen",
+    ),
+    ("queue_board.revoked", "Turned the waiting-room screen off"),
     ("appointment.cancelled", "Cancelled an appointment"),
     (
         "appointment.status_changed",

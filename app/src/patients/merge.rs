@@ -104,6 +104,7 @@ pub mod db {
         "patient_correction_requests",
         // Their history stays with the appointment (written once).
         "appointments",
+        "queue_entries",
     ];
 
     /// The record with this number, if the clinic has one.

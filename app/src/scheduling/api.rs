@@ -770,6 +770,16 @@ pub async fn set_appointment_status(
         Some(w.staff_id),
     )
     .await?;
+    // Arriving joins the waiting-room queue; the queue follows every later step.
+    super::queue::desk::follow_appointment(
+        &mut tx,
+        &w.tenant,
+        &a,
+        to,
+        Some(w.staff_id),
+        chrono::Utc::now(),
+    )
+    .await?;
     let action = if to == AppointmentStatus::Cancelled {
         "appointment.cancelled"
     } else {

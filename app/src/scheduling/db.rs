@@ -1064,6 +1064,7 @@ pub async fn move_to(tx: &mut TenantTx, id: Uuid, to: &NewAppointment<'_>) -> Re
 
 /// The retention purge: a record's appointments and their history.
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
+    super::queue::db::purge(tx, patient).await?;
     tx.execute(
         "DELETE FROM online_bookings WHERE tenant_id = $1 AND appointment_id IN \
          (SELECT id FROM appointments WHERE tenant_id = $1 AND patient_id = $2)",

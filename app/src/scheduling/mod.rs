@@ -30,6 +30,8 @@ pub mod feed;
 #[cfg(feature = "ssr")]
 pub mod ics;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod queue;
 pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod slots;

@@ -30,6 +30,7 @@ mod merge;
 mod payments;
 mod pool;
 mod prescribing;
+mod queue;
 mod registry;
 mod request_path;
 mod scheduling;

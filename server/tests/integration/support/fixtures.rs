@@ -647,6 +647,23 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     app::scheduling::feed::renew(tx, doctor, Utc::now())
         .await
         .expect("calendar feed");
+    // A walk-in's token in the waiting-room queue, and the screen's link.
+    use app::scheduling::queue;
+    queue::db::insert(
+        tx,
+        doctor,
+        day(6),
+        patient,
+        None,
+        Utc::now(),
+        Utc::now(),
+        Some(doctor),
+    )
+    .await
+    .expect("queue entry");
+    queue::db::renew_board(tx, Utc::now())
+        .await
+        .expect("queue screen");
 }
 
 /// Billing settings and categories, a service, an issued invoice with a line
