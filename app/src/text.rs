@@ -107,6 +107,17 @@ pub fn plain_name(value: &str, min: usize, max: usize) -> Result<String, String>
 }
 
 /// Text made safe to place between HTML tags or in a quoted attribute.
+/// A CSV field (RFC 4180) holding `text`, quoted, and defused when a
+/// spreadsheet would take it for a formula.
+pub fn csv_field(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

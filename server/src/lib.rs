@@ -11,11 +11,13 @@ pub mod plain_forms;
 pub mod queue;
 pub mod ratelimit;
 pub mod routes;
+pub mod scheduling_report;
 pub mod security;
 pub mod site;
 mod status_pages;
 pub mod tenant_cache;
 pub mod usage;
+pub mod waitlist;
 pub mod webhooks;
 pub mod worker;
 
@@ -250,7 +252,9 @@ pub fn app(state: AppState) -> Router {
         .route("/legal/{document}", get(legal_document))
         .merge(booking::routes())
         .merge(feeds::routes())
-        .merge(queue::routes());
+        .merge(queue::routes())
+        .merge(scheduling_report::routes())
+        .merge(waitlist::routes());
     if state.config.environment == config::Environment::Development {
         routes = routes.route("/dev/mailbox", get(dev_mailbox));
     }

@@ -314,7 +314,7 @@ async fn desk_post(State(state): State<AppState>, req: Request<Body>) -> Respons
 }
 
 /// Why this clinic's records cannot change now (plan or arrears), if so.
-fn cannot_change(tenant: &TenantPublic) -> Option<String> {
+pub(crate) fn cannot_change(tenant: &TenantPublic) -> Option<String> {
     if tenant.read_only_at(Utc::now()) {
         return Some(
             "This clinic's records are read-only because MediSync's subscription is unpaid. \

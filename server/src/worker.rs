@@ -212,6 +212,16 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
         async move { app::billing::online::reconcile(&db, &gateways, &job, now).await }
     });
     let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
+    handlers = handlers.on(kinds::WAITLIST_FREED, move |job, now| {
+        let (db, origin) = (db.clone(), origin.clone());
+        async move { app::scheduling::waitlist::offers::run_freed(&db, &origin, &job, now).await }
+    });
+    let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
+    handlers = handlers.on(kinds::WAITLIST_EXPIRE, move |job, now| {
+        let (db, origin) = (db.clone(), origin.clone());
+        async move { app::scheduling::waitlist::offers::run_expire(&db, &origin, &job, now).await }
+    });
+    let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
     handlers = handlers.on(kinds::TRIAL_CLOCK, move |_, now| {
         let (db, origin) = (db.clone(), origin.clone());
         async move {

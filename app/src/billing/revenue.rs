@@ -56,16 +56,7 @@ pub enum Scope {
     Practitioner(uuid::Uuid),
 }
 
-/// What the CSV's fields hold: a number, or text that a spreadsheet must not
-/// take for a formula.
-fn csv_field(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    format!("\"{}\"", guarded.replace('"', "\"\""))
-}
+use crate::text::csv_field;
 
 /// The report as CSV (RFC 4180, CRLF), one row per breakdown line, amounts in
 /// plain decimals of the currency.

@@ -350,6 +350,12 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Made a new link to the waiting-room screen",
     ),
     ("queue_board.revoked", "Turned the waiting-room screen off"),
+    ("waitlist.joined", "Put a patient on the waitlist"),
+    ("waitlist.withdrawn", "Took a patient off the waitlist"),
+    (
+        "waitlist.window_changed",
+        "Changed how long a waitlist offer holds its time",
+    ),
     ("appointment.cancelled", "Cancelled an appointment"),
     (
         "appointment.status_changed",

@@ -36,6 +36,11 @@ pub mod kinds {
     /// Ask a payment provider about a page nobody heard back on (payload:
     /// `tenant checkout` ids).
     pub const PAYMENT_RECONCILE: &str = "payment-reconcile";
+    /// Offer freed time to the waitlist (payload: the practitioner, location
+    /// and span; see `scheduling::waitlist::offers`).
+    pub const WAITLIST_FREED: &str = "waitlist-freed";
+    /// End the offers of one time whose window ran out, and move on.
+    pub const WAITLIST_EXPIRE: &str = "waitlist-expire";
 }
 
 /// Work that recurs: each period's run is one job whose key names the period, so

@@ -105,6 +105,7 @@ pub mod db {
         // Their history stays with the appointment (written once).
         "appointments",
         "queue_entries",
+        "waitlist_entries",
     ];
 
     /// The record with this number, if the clinic has one.

@@ -741,11 +741,15 @@ pub async fn schedules(
             )
             .await?;
         schedule.busy = busy(rows);
-        // Times held for someone finishing an online booking are busy until the hold ends.
+        // Times held for someone finishing an online booking, or offered to the
+        // waitlist, are busy until the hold or the offer ends.
         let held: Vec<(DateTime<Utc>, DateTime<Utc>)> = tx
             .fetch_all(
                 "SELECT occupied_from, occupied_until FROM slot_holds WHERE tenant_id = $1 \
-                 AND staff_id = $2 AND held_until > $3 AND occupied_until > $4 AND occupied_from < $5",
+                 AND staff_id = $2 AND held_until > $3 AND occupied_until > $4 AND occupied_from < $5 \
+                 UNION ALL SELECT occupied_from, occupied_until FROM waitlist_offers WHERE tenant_id = $1 \
+                 AND staff_id = $2 AND state = 'open' AND expires_at > $3 AND occupied_until > $4 \
+                 AND occupied_from < $5",
                 &[(*staff_id).into(), Utc::now().into(), from.into(), until.into()],
             )
             .await?;
@@ -1040,11 +1044,37 @@ pub async fn set_status(
         "UPDATE appointments SET status = $3, cancel_reason = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2",
         &[id.into(), status.as_str().into(), reason.into(), Utc::now().into()],
     )
-    .await
+    .await?;
+    if status == AppointmentStatus::Cancelled {
+        time_freed(tx, id).await?;
+    }
+    Ok(())
+}
+
+/// The time an appointment occupies, offered to the waitlist once it is free.
+async fn time_freed(tx: &mut TenantTx, id: Uuid) -> Result<(), DbError> {
+    let row: Option<(Uuid, Uuid, DateTime<Utc>, DateTime<Utc>)> = tx
+        .fetch_optional(
+            "SELECT staff_id, location_id, occupied_from, occupied_until FROM appointments \
+             WHERE tenant_id = $1 AND id = $2",
+            &[id.into()],
+        )
+        .await?;
+    let Some((staff, location, from, until)) = row else {
+        return Ok(());
+    };
+    let freed = super::waitlist::offers::Freed {
+        staff,
+        location,
+        span: Span::new(from, until),
+    };
+    super::waitlist::offers::freed(tx, freed, Utc::now()).await
 }
 
 /// Moves an appointment to the time (and occupancy) `to` describes.
 pub async fn move_to(tx: &mut TenantTx, id: Uuid, to: &NewAppointment<'_>) -> Result<(), DbError> {
+    // The time it leaves goes to the waitlist.
+    time_freed(tx, id).await?;
     tx.execute_one(
         "UPDATE appointments SET staff_id = $3, starts_at = $4, ends_at = $5, occupied_from = $6, \
          occupied_until = $7, occupancy = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
@@ -1065,6 +1095,7 @@ pub async fn move_to(tx: &mut TenantTx, id: Uuid, to: &NewAppointment<'_>) -> Re
 /// The retention purge: a record's appointments and their history.
 pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
     super::queue::db::purge(tx, patient).await?;
+    super::waitlist::db::purge(tx, patient).await?;
     tx.execute(
         "DELETE FROM online_bookings WHERE tenant_id = $1 AND appointment_id IN \
          (SELECT id FROM appointments WHERE tenant_id = $1 AND patient_id = $2)",

@@ -32,9 +32,13 @@ pub mod ics;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod queue;
+#[cfg(feature = "ssr")]
+pub mod report;
 pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod slots;
+#[cfg(feature = "ssr")]
+pub mod waitlist;
 
 /// An appointment's life: booked → arrived → in consultation → completed, or
 /// no-show, or cancelled (with a reason).

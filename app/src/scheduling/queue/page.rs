@@ -119,7 +119,7 @@ fn line_table(v: &DeskView<'_>, line: &Line) -> String {
         rows = r#"<tr><td colspan="5" class="py-2 text-sm text-slate-600">Nobody in line yet.</td></tr>"#.into();
     }
     format!(
-        r#"<section data-testid="queue-line" class="mt-6 rounded border border-slate-200 bg-white p-4"><h2 class="text-lg font-semibold">{name}</h2><p class="text-sm text-slate-600">About {avg} min a visit today</p><table class="mt-2 w-full text-left"><thead><tr class="text-sm text-slate-600"><th class="pr-2">Token</th><th class="pr-2">Patient</th><th class="pr-2">Visit</th><th class="pr-2">Status</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table></section>"#,
+        r#"<section data-testid="queue-line" class="mt-6 rounded border border-slate-200 bg-white p-4"><h2 class="text-lg font-semibold">{name}</h2><p class="text-sm text-slate-600">About {avg} min a visit today</p><div class="overflow-x-auto"><table class="mt-2 w-full text-left"><thead><tr class="text-sm text-slate-600"><th class="pr-2">Token</th><th class="pr-2">Patient</th><th class="pr-2">Visit</th><th class="pr-2">Status</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table></div></section>"#,
         name = escape(&line.practitioner),
         avg = line.average_minutes,
     )
@@ -172,7 +172,7 @@ fn board_section(v: &DeskView<'_>) -> String {
             button("board", "revoke", "Turn the screen off", "queue-board-off")
         ),
         Board::Made { url } => format!(
-            r#"<p class="text-sm">Open this address on the waiting room's screen. It is shown only now; anyone with it sees the token numbers.</p><input readonly value="{u}" data-testid="queue-board-url" class="mt-2 w-full rounded border border-slate-300 px-2 py-1 text-sm"><p class="mt-2"><a class="underline" href="{u}">Open the screen here</a></p>"#,
+            r#"<p class="text-sm">Open this address on the waiting room's screen. It is shown only now; anyone with it sees the token numbers.</p><input readonly value="{u}" aria-label="The screen's address" data-testid="queue-board-url" class="mt-2 w-full rounded border border-slate-300 px-2 py-1 text-sm"><p class="mt-2"><a class="underline" href="{u}">Open the screen here</a></p>"#,
             u = escape(url)
         ),
     };
@@ -264,7 +264,7 @@ pub fn board(tenant: &TenantPublic, content: &str, nonce: &str) -> String {
     let primary = tenant.branding.primary_color.to_string();
     let on_primary = tenant.branding.primary_color.readable_text().to_string();
     format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Queue · {clinic}</title><noscript><meta http-equiv="refresh" content="20"></noscript><style nonce="{nonce}">body{{margin:0;font-family:system-ui,sans-serif;background:#f8fafc;color:#0f172a}}header{{background:{primary};color:{on_primary};padding:1rem 2rem;font-size:2rem;font-weight:700}}main{{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1.5rem;padding:2rem}}section{{background:#fff;border:1px solid #cbd5e1;border-radius:.75rem;padding:1.5rem;font-size:1.5rem}}h2{{margin:0 0 .5rem;font-size:2rem}}.now strong{{font-size:4rem;display:block;line-height:1.1}}.called{{color:#b91c1c;font-weight:700}}</style></head><body><header>{clinic}</header><main id="board" data-testid="queue-board" aria-live="polite">{content}</main><script nonce="{nonce}">(function(){{if(!window.EventSource)return;var b=document.getElementById('board');var s=new EventSource(location.pathname.replace(/\/$/,'')+'/events');s.addEventListener('board',function(e){{b.innerHTML=e.data;}});}})();</script></body></html>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Queue · {clinic}</title><noscript><meta http-equiv="refresh" content="20"></noscript><style nonce="{nonce}">body{{margin:0;font-family:system-ui,sans-serif;background:#f8fafc;color:#0f172a}}h1{{background:{primary};color:{on_primary};padding:1rem 2rem;margin:0;font-size:2rem}}main{{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1.5rem;padding:2rem}}section{{background:#fff;border:1px solid #cbd5e1;border-radius:.75rem;padding:1.5rem;font-size:1.5rem}}h2{{margin:0 0 .5rem;font-size:2rem}}.now strong{{font-size:4rem;display:block;line-height:1.1}}.called{{color:#b91c1c;font-weight:700}}</style></head><body><header><h1>{clinic}</h1></header><main id="board" data-testid="queue-board" aria-live="polite">{content}</main><script nonce="{nonce}">(function(){{if(!window.EventSource)return;var b=document.getElementById('board');var s=new EventSource(location.pathname.replace(/\/$/,'')+'/events');s.addEventListener('board',function(e){{b.innerHTML=e.data;}});}})();</script></body></html>"#,
         clinic = escape(&tenant.name),
         primary = escape(&primary),
         on_primary = escape(&on_primary),

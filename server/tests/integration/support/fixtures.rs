@@ -664,6 +664,39 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     queue::db::renew_board(tx, Utc::now())
         .await
         .expect("queue screen");
+    // A waitlist entry with an offer of a time.
+    use app::scheduling::waitlist::db as waitlist;
+    let entry = waitlist::add(
+        tx,
+        &waitlist::NewEntry {
+            patient,
+            type_id: kind,
+            location,
+            staff: Some(doctor),
+            from: day(6),
+            until: day(20),
+            via: "desk",
+            by: Some(doctor),
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("waitlist entry");
+    let offered = app::scheduling::slots::instant(chrono_tz::UTC, day(13), 600);
+    waitlist::insert_offer(
+        tx,
+        &waitlist::NewOffer {
+            entry,
+            staff: doctor,
+            starts_at: offered,
+            occupied: (offered, offered + Duration::minutes(30)),
+            token_hash: &app::identity::secrets::new_token().1,
+            expires_at: Utc::now() + Duration::hours(1),
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("waitlist offer");
 }
 
 /// Billing settings and categories, a service, an issued invoice with a line

@@ -1,0 +1,290 @@
+//! The waitlist (issue 14 ★): the desk puts patients on it; a cancellation
+//! frees time, and after the debounce it is offered by email to the first
+//! three waiting, held for them (nobody else can book it); the first to accept
+//! books it and the others are told it was taken; time freed and taken again
+//! within the debounce is offered to nobody; an offer nobody answers expires
+//! and the time is free again.
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+
+use ::server::worker::{Handlers, Worker};
+use app::identity::Role;
+use app::jobs::kinds;
+
+use crate::scheduling::{book, day, free_starts, next_monday, set_up_in, Setup};
+use crate::self_service::{register, staff_of};
+use crate::support;
+use support::fixtures::staffed_clinic;
+use support::server::{self as test_server, Browser};
+use support::TestDb;
+
+on_both_backends!(freed_time_goes_to_the_waitlist_first_come_first_served,);
+
+const ORIGIN: &str = "http://localhost:3000";
+
+fn waitlist_worker(db: &app::db::Db) -> Worker {
+    let (freed, expire) = (db.clone(), db.clone());
+    let handlers = Handlers::default()
+        .on(kinds::WAITLIST_FREED, move |job, now| {
+            let db = freed.clone();
+            async move { app::scheduling::waitlist::offers::run_freed(&db, ORIGIN, &job, now).await }
+        })
+        .on(kinds::WAITLIST_EXPIRE, move |job, now| {
+            let db = expire.clone();
+            async move { app::scheduling::waitlist::offers::run_expire(&db, ORIGIN, &job, now).await }
+        });
+    Worker::new(db.clone(), "waitlist-test", handlers)
+}
+
+async fn drain(worker: &Worker, now: DateTime<Utc>) -> usize {
+    let mut ran = 0;
+    while worker.run_one(now).await.expect("run").is_some() {
+        ran += 1;
+    }
+    ran
+}
+
+/// The offer links mailed to `to`, oldest first, as paths.
+async fn offers_to(t: &TestDb, to: &str) -> Vec<String> {
+    let mut links: Vec<String> = app::mail::recent(&t.db, 500)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .filter(|m| m.to_address == to && m.subject.starts_with("A time has opened up"))
+        .map(|m| {
+            let at = m.text_body.find("/t/acme/waitlist/offer/").expect("a link");
+            m.text_body[at..]
+                .split_whitespace()
+                .next()
+                .expect("link")
+                .to_owned()
+        })
+        .collect();
+    links.reverse();
+    links
+}
+
+async fn mails_titled(t: &TestDb, to: &str, subject: &str) -> usize {
+    app::mail::recent(&t.db, 500)
+        .await
+        .expect("outbox")
+        .iter()
+        .filter(|m| m.to_address == to && m.subject.starts_with(subject))
+        .count()
+}
+
+async fn join(desk: &Browser, s: &Setup, patient: &str, until: chrono::NaiveDate) {
+    let r = desk
+        .call(
+            "localhost",
+            "/t/acme/waitlist",
+            &[
+                ("action", "add"),
+                ("patient", patient),
+                ("type", &s.kind),
+                ("location", &s.location),
+                ("practitioner", ""),
+                ("from", &Utc::now().date_naive().to_string()),
+                ("until", &until.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+async fn cancel(desk: &Browser, visit: &str) {
+    desk.api_ok(
+        "acme",
+        "set_appointment_status",
+        &[
+            ("appointment_id", visit),
+            ("status", "cancelled"),
+            ("reason", "The patient called"),
+        ],
+    )
+    .await;
+}
+
+async fn book_at(desk: &Browser, s: &Setup, patient: &str, start: &str) -> String {
+    let r = book(desk, s, patient, start).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json().as_str().expect("appointment id").to_owned()
+}
+
+fn states(page: &str) -> Vec<String> {
+    page.split("data-testid=\"waitlist-entry\" data-state=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().expect("state").to_owned())
+        .collect()
+}
+
+async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = test_server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let s = set_up_in(&admin, "30", "1", "UTC").await;
+    let email = |name: &str| format!("{}@example.com", name.to_lowercase());
+    let mut patients = Vec::new();
+    for (given, born) in [
+        ("Ada", "1980-02-03"),
+        ("Bola", "1975-06-07"),
+        ("Chidi", "1990-10-11"),
+        ("Dayo", "1985-01-02"),
+        ("Emeka", "1970-03-04"),
+    ] {
+        let mail = email(given);
+        let id = register(&desk, "acme", given, "Waiter", born, &[("email", &mail)]).await;
+        patients.push(id);
+    }
+    let (ada, bola, chidi, dayo, emeka) = (
+        &patients[0],
+        &patients[1],
+        &patients[2],
+        &patients[3],
+        &patients[4],
+    );
+    let monday = next_monday();
+    let starts = free_starts(&day(&desk, &s, monday).await);
+    let nine = starts[0].clone();
+
+    // Dayo holds 09:00; three patients wait, in this order.
+    let visit = book_at(&desk, &s, dayo, &nine).await;
+    let until = monday + Duration::days(7);
+    for p in [ada, bola, chidi] {
+        join(&desk, &s, p, until).await;
+    }
+    let again = desk
+        .call(
+            "localhost",
+            "/t/acme/waitlist",
+            &[
+                ("action", "add"),
+                ("patient", ada),
+                ("type", &s.kind),
+                ("location", &s.location),
+                ("from", &Utc::now().date_naive().to_string()),
+                ("until", &until.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.body.contains("already waits"), "{}", again.body);
+
+    // The cancellation is offered only after the debounce …
+    let worker = waitlist_worker(&t.db);
+    cancel(&desk, &visit).await;
+    assert_eq!(drain(&worker, Utc::now()).await, 0);
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
+    // … to all three at once, and held: nobody else can book 09:00 now.
+    for name in ["ada", "bola", "chidi"] {
+        assert_eq!(offers_to(t, &email(name)).await.len(), 1, "{name}");
+    }
+    assert!(!free_starts(&day(&desk, &s, monday).await).contains(&nine));
+    let held = book(&desk, &s, emeka, &nine).await;
+    assert_ne!(
+        held.status,
+        StatusCode::OK,
+        "the held time is not for the desk to give away"
+    );
+    let page = desk.get("localhost", "/t/acme/waitlist").await.body;
+    assert_eq!(states(&page), ["offered", "offered", "offered"]);
+
+    // The offer's page shows the time without a session; Bola books it first.
+    let stranger = Browser::new(addr);
+    let bolas = &offers_to(t, &email("bola")).await[0];
+    let shown = stranger.get("localhost", bolas).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert!(
+        shown.body.contains("data-testid=\"offer-accept\"") && shown.body.contains("Consultation")
+    );
+    assert!(!shown.body.contains("Ada") && !shown.body.contains("Chidi"));
+    let booked = stranger.call("localhost", bolas, &[]).await;
+    assert_eq!(booked.status, StatusCode::OK, "{}", booked.body);
+    assert!(booked.body.contains("offer-booked"));
+    let calendar = day(&desk, &s, monday).await;
+    let bolas_visit = calendar["columns"][0]["appointments"]
+        .as_array()
+        .expect("appointments")
+        .iter()
+        .any(|a| a["patient_id"] == bola.as_str() && a["status"] == "Booked");
+    assert!(bolas_visit, "{calendar}");
+    // The others are told, stay on the list, and their links say so.
+    for name in ["ada", "chidi"] {
+        assert_eq!(
+            mails_titled(t, &email(name), "The time was taken").await,
+            1,
+            "{name}"
+        );
+    }
+    let adas = &offers_to(t, &email("ada")).await[0];
+    let late = stranger.call("localhost", adas, &[]).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(late.body.contains("offer-taken"));
+    let page = desk.get("localhost", "/t/acme/waitlist").await.body;
+    assert_eq!(states(&page), ["waiting", "booked", "waiting"]);
+    assert_eq!(
+        stranger
+            .get("localhost", "/t/acme/waitlist/offer/nothing-here")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Freed and taken again within the debounce: no offer goes out.
+    let half_past = starts[1].clone();
+    let visit = book_at(&desk, &s, dayo, &half_past).await;
+    cancel(&desk, &visit).await;
+    book_at(&desk, &s, emeka, &half_past).await;
+    drain(&worker, Utc::now() + Duration::minutes(3)).await;
+    assert_eq!(
+        offers_to(t, &email("ada")).await.len(),
+        1,
+        "nothing new offered"
+    );
+
+    // An offer nobody answers expires, and the time is free again.
+    let ten = starts[2].clone();
+    let visit = book_at(&desk, &s, dayo, &ten).await;
+    cancel(&desk, &visit).await;
+    drain(&worker, Utc::now() + Duration::minutes(3)).await;
+    assert_eq!(offers_to(t, &email("ada")).await.len(), 2);
+    assert_eq!(offers_to(t, &email("chidi")).await.len(), 2);
+    assert!(!free_starts(&day(&desk, &s, monday).await).contains(&ten));
+    // (The 09:00 offers' end runs too, and finds them answered.)
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(70)).await, 2);
+    assert!(free_starts(&day(&desk, &s, monday).await).contains(&ten));
+    let expired = stranger
+        .get("localhost", &offers_to(t, &email("ada")).await[1])
+        .await;
+    assert!(expired.body.contains("offer-expired"), "{}", expired.body);
+    let page = desk.get("localhost", "/t/acme/waitlist").await.body;
+    assert_eq!(states(&page), ["waiting", "booked", "waiting"]);
+
+    // Withdrawn entries are not offered anything more.
+    let entry = page
+        .split("name=\"entry\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an entry");
+    let gone = desk
+        .call(
+            "localhost",
+            "/t/acme/waitlist",
+            &[("action", "withdraw"), ("entry", entry)],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.body);
+    assert_eq!(
+        states(&desk.get("localhost", "/t/acme/waitlist").await.body),
+        ["withdrawn", "booked", "waiting"]
+    );
+
+    // Only staff who book work the list.
+    let billing = staff_of(addr, "acme", Role::Billing).await;
+    assert_eq!(
+        billing.get("localhost", "/t/acme/waitlist").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
