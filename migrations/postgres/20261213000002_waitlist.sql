@@ -18,6 +18,8 @@ CREATE TABLE waitlist_entries (
     state          text        NOT NULL CHECK (state IN ('waiting', 'offered', 'booked', 'withdrawn')),
     appointment_id uuid,
     joined_via     text        NOT NULL CHECK (joined_via IN ('desk', 'portal')),
+    -- Where offers are sent: the record's address, or the portal account's.
+    notify_email   text        NOT NULL CHECK (length(notify_email) BETWEEN 3 AND 254),
     created_by     uuid,
     created_at     timestamptz NOT NULL,
     updated_at     timestamptz NOT NULL,

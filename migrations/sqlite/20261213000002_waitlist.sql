@@ -18,6 +18,8 @@ CREATE TABLE waitlist_entries (
     state          TEXT    NOT NULL CHECK (state IN ('waiting', 'offered', 'booked', 'withdrawn')),
     appointment_id BLOB,
     joined_via     TEXT    NOT NULL CHECK (joined_via IN ('desk', 'portal')),
+    -- Where offers are sent: the record's address, or the portal account's.
+    notify_email   TEXT    NOT NULL CHECK (length(notify_email) BETWEEN 3 AND 254),
     created_by     BLOB,
     created_at     TEXT    NOT NULL,
     updated_at     TEXT    NOT NULL,

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/book/manage", get(manage))
         .route("/book/mine", get(mine))
         .route("/book/cancel", axum::routing::post(cancel))
+        .route("/book/waitlist", axum::routing::post(waitlist))
 }
 
 /// The most a booking form's body may hold.
@@ -568,16 +569,48 @@ async fn mine_page(
     let Some(own) = v.own() else {
         return Redirect::to(&format!("{}/portal/signin", v.base)).into_response();
     };
-    match flow::own_visits(&state.db, &v.tenant, &own, Utc::now()).await {
-        Ok(visits) => {
+    let now = Utc::now();
+    let shown = match flow::own_visits(&state.db, &v.tenant, &own, now).await {
+        Ok(visits) => flow::own_waitlist(&state.db, &v.tenant, &own, now)
+            .await
+            .map(|waiting| (visits, waiting)),
+        Err(e) => Err(e),
+    };
+    match shown {
+        Ok((visits, waiting)) => {
             let message = error.map(ToString::to_string);
             let status = error.map_or(StatusCode::OK, status_of);
             html(
                 status,
-                page::mine(&v.frame(), &visits, notice, message.as_deref()),
+                page::mine(&v.frame(), &visits, &waiting, notice, message.as_deref()),
             )
         }
         Err(e) => refusal(v, "Your appointments", &e),
+    }
+}
+
+/// `POST /book/waitlist`: a signed-in patient joins the waitlist or leaves it.
+async fn waitlist(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let v = match enter(&state, Visit::of(&state, &req), "book_confirm").await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let Some(fields) = form_of(req).await else {
+        return v.say(
+            StatusCode::BAD_REQUEST,
+            "Your appointments",
+            "the form could not be read; please try again",
+        );
+    };
+    let Some(own) = v.own() else {
+        return Redirect::to(&format!("{}/portal/signin", v.base)).into_response();
+    };
+    match flow::change_waitlist(&state.db, &v.tenant, &own, &fields, &v.meta, Utc::now()).await {
+        Ok(done) => Redirect::to(&format!("{}/book/mine?done={done}", v.base)).into_response(),
+        Err(e @ (AppError::Invalid(_) | AppError::Field(..))) => {
+            mine_page(&state, &v, None, Some(&e)).await
+        }
+        Err(e) => refusal(&v, "Your appointments", &e),
     }
 }
 
@@ -591,6 +624,8 @@ async fn mine(State(state): State<AppState>, req: Request<Body>) -> Response {
     let notice = match v.query.get("done").map(String::as_str) {
         Some("booked") => Some("Your visit is booked."),
         Some("moved") => Some("Your visit is moved."),
+        Some("waiting") => Some("You are on the waitlist. We will email you when a time frees up."),
+        Some("left") => Some("You have left the waitlist."),
         _ => None,
     };
     mine_page(&state, &v, notice, None).await

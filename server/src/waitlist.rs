@@ -11,7 +11,7 @@ use axum::extract::{Path, Request, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use http::{header, HeaderValue, StatusCode};
 use uuid::Uuid;
 
@@ -20,10 +20,10 @@ use app::identity::audit::{self, Actor, RequestMeta};
 use app::identity::permissions::Permission;
 use app::identity::{Standing, Viewer};
 use app::scheduling::queue::page::Found;
-use app::scheduling::waitlist::db::{self as waitlist, NewEntry};
+use app::scheduling::waitlist::db as waitlist;
 use app::scheduling::waitlist::offers::{self, Answer};
 use app::scheduling::waitlist::page::{self, Choices, DeskView, OfferView};
-use app::scheduling::waitlist::{EntryState, MAX_WAIT_DAYS};
+use app::scheduling::waitlist::Asked;
 use app::tenancy::TenantPublic;
 
 use crate::{status_pages, AppState};
@@ -209,12 +209,6 @@ fn id(form: &HashMap<String, String>, key: &str) -> Result<Uuid, AppError> {
         .ok_or_else(|| AppError::field(key, "choose from the list"))
 }
 
-fn date(form: &HashMap<String, String>, key: &str, name: &str) -> Result<NaiveDate, AppError> {
-    form.get(key)
-        .and_then(|v| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok())
-        .ok_or_else(|| AppError::field(key, format!("give the {name} date as YYYY-MM-DD")))
-}
-
 /// `POST /waitlist`: `action` = `search`, `add`, `withdraw` or `window`.
 async fn desk_post(State(state): State<AppState>, req: Request<Body>) -> Response {
     let m = match member(&req) {
@@ -293,81 +287,15 @@ async fn add(
     form: &HashMap<String, String>,
 ) -> Result<&'static str, AppError> {
     let patient = id(form, "patient")?;
-    let type_id = id(form, "type")?;
-    let location = id(form, "location")?;
-    let staff = match form
-        .get("practitioner")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(s) => Some(
-            s.parse::<Uuid>()
-                .map_err(|_| AppError::field("practitioner", "choose from the list"))?,
-        ),
-    };
-    let (from, until) = (date(form, "from", "first")?, date(form, "until", "last")?);
+    let asked = Asked::read(form)?;
     let today = Utc::now()
         .with_timezone(&m.tenant.settings.tz())
         .date_naive();
-    if until < from {
-        return Err(AppError::field(
-            "until",
-            "the last date is before the first",
-        ));
-    }
-    if until < today {
-        return Err(AppError::field("until", "the last date has passed"));
-    }
-    if (until - from).num_days() >= MAX_WAIT_DAYS {
-        return Err(AppError::field(
-            "until",
-            format!("a patient waits over at most {MAX_WAIT_DAYS} days at a time"),
-        ));
-    }
     let mut tx = state.db.begin_for(m.tenant.id).await?;
-    let record = app::patients::db::get(&mut tx, patient)
-        .await?
-        .ok_or(AppError::NotFound)?;
     app::scheduling::waitlist::ensure_visible(&mut tx, &m.viewer, patient).await?;
-    if record.archived {
-        return Err(AppError::Invalid(
-            "this record is archived: restore it first".into(),
-        ));
-    }
-    if record.email.is_none() {
-        return Err(AppError::Invalid(
-            "offers go by email: add the patient's email address to their record first".into(),
-        ));
-    }
-    let offered = app::scheduling::api::ssr::offering(&mut tx, type_id, location).await?;
-    if offered.is_empty() {
-        return Err(AppError::field(
-            "type",
-            "nobody offers that visit at that location",
-        ));
-    }
-    if staff.is_some_and(|s| !offered.contains(&s)) {
-        return Err(AppError::field(
-            "practitioner",
-            "that practitioner does not offer this visit there",
-        ));
-    }
-    let entry = NewEntry {
-        patient,
-        type_id,
-        location,
-        staff,
-        from: from.max(today),
-        until,
-        via: "desk",
-        by: Some(m.staff),
-    };
-    if waitlist::already_waiting(&mut tx, &entry).await? {
-        return Err(AppError::Invalid(
-            "the patient already waits for this visit there".into(),
-        ));
-    }
+    let entry = asked
+        .entry(&mut tx, patient, today, ("desk", Some(m.staff), None))
+        .await?;
     waitlist::add(&mut tx, &entry, Utc::now()).await?;
     audit_patient(&mut tx, m, patient, "waitlist.joined").await?;
     tx.commit().await?;
@@ -381,39 +309,7 @@ async fn withdraw(state: &AppState, m: &Member, entry: Uuid) -> Result<&'static 
         .await?
         .ok_or(AppError::NotFound)?;
     app::scheduling::waitlist::ensure_visible(&mut tx, &m.viewer, e.patient_id).await?;
-    if !matches!(e.state(), EntryState::Waiting | EntryState::Offered) {
-        return Err(AppError::Invalid(format!(
-            "an entry that is {} cannot be withdrawn",
-            e.state().label().to_lowercase()
-        )));
-    }
-    // Its open offers end; the times they held go to the next in line.
-    for o in waitlist::open_offers_of_entry(&mut tx, entry).await? {
-        waitlist::set_offer(
-            &mut tx,
-            o.id,
-            app::scheduling::waitlist::OfferState::Expired,
-            now,
-        )
-        .await?;
-        if let Some(a) = app::scheduling::db::appointment_type(&mut tx, o.type_id).await? {
-            let span = app::scheduling::slots::Span::new(
-                o.starts_at,
-                o.starts_at + chrono::Duration::minutes(a.duration_min.into()),
-            );
-            offers::freed(
-                &mut tx,
-                offers::Freed {
-                    staff: o.staff_id,
-                    location: o.location_id,
-                    span,
-                },
-                now,
-            )
-            .await?;
-        }
-    }
-    waitlist::set_entry(&mut tx, entry, EntryState::Withdrawn, None, now).await?;
+    app::scheduling::waitlist::withdraw(&mut tx, &e, now).await?;
     audit_patient(&mut tx, m, e.patient_id, "waitlist.withdrawn").await?;
     tx.commit().await?;
     Ok("")

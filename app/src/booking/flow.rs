@@ -1082,6 +1082,132 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A signed-in patient's waitlist, and what they may wait for: visit types
+/// booked online, places that offer them, practitioners bookable online.
+pub struct Waiting {
+    pub entries: Vec<crate::scheduling::waitlist::db::Entry>,
+    pub types: Vec<(Uuid, String)>,
+    pub locations: Vec<(Uuid, String)>,
+    pub practitioners: Vec<(Uuid, String)>,
+    pub today: NaiveDate,
+}
+
+pub async fn own_waitlist(
+    db: &Db,
+    tenant: &TenantPublic,
+    own: &Own<'_>,
+    now: DateTime<Utc>,
+) -> Result<Waiting, AppError> {
+    let mut tx = db.begin_for_read(tenant.id).await?;
+    let entries = crate::scheduling::waitlist::db::of_patient(&mut tx, own.patient).await?;
+    let types: Vec<(Uuid, String)> = sched::types(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|t| t.active && t.online_bookable)
+        .map(|t| (t.id, t.name))
+        .collect();
+    let locations = sched::locations(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|l| l.active)
+        .map(|l| (l.id, l.name))
+        .collect();
+    let practitioners = sched::practitioners(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|p| p.active && p.bookable_online)
+        .map(|p| (p.staff_id, p.name))
+        .collect();
+    tx.commit().await?;
+    Ok(Waiting {
+        entries,
+        types,
+        locations,
+        practitioners,
+        today: now.with_timezone(&tenant.settings.tz()).date_naive(),
+    })
+}
+
+/// The signed-in patient joins the waitlist (`action=join`) or leaves an
+/// entry of theirs (`action=withdraw`).
+pub async fn change_waitlist(
+    db: &Db,
+    tenant: &TenantPublic,
+    own: &Own<'_>,
+    form: &std::collections::HashMap<String, String>,
+    meta: &crate::identity::audit::RequestMeta,
+    now: DateTime<Utc>,
+) -> Result<&'static str, AppError> {
+    use crate::scheduling::waitlist::{self, Asked};
+    let mut tx = db.begin_for(tenant.id).await?;
+    let (patient, action) = match form.get("action").map(String::as_str) {
+        Some("join") => {
+            let asked = Asked::read(form)?;
+            let online = sched::types(&mut tx)
+                .await?
+                .into_iter()
+                .any(|t| t.id == asked.type_id && t.active && t.online_bookable);
+            let bookable = match asked.staff {
+                None => true,
+                Some(s) => sched::practitioners(&mut tx)
+                    .await?
+                    .iter()
+                    .any(|p| p.staff_id == s && p.active && p.bookable_online),
+            };
+            if !online || !bookable {
+                return Err(AppError::field(
+                    "type",
+                    "that visit cannot be waited for online",
+                ));
+            }
+            let today = now.with_timezone(&tenant.settings.tz()).date_naive();
+            // Offers go to the address they sign in with.
+            let entry = asked
+                .entry(
+                    &mut tx,
+                    own.patient,
+                    today,
+                    ("portal", None, Some(own.email)),
+                )
+                .await?;
+            waitlist::db::add(&mut tx, &entry, now).await?;
+            (own.patient, "waitlist.joined")
+        }
+        Some("withdraw") => {
+            let id = form
+                .get("entry")
+                .and_then(|v| v.trim().parse::<Uuid>().ok())
+                .ok_or(AppError::NotFound)?;
+            let e = waitlist::db::entry(&mut tx, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            // Only the patient's own entries (or their merged records').
+            if !crate::patients::merge::db::is_part_of(&mut tx, e.patient_id, own.patient).await? {
+                return Err(AppError::NotFound);
+            }
+            waitlist::withdraw(&mut tx, &e, now).await?;
+            (e.patient_id, "waitlist.withdrawn")
+        }
+        _ => return Err(AppError::field("action", "unknown step")),
+    };
+    crate::identity::audit::record_for_patient(
+        &mut tx,
+        crate::identity::audit::Actor::account(own.account, own.email),
+        Some("patient"),
+        patient,
+        action,
+        None,
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(if action == "waitlist.joined" {
+        "waiting"
+    } else {
+        "left"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

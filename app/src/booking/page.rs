@@ -505,6 +505,7 @@ pub fn details_own(
 pub fn mine(
     frame: &Frame<'_>,
     visits: &[Booking],
+    waiting: &super::flow::Waiting,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> String {
@@ -545,9 +546,60 @@ pub fn mine(
         list.push_str(r#"<li class="mt-4 text-slate-700">You have no upcoming visits.</li>"#);
     }
     let body = format!(
-        r#"<h1 class="{H1}">Your appointments</h1>{notice}{alert}<ul>{list}</ul><p class="mt-6"><a class="{BUTTON} inline-block" href="{book}">Book a visit</a></p>"#,
+        r#"<h1 class="{H1}">Your appointments</h1>{notice}{alert}<ul>{list}</ul><p class="mt-6"><a class="{BUTTON} inline-block" href="{book}">Book a visit</a></p>{waitlist}"#,
         alert = alert(error),
         book = escape(&frame.href("/book")),
+        waitlist = waitlist(frame, waiting),
     );
     frame.page("book-mine", "Your appointments", &body)
+}
+
+fn choices(list: &[(Uuid, String)]) -> String {
+    list.iter()
+        .map(|(id, name)| format!(r#"<option value="{id}">{}</option>"#, escape(name)))
+        .collect()
+}
+
+/// The patient's waitlist: what they wait for (to withdraw), and a form to
+/// wait for a visit that has no free time they like.
+fn waitlist(frame: &Frame<'_>, w: &super::flow::Waiting) -> String {
+    let action = escape(&frame.href("/book/waitlist"));
+    let entries: String = w
+        .entries
+        .iter()
+        .map(|e| {
+            let withdraw = if matches!(
+                e.state(),
+                crate::scheduling::waitlist::EntryState::Waiting
+                    | crate::scheduling::waitlist::EntryState::Offered
+            ) {
+                format!(
+                    r#"<form method="post" action="{action}" class="mt-2"><input type="hidden" name="action" value="withdraw"><input type="hidden" name="entry" value="{}"><button class="rounded border border-slate-300 px-3 py-2 text-sm" data-testid="waitlist-leave">Leave the waitlist</button></form>"#,
+                    e.id
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                r#"<li data-testid="my-waitlist" class="{CARD}"><p class="font-semibold">{kind} · {place}</p><p class="text-sm text-slate-700">With {who}, {from} to {until} · {state}</p>{withdraw}</li>"#,
+                kind = escape(&e.type_name),
+                place = escape(&e.location),
+                who = escape(e.practitioner.as_deref().unwrap_or("anyone")),
+                from = e.from_date,
+                until = e.until_date,
+                state = e.state().label(),
+            )
+        })
+        .collect();
+    if w.types.is_empty() || w.locations.is_empty() {
+        return String::new();
+    }
+    let until = w.today + chrono::Duration::days(30);
+    format!(
+        r#"<h2 class="mt-8 text-lg font-semibold">Waitlist</h2><p class="text-sm text-slate-700">No time that suits you? Wait for one: when a time frees up, we email you, and the first to answer books it.</p><ul>{entries}</ul><form method="post" action="{action}" class="{CARD}" data-testid="waitlist-join"><input type="hidden" name="action" value="join"><label class="block text-sm">Visit<select name="type" class="{INPUT}">{types}</select></label><label class="mt-2 block text-sm">Where<select name="location" class="{INPUT}">{locations}</select></label><label class="mt-2 block text-sm">With<select name="practitioner" class="{INPUT}"><option value="">Anyone</option>{people}</select></label><label class="mt-2 block text-sm">From<input type="date" name="from" value="{today}" class="{INPUT}"></label><label class="mt-2 block text-sm">Until<input type="date" name="until" value="{until}" class="{INPUT}"></label><button class="{BUTTON}" data-testid="waitlist-join-button">Join the waitlist</button></form>"#,
+        types = choices(&w.types),
+        locations = choices(&w.locations),
+        people = choices(&w.practitioners),
+        today = w.today,
+    )
 }

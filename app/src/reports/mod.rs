@@ -74,6 +74,7 @@ pub fn ReportsPage() -> impl IntoView {
         <PageTitle text="Reports"/>
         <SignedInShell testid="reports-page">
             <h1 class="text-xl font-semibold">"Reports"</h1>
+            <p class="mt-2 text-sm"><a class="underline" href=crate::site::current_site().href("/reports/scheduling") rel="external" data-testid="scheduling-report-link">"Scheduling: utilisation, no-shows and cancellations (with CSV)"</a></p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || report.get().map(|r| match r {
                     Err(e) => view! { <p role="alert" data-testid="report-error" class="mt-4 rounded bg-amber-50 p-3 text-sm text-amber-900">{e.message()}</p> }.into_any(),

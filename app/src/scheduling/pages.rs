@@ -131,6 +131,7 @@ fn Day(v: DayView, chosen_slot: Option<String>, staff: Option<String>) -> impl I
             </select></label>
             <button type="submit" class=crate::identity::pages::BUTTON>"Show"</button>
             <a class="ml-auto text-sm underline" href=crate::site::current_site().href("/queue") rel="external" data-testid="queue-link">"Waiting-room queue"</a>
+            <a class="text-sm underline" href=crate::site::current_site().href("/waitlist") rel="external" data-testid="waitlist-link">"Waitlist"</a>
             <a class="text-sm underline" href=crate::site::current_site().href("/calendar/feed") rel="external" data-testid="feed-link">"Calendar feed"</a>
         </form>
         <h2 class="mt-4 text-lg font-medium" data-testid="calendar-date">{v.date_label.clone()}{v.location.as_ref().map(|l| format!(" · {}", l.name))}</h2>

@@ -39,7 +39,10 @@ fn tenant() -> app::ids::TenantId {
 
 /// A clinic whose doctor and visit type are offered online, with its public
 /// page on; answers the admin, the front desk and the set-up.
-async fn online_clinic(t: &TestDb, slug_public: bool) -> (Browser, Browser, Browser, Setup) {
+pub(crate) async fn online_clinic(
+    t: &TestDb,
+    slug_public: bool,
+) -> (Browser, Browser, Browser, Setup) {
     let clinic = staffed_clinic(&t.db, "acme").await;
     TENANT.with(|c| c.set(Some(clinic.tenant.id)));
     let addr = test_server::start(&t.db, |_| {}).await;

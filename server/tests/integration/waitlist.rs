@@ -19,7 +19,10 @@ use support::fixtures::staffed_clinic;
 use support::server::{self as test_server, Browser};
 use support::TestDb;
 
-on_both_backends!(freed_time_goes_to_the_waitlist_first_come_first_served,);
+on_both_backends!(
+    freed_time_goes_to_the_waitlist_first_come_first_served,
+    a_patient_joins_the_waitlist_from_the_portal_and_leaves_it,
+);
 
 const ORIGIN: &str = "http://localhost:3000";
 
@@ -74,7 +77,7 @@ async fn mails_titled(t: &TestDb, to: &str, subject: &str) -> usize {
         .count()
 }
 
-async fn join(desk: &Browser, s: &Setup, patient: &str, until: chrono::NaiveDate) {
+async fn join_as_desk(desk: &Browser, s: &Setup, patient: &str, until: chrono::NaiveDate) {
     let r = desk
         .call(
             "localhost",
@@ -153,7 +156,7 @@ async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
     let visit = book_at(&desk, &s, dayo, &nine).await;
     let until = monday + Duration::days(7);
     for p in [ada, bola, chidi] {
-        join(&desk, &s, p, until).await;
+        join_as_desk(&desk, &s, p, until).await;
     }
     let again = desk
         .call(
@@ -170,7 +173,11 @@ async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
         )
         .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(again.body.contains("already waits"), "{}", again.body);
+    assert!(
+        again.body.contains("already on the waitlist"),
+        "{}",
+        again.body
+    );
 
     // The cancellation is offered only after the debounce …
     let worker = waitlist_worker(&t.db);
@@ -287,4 +294,111 @@ async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
         billing.get("localhost", "/t/acme/waitlist").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+async fn a_patient_joins_the_waitlist_from_the_portal_and_leaves_it(t: &TestDb) {
+    let (_visitor, _admin, desk, s) = crate::booking::online_clinic(t, true).await;
+    let patient = crate::self_service::patient_of(desk.addr, "acme").await;
+    let mine = patient.get("localhost", "/t/acme/book/mine").await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert!(
+        mine.body.contains("data-testid=\"waitlist-join\""),
+        "{}",
+        mine.body
+    );
+    let today = Utc::now().date_naive().to_string();
+    let until = (next_monday() + Duration::days(7)).to_string();
+    let join = |from: String, until: String| {
+        let (patient, s) = (&patient, &s);
+        async move {
+            patient
+                .call(
+                    "localhost",
+                    "/t/acme/book/waitlist",
+                    &[
+                        ("action", "join"),
+                        ("type", s.kind.as_str()),
+                        ("location", s.location.as_str()),
+                        ("practitioner", ""),
+                        ("from", from.as_str()),
+                        ("until", until.as_str()),
+                    ],
+                )
+                .await
+        }
+    };
+    let backwards = join(until.clone(), today.clone()).await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        backwards
+            .body
+            .to_lowercase()
+            .contains("the last date is before the first"),
+        "{}",
+        backwards.body
+    );
+    let joined = join(today.clone(), until.clone()).await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
+    assert_eq!(joined.headers["location"], "/t/acme/book/mine?done=waiting");
+    let twice = join(today.clone(), until.clone()).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(twice
+        .body
+        .to_lowercase()
+        .contains("already on the waitlist"));
+    let mine = patient
+        .get("localhost", "/t/acme/book/mine?done=waiting")
+        .await
+        .body;
+    assert!(
+        mine.contains("You are on the waitlist") && mine.contains("data-testid=\"my-waitlist\"")
+    );
+    // The desk sees the entry.
+    let page = desk.get("localhost", "/t/acme/waitlist").await.body;
+    assert_eq!(states(&page), ["waiting"]);
+
+    // Another patient's entry is not theirs to withdraw.
+    let other = register(
+        &desk,
+        "acme",
+        "Ngozi",
+        "Other",
+        "1960-01-01",
+        &[("email", "ngozi@example.com")],
+    )
+    .await;
+    join_as_desk(&desk, &s, &other, next_monday() + Duration::days(7)).await;
+    let page = desk.get("localhost", "/t/acme/waitlist").await.body;
+    let entries: Vec<&str> = page
+        .split("name=\"entry\" value=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .collect();
+    let own = mine
+        .split("name=\"entry\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("own entry");
+    let theirs = entries
+        .iter()
+        .find(|e| **e != own)
+        .expect("the other entry");
+    let refused = patient
+        .call(
+            "localhost",
+            "/t/acme/book/waitlist",
+            &[("action", "withdraw"), ("entry", theirs)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    let left = patient
+        .call(
+            "localhost",
+            "/t/acme/book/waitlist",
+            &[("action", "withdraw"), ("entry", own)],
+        )
+        .await;
+    assert_eq!(left.headers["location"], "/t/acme/book/mine?done=left");
+    let page = desk.get("localhost", "/t/acme/waitlist").await.body;
+    assert_eq!(states(&page), ["withdrawn", "waiting"]);
 }

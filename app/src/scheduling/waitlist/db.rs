@@ -16,14 +16,16 @@ pub struct NewEntry {
     pub until: NaiveDate,
     pub via: &'static str,
     pub by: Option<Uuid>,
+    /// Where offers are sent.
+    pub email: String,
 }
 
 pub async fn add(tx: &mut TenantTx, e: &NewEntry, now: DateTime<Utc>) -> Result<Uuid, DbError> {
     let id = Uuid::now_v7();
     tx.execute_one(
         "INSERT INTO waitlist_entries (tenant_id, id, patient_id, type_id, location_id, staff_id, from_date, \
-         until_date, state, joined_via, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'waiting', $9, $10, $11, $11)",
+         until_date, state, joined_via, created_by, created_at, updated_at, notify_email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'waiting', $9, $10, $11, $11, $12)",
         &[
             id.into(),
             e.patient.into(),
@@ -35,6 +37,7 @@ pub async fn add(tx: &mut TenantTx, e: &NewEntry, now: DateTime<Utc>) -> Result<
             e.via.into(),
             e.by.into(),
             now.into(),
+            e.email.as_str().into(),
         ],
     )
     .await?;
@@ -69,7 +72,7 @@ impl Entry {
     }
 }
 
-const SELECT_ENTRIES: &str = "SELECT w.id, w.patient_id, p.given_name, p.family_name, p.mrn, p.email, w.type_id, \
+const SELECT_ENTRIES: &str = "SELECT w.id, w.patient_id, p.given_name, p.family_name, p.mrn, w.notify_email AS email, w.type_id, \
      t.name AS type_name, w.location_id, l.name AS location, w.staff_id, s.display_name AS practitioner, \
      w.from_date, w.until_date, w.state, w.appointment_id, w.created_at FROM waitlist_entries w \
      JOIN patients p ON p.tenant_id = w.tenant_id AND p.id = w.patient_id \
@@ -153,7 +156,7 @@ pub async fn waiting_for(
         &format!(
             "{SELECT_ENTRIES} WHERE w.tenant_id = $1 AND w.state = 'waiting' AND w.location_id = $2 \
              AND (w.staff_id IS NULL OR w.staff_id = $3) AND w.from_date <= $4 AND w.until_date >= $4 \
-             AND p.email IS NOT NULL AND p.archived_at IS NULL ORDER BY w.created_at, w.id LIMIT 200"
+             AND p.archived_at IS NULL ORDER BY w.created_at, w.id LIMIT 200"
         ),
         &[location.into(), staff.into(), day.into()],
     )

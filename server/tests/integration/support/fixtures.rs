@@ -677,6 +677,7 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
             until: day(20),
             via: "desk",
             by: Some(doctor),
+            email: "fixture@example.com".into(),
         },
         Utc::now(),
     )
