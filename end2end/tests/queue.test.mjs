@@ -1,5 +1,5 @@
 // The waiting-room queue (issue 14, seed 002), as the front desk and the
-// waiting room see it: the receptionist goes from the calendar to the queue,
+// waiting room see it: the nurse at the front desk goes from the calendar to the queue,
 // finds a walk-in by name and gives them a token with the doctor, makes the
 // waiting-room screen's link and opens it on another device (no session);
 // the token is on the screen, and when the desk calls it the screen changes by
@@ -35,7 +35,7 @@ describe('waiting-room queue', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
 
   test('a walk-in gets a token that appears on the waiting-room screen, live', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
     await withPage(browser, PHONE, async (desk) => {
-      await signIn(desk, pathUrl('acme', '/signin'), ACCOUNTS.acmeReceptionist.email);
+      await signIn(desk, pathUrl('acme', '/signin'), ACCOUNTS.acmeNurse.email);
       await open(desk, pathUrl('acme', '/staff/calendar'));
       await waitForHydration(desk, 'calendar');
       await Promise.all([desk.waitForNavigation(), desk.locator('[data-testid="queue-link"]').click()]);
