@@ -202,6 +202,27 @@ async fn enter(
     }
 }
 
+/// A form post counted against its sender (`endpoint`), with its fields; the
+/// page titled `title` says so when the form cannot be read.
+async fn posted(
+    state: &AppState,
+    req: Request,
+    endpoint: &'static str,
+    title: &str,
+) -> Result<(Visit, HashMap<String, String>), Box<Response>> {
+    let v = enter(state, Visit::of(state, &req), endpoint)
+        .await
+        .map_err(Box::new)?;
+    match form_of(req).await {
+        Some(fields) => Ok((v, fields)),
+        None => Err(Box::new(v.say(
+            StatusCode::BAD_REQUEST,
+            title,
+            "the form could not be read; please try again",
+        ))),
+    }
+}
+
 async fn form_of(req: Request) -> Option<HashMap<String, String>> {
     let bytes = to_bytes(req.into_body(), MAX_FORM_BYTES).await.ok()?;
     Some(form_urlencoded::parse(&bytes).into_owned().collect())
@@ -321,16 +342,9 @@ async fn details_form(State(state): State<AppState>, req: Request<Body>) -> Resp
 
 /// `POST /book/details`: holds the time and emails the code; on to the code page.
 async fn details_post(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let v = match enter(&state, Visit::of(&state, &req), "book_request").await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let Some(fields) = form_of(req).await else {
-        return v.say(
-            StatusCode::BAD_REQUEST,
-            "Your details",
-            "the form could not be read; please try again",
-        );
+    let (v, fields) = match posted(&state, req, "book_request", "Your details").await {
+        Ok(posted) => posted,
+        Err(refused) => return *refused,
     };
     let text = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let typed = Typed {
@@ -452,16 +466,9 @@ async fn verify_form(State(state): State<AppState>, req: Request<Body>) -> Respo
 
 /// `POST /book/verify`: books the visit; on to the patient's own page.
 async fn verify_post(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let v = match enter(&state, Visit::of(&state, &req), "book_confirm").await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let Some(fields) = form_of(req).await else {
-        return v.say(
-            StatusCode::BAD_REQUEST,
-            "Check your email",
-            "the form could not be read; please try again",
-        );
+    let (v, fields) = match posted(&state, req, "book_confirm", "Check your email").await {
+        Ok(posted) => posted,
+        Err(refused) => return *refused,
     };
     let Some(request) = fields
         .get("request")
@@ -531,16 +538,9 @@ async fn manage(State(state): State<AppState>, req: Request<Body>) -> Response {
 
 /// `POST /book/cancel`: the patient cancels through their link.
 async fn cancel(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let v = match enter(&state, Visit::of(&state, &req), "book_confirm").await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let Some(fields) = form_of(req).await else {
-        return v.say(
-            StatusCode::BAD_REQUEST,
-            "Your booking",
-            "the form could not be read; please try again",
-        );
+    let (v, fields) = match posted(&state, req, "book_confirm", "Your booking").await {
+        Ok(posted) => posted,
+        Err(refused) => return *refused,
     };
     let appointment = fields
         .get("appointment")
@@ -591,16 +591,9 @@ async fn mine_page(
 
 /// `POST /book/waitlist`: a signed-in patient joins the waitlist or leaves it.
 async fn waitlist(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let v = match enter(&state, Visit::of(&state, &req), "book_confirm").await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let Some(fields) = form_of(req).await else {
-        return v.say(
-            StatusCode::BAD_REQUEST,
-            "Your appointments",
-            "the form could not be read; please try again",
-        );
+    let (v, fields) = match posted(&state, req, "book_confirm", "Your appointments").await {
+        Ok(posted) => posted,
+        Err(refused) => return *refused,
     };
     let Some(own) = v.own() else {
         return Redirect::to(&format!("{}/portal/signin", v.base)).into_response();

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod booking;
 pub mod config;
+pub mod desk;
 pub mod feeds;
 pub mod input;
 pub mod mailer;

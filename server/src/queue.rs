@@ -15,18 +15,17 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use uuid::Uuid;
 
 use app::error::AppError;
-use app::identity::audit::{self, Actor, RequestMeta};
-use app::identity::permissions::Permission;
-use app::identity::Viewer;
+use app::identity::audit::{self, Actor};
 use app::scheduling::queue::desk::Desk;
-use app::scheduling::queue::page::{self, Board, DeskView, Found};
+use app::scheduling::queue::page::{self, Board, DeskView};
 use app::scheduling::queue::{self, Action};
 use app::tenancy::TenantPublic;
 
+use crate::desk::{form_id, member, private, Member};
 use crate::security::RequestNonce;
 use crate::{status_pages, AppState};
 
@@ -47,70 +46,12 @@ const BOARD_STREAM_FOR: Duration = Duration::from_secs(30 * 60);
 /// A screen reloads rarely; ten times the per-minute allowance, as for feeds.
 const BOARD_ALLOWANCE: u32 = 10;
 
-fn private(mut res: Response) -> Response {
-    let headers = res.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The screen's secret must not leave in a Referer.
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
-}
-
-/// The signed-in staff member of this clinic who may work the queue.
-struct Member {
-    tenant: TenantPublic,
-    base: String,
-    viewer: Viewer,
-    meta: RequestMeta,
-}
-
-impl Member {
-    fn desk(&self) -> Desk<'_> {
-        Desk {
-            tenant: &self.tenant,
-            viewer: &self.viewer,
-            meta: &self.meta,
-        }
+fn desk_of(m: &Member) -> Desk<'_> {
+    Desk {
+        tenant: &m.tenant,
+        viewer: &m.viewer,
+        meta: &m.meta,
     }
-
-    fn staff(&self) -> Option<Uuid> {
-        match self.viewer.standing {
-            app::identity::Standing::Staff { member_id, .. } => Some(member_id),
-            _ => None,
-        }
-    }
-
-    fn href(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-fn member(req: &Request) -> Result<Member, Box<Response>> {
-    let site = crate::site_of(req);
-    let Some(tenant) = site.tenant else {
-        return Err(Box::new(status_pages::not_found()));
-    };
-    let Some(viewer) = site.viewer else {
-        return Err(Box::new(
-            Redirect::to(&format!("{}/signin", site.base)).into_response(),
-        ));
-    };
-    if viewer.must_set_up_two_factor {
-        return Err(Box::new(
-            Redirect::to(&format!("{}/account/security", site.base)).into_response(),
-        ));
-    }
-    if !viewer.can(Permission::AppointmentsManage) {
-        return Err(Box::new(status_pages::forbidden()));
-    }
-    Ok(Member {
-        tenant,
-        base: site.base,
-        viewer,
-        meta: crate::meta_of(req),
-    })
 }
 
 /// What the desk page shows after a step.
@@ -123,7 +64,7 @@ struct Said {
 
 async fn show(state: &AppState, m: &Member, said: Said, status: StatusCode) -> Response {
     let now = Utc::now();
-    let desk = m.desk();
+    let desk = desk_of(m);
     let shown = async {
         let lines = desk.lines(&state.db, now).await?;
         let mut tx = state.db.begin_for_read(m.tenant.id).await?;
@@ -133,24 +74,7 @@ async fn show(state: &AppState, m: &Member, said: Said, status: StatusCode) -> R
             .filter(|p| p.active)
             .map(|p| (p.staff_id, p.name))
             .collect();
-        // The search waits in the database, never in the address: it names a patient.
-        let search = match m.staff() {
-            Some(staff) => app::scheduling::db::booking_search(&mut tx, staff).await?,
-            None => None,
-        };
-        let found = match &search {
-            Some(q) => app::patients::db::search(&mut tx, q, 8)
-                .await?
-                .into_iter()
-                .map(|p| Found {
-                    id: p.id,
-                    name: p.display_name(),
-                    mrn: p.mrn.to_string(),
-                    born: m.tenant.settings.format_day(p.birth_date),
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let (search, found) = crate::desk::searched(&mut tx, m).await?;
         let made = queue::db::board_made_at(&mut tx).await?;
         tx.commit().await?;
         Ok::<_, AppError>((lines, practitioners, search, found, made))
@@ -217,32 +141,16 @@ async fn desk_page(State(state): State<AppState>, req: Request<Body>) -> Respons
     .await
 }
 
-fn status_of(e: &AppError) -> StatusCode {
-    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
-}
-
 /// A refused step: the page again, with why.
 async fn refused(state: &AppState, m: &Member, e: AppError) -> Response {
-    if matches!(e, AppError::Internal | AppError::Transport(_)) {
-        tracing::error!(error = %e, "queue step failed");
+    let Some((status, text)) = crate::desk::refusal(&e, "queue") else {
         return status_pages::unavailable();
-    }
-    let text = match &e {
-        AppError::NotFound => "That patient or entry is not in this clinic's records.".to_owned(),
-        AppError::Field(_, message) => message.clone(),
-        other => other.to_string(),
     };
     let said = Said {
         error: Some(text),
         ..Said::default()
     };
-    show(state, m, said, status_of(&e)).await
-}
-
-fn id(form: &HashMap<String, String>, key: &str) -> Result<Uuid, AppError> {
-    form.get(key)
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| AppError::field(key, "choose from the list"))
+    show(state, m, said, status).await
 }
 
 /// `POST /queue`: `action` = `search`, `issue`, `act` or `board`.
@@ -268,10 +176,11 @@ async fn desk_post(State(state): State<AppState>, req: Request<Body>) -> Respons
     }
     let now = Utc::now();
     let done = match action {
-        "search" => search(&state, &m, form.get("query").cloned()).await,
-        "issue" => match (id(&form, "patient"), id(&form, "practitioner")) {
-            (Ok(patient), Ok(practitioner)) => m
-                .desk()
+        "search" => crate::desk::remember_search(&state, &m, form.get("query").cloned())
+            .await
+            .map(|()| None),
+        "issue" => match (form_id(&form, "patient"), form_id(&form, "practitioner")) {
+            (Ok(patient), Ok(practitioner)) => desk_of(&m)
                 .walk_in(&state.db, practitioner, patient, now)
                 .await
                 .map(|token| Some(m.href(&format!("/queue?token={token}")))),
@@ -282,9 +191,8 @@ async fn desk_post(State(state): State<AppState>, req: Request<Body>) -> Respons
                 .get("do")
                 .and_then(|a| a.parse::<Action>().ok())
                 .ok_or_else(|| AppError::field("do", "choose an action from the list"));
-            match (id(&form, "entry"), act) {
-                (Ok(entry), Ok(act)) => m
-                    .desk()
+            match (form_id(&form, "entry"), act) {
+                (Ok(entry), Ok(act)) => desk_of(&m)
                     .act(&state.db, entry, act, now)
                     .await
                     .map(|_| Some(m.href("/queue"))),
@@ -329,21 +237,6 @@ pub(crate) fn cannot_change(tenant: &TenantPublic) -> Option<String> {
             feature.label()
         )
     })
-}
-
-async fn search(
-    state: &AppState,
-    m: &Member,
-    query: Option<String>,
-) -> Result<Option<String>, AppError> {
-    let query = app::text::search_text("query", query)?;
-    let Some(staff) = m.staff() else {
-        return Err(AppError::Forbidden);
-    };
-    let mut tx = state.db.begin_for(m.tenant.id).await?;
-    app::scheduling::db::set_booking_search(&mut tx, staff, query.as_deref()).await?;
-    tx.commit().await?;
-    Ok(None)
 }
 
 /// Makes (`renew`) or turns off (`revoke`) the screen's link; answers the new

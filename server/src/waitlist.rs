@@ -12,20 +12,19 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use uuid::Uuid;
 
 use app::error::AppError;
-use app::identity::audit::{self, Actor, RequestMeta};
+use app::identity::audit::{self, Actor};
 use app::identity::permissions::Permission;
-use app::identity::{Standing, Viewer};
-use app::scheduling::queue::page::Found;
 use app::scheduling::waitlist::db as waitlist;
 use app::scheduling::waitlist::offers::{self, Answer};
 use app::scheduling::waitlist::page::{self, Choices, DeskView, OfferView};
 use app::scheduling::waitlist::Asked;
 use app::tenancy::TenantPublic;
 
+use crate::desk::{form_id, member, private, Member};
 use crate::{status_pages, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -37,54 +36,6 @@ pub fn routes() -> Router<AppState> {
 const MAX_FORM_BYTES: usize = 8 * 1024;
 /// An offer's link is opened a few times; ten times the per-minute allowance.
 const OFFER_ALLOWANCE: u32 = 10;
-
-fn private(mut res: Response) -> Response {
-    let headers = res.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
-}
-
-struct Member {
-    tenant: TenantPublic,
-    base: String,
-    viewer: Viewer,
-    staff: Uuid,
-    meta: RequestMeta,
-}
-
-fn member(req: &Request) -> Result<Member, Box<Response>> {
-    let site = crate::site_of(req);
-    let Some(tenant) = site.tenant else {
-        return Err(Box::new(status_pages::not_found()));
-    };
-    let Some(viewer) = site.viewer else {
-        return Err(Box::new(
-            Redirect::to(&format!("{}/signin", site.base)).into_response(),
-        ));
-    };
-    if viewer.must_set_up_two_factor {
-        return Err(Box::new(
-            Redirect::to(&format!("{}/account/security", site.base)).into_response(),
-        ));
-    }
-    let Standing::Staff { member_id, .. } = viewer.standing else {
-        return Err(Box::new(status_pages::forbidden()));
-    };
-    if !viewer.can(Permission::AppointmentsManage) {
-        return Err(Box::new(status_pages::forbidden()));
-    }
-    Ok(Member {
-        tenant,
-        base: site.base,
-        staff: member_id,
-        viewer,
-        meta: crate::meta_of(req),
-    })
-}
 
 #[derive(Default)]
 struct Said {
@@ -116,20 +67,7 @@ async fn show(state: &AppState, m: &Member, said: Said, status: StatusCode) -> R
             .filter(|p| p.active)
             .map(|p| (p.staff_id, p.name))
             .collect();
-        let search = app::scheduling::db::booking_search(&mut tx, m.staff).await?;
-        let found: Vec<Found> = match &search {
-            Some(q) => app::patients::db::search(&mut tx, q, 8)
-                .await?
-                .into_iter()
-                .map(|p| Found {
-                    id: p.id,
-                    name: p.display_name(),
-                    mrn: p.mrn.to_string(),
-                    born: m.tenant.settings.format_day(p.birth_date),
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let (search, found) = crate::desk::searched(&mut tx, m).await?;
         let minutes = waitlist::offer_minutes(&mut tx).await?;
         tx.commit().await?;
         Ok::<_, AppError>((
@@ -186,27 +124,14 @@ async fn desk_page(State(state): State<AppState>, req: Request<Body>) -> Respons
 }
 
 async fn refused(state: &AppState, m: &Member, e: AppError) -> Response {
-    if matches!(e, AppError::Internal | AppError::Transport(_)) {
-        tracing::error!(error = %e, "waitlist step failed");
+    let Some((status, text)) = crate::desk::refusal(&e, "waitlist") else {
         return status_pages::unavailable();
-    }
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let text = match &e {
-        AppError::NotFound => "That patient or entry is not in this clinic's records.".to_owned(),
-        AppError::Field(_, message) => message.clone(),
-        other => other.to_string(),
     };
     let said = Said {
         error: Some(text),
         message: None,
     };
     show(state, m, said, status).await
-}
-
-fn id(form: &HashMap<String, String>, key: &str) -> Result<Uuid, AppError> {
-    form.get(key)
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| AppError::field(key, "choose from the list"))
 }
 
 /// `POST /waitlist`: `action` = `search`, `add`, `withdraw` or `window`.
@@ -231,9 +156,11 @@ async fn desk_post(State(state): State<AppState>, req: Request<Body>) -> Respons
         }
     }
     let done = match action {
-        "search" => search(&state, &m, form.get("query").cloned()).await,
+        "search" => crate::desk::remember_search(&state, &m, form.get("query").cloned())
+            .await
+            .map(|()| ""),
         "add" => add(&state, &m, &form).await,
-        "withdraw" => match id(&form, "entry") {
+        "withdraw" => match form_id(&form, "entry") {
             Ok(entry) => withdraw(&state, &m, entry).await,
             Err(e) => Err(e),
         },
@@ -246,47 +173,12 @@ async fn desk_post(State(state): State<AppState>, req: Request<Body>) -> Respons
     }
 }
 
-async fn search(
-    state: &AppState,
-    m: &Member,
-    query: Option<String>,
-) -> Result<&'static str, AppError> {
-    let query = app::text::search_text("query", query)?;
-    let mut tx = state.db.begin_for(m.tenant.id).await?;
-    app::scheduling::db::set_booking_search(&mut tx, m.staff, query.as_deref()).await?;
-    tx.commit().await?;
-    Ok("")
-}
-
-async fn audit_patient(
-    tx: &mut app::db::TenantTx,
-    m: &Member,
-    patient: Uuid,
-    action: &str,
-) -> Result<(), AppError> {
-    let role = match m.viewer.standing {
-        Standing::Staff { role, .. } => Some(role.as_str()),
-        _ => None,
-    };
-    audit::record_for_patient(
-        tx,
-        Actor::account(m.viewer.account_id, m.viewer.email.as_str()),
-        role,
-        patient,
-        action,
-        None,
-        &m.meta,
-    )
-    .await?;
-    Ok(())
-}
-
 async fn add(
     state: &AppState,
     m: &Member,
     form: &HashMap<String, String>,
 ) -> Result<&'static str, AppError> {
-    let patient = id(form, "patient")?;
+    let patient = form_id(form, "patient")?;
     let asked = Asked::read(form)?;
     let today = Utc::now()
         .with_timezone(&m.tenant.settings.tz())
@@ -297,7 +189,8 @@ async fn add(
         .entry(&mut tx, patient, today, ("desk", Some(m.staff), None))
         .await?;
     waitlist::add(&mut tx, &entry, Utc::now()).await?;
-    audit_patient(&mut tx, m, patient, "waitlist.joined").await?;
+    m.audit_patient(&mut tx, patient, "waitlist.joined", None)
+        .await?;
     tx.commit().await?;
     Ok("?added=1")
 }
@@ -310,7 +203,8 @@ async fn withdraw(state: &AppState, m: &Member, entry: Uuid) -> Result<&'static 
         .ok_or(AppError::NotFound)?;
     app::scheduling::waitlist::ensure_visible(&mut tx, &m.viewer, e.patient_id).await?;
     app::scheduling::waitlist::withdraw(&mut tx, &e, now).await?;
-    audit_patient(&mut tx, m, e.patient_id, "waitlist.withdrawn").await?;
+    m.audit_patient(&mut tx, e.patient_id, "waitlist.withdrawn", None)
+        .await?;
     tx.commit().await?;
     Ok("")
 }

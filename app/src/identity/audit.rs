@@ -108,6 +108,24 @@ pub async fn record_for_patient(
     append(tx, &event, meta).await
 }
 
+/// Appends an event about one patient's record done by a signed-in staff
+/// member (their role is recorded with it).
+pub async fn record_by_staff(
+    tx: &mut TenantTx,
+    viewer: &crate::identity::Viewer,
+    patient: Uuid,
+    action: &str,
+    target: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<(), DbError> {
+    let role = match viewer.standing {
+        crate::identity::Standing::Staff { role, .. } => Some(role.as_str()),
+        _ => None,
+    };
+    let actor = Actor::account(viewer.account_id, viewer.email.as_str());
+    record_for_patient(tx, actor, role, patient, action, target, meta).await
+}
+
 /// What happened, before it is sealed into the chain.
 struct Event<'a> {
     actor: Actor<'a>,

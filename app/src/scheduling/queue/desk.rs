@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{apply, db, Action, Line, QueueState};
 use crate::db::{Db, DbError, TenantTx};
 use crate::error::AppError;
-use crate::identity::audit::{self, Actor, RequestMeta};
+use crate::identity::audit::{self, RequestMeta};
 use crate::identity::{Standing, Viewer};
 use crate::scheduling::AppointmentStatus;
 use crate::tenancy::TenantPublic;
@@ -47,16 +47,7 @@ impl Desk<'_> {
         action: &str,
         target: &str,
     ) -> Result<(), DbError> {
-        audit::record_for_patient(
-            tx,
-            Actor::account(self.viewer.account_id, self.viewer.email.as_str()),
-            self.role(),
-            patient,
-            action,
-            Some(target),
-            self.meta,
-        )
-        .await
+        audit::record_by_staff(tx, self.viewer, patient, action, Some(target), self.meta).await
     }
 
     /// The lines this person sees today: a doctor only their own, unless the
