@@ -577,6 +577,7 @@ pub async fn confirm(
             booker: Booker::Online,
             booked_by: None,
             moving: None,
+            series: None,
         },
     )
     .await;
@@ -980,6 +981,7 @@ pub async fn book_own(
             booker: Booker::Patient,
             booked_by: None,
             moving,
+            series: None,
         },
     )
     .await;

@@ -162,6 +162,7 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ("day_calendar", R::Staff(Some(P::AppointmentsManage))),
     ("booking_search", R::Staff(Some(P::AppointmentsManage))),
     ("book_appointment", R::Staff(Some(P::AppointmentsManage))),
+    ("book_series", R::Staff(Some(P::AppointmentsManage))),
     (
         "reschedule_appointment",
         R::Staff(Some(P::AppointmentsManage)),
@@ -338,6 +339,7 @@ pub const RECORD_WRITES: &[&str] = &[
     "review_medications",
     "set_prescriber_details",
     "book_appointment",
+    "book_series",
     "reschedule_appointment",
     "set_appointment_status",
     "upload_document",
@@ -385,6 +387,7 @@ pub const FEATURES: &[(&str, Feature)] = &[
     ("/staff/pharmacy", Feature::Prescriptions),
     ("decide_refill", Feature::Prescriptions),
     ("book_appointment", Feature::Appointments),
+    ("book_series", Feature::Appointments),
     ("reschedule_appointment", Feature::Appointments),
     ("/staff/calendar", Feature::Appointments),
 ];

@@ -361,11 +361,12 @@ pub async fn dashboard_counts() -> Result<super::DashboardCounts, AppError> {
     let (patients, staff, pending, audit) = super::db::dashboard_counts(&mut tx).await?;
     let may = |p: P, n: i64| viewer.can(p).then_some(n);
     let clinic = crate::patients::api::ssr::tenant()?;
-    let today =
+    let (today, queue) =
         if viewer.can(P::AppointmentsManage) && clinic.has(crate::plans::Feature::Appointments) {
-            Some(today_panel::today(&mut tx, &clinic, &viewer).await?)
+            let (visits, queue) = today_panel::today(&mut tx, &clinic, &viewer).await?;
+            (Some(visits), Some(queue))
         } else {
-            None
+            (None, None)
         };
     Ok(super::DashboardCounts {
         patients: may(P::PatientsRead, patients),
@@ -373,6 +374,7 @@ pub async fn dashboard_counts() -> Result<super::DashboardCounts, AppError> {
         pending_invitations: may(P::UsersManage, pending),
         audit_events_today: may(P::AuditRead, audit),
         today,
+        queue,
     })
 }
 
@@ -380,25 +382,26 @@ pub async fn dashboard_counts() -> Result<super::DashboardCounts, AppError> {
 mod today_panel {
     use chrono::{Duration, Utc};
 
+    use super::super::TodayVisit;
     use crate::db::TenantTx;
     use crate::error::AppError;
     use crate::identity::{Standing, Viewer};
-    use crate::scheduling::{db as sched, slots, AppointmentStatus};
+    use crate::scheduling::{db as sched, queue, slots, AppointmentStatus};
     use crate::tenancy::TenantPublic;
 
     /// The most visits the panel lists (the calendar has the rest).
     const MOST: usize = 12;
 
-    /// Today's visits in the clinic's day: a practitioner's own; everyone's
-    /// for the others who book (a doctor who may not see colleagues' calendars
-    /// sees only their own).
+    /// Today's visits and waiting-room queue in the clinic's day: a
+    /// practitioner's own; everyone's for the others who book (a doctor who
+    /// may not see colleagues' calendars sees only their own).
     pub async fn today(
         tx: &mut TenantTx,
         clinic: &TenantPublic,
         viewer: &Viewer,
-    ) -> Result<Vec<super::super::TodayVisit>, AppError> {
+    ) -> Result<(Vec<TodayVisit>, Vec<TodayVisit>), AppError> {
         let Standing::Staff { member_id, role } = &viewer.standing else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         };
         let tz = clinic.settings.tz();
         let day = Utc::now().with_timezone(&tz).date_naive();
@@ -422,7 +425,7 @@ mod today_panel {
                     .status
                     .parse::<AppointmentStatus>()
                     .map_or("", AppointmentStatus::label);
-                super::super::TodayVisit {
+                TodayVisit {
                     time: a.starts_at.with_timezone(&zone).format("%H:%M").to_string(),
                     patient: format!("{} {}", a.given_name, a.family_name),
                     what: if own_only {
@@ -434,7 +437,24 @@ mod today_panel {
                 }
             })
             .collect();
-        Ok(visits)
+        let queue = queue::db::day(tx, day, own_only.then_some(*member_id))
+            .await?
+            .into_iter()
+            .flat_map(|line| {
+                let who = line.practitioner.clone();
+                line.entries
+                    .into_iter()
+                    .filter(|e| e.state.is_live())
+                    .map(move |e| TodayVisit {
+                        time: format!("Token {}", e.token),
+                        patient: e.patient_name,
+                        what: if own_only { String::new() } else { who.clone() },
+                        status: e.state.label().to_owned(),
+                    })
+            })
+            .take(MOST)
+            .collect();
+        Ok((visits, queue))
     }
 }
 

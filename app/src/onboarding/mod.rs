@@ -81,6 +81,9 @@ pub struct DashboardCounts {
     /// whole clinic's for the front desk (`None` for those who do not book).
     #[serde(default)]
     pub today: Option<Vec<TodayVisit>>,
+    /// Today's waiting-room queue, likewise (live tokens only).
+    #[serde(default)]
+    pub queue: Option<Vec<TodayVisit>>,
 }
 
 /// One of today's visits, as the dashboard's "Today" panel lists it.

@@ -104,6 +104,7 @@ pub mod db {
         "patient_correction_requests",
         // Their history stays with the appointment (written once).
         "appointments",
+        "appointment_series",
         "queue_entries",
         "waitlist_entries",
     ];

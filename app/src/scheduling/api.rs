@@ -197,6 +197,7 @@ pub async fn day_calendar(
     date: Option<String>,
     location_id: Option<Uuid>,
     type_id: Option<Uuid>,
+    series: Option<Uuid>,
 ) -> Result<DayView, AppError> {
     use super::{db, Column, PractitionerRef};
     use crate::identity::permissions::Permission;
@@ -266,6 +267,7 @@ pub async fn day_calendar(
             search: query,
             can_invoice: w.viewer.can(Permission::PaymentsTake),
             messages: vec![],
+            series: None,
         });
     };
     let rules = db::rules(&mut tx).await?;
@@ -314,12 +316,27 @@ pub async fn day_calendar(
         .map(|a| a.id)
         .collect();
     let messages = crate::engagement::db::history(&mut tx, &shown, tz).await?;
+    let mut elsewhere: Vec<(Uuid, String)> = Vec::new();
+    for p in &practitioners {
+        for span in db::busy_elsewhere(&mut tx, p.staff_id, from, until).await? {
+            let (start, end) = (span.start.with_timezone(&tz), span.end.with_timezone(&tz));
+            elsewhere.push((
+                p.staff_id,
+                format!("{}–{}", start.format("%H:%M"), end.format("%H:%M")),
+            ));
+        }
+    }
+    let series = match series {
+        Some(id) => series_report(&mut tx, id, &w.tenant, own_only.then_some(w.staff_id)).await?,
+        None => None,
+    };
     tx.commit().await?;
     let columns = practitioners
         .iter()
         .filter(|p| {
             appointments.iter().any(|a| a.staff_id == p.staff_id)
                 || free.iter().any(|(s, _)| *s == p.staff_id)
+                || elsewhere.iter().any(|(s, _)| *s == p.staff_id)
         })
         .map(|p| Column {
             practitioner: PractitionerRef {
@@ -337,6 +354,11 @@ pub async fn day_calendar(
                 .filter(|(s, _)| *s == p.staff_id)
                 .map(|(s, slot)| ssr::view(tz, *s, slot))
                 .collect(),
+            elsewhere: elsewhere
+                .iter()
+                .filter(|(s, _)| *s == p.staff_id)
+                .map(|(_, t)| t.clone())
+                .collect(),
         })
         .collect();
     Ok(DayView {
@@ -353,7 +375,60 @@ pub async fn day_calendar(
         search: query,
         can_invoice: w.viewer.can(Permission::PaymentsTake),
         messages,
+        series,
     })
+}
+
+/// The report of series `id` (for a doctor who sees only their own calendar,
+/// only their own series).
+#[cfg(feature = "ssr")]
+async fn series_report(
+    tx: &mut crate::db::TenantTx,
+    id: Uuid,
+    tenant: &crate::tenancy::TenantPublic,
+    only_of: Option<Uuid>,
+) -> Result<Option<super::SeriesReport>, AppError> {
+    let Some(row) = super::db::series(tx, id)
+        .await?
+        .filter(|s| only_of.is_none_or(|staff| staff == s.staff_id))
+    else {
+        return Ok(None);
+    };
+    let visits = super::db::of_series(tx, id).await?;
+    let who = visits
+        .first()
+        .map(|a| format!("{} {}", a.given_name, a.family_name))
+        .unwrap_or_default();
+    let every = match row.every_weeks {
+        1 => "every week".to_owned(),
+        n => format!("every {n} weeks"),
+    };
+    let booked: Vec<String> = visits
+        .iter()
+        .map(|a| {
+            let v = appointment_view(a, tenant);
+            format!("{} {} · {}", v.day, v.time, v.status.label())
+        })
+        .collect();
+    let missed: Vec<String> = row
+        .missed
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(day, why)| {
+            let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map_or(day.to_owned(), |d| d.format("%a %-d %b %Y").to_string());
+            format!("{day}: {why}")
+        })
+        .collect();
+    Ok(Some(super::SeriesReport {
+        summary: format!(
+            "{who}, {every}: {} of {} visits booked",
+            booked.len(),
+            row.times
+        ),
+        booked,
+        missed,
+    }))
 }
 
 #[cfg(feature = "ssr")]
@@ -426,6 +501,7 @@ pub async fn book_appointment(
             booker: ssr::Booker::Desk,
             booked_by: Some(w.staff_id),
             moving: None,
+            series: None,
         },
     )
     .await;
@@ -458,6 +534,132 @@ pub async fn book_appointment(
         }
         Err(ssr_book::Refusal::Error(e)) => Err(e.respond()),
     }
+}
+
+/// Books `patient_id` every `every_weeks` weeks, `times` visits in all, from
+/// `starts_at`, each at the same local time (10:00 stays 10:00 when the clocks
+/// change). Dates that cannot be booked are skipped and recorded with why; the
+/// calendar then shows the series' report. Refused as a whole only when no
+/// date could be booked, or when the database refuses one the engine found
+/// free (someone took it meanwhile: nothing is booked, and the desk retries).
+#[server(prefix = "/api", endpoint = "book_series")]
+#[allow(clippy::too_many_arguments)]
+pub async fn book_series(
+    patient_id: Uuid,
+    staff_id: Uuid,
+    location_id: Uuid,
+    type_id: Uuid,
+    starts_at: String,
+    every_weeks: String,
+    times: String,
+    notes: Option<String>,
+) -> Result<Uuid, AppError> {
+    use chrono::Timelike;
+    let w = crate::patients::api::ssr::writer()?;
+    let starts_at = parse_start(&starts_at)?;
+    let every = series_number(
+        &every_weeks,
+        "every_weeks",
+        1..=4,
+        "repeat every 1 to 4 weeks",
+    )?;
+    let times = series_number(&times, "times", 2..=26, "a series has 2 to 26 visits")?;
+    let notes = clean_notes(notes)?;
+    let mut tx = w.open(patient_id).await?;
+    let location = super::db::location(&mut tx, location_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    let tz = location.tz();
+    let first = starts_at.with_timezone(&tz);
+    let minute = first.hour() * 60 + first.minute();
+    let series = Uuid::now_v7();
+    super::db::insert_series(
+        &mut tx,
+        &super::db::NewSeries {
+            id: series,
+            patient: patient_id,
+            staff: staff_id,
+            location: location_id,
+            type_id,
+            first_start: starts_at,
+            every_weeks: every,
+            times,
+            created_by: w.staff_id,
+        },
+    )
+    .await?;
+    let mut missed = Vec::new();
+    for n in 0..times {
+        let day = first.date_naive() + chrono::Duration::weeks(i64::from(n * every));
+        let request = ssr_book::Request {
+            patient: patient_id,
+            staff: staff_id,
+            location: location_id,
+            type_id,
+            starts_at: super::slots::instant(tz, day, minute),
+            notes: notes.as_deref(),
+            booker: ssr::Booker::Desk,
+            booked_by: Some(w.staff_id),
+            moving: None,
+            series: Some(series),
+        };
+        let new = match ssr_book::check(&mut tx, &w.tenant, request).await {
+            Ok(new) => new,
+            Err(ssr_book::Refusal::Taken) => {
+                missed.push(format!("{day}\tthe time is taken"));
+                continue;
+            }
+            Err(ssr_book::Refusal::Error(AppError::Field(_, why))) => {
+                missed.push(format!("{day}\t{why}"));
+                continue;
+            }
+            Err(ssr_book::Refusal::Error(e)) => return Err(e.respond()),
+        };
+        match ssr_book::write(&mut tx, &new, None).await {
+            Ok(id) => {
+                w.audit(&mut tx, patient_id, "appointment.booked", Some(&id.to_string()))
+                    .await?
+            }
+            Err(ssr_book::Refusal::Taken) => {
+                return Err(AppError::Taken(
+                    "a time in the series was just taken by someone else; nothing was booked, please try again"
+                        .into(),
+                )
+                .respond())
+            }
+            Err(ssr_book::Refusal::Error(e)) => return Err(e.respond()),
+        }
+    }
+    if missed.len() == times as usize {
+        return Err(AppError::field(
+            "starts_at",
+            "none of the series' dates could be booked; choose another time or fewer visits",
+        )
+        .respond());
+    }
+    super::db::set_series_missed(&mut tx, series, &missed.join("\n")).await?;
+    super::db::set_booking_search(&mut tx, w.staff_id, None).await?;
+    tx.commit().await?;
+    crate::forms::lands_on(&crate::site::current_site().href(&format!(
+        "/staff/calendar?date={}&location={location_id}&type={type_id}&series={series}",
+        first.date_naive()
+    )));
+    Ok(series)
+}
+
+/// A whole number of a series' form within `range`, or the field's message.
+#[cfg(feature = "ssr")]
+fn series_number(
+    text: &str,
+    field: &str,
+    range: std::ops::RangeInclusive<u32>,
+    message: &str,
+) -> Result<u32, AppError> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| AppError::field(field, message).respond())
 }
 
 #[cfg(feature = "ssr")]
@@ -498,6 +700,8 @@ pub mod ssr_book {
         pub booked_by: Option<Uuid>,
         /// Moving this appointment rather than booking a new one.
         pub moving: Option<Uuid>,
+        /// The recurring series this booking is part of.
+        pub series: Option<Uuid>,
     }
 
     pub enum Refusal {
@@ -525,6 +729,37 @@ pub mod ssr_book {
         tenant: &crate::tenancy::TenantPublic,
         r: Request<'_>,
     ) -> Result<Uuid, Refusal> {
+        let moving = r.moving;
+        let new = check(tx, tenant, r).await?;
+        write(tx, &new, moving).await
+    }
+
+    /// Writes what [`check`] found free. A refusal here comes from the
+    /// database (someone took the time in between): on PostgreSQL the
+    /// transaction is then spent.
+    pub async fn write(
+        tx: &mut TenantTx,
+        new: &NewAppointment<'_>,
+        moving: Option<Uuid>,
+    ) -> Result<Uuid, Refusal> {
+        let written = match moving {
+            None => db::insert(tx, new).await,
+            Some(id) => db::move_to(tx, id, new).await,
+        };
+        match written {
+            Ok(()) => Ok(new.id),
+            Err(e) if db::is_taken(&e) => Err(Refusal::Taken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checks the slot with the engine, writing nothing: the appointment to
+    /// write, or why not (the transaction stays usable).
+    pub async fn check<'a>(
+        tx: &mut TenantTx,
+        tenant: &crate::tenancy::TenantPublic,
+        r: Request<'a>,
+    ) -> Result<NewAppointment<'a>, Refusal> {
         let not_found = || Refusal::Error(AppError::NotFound.respond());
         let t = db::appointment_type(tx, r.type_id)
             .await?
@@ -605,7 +840,7 @@ pub mod ssr_book {
             occupancy: occupancy.unwrap_or(id),
             capacity: t.capacity.into(),
             notes: r.notes,
-            series: None,
+            series: r.series,
             via: match r.booker {
                 Booker::Desk => "desk",
                 Booker::Patient => "portal",
@@ -613,15 +848,7 @@ pub mod ssr_book {
             },
             booked_by: r.booked_by,
         };
-        let written = match r.moving {
-            None => db::insert(tx, &new).await,
-            Some(_) => db::move_to(tx, id, &new).await,
-        };
-        match written {
-            Ok(()) => Ok(id),
-            Err(e) if db::is_taken(&e) => Err(Refusal::Taken),
-            Err(e) => Err(e.into()),
-        }
+        Ok(new)
     }
 }
 
@@ -664,6 +891,7 @@ pub async fn reschedule_appointment(
             booker: ssr::Booker::Desk,
             booked_by: Some(w.staff_id),
             moving: Some(appointment_id),
+            series: None,
         },
     )
     .await;

@@ -741,6 +741,12 @@ pub async fn schedules(
             )
             .await?;
         schedule.busy = busy(rows);
+        schedule.busy.extend(
+            busy_elsewhere(tx, *staff_id, from, until)
+                .await?
+                .into_iter()
+                .map(|span| Busy { span, group: None }),
+        );
         // Times held for someone finishing an online booking, or offered to the
         // waitlist, are busy until the hold or the offer ends.
         let held: Vec<(DateTime<Utc>, DateTime<Utc>)> = tx
@@ -753,17 +759,40 @@ pub async fn schedules(
                 &[(*staff_id).into(), Utc::now().into(), from.into(), until.into()],
             )
             .await?;
-        if !held.is_empty() {
-            schedule
-                .busy
-                .extend(held.into_iter().map(|(start, end)| Busy {
-                    span: Span::new(start, end),
-                    group: None,
-                }));
-            schedule.busy.sort_by_key(|b| b.span.start);
-        }
+        schedule
+            .busy
+            .extend(held.into_iter().map(|(start, end)| Busy {
+                span: Span::new(start, end),
+                group: None,
+            }));
+        schedule.busy.sort_by_key(|b| b.span.start);
     }
     Ok(out)
+}
+
+/// When `staff` (a person who also works at other clinics) is busy there,
+/// between `from` and `until`: start and end only, nothing of the other clinic
+/// or its visit. PostgreSQL answers through `busy_elsewhere`, the one way past
+/// row-level security to other clinics' rows; SQLite reads the projection.
+pub async fn busy_elsewhere(
+    tx: &mut TenantTx,
+    staff: Uuid,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<Span>, DbError> {
+    let sql = match tx.backend() {
+        crate::db::Backend::Postgres => "SELECT busy_from, busy_until FROM busy_elsewhere($1, $2, $3, $4)",
+        crate::db::Backend::Sqlite => {
+            "SELECT b.occupied_from, b.occupied_until FROM staff_members s \
+             JOIN account_busy b ON b.account_id = s.account_id AND b.tenant_id <> s.tenant_id \
+             WHERE s.tenant_id = $1 AND s.id = $2 AND b.occupied_until > $3 AND b.occupied_from < $4 \
+             ORDER BY b.occupied_from"
+        }
+    };
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = tx
+        .fetch_all(sql, &[staff.into(), from.into(), until.into()])
+        .await?;
+    Ok(rows.into_iter().map(|(s, e)| Span::new(s, e)).collect())
 }
 
 /// One busy stretch per occupancy: a group session's seats count together.
@@ -1034,6 +1063,80 @@ pub async fn of_patient(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Appointm
     .await
 }
 
+// ------------------------------------------------------------------ series --
+
+/// A recurring series booked at the desk.
+pub struct NewSeries {
+    pub id: Uuid,
+    pub patient: Uuid,
+    pub staff: Uuid,
+    pub location: Uuid,
+    pub type_id: Uuid,
+    pub first_start: DateTime<Utc>,
+    pub every_weeks: u32,
+    pub times: u32,
+    pub created_by: Uuid,
+}
+
+pub async fn insert_series(tx: &mut TenantTx, s: &NewSeries) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO appointment_series (tenant_id, id, patient_id, staff_id, location_id, type_id, first_start, \
+         every_weeks, times, missed, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10, $11)",
+        &[
+            s.id.into(),
+            s.patient.into(),
+            s.staff.into(),
+            s.location.into(),
+            s.type_id.into(),
+            s.first_start.into(),
+            i64::from(s.every_weeks).into(),
+            i64::from(s.times).into(),
+            s.created_by.into(),
+            Utc::now().into(),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Records the dates of series `id` that could not be booked (a line each).
+pub async fn set_series_missed(tx: &mut TenantTx, id: Uuid, missed: &str) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE appointment_series SET missed = $3 WHERE tenant_id = $1 AND id = $2",
+        &[id.into(), missed.into()],
+    )
+    .await
+    .map(drop)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SeriesRow {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub staff_id: Uuid,
+    pub every_weeks: i32,
+    pub times: i32,
+    pub missed: String,
+}
+
+pub async fn series(tx: &mut TenantTx, id: Uuid) -> Result<Option<SeriesRow>, DbError> {
+    tx.fetch_optional(
+        "SELECT id, patient_id, staff_id, every_weeks, times, missed FROM appointment_series \
+         WHERE tenant_id = $1 AND id = $2",
+        &[id.into()],
+    )
+    .await
+}
+
+/// The appointments of series `id`, in order.
+pub async fn of_series(tx: &mut TenantTx, id: Uuid) -> Result<Vec<AppointmentRow>, DbError> {
+    tx.fetch_all(
+        &format!("{SELECT_APPOINTMENTS} WHERE a.tenant_id = $1 AND a.series_id = $2 ORDER BY a.starts_at"),
+        &[id.into()],
+    )
+    .await
+}
+
 pub async fn set_status(
     tx: &mut TenantTx,
     id: Uuid,
@@ -1109,6 +1212,11 @@ pub async fn purge(tx: &mut TenantTx, patient: Uuid) -> Result<(), DbError> {
     .await?;
     tx.execute(
         "DELETE FROM appointments WHERE tenant_id = $1 AND patient_id = $2",
+        &[patient.into()],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM appointment_series WHERE tenant_id = $1 AND patient_id = $2",
         &[patient.into()],
     )
     .await?;

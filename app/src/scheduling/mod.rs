@@ -184,6 +184,9 @@ pub struct Column {
     pub practitioner: PractitionerRef,
     pub appointments: Vec<AppointmentView>,
     pub free: Vec<SlotView>,
+    /// When the practitioner is busy at another clinic ("09:00–09:30"):
+    /// times only, nothing else of that clinic.
+    pub elsewhere: Vec<String>,
 }
 
 /// The front desk's day: a column per practitioner at one location.
@@ -207,6 +210,16 @@ pub struct DayView {
     pub can_invoice: bool,
     /// The messages of the day's appointments (reminders, updates).
     pub messages: Vec<crate::engagement::MessageLine>,
+    /// The report of a recurring series just booked (`?series=`).
+    pub series: Option<SeriesReport>,
+}
+
+/// A recurring series: what was booked and which dates could not be, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesReport {
+    pub summary: String,
+    pub booked: Vec<String>,
+    pub missed: Vec<String>,
 }
 
 /// What a scheduling page loads: one type for every scheduling page, because

@@ -34,12 +34,20 @@ pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k)).filter(|v| !v.is_empty());
     let day = Resource::new(
-        move || (param("date"), param("location"), param("type")),
-        |(date, location, kind)| async move {
+        move || {
+            (
+                param("date"),
+                param("location"),
+                param("type"),
+                param("series"),
+            )
+        },
+        |(date, location, kind, series)| async move {
             day_calendar(
                 date,
                 location.and_then(|l| l.parse().ok()),
                 kind.and_then(|t| t.parse().ok()),
+                series.and_then(|s| s.parse().ok()),
             )
             .await
             .map(SchedulingPage::Day)
@@ -50,6 +58,7 @@ pub fn CalendarPage() -> impl IntoView {
         <crate::identity::pages::SignedInShell testid="calendar-page">
             <h1 class="text-xl font-semibold">"Calendar"</h1>
             <crate::forms::PlainFormError path="/api/book_appointment"/>
+            <crate::forms::PlainFormError path="/api/book_series"/>
             <crate::forms::PlainFormError path="/api/set_appointment_status"/>
             <crate::forms::PlainFormError path="/api/reschedule_appointment"/>
             <crate::forms::PlainFormError path="/api/draft_invoice"/>
@@ -135,6 +144,7 @@ fn Day(v: DayView, chosen_slot: Option<String>, staff: Option<String>) -> impl I
             <a class="text-sm underline" href=crate::site::current_site().href("/calendar/feed") rel="external" data-testid="feed-link">"Calendar feed"</a>
         </form>
         <h2 class="mt-4 text-lg font-medium" data-testid="calendar-date">{v.date_label.clone()}{v.location.as_ref().map(|l| format!(" · {}", l.name))}</h2>
+        {v.series.clone().map(|r| view! { <SeriesPanel r/> })}
         {chosen.map(|(name, s)| view! {
             <BookPanel name s search=v.search.clone() found=v.found.clone() location_id=location_id.clone() type_id=type_id.clone()/>
         })}
@@ -160,6 +170,11 @@ fn PractitionerColumn(c: Column, v: DayView) -> impl IntoView {
                     view! { <AppointmentItem a=a.clone() can_invoice=v.can_invoice messages/> }.into_any()
                 }).collect_view()}
             </ol>
+            {(!c.elsewhere.is_empty()).then(|| view! {
+                <p class="mt-2 text-sm text-slate-600" data-testid="busy-elsewhere">
+                    {format!("Busy at another clinic: {}", c.elsewhere.join(", "))}
+                </p>
+            })}
             <h4 class="mt-3 text-sm font-medium text-slate-600 print:hidden">"Free"</h4>
             <ul class="mt-1 flex flex-wrap gap-1 print:hidden" data-testid="free-slots">
                 {c.free.iter().map(|s| {
@@ -234,6 +249,25 @@ fn AppointmentItem(
     .into_any()
 }
 
+/// What a recurring series booked, and the dates it could not.
+#[component]
+fn SeriesPanel(r: super::SeriesReport) -> impl IntoView {
+    view! {
+        <section class="mt-3 rounded-lg border border-slate-300 bg-white p-3" data-testid="series-report" role="status">
+            <h3 class="font-semibold">{r.summary}</h3>
+            <ul class="mt-1 text-sm" data-testid="series-booked">
+                {r.booked.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}
+            </ul>
+            {(!r.missed.is_empty()).then(|| view! {
+                <h4 class="mt-2 text-sm font-medium text-red-800">"Not booked"</h4>
+                <ul class="text-sm text-red-800" data-testid="series-missed">
+                    {r.missed.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                </ul>
+            })}
+        </section>
+    }
+}
+
 /// The chosen free time: find the patient, then book.
 #[component]
 fn BookPanel(
@@ -246,6 +280,7 @@ fn BookPanel(
 ) -> impl IntoView {
     let find = crate::site::current_site().href("/api/booking_search");
     let book = crate::site::current_site().href("/api/book_appointment");
+    let series = crate::site::current_site().href("/api/book_series");
     let searched = search.is_some();
     let query = search.unwrap_or_default();
     let start = s.start.to_rfc3339();
@@ -274,6 +309,28 @@ fn BookPanel(
                             <input type="hidden" name="starts_at" value=start.clone()/>
                             <button type="submit" class=crate::identity::pages::BUTTON data-testid="book-patient">{format!("Book {}", p.name)}</button>
                         </form>
+                        <details class="w-full" data-testid="book-repeat">
+                            <summary class="cursor-pointer text-sm underline">"Repeat…"</summary>
+                            <form method="post" action=series.clone() class="mt-1 flex flex-wrap items-end gap-2">
+                                <input type="hidden" name="patient_id" value=p.id.to_string()/>
+                                <input type="hidden" name="staff_id" value=staff.clone()/>
+                                <input type="hidden" name="location_id" value=location_id.clone()/>
+                                <input type="hidden" name="type_id" value=type_id.clone()/>
+                                <input type="hidden" name="starts_at" value=start.clone()/>
+                                <label class="text-sm">"Every"
+                                    <select name="every_weeks" class=crate::identity::pages::INPUT>
+                                        <option value="1">"week"</option>
+                                        <option value="2">"2 weeks"</option>
+                                        <option value="3">"3 weeks"</option>
+                                        <option value="4">"4 weeks"</option>
+                                    </select>
+                                </label>
+                                <label class="text-sm">"Visits in all"
+                                    <input type="number" name="times" min="2" max="26" value="6" required class=crate::identity::pages::INPUT/>
+                                </label>
+                                <button type="submit" class=crate::identity::pages::BUTTON data-testid="book-series">"Book the series"</button>
+                            </form>
+                        </details>
                     </li>
                 }).collect_view()}
             </ul>

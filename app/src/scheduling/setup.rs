@@ -544,6 +544,7 @@ pub async fn add_hours(
     if !profile || place.is_none() {
         return Err(AppError::NotFound.respond());
     }
+    let opened = kind == "clinic";
     for weekday in weekdays {
         super::db::add_block(
             &mut tx,
@@ -561,8 +562,34 @@ pub async fn add_hours(
         )
         .await?;
     }
+    if opened {
+        // New hours are new time for the waitlist (as far as patients book ahead).
+        let now = chrono::Utc::now();
+        let ahead = super::db::rules(&mut tx).await?.max_days_ahead.clamp(1, 62);
+        let span = super::slots::Span::new(now, now + chrono::Duration::days(ahead.into()));
+        time_opened(&mut tx, staff_id, location_id, span).await?;
+    }
     w.finish(tx, "hours.changed", Some(&staff_id.to_string()))
         .await
+}
+
+/// Time newly open for booking: the waitlist is offered it (after the
+/// debounce, like freed time).
+#[cfg(feature = "ssr")]
+async fn time_opened(
+    tx: &mut crate::db::TenantTx,
+    staff: Uuid,
+    location: Uuid,
+    span: super::slots::Span,
+) -> Result<(), AppError> {
+    use super::waitlist::offers::{freed, Freed};
+    let f = Freed {
+        staff,
+        location,
+        span,
+    };
+    freed(tx, f, chrono::Utc::now()).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "remove_hours")]
@@ -671,6 +698,16 @@ pub async fn add_day_off(
                 },
             )
             .await?;
+            if let Some(place) = location.filter(|_| open) {
+                let tz = super::db::location(&mut tx, place)
+                    .await?
+                    .map_or(w.tenant.settings.tz(), |l| l.tz());
+                let span = super::slots::Span::new(
+                    super::slots::instant(tz, first, start),
+                    super::slots::instant(tz, first, end),
+                );
+                time_opened(&mut tx, staff, place, span).await?;
+            }
         }
         _ => {
             return Err(ssr::field(

@@ -37,6 +37,7 @@ pub fn StaffDashboard() -> impl IntoView {
                         })),
                         c.audit_events_today.map(|n| ("audit", "Audit log", "/staff/audit", n, "Events in the last 24 hours.".to_owned())),
                     ];
+                    let queue = c.queue.clone().unwrap_or_default();
                     let today = c.today.clone().map(|visits| view! {
                         <section class="mt-4 rounded-lg border border-slate-200 bg-white p-4" data-testid="today">
                             <h2 class="font-semibold">"Today"</h2>
@@ -50,6 +51,15 @@ pub fn StaffDashboard() -> impl IntoView {
                                 </ul> }.into_any()
                             }}
                             <a class="mt-2 inline-block text-sm text-brand underline" href=site.href("/staff/calendar")>"Open the calendar"</a>
+                            {(!queue.is_empty()).then(|| view! {
+                                <h3 class="mt-3 text-sm font-medium">"Waiting room"</h3>
+                                <ul class="mt-1 divide-y divide-slate-100 text-sm" data-testid="today-queue">
+                                    {queue.into_iter().map(|v| view! {
+                                        <li class="py-1" data-testid="today-queue-entry">{[v.time, v.patient, v.what, v.status].into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" · ")}</li>
+                                    }).collect_view()}
+                                </ul>
+                                <a class="mt-1 inline-block text-sm text-brand underline" href=site.href("/queue") rel="external">"Open the queue"</a>
+                            })}
                         </section>
                     });
                     view! {

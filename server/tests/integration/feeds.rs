@@ -206,9 +206,41 @@ async fn the_dashboard_lists_today_for_the_signed_in_person(t: &TestDb) {
         what.starts_with("Consultation · "),
         "the front desk sees whose visit: {what}"
     );
+    assert_eq!(
+        mine["queue"],
+        serde_json::json!([]),
+        "nobody has arrived yet"
+    );
+
+    // Once the patient arrives, the waiting room is on the panel too.
+    let visit = day(&desk, &s, today).await["columns"][0]["appointments"][0]["id"]
+        .as_str()
+        .expect("the visit")
+        .to_owned();
+    desk.api_ok(
+        "acme",
+        "set_appointment_status",
+        &[("appointment_id", &visit), ("status", "arrived")],
+    )
+    .await;
+    let mine = doctor.api_ok("acme", "dashboard_counts", &[]).await;
+    assert_eq!(
+        mine["queue"],
+        serde_json::json!([{"time": "Token 1", "patient": "Ada Okafor", "what": "", "status": "Waiting"}]),
+        "{mine}"
+    );
+    let desk_view = desk.api_ok("acme", "dashboard_counts", &[]).await;
+    assert_eq!(desk_view["queue"][0]["time"], "Token 1", "{desk_view}");
+    assert!(
+        !desk_view["queue"][0]["what"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "the front desk sees whose line: {desk_view}"
+    );
     let other = billing.api_ok("acme", "dashboard_counts", &[]).await;
     assert!(
-        other["today"].is_null(),
+        other["today"].is_null() && other["queue"].is_null(),
         "billing staff do not book: {other}"
     );
 }

@@ -41,4 +41,5 @@ mod self_service;
 mod staff_access;
 mod subscriptions;
 mod texts;
+mod two_clinics;
 mod waitlist;

@@ -23,9 +23,11 @@ on_both_backends!(
     a_group_session_admits_exactly_its_capacity,
     an_appointment_moves_through_its_life_and_keeps_its_history,
     set_up_input_is_checked_and_named,
+    a_series_books_what_is_free_at_the_same_local_time_and_reports_the_rest,
 );
 
 /// What a set-up leaves: the location, the visit type and the doctor.
+#[derive(Clone)]
 pub(crate) struct Setup {
     pub location: String,
     pub kind: String,
@@ -49,9 +51,35 @@ async fn set_up(admin: &Browser, minutes: &str, capacity: &str) -> Setup {
 
 /// [`set_up`] with the branch in time zone `tz`.
 pub(crate) async fn set_up_in(admin: &Browser, minutes: &str, capacity: &str, tz: &str) -> Setup {
+    let doctor = doctor_of(admin, "acme").await;
+    set_up_for(admin, "acme", &doctor, (minutes, capacity), tz).await
+}
+
+/// The staff id of clinic `slug`'s (first) doctor, as its administrator sees it.
+pub(crate) async fn doctor_of(admin: &Browser, slug: &str) -> String {
+    admin.api_ok(slug, "scheduling_setup", &[]).await["staff"]
+        .as_array()
+        .expect("staff")
+        .iter()
+        .find(|s| s["role"] == "doctor")
+        .and_then(|s| s["staff_id"].as_str())
+        .expect("a doctor")
+        .to_owned()
+}
+
+/// Sets up, in clinic `slug`, a branch in `tz` where staff member `doctor`
+/// works Mondays 09:00–12:00, and a visit type of (minutes, places) the
+/// doctor offers there.
+pub(crate) async fn set_up_for(
+    admin: &Browser,
+    slug: &str,
+    doctor: &str,
+    (minutes, capacity): (&str, &str),
+    tz: &str,
+) -> Setup {
     let location = admin
         .api_ok(
-            "acme",
+            slug,
             "add_location",
             &[
                 ("name", "Main branch"),
@@ -61,21 +89,12 @@ pub(crate) async fn set_up_in(admin: &Browser, minutes: &str, capacity: &str, tz
         )
         .await;
     let location = location.as_str().expect("location id").to_owned();
-    let setup = admin.api_ok("acme", "scheduling_setup", &[]).await;
-    let doctor = setup["staff"]
-        .as_array()
-        .expect("staff")
-        .iter()
-        .find(|s| s["role"] == "doctor")
-        .and_then(|s| s["staff_id"].as_str())
-        .expect("a doctor")
-        .to_owned();
     admin
         .api_ok(
-            "acme",
+            slug,
             "save_practitioner",
             &[
-                ("staff_id", &doctor),
+                ("staff_id", doctor),
                 ("specialty", "Family medicine"),
                 ("fee", "40.00"),
             ],
@@ -83,10 +102,10 @@ pub(crate) async fn set_up_in(admin: &Browser, minutes: &str, capacity: &str, tz
         .await;
     admin
         .api_ok(
-            "acme",
+            slug,
             "add_hours",
             &[
-                ("staff_id", &doctor),
+                ("staff_id", doctor),
                 ("location_id", &location),
                 ("kind", "clinic"),
                 ("days[d1]", "on"),
@@ -99,7 +118,7 @@ pub(crate) async fn set_up_in(admin: &Browser, minutes: &str, capacity: &str, tz
     let location_box = format!("locations[l{location}]");
     let kind = admin
         .api_ok(
-            "acme",
+            slug,
             "save_appointment_type",
             &[
                 ("name", "Consultation"),
@@ -114,13 +133,23 @@ pub(crate) async fn set_up_in(admin: &Browser, minutes: &str, capacity: &str, tz
     Setup {
         location,
         kind: kind.as_str().expect("type id").to_owned(),
-        doctor,
+        doctor: doctor.to_owned(),
     }
 }
 
 pub(crate) async fn day(b: &Browser, s: &Setup, date: NaiveDate) -> serde_json::Value {
+    day_at(b, "acme", s, date).await
+}
+
+/// Clinic `slug`'s day calendar at the set-up's branch, with its type's free times.
+pub(crate) async fn day_at(
+    b: &Browser,
+    slug: &str,
+    s: &Setup,
+    date: NaiveDate,
+) -> serde_json::Value {
     b.api_ok(
-        "acme",
+        slug,
         "day_calendar",
         &[
             ("date", &date.to_string()),
@@ -151,8 +180,19 @@ fn appointments(day: &serde_json::Value) -> Vec<serde_json::Value> {
 }
 
 pub(crate) async fn book(b: &Browser, s: &Setup, patient: &str, start: &str) -> server::Reply {
+    book_at(b, "acme", s, patient, start).await
+}
+
+/// Books `patient` with the set-up's doctor in clinic `slug`.
+pub(crate) async fn book_at(
+    b: &Browser,
+    slug: &str,
+    s: &Setup,
+    patient: &str,
+    start: &str,
+) -> server::Reply {
     b.api(
-        "acme",
+        slug,
         "book_appointment",
         &[
             ("patient_id", patient),
@@ -338,7 +378,7 @@ async fn fifty_people_taking_one_slot_get_exactly_one_booking(t: &TestDb) {
 
 /// Runs `sql` with `binds` as the application's database role, inside the
 /// tenant (PostgreSQL's row-level security needs it), bypassing the application.
-async fn raw(
+pub(crate) async fn raw(
     t: &TestDb,
     tenant: uuid::Uuid,
     sql: &str,
@@ -760,4 +800,175 @@ async fn set_up_input_is_checked_and_named(t: &TestDb) {
         .status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// The desk's form for a series of `times` visits, every `every` weeks.
+async fn book_series(
+    b: &Browser,
+    s: &Setup,
+    patient: &str,
+    start: &str,
+    (every, times): (&str, &str),
+) -> server::Reply {
+    b.api(
+        "acme",
+        "book_series",
+        &[
+            ("patient_id", patient),
+            ("staff_id", &s.doctor),
+            ("location_id", &s.location),
+            ("type_id", &s.kind),
+            ("starts_at", start),
+            ("every_weeks", every),
+            ("times", times),
+        ],
+    )
+    .await
+}
+
+async fn a_series_books_what_is_free_at_the_same_local_time_and_reports_the_rest(t: &TestDb) {
+    use chrono::TimeZone;
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Nurse).await;
+    let s = set_up_in(&admin, "30", "1", "Europe/London").await;
+    let patient = register(&desk, "acme", "Ada", "Okafor", "1980-02-03", &[]).await;
+    let other = register(&desk, "acme", "Bea", "Mensah", "1975-03-04", &[]).await;
+    let monday = next_monday();
+    let london = chrono_tz::Europe::London;
+    let ten_on = |day: NaiveDate| {
+        london
+            .from_local_datetime(&day.and_hms_opt(10, 0, 0).expect("10:00"))
+            .earliest()
+            .expect("10:00 exists")
+            .to_rfc3339()
+    };
+    // Every two weeks, 26 times: a year, so both clock changes fall inside.
+    let dates: Vec<NaiveDate> = (0..26).map(|n| monday + Duration::weeks(2 * n)).collect();
+    let offsets: std::collections::BTreeSet<String> =
+        dates.iter().map(|d| ten_on(*d)[19..].to_owned()).collect();
+    assert_eq!(
+        offsets.len(),
+        2,
+        "the series spans a clock change: {offsets:?}"
+    );
+
+    // The third date is taken by another patient; the fifth the doctor is away.
+    let r = book(&desk, &s, &other, &ten_on(dates[2])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    admin
+        .api_ok(
+            "acme",
+            "add_day_off",
+            &[
+                ("kind", "leave"),
+                ("staff_id", &s.doctor),
+                ("first_day", &dates[4].to_string()),
+            ],
+        )
+        .await;
+
+    // Input is checked by name.
+    for (every, times, field) in [
+        ("9", "6", "every_weeks"),
+        ("1", "1", "times"),
+        ("1", "27", "times"),
+        ("x", "6", "every_weeks"),
+    ] {
+        let r = book_series(&desk, &s, &patient, &ten_on(dates[0]), (every, times)).await;
+        assert_eq!(
+            (r.status, field_of(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, field.into()),
+            "{every} × {times}: {}",
+            r.body
+        );
+    }
+    // Outside the hours every time: refused as a whole, nothing kept.
+    let late = format!("{monday}T13:00:00+00:00");
+    let r = book_series(&desk, &s, &patient, &late, ("1", "3")).await;
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "starts_at".into()),
+        "{}",
+        r.body
+    );
+
+    let r = book_series(&desk, &s, &patient, &ten_on(dates[0]), ("2", "26")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let series = r.json().as_str().expect("series id").to_owned();
+    let shown = desk
+        .api_ok(
+            "acme",
+            "day_calendar",
+            &[
+                ("date", &monday.to_string()),
+                ("location_id", &s.location),
+                ("type_id", &s.kind),
+                ("series", &series),
+            ],
+        )
+        .await;
+    let report = &shown["series"];
+    assert_eq!(
+        report["summary"], "Ada Okafor, every 2 weeks: 24 of 26 visits booked",
+        "{report}"
+    );
+    let booked: Vec<&str> = report["booked"]
+        .as_array()
+        .expect("booked")
+        .iter()
+        .map(|b| b.as_str().expect("line"))
+        .collect();
+    assert_eq!(booked.len(), 24);
+    // At 10:00 local every time, on both sides of the clock changes.
+    assert!(
+        booked
+            .iter()
+            .all(|b| b.contains("10:00–10:30") && b.ends_with("Booked")),
+        "{booked:?}"
+    );
+    let missed: Vec<&str> = report["missed"]
+        .as_array()
+        .expect("missed")
+        .iter()
+        .map(|m| m.as_str().expect("line"))
+        .collect();
+    assert_eq!(missed.len(), 2, "{missed:?}");
+    assert!(
+        missed[0].starts_with(&dates[2].format("%a %-d %b %Y").to_string())
+            && missed[0].contains("taken"),
+        "{missed:?}"
+    );
+    assert!(
+        missed[1].starts_with(&dates[4].format("%a %-d %b %Y").to_string())
+            && missed[1].contains("hours"),
+        "{missed:?}"
+    );
+    // Each date of the series is on the calendar at 10:00 local.
+    let summer = dates
+        .iter()
+        .find(|d| ten_on(**d).ends_with("+01:00"))
+        .expect("a summer date");
+    let on_summer = day(&desk, &s, *summer).await;
+    let visits = appointments(&on_summer);
+    assert_eq!(visits.len(), 1, "{on_summer}");
+    assert_eq!(
+        (visits[0]["patient"].as_str(), visits[0]["time"].as_str()),
+        (Some("Ada Okafor"), Some("10:00–10:30"))
+    );
+
+    // Another clinic cannot read the report; the pharmacist cannot book a series.
+    staffed_clinic(&t.db, "other").await;
+    let other_admin = staff_of(addr, "other", Role::Admin).await;
+    let other_doctor = doctor_of(&other_admin, "other").await;
+    set_up_for(&other_admin, "other", &other_doctor, ("30", "1"), "UTC").await;
+    let theirs = other_admin
+        .api_ok("other", "day_calendar", &[("series", &series)])
+        .await;
+    assert!(theirs["location"].is_object(), "{theirs}");
+    assert!(theirs["series"].is_null(), "{theirs}");
+    let pharmacist = staff_of(addr, "acme", Role::Pharmacist).await;
+    let r = book_series(&pharmacist, &s, &patient, &ten_on(dates[1]), ("1", "2")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

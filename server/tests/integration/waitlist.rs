@@ -22,6 +22,7 @@ use support::TestDb;
 on_both_backends!(
     freed_time_goes_to_the_waitlist_first_come_first_served,
     a_patient_joins_the_waitlist_from_the_portal_and_leaves_it,
+    new_hours_are_offered_to_the_waitlist,
 );
 
 const ORIGIN: &str = "http://localhost:3000";
@@ -128,6 +129,9 @@ async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
     let admin = staff_of(addr, "acme", Role::Admin).await;
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let s = set_up_in(&admin, "30", "1", "UTC").await;
+    // The set-up's new hours are offered to nobody: nobody waits yet.
+    let worker = waitlist_worker(&t.db);
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
     let email = |name: &str| format!("{}@example.com", name.to_lowercase());
     let mut patients = Vec::new();
     for (given, born) in [
@@ -180,7 +184,6 @@ async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
     );
 
     // The cancellation is offered only after the debounce …
-    let worker = waitlist_worker(&t.db);
     cancel(&desk, &visit).await;
     assert_eq!(drain(&worker, Utc::now()).await, 0);
     assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
@@ -401,4 +404,98 @@ async fn a_patient_joins_the_waitlist_from_the_portal_and_leaves_it(t: &TestDb) 
     assert_eq!(left.headers["location"], "/t/acme/book/mine?done=left");
     let page = desk.get("localhost", "/t/acme/waitlist").await.body;
     assert_eq!(states(&page), ["withdrawn", "waiting"]);
+}
+
+async fn new_hours_are_offered_to_the_waitlist(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = test_server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let s = set_up_in(&admin, "30", "1", "UTC").await;
+    let ada = register(
+        &desk,
+        "acme",
+        "Ada",
+        "Waiter",
+        "1980-02-03",
+        &[("email", "ada@example.com")],
+    )
+    .await;
+    let bola = register(
+        &desk,
+        "acme",
+        "Bola",
+        "Waiter",
+        "1975-06-07",
+        &[("email", "bola@example.com")],
+    )
+    .await;
+    let monday = next_monday();
+    let tuesday = monday + Duration::days(1);
+    // The set-up's hours were new time, offered to nobody: nobody waited.
+    let worker = waitlist_worker(&t.db);
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
+    join_as_desk(&desk, &s, &ada, monday + Duration::days(7)).await;
+    assert_eq!(
+        drain(&worker, Utc::now() + Duration::minutes(3)).await,
+        0,
+        "nothing new yet"
+    );
+
+    // Extra hours on a Tuesday (the doctor's day off): offered after the debounce.
+    admin
+        .api_ok(
+            "acme",
+            "add_day_off",
+            &[
+                ("kind", "extra"),
+                ("staff_id", &s.doctor),
+                ("location_id", &s.location),
+                ("first_day", &tuesday.to_string()),
+                ("start", "14:00"),
+                ("end", "15:00"),
+            ],
+        )
+        .await;
+    assert_eq!(drain(&worker, Utc::now()).await, 0);
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
+    let adas = offers_to(t, "ada@example.com").await;
+    assert_eq!(adas.len(), 1);
+    let shown = Browser::new(addr).get("localhost", &adas[0]).await;
+    assert!(shown.body.contains("14:00"), "{}", shown.body);
+
+    // New weekly hours likewise open time for those waiting.
+    join_as_desk(&desk, &s, &bola, monday + Duration::days(14)).await;
+    admin
+        .api_ok(
+            "acme",
+            "add_hours",
+            &[
+                ("staff_id", &s.doctor),
+                ("location_id", &s.location),
+                ("kind", "clinic"),
+                ("days[d3]", "on"),
+                ("start", "09:00"),
+                ("end", "10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
+    assert_eq!(offers_to(t, "bola@example.com").await.len(), 1);
+    // Rounds are not time for patients: nothing is offered for them.
+    admin
+        .api_ok(
+            "acme",
+            "add_hours",
+            &[
+                ("staff_id", &s.doctor),
+                ("location_id", &s.location),
+                ("kind", "rounds"),
+                ("days[d4]", "on"),
+                ("start", "13:00"),
+                ("end", "15:00"),
+            ],
+        )
+        .await;
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 0);
 }

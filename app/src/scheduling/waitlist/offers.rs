@@ -223,7 +223,10 @@ pub async fn offer_time(
     Ok(sent)
 }
 
-/// The local dates a span touches.
+/// The most days one span is offered over (new weekly hours open weeks).
+const MOST_DAYS: usize = 62;
+
+/// The local dates a span touches (at most [`MOST_DAYS`]).
 fn local_days(tz: Tz, span: Span) -> Vec<NaiveDate> {
     let first = span.start.with_timezone(&tz).date_naive();
     let last = (span.end - Duration::seconds(1))
@@ -232,7 +235,7 @@ fn local_days(tz: Tz, span: Span) -> Vec<NaiveDate> {
     first
         .iter_days()
         .take_while(|d| *d <= last)
-        .take(3)
+        .take(MOST_DAYS)
         .collect()
 }
 
@@ -454,6 +457,7 @@ pub async fn accept(
             booker: Booker::Patient,
             booked_by: None,
             moving: None,
+            series: None,
         },
     )
     .await;

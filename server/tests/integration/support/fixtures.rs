@@ -614,9 +614,31 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
         .await
         .expect("whatsapp window");
     let start = Utc::now() + Duration::days(3650);
+    // The first visit of a recurring series (its report keeps a missed date).
+    let series = Uuid::now_v7();
+    db::insert_series(
+        tx,
+        &db::NewSeries {
+            id: series,
+            patient,
+            staff: doctor,
+            location,
+            type_id: kind,
+            first_start: start,
+            every_weeks: 1,
+            times: 2,
+            created_by: doctor,
+        },
+    )
+    .await
+    .expect("series");
+    db::set_series_missed(tx, series, "2040-01-08\tthe time is taken")
+        .await
+        .expect("series report");
     let visit = db::NewAppointment {
         notes: Some("Fixture appointment"),
         booked_by: Some(doctor),
+        series: Some(series),
         ..db::NewAppointment::at_desk(patient, doctor, location, kind, start, 30)
     };
     db::insert(tx, &visit).await.expect("appointment");
