@@ -113,4 +113,33 @@ describe('scheduling', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
       await screenshot(page, 'calendar-day-phone');
     });
   });
+
+  test('the front desk books a weekly series and reads which dates were booked', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+    const date = weekdayAhead(23);
+    await withPage(browser, DESKTOP, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin'), ACCOUNTS.acmeNurse.email);
+      await open(page, pathUrl('acme', `/staff/calendar?date=${date}`));
+      await waitForHydration(page, 'calendar');
+      const column = page.locator('[data-testid="calendar-column"]', { hasText: ACCOUNTS.amara.name });
+      const slot = column.locator('[data-testid="free-slot"]').last();
+      const time = (await slot.innerText()).trim();
+      await Promise.all([page.waitForNavigation(), slot.click()]);
+      const panel = page.locator('[data-testid="book-panel"]');
+      await panel.locator('[data-testid="book-search"]').fill('Carter');
+      await Promise.all([page.waitForNavigation(), panel.locator('[data-testid="book-search"]').press('Enter')]);
+      const row = page.locator('[data-testid="book-results"] li', { hasText: 'James Carter' });
+      await row.locator('[data-testid="book-repeat"] summary').click();
+      await row.locator('select[name="every_weeks"]').selectOption('1');
+      await row.locator('input[name="times"]').fill('3');
+      await Promise.all([page.waitForNavigation(), row.locator('[data-testid="book-series"]').click()]);
+      const report = page.locator('[data-testid="series-report"]');
+      await report.waitFor();
+      assert.match(await report.locator('h3').innerText(), /James Carter, every week: \d of 3 visits booked/);
+      const booked = await report.locator('[data-testid="series-booked"] li').allInnerTexts();
+      assert.ok(booked.length >= 1 && booked.every((b) => b.includes(`${time}–`)), booked.join(' | '));
+      // The first visit is on this day's calendar.
+      await page.locator('[data-testid="appointment"]', { hasText: 'James Carter' }).first().waitFor();
+      await assertAccessible(page, 'series report');
+    });
+  });
 });

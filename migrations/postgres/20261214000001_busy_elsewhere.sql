@@ -40,7 +40,22 @@ END $$;
 GRANT SELECT, INSERT, UPDATE, DELETE ON account_busy TO medisync_app;
 
 -- Recomputes the projection of one occupied stretch of the current clinic.
-CREATE FUNCTION project_account_busy(tenant uuid, stretch uuid) RETURNS void LANGUAGE sql AS $$
+-- Writers for one person take turns (a transaction-scoped lock on the
+-- account): two clinics checking the exclusion constraint at the same moment
+-- would otherwise each wait for the other, a deadlock, instead of one being
+-- told the time is taken.
+CREATE FUNCTION project_account_busy(tenant uuid, stretch uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    person uuid;
+BEGIN
+    SELECT s.account_id INTO person
+      FROM appointments a
+      JOIN staff_members s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id
+     WHERE a.tenant_id = tenant AND a.occupancy = stretch
+     LIMIT 1;
+    IF person IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('account_busy:' || person::text, 0));
+    END IF;
     DELETE FROM account_busy WHERE tenant_id = tenant AND occupancy = stretch;
     INSERT INTO account_busy (tenant_id, occupancy, account_id, occupied_from, occupied_until)
     SELECT a.tenant_id, a.occupancy, s.account_id, min(a.occupied_from), max(a.occupied_until)
@@ -48,7 +63,7 @@ CREATE FUNCTION project_account_busy(tenant uuid, stretch uuid) RETURNS void LAN
       JOIN staff_members s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id
      WHERE a.tenant_id = tenant AND a.occupancy = stretch AND a.status <> 'cancelled'
      GROUP BY a.tenant_id, a.occupancy, s.account_id;
-$$;
+END $$;
 
 CREATE FUNCTION appointments_project_busy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -130,3 +145,26 @@ CREATE POLICY tenant_isolation ON appointment_series
     USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
 GRANT SELECT, INSERT, UPDATE, DELETE ON appointment_series TO medisync_app;
+
+-- A location's opening hours: when the building is open, weekday by weekday.
+-- A practitioner's weekly hours there are bookable only inside them (a
+-- location with none is open whenever its practitioners work; extra hours on
+-- a date are a deliberate opening and are not clipped).
+CREATE TABLE location_hours (
+    tenant_id   uuid    NOT NULL REFERENCES tenants (id),
+    id          uuid    NOT NULL,
+    location_id uuid    NOT NULL,
+    weekday     integer NOT NULL CHECK (weekday BETWEEN 1 AND 7),
+    start_min   integer NOT NULL CHECK (start_min BETWEEN 0 AND 1439),
+    end_min     integer NOT NULL CHECK (end_min BETWEEN 1 AND 1440),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, location_id) REFERENCES locations (tenant_id, id),
+    CHECK (start_min < end_min)
+);
+CREATE INDEX location_hours_location ON location_hours (tenant_id, location_id, weekday);
+ALTER TABLE location_hours ENABLE ROW LEVEL SECURITY;
+ALTER TABLE location_hours FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON location_hours
+    USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+GRANT SELECT, INSERT, DELETE ON location_hours TO medisync_app;

@@ -91,3 +91,17 @@ CREATE TABLE appointment_series (
     FOREIGN KEY (tenant_id, created_by) REFERENCES staff_members (tenant_id, id)
 ) STRICT;
 CREATE INDEX appointments_series ON appointments (tenant_id, series_id) WHERE series_id IS NOT NULL;
+
+-- A location's opening hours (see the PostgreSQL migration).
+CREATE TABLE location_hours (
+    tenant_id   BLOB    NOT NULL REFERENCES tenants (id),
+    id          BLOB    NOT NULL,
+    location_id BLOB    NOT NULL,
+    weekday     INTEGER NOT NULL CHECK (weekday BETWEEN 1 AND 7),
+    start_min   INTEGER NOT NULL CHECK (start_min BETWEEN 0 AND 1439),
+    end_min     INTEGER NOT NULL CHECK (end_min BETWEEN 1 AND 1440),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, location_id) REFERENCES locations (tenant_id, id),
+    CHECK (start_min < end_min)
+) STRICT;
+CREATE INDEX location_hours_location ON location_hours (tenant_id, location_id, weekday);

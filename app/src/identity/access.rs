@@ -173,6 +173,8 @@ pub const SERVER_FUNCTIONS: &[(&str, Rule)] = &[
     ),
     ("scheduling_setup", R::Staff(Some(P::SettingsManage))),
     ("add_location", R::Staff(Some(P::SettingsManage))),
+    ("add_opening_hours", R::Staff(Some(P::SettingsManage))),
+    ("remove_opening_hours", R::Staff(Some(P::SettingsManage))),
     ("set_location_active", R::Staff(Some(P::SettingsManage))),
     ("save_practitioner", R::Staff(Some(P::SettingsManage))),
     ("save_appointment_type", R::Staff(Some(P::SettingsManage))),

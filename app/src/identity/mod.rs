@@ -362,6 +362,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Marked an appointment arrived, in consultation, completed or no-show",
     ),
     ("location.added", "Added a location"),
+    (
+        "location.hours_changed",
+        "Changed a location's opening hours",
+    ),
     ("location.retired", "Retired a location"),
     ("location.restored", "Restored a location"),
     (

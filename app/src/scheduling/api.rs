@@ -543,7 +543,6 @@ pub async fn book_appointment(
 /// date could be booked, or when the database refuses one the engine found
 /// free (someone took it meanwhile: nothing is booked, and the desk retries).
 #[server(prefix = "/api", endpoint = "book_series")]
-#[allow(clippy::too_many_arguments)]
 pub async fn book_series(
     patient_id: Uuid,
     staff_id: Uuid,
@@ -552,7 +551,6 @@ pub async fn book_series(
     starts_at: String,
     every_weeks: String,
     times: String,
-    notes: Option<String>,
 ) -> Result<Uuid, AppError> {
     use chrono::Timelike;
     let w = crate::patients::api::ssr::writer()?;
@@ -564,7 +562,6 @@ pub async fn book_series(
         "repeat every 1 to 4 weeks",
     )?;
     let times = series_number(&times, "times", 2..=26, "a series has 2 to 26 visits")?;
-    let notes = clean_notes(notes)?;
     let mut tx = w.open(patient_id).await?;
     let location = super::db::location(&mut tx, location_id)
         .await?
@@ -589,15 +586,14 @@ pub async fn book_series(
     )
     .await?;
     let mut missed = Vec::new();
-    for n in 0..times {
-        let day = first.date_naive() + chrono::Duration::weeks(i64::from(n * every));
+    for (day, at) in super::slots::series_starts(tz, first.date_naive(), minute, every, times) {
         let request = ssr_book::Request {
             patient: patient_id,
             staff: staff_id,
             location: location_id,
             type_id,
-            starts_at: super::slots::instant(tz, day, minute),
-            notes: notes.as_deref(),
+            starts_at: at,
+            notes: None,
             booker: ssr::Booker::Desk,
             booked_by: Some(w.staff_id),
             moving: None,

@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::slots::{self, BlockKind, Busy, DayOverride, Group, Schedule, Span, WeeklyBlock};
+use super::slots::{
+    self, BlockKind, Busy, DayOverride, Group, Opening, Schedule, Span, WeeklyBlock,
+};
 use super::{AppointmentStatus, Location};
 use crate::db::{DbError, TenantTx};
 
@@ -709,6 +711,19 @@ pub async fn schedules(
             slots::instant(clinic_tz, last_day, 1440),
         ));
     }
+    let opening = opening_hours(tx).await?;
+    for (_, schedule) in &mut out {
+        schedule.opening = opening
+            .iter()
+            .map(|o| Opening {
+                location: o.location_id,
+                tz: zone_of(Some(o.location_id)),
+                weekday: u32::try_from(o.weekday).unwrap_or(0),
+                start_min: u32::try_from(o.start_min).unwrap_or(0),
+                end_min: u32::try_from(o.end_min).unwrap_or(0),
+            })
+            .collect();
+    }
     let holidays: Vec<(Option<Uuid>, NaiveDate)> = tx
         .fetch_all(
             "SELECT location_id, on_date FROM clinic_holidays WHERE tenant_id = $1 AND on_date BETWEEN $2 AND $3",
@@ -888,7 +903,25 @@ pub fn is_taken(e: &DbError) -> bool {
         || d.message().contains("group session is full")
 }
 
+/// Bookings of one person, at any clinic, take turns (PostgreSQL): two
+/// transactions checking an exclusion constraint at the same moment can each
+/// wait for the other (a deadlock) instead of one being told the time is
+/// taken. The lock is the one `project_account_busy` takes; SQLite's writers
+/// already take turns.
+async fn take_turns_for(tx: &mut TenantTx, staff: Uuid) -> Result<(), DbError> {
+    if tx.backend() == crate::db::Backend::Postgres {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('account_busy:' || account_id::text, 0)) \
+             FROM staff_members WHERE tenant_id = $1 AND id = $2",
+            &[staff.into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn insert(tx: &mut TenantTx, a: &NewAppointment<'_>) -> Result<(), DbError> {
+    take_turns_for(tx, a.staff).await?;
     let now = Utc::now();
     tx.execute(
         "INSERT INTO appointments (tenant_id, id, patient_id, staff_id, location_id, type_id, starts_at, ends_at, \
@@ -1063,6 +1096,57 @@ pub async fn of_patient(tx: &mut TenantTx, patient: Uuid) -> Result<Vec<Appointm
     .await
 }
 
+// ---------------------------------------------------------- opening hours --
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpeningRow {
+    pub id: Uuid,
+    pub location_id: Uuid,
+    pub weekday: i32,
+    pub start_min: i32,
+    pub end_min: i32,
+}
+
+/// Every location's opening hours, by location, weekday and time.
+pub async fn opening_hours(tx: &mut TenantTx) -> Result<Vec<OpeningRow>, DbError> {
+    tx.fetch_all(
+        "SELECT id, location_id, weekday, start_min, end_min FROM location_hours WHERE tenant_id = $1 \
+         ORDER BY location_id, weekday, start_min",
+        &[],
+    )
+    .await
+}
+
+pub async fn add_opening(
+    tx: &mut TenantTx,
+    location: Uuid,
+    weekday: i64,
+    (start_min, end_min): (i64, i64),
+) -> Result<Uuid, DbError> {
+    let id = Uuid::now_v7();
+    tx.execute(
+        "INSERT INTO location_hours (tenant_id, id, location_id, weekday, start_min, end_min) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            id.into(),
+            location.into(),
+            weekday.into(),
+            start_min.into(),
+            end_min.into(),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn remove_opening(tx: &mut TenantTx, id: Uuid) -> Result<(), DbError> {
+    tx.execute_one(
+        "DELETE FROM location_hours WHERE tenant_id = $1 AND id = $2",
+        &[id.into()],
+    )
+    .await
+}
+
 // ------------------------------------------------------------------ series --
 
 /// A recurring series booked at the desk.
@@ -1178,6 +1262,7 @@ async fn time_freed(tx: &mut TenantTx, id: Uuid) -> Result<(), DbError> {
 pub async fn move_to(tx: &mut TenantTx, id: Uuid, to: &NewAppointment<'_>) -> Result<(), DbError> {
     // The time it leaves goes to the waitlist.
     time_freed(tx, id).await?;
+    take_turns_for(tx, to.staff).await?;
     tx.execute_one(
         "UPDATE appointments SET staff_id = $3, starts_at = $4, ends_at = $5, occupied_from = $6, \
          occupied_until = $7, occupancy = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",

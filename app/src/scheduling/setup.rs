@@ -71,6 +71,8 @@ pub struct SetupView {
     pub texts: crate::channels::TextSetup,
     /// The catalog's active services, which a visit type may be billed as.
     pub services: Vec<crate::billing::Service>,
+    /// Locations' opening hours ("Monday 08:00–18:00" at a location).
+    pub opening: Vec<Hours>,
 }
 
 #[cfg(feature = "ssr")]
@@ -94,6 +96,7 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
     let types = db::types(&mut tx).await?;
     let profiles = db::practitioners(&mut tx).await?;
     let blocks = db::blocks(&mut tx).await?;
+    let opening = db::opening_hours(&mut tx).await?;
     let today = crate::patients::api::ssr::clinic_today(&w.tenant);
     let days_off = db::days_off(&mut tx, today).await?;
     let rules = db::rules(&mut tx).await?;
@@ -213,6 +216,23 @@ pub async fn scheduling_setup() -> Result<SetupView, AppError> {
         messaging,
         texts,
         services,
+        opening: opening
+            .iter()
+            .map(|o| Hours {
+                id: o.id,
+                location: place(o.location_id),
+                rounds: false,
+                text: format!(
+                    "{} {}–{}",
+                    WEEKDAYS
+                        .get((o.weekday - 1).clamp(0, 6) as usize)
+                        .copied()
+                        .unwrap_or(""),
+                    clock(u32::try_from(o.start_min).unwrap_or(0)),
+                    clock(u32::try_from(o.end_min).unwrap_or(0)),
+                ),
+            })
+            .collect(),
     })
 }
 
@@ -253,6 +273,64 @@ pub async fn add_location(
     .map_err(|e| AppError::from(e).respond())?;
     w.finish(tx, "location.added", Some(&name)).await?;
     Ok(id)
+}
+
+/// Opening hours for a location on the ticked weekdays.
+#[server(prefix = "/api", endpoint = "add_opening_hours")]
+pub async fn add_opening_hours(
+    location_id: Uuid,
+    days: Option<HashMap<String, String>>,
+    start: String,
+    end: String,
+) -> Result<(), AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let weekdays = ticked_weekdays(days)?;
+    let (start, end) = (ssr::minutes("start", &start)?, ssr::minutes("end", &end)?);
+    if end <= start {
+        return Err(ssr::field(
+            "end",
+            "the end must be after the start (opening hours cannot cross midnight)",
+        ));
+    }
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    let place = super::db::location(&mut tx, location_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound.respond())?;
+    for weekday in weekdays {
+        super::db::add_opening(&mut tx, location_id, weekday, (start.into(), end.into())).await?;
+    }
+    w.finish(tx, "location.hours_changed", Some(&place.name))
+        .await
+}
+
+#[server(prefix = "/api", endpoint = "remove_opening_hours")]
+pub async fn remove_opening_hours(opening_id: Uuid) -> Result<(), AppError> {
+    let w = crate::patients::api::ssr::writer()?;
+    let db = crate::identity::auth::db()?;
+    let mut tx = db.begin_for(w.tenant.id).await?;
+    super::db::remove_opening(&mut tx, opening_id)
+        .await
+        .map_err(|e| AppError::from(e).respond())?;
+    w.finish(tx, "location.hours_changed", Some(&opening_id.to_string()))
+        .await
+}
+
+/// The weekdays (1 = Monday … 7) ticked in a form's `days[dN]` boxes.
+#[cfg(feature = "ssr")]
+fn ticked_weekdays(days: Option<HashMap<String, String>>) -> Result<Vec<i64>, AppError> {
+    let mut weekdays: Vec<i64> = days
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| ssr::checked(&Some(v.clone())))
+        .filter_map(|(k, _)| k.strip_prefix('d')?.parse::<i64>().ok())
+        .filter(|d| (1..=7).contains(d))
+        .collect();
+    weekdays.sort_unstable();
+    if weekdays.is_empty() {
+        return Err(ssr::field("days", "tick at least one day"));
+    }
+    Ok(weekdays)
 }
 
 #[server(prefix = "/api", endpoint = "set_location_active")]
@@ -495,17 +573,7 @@ pub async fn add_hours(
         "rounds" => "rounds",
         _ => return Err(ssr::field("kind", "choose clinic hours or rounds")),
     };
-    let mut weekdays: Vec<i64> = days
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, v)| ssr::checked(&Some(v.clone())))
-        .filter_map(|(k, _)| k.strip_prefix('d')?.parse::<i64>().ok())
-        .filter(|d| (1..=7).contains(d))
-        .collect();
-    weekdays.sort_unstable();
-    if weekdays.is_empty() {
-        return Err(ssr::field("days", "tick at least one day"));
-    }
+    let weekdays = ticked_weekdays(days)?;
     let (start, end) = (ssr::minutes("start", &start)?, ssr::minutes("end", &end)?);
     if end <= start {
         return Err(ssr::field(
@@ -818,6 +886,8 @@ fn Setup(s: SetupView) -> impl IntoView {
             <h2 class="font-medium">"Locations"</h2>
             <crate::forms::PlainFormError path="/api/add_location"/>
             <crate::forms::PlainFormError path="/api/set_location_active"/>
+            <crate::forms::PlainFormError path="/api/add_opening_hours"/>
+            <crate::forms::PlainFormError path="/api/remove_opening_hours"/>
             <ul class="mt-2 divide-y divide-slate-200">
                 {s.locations.iter().map(|l| view! {
                     <li class="flex flex-wrap items-center justify-between gap-2 py-2" data-testid="location">
@@ -840,6 +910,30 @@ fn Setup(s: SetupView) -> impl IntoView {
                 <label class="text-sm">"Address"<input name="address" class=input value=kept("/api/add_location", "address")/></label>
                 <label class="text-sm">"Time zone"<input name="time_zone" class=input value=s.clinic_time_zone.clone()/></label>
                 <div><button type="submit" class=button>"Add location"</button></div>
+            </form>
+            <h3 class="mt-4 font-medium">"Opening hours"</h3>
+            <p class="text-sm text-slate-600">"Practitioners' weekly hours at a location are bookable only while it is open. A location without opening hours is open whenever its practitioners work; extra hours on a date always count."</p>
+            <ul class="mt-1 text-sm" aria-label="Opening hours">
+                {s.opening.iter().map(|h| view! {
+                    <li class="flex items-center gap-2" data-testid="opening-hours">
+                        <span>{format!("{}: {}", h.location, h.text)}</span>
+                        <form method="post" action=api("remove_opening_hours")>
+                            <input type="hidden" name="opening_id" value=h.id.to_string()/>
+                            <button type="submit" class="text-red-700 underline">"Remove"</button>
+                        </form>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <form method="post" action=api("add_opening_hours") class="mt-2 grid gap-2 sm:grid-cols-3" data-testid="add-opening-hours">
+                <label class="text-sm">"Location"<select name="location_id" class=input>{location_options.clone()}</select></label>
+                <label class="text-sm">"Opens"<input name="start" type="time" required class=input value="08:00"/></label>
+                <label class="text-sm">"Closes"<input name="end" type="time" required class=input value="18:00"/></label>
+                <fieldset class="flex flex-wrap gap-2 text-sm sm:col-span-3"><legend>"Days"</legend>
+                    {super::WEEKDAYS.iter().enumerate().map(|(i, d)| view! {
+                        <label><input type="checkbox" name=format!("days[d{}]", i + 1) value="on"/>" "{*d}</label>
+                    }).collect_view()}
+                </fieldset>
+                <div><button type="submit" class=button>"Add opening hours"</button></div>
             </form>
         </section>
 

@@ -101,10 +101,24 @@ pub struct DayOverride {
     pub end_min: u32,
 }
 
+/// When a location is open on a weekday (1 = Monday … 7 = Sunday), in
+/// minutes of its local day.
+#[derive(Debug, Clone)]
+pub struct Opening {
+    pub location: Uuid,
+    pub tz: Tz,
+    pub weekday: u32,
+    pub start_min: u32,
+    pub end_min: u32,
+}
+
 /// Everything the engine knows of one practitioner's time.
 #[derive(Debug, Clone, Default)]
 pub struct Schedule {
     pub blocks: Vec<WeeklyBlock>,
+    /// Locations' opening hours: weekly hours at a location that has any are
+    /// bookable only inside them (extra hours on a date are not clipped).
+    pub opening: Vec<Opening>,
     pub overrides: Vec<DayOverride>,
     /// Leave and clinic holidays, already as absolute spans.
     pub away: Vec<Span>,
@@ -172,6 +186,25 @@ pub fn instant(tz: Tz, day: NaiveDate, minute: u32) -> DateTime<Utc> {
     Utc.from_utc_datetime(&naive)
 }
 
+/// The starts of a recurring series: `times` visits every `every_weeks` weeks
+/// from local date `first`, each at local minute `minute`. The wall-clock time
+/// stays the same across clock changes (a weekly 10:00 stays 10:00); a time
+/// the clocks skip that day becomes the moment they jump, as [`instant`] has it.
+pub fn series_starts(
+    tz: Tz,
+    first: NaiveDate,
+    minute: u32,
+    every_weeks: u32,
+    times: u32,
+) -> Vec<(NaiveDate, DateTime<Utc>)> {
+    (0..times)
+        .map(|n| {
+            let day = first + Duration::weeks(i64::from(n * every_weeks));
+            (day, instant(tz, day, minute))
+        })
+        .collect()
+}
+
 fn monday_of(day: NaiveDate) -> NaiveDate {
     day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
 }
@@ -212,20 +245,50 @@ pub fn subtract(from: &[Span], cut: &[Span]) -> Vec<Span> {
     out
 }
 
+/// `a` and `b` both; each sorted and merged.
+pub fn intersect(a: &[Span], b: &[Span]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let start = a[i].start.max(b[j].start);
+        let end = a[i].end.min(b[j].end);
+        if start < end {
+            out.push(Span::new(start, end));
+        }
+        if a[i].end < b[j].end {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
 /// The practitioner's bookable time at `location` over the local dates of
 /// `wanted` (a day more on each side, so no zone's evening is lost).
 pub fn open_time(schedule: &Schedule, location: Uuid, days: (NaiveDate, NaiveDate)) -> Vec<Span> {
     let (first, last) = (days.0 - Duration::days(1), days.1 + Duration::days(1));
     let mut open = Vec::new();
+    let mut weekly = Vec::new();
+    let mut opening = Vec::new();
+    let limited = schedule.opening.iter().any(|o| o.location == location);
     let mut closed = schedule.away.clone();
     let mut day = first;
     while day <= last {
+        let weekday = day.weekday().number_from_monday();
+        for o in schedule
+            .opening
+            .iter()
+            .filter(|o| o.location == location && o.weekday == weekday)
+        {
+            opening.extend(local_span(o.tz, day, o.start_min, o.end_min));
+        }
         for b in schedule.blocks.iter().filter(|b| b.runs_on(day)) {
             let Some(span) = local_span(b.tz, day, b.start_min, b.end_min) else {
                 continue;
             };
             match b.kind {
-                BlockKind::Clinic if b.location == location => open.push(span),
+                BlockKind::Clinic if b.location == location => weekly.push(span),
                 BlockKind::Clinic => {}
                 BlockKind::Rounds => closed.push(span),
             }
@@ -243,6 +306,12 @@ pub fn open_time(schedule: &Schedule, location: Uuid, days: (NaiveDate, NaiveDat
         }
         day += Duration::days(1);
     }
+    let weekly = merge(weekly);
+    open.extend(if limited {
+        intersect(&weekly, &merge(opening))
+    } else {
+        weekly
+    });
     subtract(&merge(open), &merge(closed))
 }
 
@@ -616,6 +685,67 @@ mod tests {
         assert_eq!(slots[0].start, instant(tz, d, 10 * 60));
     }
 
+    #[test]
+    fn weekly_hours_are_bookable_only_while_the_location_is_open() {
+        let tz = chrono_tz::Europe::London;
+        let here = Uuid::now_v7();
+        let monday = day(2026, 3, 30); // the first Monday of summer time
+        let schedule = Schedule {
+            blocks: vec![WeeklyBlock {
+                location: here,
+                tz,
+                kind: BlockKind::Clinic,
+                weekday: 1,
+                start_min: 8 * 60,
+                end_min: 12 * 60,
+                every_weeks: 1,
+                from: day(2026, 1, 1),
+                until: None,
+            }],
+            opening: vec![Opening {
+                location: here,
+                tz,
+                weekday: 1,
+                start_min: 9 * 60,
+                end_min: 17 * 60,
+            }],
+            overrides: vec![DayOverride {
+                location: Some(here),
+                tz,
+                day: monday,
+                open: true,
+                start_min: 18 * 60,
+                end_min: 19 * 60,
+            }],
+            ..Schedule::default()
+        };
+        let open = open_time(&schedule, here, (monday, monday));
+        assert_eq!(
+            open,
+            vec![
+                Span::new(instant(tz, monday, 9 * 60), instant(tz, monday, 12 * 60)),
+                Span::new(instant(tz, monday, 18 * 60), instant(tz, monday, 19 * 60)),
+            ],
+            "08:00-09:00 is before opening; the extra evening hour is a deliberate opening"
+        );
+        // Another location's opening hours do not limit this one.
+        let elsewhere = Schedule {
+            opening: vec![Opening {
+                location: Uuid::now_v7(),
+                ..schedule.opening[0].clone()
+            }],
+            overrides: vec![],
+            ..schedule.clone()
+        };
+        assert_eq!(
+            open_time(&elsewhere, here, (monday, monday)),
+            vec![Span::new(
+                instant(tz, monday, 8 * 60),
+                instant(tz, monday, 12 * 60)
+            )]
+        );
+    }
+
     mod property {
         use super::*;
         use proptest::prelude::*;
@@ -729,6 +859,42 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn a_series_keeps_its_wall_clock_time_across_clock_changes(
+                zone in 0..ZONES.len(),
+                offset in 0u32..730,
+                minute in 0u32..1440,
+                every in 1u32..=4,
+                times in 2u32..=26,
+            ) {
+                let tz = ZONES[zone];
+                let first = day(2026, 1, 1) + Duration::days(i64::from(offset));
+                let starts = series_starts(tz, first, minute, every, times);
+                prop_assert_eq!(starts.len(), times as usize);
+                let wall = first.and_time(chrono::NaiveTime::MIN) + Duration::minutes(i64::from(minute));
+                for (n, (d, at)) in starts.iter().enumerate() {
+                    let n = u32::try_from(n).expect("small");
+                    prop_assert_eq!(*d, first + Duration::weeks(i64::from(n * every)));
+                    let local = at.with_timezone(&tz);
+                    let exists = tz.from_local_datetime(&(wall + Duration::weeks(i64::from(n * every)))).earliest();
+                    match exists {
+                        // The same wall-clock time on that date (its first occurrence when repeated).
+                        Some(t) => {
+                            prop_assert_eq!(*at, t.with_timezone(&Utc));
+                            prop_assert_eq!(local.hour() * 60 + local.minute(), minute);
+                        }
+                        // Skipped by the clocks: the moment they jump, on that date.
+                        None => prop_assert_eq!(*at, instant(tz, *d, minute)),
+                    }
+                }
+                for pair in starts.windows(2) {
+                    let gap = pair[1].1 - pair[0].1;
+                    let week = Duration::weeks(i64::from(every));
+                    // At most the largest clock change (an hour) off a whole number of weeks.
+                    prop_assert!((gap - week).num_minutes().abs() <= 60, "{:?} apart", gap);
+                }
+            }
+
             #[test]
             fn slots_respect_hours_bookings_buffers_and_never_repeat(c in case()) {
                 let here = Uuid::now_v7();

@@ -24,6 +24,7 @@ on_both_backends!(
     an_appointment_moves_through_its_life_and_keeps_its_history,
     set_up_input_is_checked_and_named,
     a_series_books_what_is_free_at_the_same_local_time_and_reports_the_rest,
+    weekly_hours_are_bookable_only_while_the_location_is_open,
 );
 
 /// What a set-up leaves: the location, the visit type and the doctor.
@@ -971,4 +972,116 @@ async fn a_series_books_what_is_free_at_the_same_local_time_and_reports_the_rest
     let pharmacist = staff_of(addr, "acme", Role::Pharmacist).await;
     let r = book_series(&pharmacist, &s, &patient, &ten_on(dates[1]), ("1", "2")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn weekly_hours_are_bookable_only_while_the_location_is_open(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", Role::Receptionist).await;
+    let s = set_up(&admin, "30", "1").await;
+    let monday = next_monday();
+    assert_eq!(free_starts(&day(&desk, &s, monday).await).len(), 6);
+
+    let open = |days: &'static str, start: &'static str, end: &'static str| {
+        let location = s.location.clone();
+        let admin = &admin;
+        async move {
+            admin
+                .api(
+                    "acme",
+                    "add_opening_hours",
+                    &[
+                        ("location_id", location.as_str()),
+                        (days, "on"),
+                        ("start", start),
+                        ("end", end),
+                    ],
+                )
+                .await
+        }
+    };
+    // Checked by name.
+    let r = open("days[d9]", "10:00", "18:00").await;
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "days".into()),
+        "{}",
+        r.body
+    );
+    let r = open("days[d1]", "18:00", "10:00").await;
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "end".into()),
+        "{}",
+        r.body
+    );
+    let r = open("days[d1]", "ten", "18:00").await;
+    assert_eq!(field_of(&r), "start", "{}", r.body);
+    // The front desk cannot change them.
+    let r = desk
+        .api(
+            "acme",
+            "add_opening_hours",
+            &[
+                ("location_id", &s.location),
+                ("days[d1]", "on"),
+                ("start", "10:00"),
+                ("end", "18:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Open from 10:00 on Mondays: the doctor's 09:00–10:00 is no longer bookable.
+    let r = open("days[d1]", "10:00", "18:00").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let free = free_starts(&day(&desk, &s, monday).await);
+    assert_eq!(free.len(), 4, "{free:?}");
+    assert!(free[0].contains("T10:00:00"), "{free:?}");
+    let r = book(
+        &desk,
+        &s,
+        &register(&desk, "acme", "Ada", "Okafor", "1980-02-03", &[]).await,
+        &format!("{monday}T09:00:00+00:00"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, field_of(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "starts_at".into()),
+        "{}",
+        r.body
+    );
+    // Shown on the set-up, and removable.
+    let setup = admin.api_ok("acme", "scheduling_setup", &[]).await;
+    assert_eq!(setup["opening"][0]["text"], "Monday 10:00–18:00", "{setup}");
+    let id = setup["opening"][0]["id"].as_str().expect("id").to_owned();
+    admin
+        .api_ok("acme", "remove_opening_hours", &[("opening_id", &id)])
+        .await;
+    assert_eq!(free_starts(&day(&desk, &s, monday).await).len(), 6);
+    // Another clinic's administrator cannot remove them.
+    admin
+        .api_ok(
+            "acme",
+            "add_opening_hours",
+            &[
+                ("location_id", &s.location),
+                ("days[d1]", "on"),
+                ("start", "10:00"),
+                ("end", "18:00"),
+            ],
+        )
+        .await;
+    let id = admin.api_ok("acme", "scheduling_setup", &[]).await["opening"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    staffed_clinic(&t.db, "other").await;
+    let stranger = staff_of(addr, "other", Role::Admin).await;
+    let r = stranger
+        .api("other", "remove_opening_hours", &[("opening_id", &id)])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(free_starts(&day(&desk, &s, monday).await).len(), 4);
 }

@@ -510,6 +510,9 @@ async fn scheduling_rows(tx: &mut app::db::TenantTx, patient: uuid::Uuid, doctor
     )
     .await
     .expect("location");
+    db::add_opening(tx, location, 1, (480, 1080))
+        .await
+        .expect("opening hours");
     db::save_practitioner(
         tx,
         &db::ProfileInput {
