@@ -100,17 +100,19 @@ GRANT EXECUTE ON FUNCTION busy_elsewhere(uuid, uuid, timestamptz, timestamptz) T
 -- applies to the owner too). Stretches that already overlap another clinic's
 -- are left out rather than failing the upgrade.
 DO $$
-DECLARE t uuid;
+DECLARE
+    t uuid;
+    stretch uuid;
 BEGIN
     FOR t IN SELECT id FROM tenants LOOP
         PERFORM set_config('app.tenant_id', t::text, true);
-        INSERT INTO account_busy (tenant_id, occupancy, account_id, occupied_from, occupied_until)
-        SELECT a.tenant_id, a.occupancy, s.account_id, min(a.occupied_from), max(a.occupied_until)
-          FROM appointments a
-          JOIN staff_members s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id
-         WHERE a.tenant_id = t AND a.status <> 'cancelled'
-         GROUP BY a.tenant_id, a.occupancy, s.account_id
-        ON CONFLICT DO NOTHING;
+        FOR stretch IN SELECT DISTINCT occupancy FROM appointments WHERE tenant_id = t AND status <> 'cancelled' LOOP
+            BEGIN
+                PERFORM project_account_busy(t, stretch);
+            EXCEPTION WHEN exclusion_violation THEN
+                NULL;
+            END;
+        END LOOP;
     END LOOP;
     PERFORM set_config('app.tenant_id', '', true);
 END $$;

@@ -14,13 +14,18 @@ CREATE TABLE account_busy (
 ) STRICT;
 CREATE INDEX account_busy_account_time ON account_busy (account_id, occupied_until);
 
--- What was booked before this migration.
-INSERT OR IGNORE INTO account_busy (tenant_id, occupancy, account_id, occupied_from, occupied_until)
-SELECT a.tenant_id, a.occupancy, s.account_id, min(a.occupied_from), max(a.occupied_until)
+-- Each occupied stretch as the projection holds it (a group session once).
+CREATE VIEW account_busy_source AS
+SELECT a.tenant_id, a.occupancy, s.account_id, min(a.occupied_from) AS occupied_from,
+       max(a.occupied_until) AS occupied_until
   FROM appointments a
   JOIN staff_members s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id
  WHERE a.status <> 'cancelled'
  GROUP BY a.tenant_id, a.occupancy, s.account_id;
+
+-- What was booked before this migration.
+INSERT OR IGNORE INTO account_busy (tenant_id, occupancy, account_id, occupied_from, occupied_until)
+SELECT tenant_id, occupancy, account_id, occupied_from, occupied_until FROM account_busy_source;
 
 -- Nobody in two clinics at once (each clinic's own overlaps are refused by
 -- `appointments`' triggers).
@@ -33,15 +38,13 @@ BEGIN
     SELECT RAISE(ABORT, 'double booking: busy at another clinic at that time');
 END;
 
+-- Kept in step with every change of an appointment's time, practitioner or status.
 CREATE TRIGGER appointments_project_busy_insert AFTER INSERT ON appointments
 BEGIN
     DELETE FROM account_busy WHERE tenant_id = NEW.tenant_id AND occupancy = NEW.occupancy;
     INSERT INTO account_busy (tenant_id, occupancy, account_id, occupied_from, occupied_until)
-    SELECT a.tenant_id, a.occupancy, s.account_id, min(a.occupied_from), max(a.occupied_until)
-      FROM appointments a
-      JOIN staff_members s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id
-     WHERE a.tenant_id = NEW.tenant_id AND a.occupancy = NEW.occupancy AND a.status <> 'cancelled'
-     GROUP BY a.tenant_id, a.occupancy, s.account_id;
+    SELECT tenant_id, occupancy, account_id, occupied_from, occupied_until FROM account_busy_source
+     WHERE tenant_id = NEW.tenant_id AND occupancy = NEW.occupancy;
 END;
 
 CREATE TRIGGER appointments_project_busy_update
@@ -49,23 +52,16 @@ AFTER UPDATE OF staff_id, occupied_from, occupied_until, occupancy, status ON ap
 BEGIN
     DELETE FROM account_busy WHERE tenant_id = OLD.tenant_id AND occupancy IN (OLD.occupancy, NEW.occupancy);
     INSERT INTO account_busy (tenant_id, occupancy, account_id, occupied_from, occupied_until)
-    SELECT a.tenant_id, a.occupancy, s.account_id, min(a.occupied_from), max(a.occupied_until)
-      FROM appointments a
-      JOIN staff_members s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id
-     WHERE a.tenant_id = OLD.tenant_id AND a.occupancy IN (OLD.occupancy, NEW.occupancy)
-       AND a.status <> 'cancelled'
-     GROUP BY a.tenant_id, a.occupancy, s.account_id;
+    SELECT tenant_id, occupancy, account_id, occupied_from, occupied_until FROM account_busy_source
+     WHERE tenant_id = OLD.tenant_id AND occupancy IN (OLD.occupancy, NEW.occupancy);
 END;
 
 CREATE TRIGGER appointments_project_busy_delete AFTER DELETE ON appointments
 BEGIN
     DELETE FROM account_busy WHERE tenant_id = OLD.tenant_id AND occupancy = OLD.occupancy;
     INSERT INTO account_busy (tenant_id, occupancy, account_id, occupied_from, occupied_until)
-    SELECT a.tenant_id, a.occupancy, s.account_id, min(a.occupied_from), max(a.occupied_until)
-      FROM appointments a
-      JOIN staff_members s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id
-     WHERE a.tenant_id = OLD.tenant_id AND a.occupancy = OLD.occupancy AND a.status <> 'cancelled'
-     GROUP BY a.tenant_id, a.occupancy, s.account_id;
+    SELECT tenant_id, occupancy, account_id, occupied_from, occupied_until FROM account_busy_source
+     WHERE tenant_id = OLD.tenant_id AND occupancy = OLD.occupancy;
 END;
 
 -- A recurring series booked at the desk (weekly × N): what was asked, and the

@@ -437,12 +437,7 @@ async fn raw(
             Ok(q.execute(&pool).await?.rows_affected())
         }
         Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&t.app_url).await?;
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-                .bind(tenant.to_string())
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = t.app_tx_in(tenant).await?;
             let mut q = sqlx::query(sql);
             for b in binds {
                 q = match uuid(b) {

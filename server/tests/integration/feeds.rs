@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use app::identity::Role;
 
-use crate::scheduling::{book, day, free_starts, next_monday, set_up_in};
+use crate::scheduling::{add_hours, book, day, free_starts, next_monday, set_up_in};
 use crate::self_service::{register, staff_of};
 use crate::support;
 use support::fixtures::staffed_clinic;
@@ -168,21 +168,15 @@ async fn the_dashboard_lists_today_for_the_signed_in_person(t: &TestDb) {
     let billing = staff_of(addr, "acme", Role::Billing).await;
     let s = set_up_in(&admin, "30", "1", "UTC").await;
     let today = chrono::Utc::now().date_naive();
-    let weekday = format!("days[d{}]", today.weekday().number_from_monday());
-    admin
-        .api_ok(
-            "acme",
-            "add_hours",
-            &[
-                ("staff_id", &s.doctor),
-                ("location_id", &s.location),
-                ("kind", "clinic"),
-                (weekday.as_str(), "on"),
-                ("start", "00:00"),
-                ("end", "24:00"),
-            ],
-        )
-        .await;
+    let weekday = today.weekday().number_from_monday();
+    add_hours(
+        &admin,
+        "acme",
+        (&s.doctor, &s.location),
+        ("clinic", weekday),
+        ("00:00", "24:00"),
+    )
+    .await;
     let empty = doctor.api_ok("acme", "dashboard_counts", &[]).await;
     assert_eq!(empty["today"], serde_json::json!([]), "{empty}");
 

@@ -35,6 +35,21 @@ pub(crate) struct Setup {
     pub doctor: String,
 }
 
+/// Clinic `acme` with the [`set_up_in`] branch in `tz` (30-minute visits):
+/// the server, its administrator and a member of the desk in `role`.
+async fn open_clinic(
+    t: &TestDb,
+    role: Role,
+    tz: &str,
+) -> (std::net::SocketAddr, Browser, Browser, Setup) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let desk = staff_of(addr, "acme", role).await;
+    let s = set_up_in(&admin, "30", "1", tz).await;
+    (addr, admin, desk, s)
+}
+
 /// The Monday at least three days after today (UTC: the test clinics' zone).
 pub(crate) fn next_monday() -> NaiveDate {
     let mut d = Utc::now().date_naive() + Duration::days(3);
@@ -54,6 +69,44 @@ async fn set_up(admin: &Browser, minutes: &str, capacity: &str) -> Setup {
 pub(crate) async fn set_up_in(admin: &Browser, minutes: &str, capacity: &str, tz: &str) -> Setup {
     let doctor = doctor_of(admin, "acme").await;
     set_up_for(admin, "acme", &doctor, (minutes, capacity), tz).await
+}
+
+/// Adds weekly hours (`kind` "clinic" or "rounds") for (staff, location) on
+/// `weekday` (1 = Monday) from `hours.0` to `hours.1`, as clinic `slug`'s
+/// administrator.
+pub(crate) async fn add_hours(
+    admin: &Browser,
+    slug: &str,
+    (staff, location): (&str, &str),
+    (kind, weekday): (&str, u32),
+    (start, end): (&str, &str),
+) {
+    let day = format!("days[d{weekday}]");
+    admin
+        .api_ok(
+            slug,
+            "add_hours",
+            &[
+                ("staff_id", staff),
+                ("location_id", location),
+                ("kind", kind),
+                (day.as_str(), "on"),
+                ("start", start),
+                ("end", end),
+            ],
+        )
+        .await;
+}
+
+/// The booking form's fields for `patient` with the set-up's doctor at `start`.
+fn visit_form<'a>(s: &'a Setup, patient: &'a str, start: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("patient_id", patient),
+        ("staff_id", &s.doctor),
+        ("location_id", &s.location),
+        ("type_id", &s.kind),
+        ("starts_at", start),
+    ]
 }
 
 /// The staff id of clinic `slug`'s (first) doctor, as its administrator sees it.
@@ -101,20 +154,14 @@ pub(crate) async fn set_up_for(
             ],
         )
         .await;
-    admin
-        .api_ok(
-            slug,
-            "add_hours",
-            &[
-                ("staff_id", doctor),
-                ("location_id", &location),
-                ("kind", "clinic"),
-                ("days[d1]", "on"),
-                ("start", "09:00"),
-                ("end", "12:00"),
-            ],
-        )
-        .await;
+    add_hours(
+        admin,
+        slug,
+        (doctor, &location),
+        ("clinic", 1),
+        ("09:00", "12:00"),
+    )
+    .await;
     let doctor_box = format!("practitioners[s{doctor}]");
     let location_box = format!("locations[l{location}]");
     let kind = admin
@@ -192,26 +239,12 @@ pub(crate) async fn book_at(
     patient: &str,
     start: &str,
 ) -> server::Reply {
-    b.api(
-        slug,
-        "book_appointment",
-        &[
-            ("patient_id", patient),
-            ("staff_id", &s.doctor),
-            ("location_id", &s.location),
-            ("type_id", &s.kind),
-            ("starts_at", start),
-        ],
-    )
-    .await
+    b.api(slug, "book_appointment", &visit_form(s, patient, start))
+        .await
 }
 
 async fn the_front_desk_books_a_free_time_and_the_calendar_shows_it(t: &TestDb) {
-    staffed_clinic(&t.db, "acme").await;
-    let addr = server::start(&t.db, |_| {}).await;
-    let admin = staff_of(addr, "acme", Role::Admin).await;
-    let desk = staff_of(addr, "acme", Role::Receptionist).await;
-    let s = set_up(&admin, "30", "1").await;
+    let (addr, admin, desk, s) = open_clinic(t, Role::Receptionist, "UTC").await;
     let patient = register(&desk, "acme", "Ada", "Okafor", "1980-02-03", &[]).await;
     let monday = next_monday();
 
@@ -395,12 +428,7 @@ pub(crate) async fn raw(
             Ok(q.execute(&pool).await?.rows_affected())
         }
         Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&t.app_url).await?;
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-                .bind(tenant.to_string())
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = t.app_tx_in(tenant).await?;
             let mut q = sqlx::query(sql);
             for b in binds {
                 q = q.bind(*b);
@@ -815,25 +843,17 @@ async fn book_series(
         "acme",
         "book_series",
         &[
-            ("patient_id", patient),
-            ("staff_id", &s.doctor),
-            ("location_id", &s.location),
-            ("type_id", &s.kind),
-            ("starts_at", start),
-            ("every_weeks", every),
-            ("times", times),
-        ],
+            visit_form(s, patient, start),
+            vec![("every_weeks", every), ("times", times)],
+        ]
+        .concat(),
     )
     .await
 }
 
 async fn a_series_books_what_is_free_at_the_same_local_time_and_reports_the_rest(t: &TestDb) {
     use chrono::TimeZone;
-    staffed_clinic(&t.db, "acme").await;
-    let addr = server::start(&t.db, |_| {}).await;
-    let admin = staff_of(addr, "acme", Role::Admin).await;
-    let desk = staff_of(addr, "acme", Role::Nurse).await;
-    let s = set_up_in(&admin, "30", "1", "Europe/London").await;
+    let (addr, admin, desk, s) = open_clinic(t, Role::Nurse, "Europe/London").await;
     let patient = register(&desk, "acme", "Ada", "Okafor", "1980-02-03", &[]).await;
     let other = register(&desk, "acme", "Bea", "Mensah", "1975-03-04", &[]).await;
     let monday = next_monday();
@@ -975,66 +995,33 @@ async fn a_series_books_what_is_free_at_the_same_local_time_and_reports_the_rest
 }
 
 async fn weekly_hours_are_bookable_only_while_the_location_is_open(t: &TestDb) {
-    staffed_clinic(&t.db, "acme").await;
-    let addr = server::start(&t.db, |_| {}).await;
-    let admin = staff_of(addr, "acme", Role::Admin).await;
-    let desk = staff_of(addr, "acme", Role::Receptionist).await;
-    let s = set_up(&admin, "30", "1").await;
+    let (addr, admin, desk, s) = open_clinic(t, Role::Receptionist, "UTC").await;
     let monday = next_monday();
     assert_eq!(free_starts(&day(&desk, &s, monday).await).len(), 6);
 
-    let open = |days: &'static str, start: &'static str, end: &'static str| {
-        let location = s.location.clone();
-        let admin = &admin;
-        async move {
-            admin
-                .api(
-                    "acme",
-                    "add_opening_hours",
-                    &[
-                        ("location_id", location.as_str()),
-                        (days, "on"),
-                        ("start", start),
-                        ("end", end),
-                    ],
-                )
-                .await
-        }
-    };
     // Checked by name.
-    let r = open("days[d9]", "10:00", "18:00").await;
+    let r = add_opening(&admin, &s, "days[d9]", ("10:00", "18:00")).await;
     assert_eq!(
         (r.status, field_of(&r)),
         (StatusCode::UNPROCESSABLE_ENTITY, "days".into()),
         "{}",
         r.body
     );
-    let r = open("days[d1]", "18:00", "10:00").await;
+    let r = add_opening(&admin, &s, "days[d1]", ("18:00", "10:00")).await;
     assert_eq!(
         (r.status, field_of(&r)),
         (StatusCode::UNPROCESSABLE_ENTITY, "end".into()),
         "{}",
         r.body
     );
-    let r = open("days[d1]", "ten", "18:00").await;
+    let r = add_opening(&admin, &s, "days[d1]", ("ten", "18:00")).await;
     assert_eq!(field_of(&r), "start", "{}", r.body);
     // The front desk cannot change them.
-    let r = desk
-        .api(
-            "acme",
-            "add_opening_hours",
-            &[
-                ("location_id", &s.location),
-                ("days[d1]", "on"),
-                ("start", "10:00"),
-                ("end", "18:00"),
-            ],
-        )
-        .await;
+    let r = add_opening(&desk, &s, "days[d1]", ("10:00", "18:00")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // Open from 10:00 on Mondays: the doctor's 09:00–10:00 is no longer bookable.
-    let r = open("days[d1]", "10:00", "18:00").await;
+    let r = add_opening(&admin, &s, "days[d1]", ("10:00", "18:00")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let free = free_starts(&day(&desk, &s, monday).await);
     assert_eq!(free.len(), 4, "{free:?}");
@@ -1061,18 +1048,8 @@ async fn weekly_hours_are_bookable_only_while_the_location_is_open(t: &TestDb) {
         .await;
     assert_eq!(free_starts(&day(&desk, &s, monday).await).len(), 6);
     // Another clinic's administrator cannot remove them.
-    admin
-        .api_ok(
-            "acme",
-            "add_opening_hours",
-            &[
-                ("location_id", &s.location),
-                ("days[d1]", "on"),
-                ("start", "10:00"),
-                ("end", "18:00"),
-            ],
-        )
-        .await;
+    let r = add_opening(&admin, &s, "days[d1]", ("10:00", "18:00")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let id = admin.api_ok("acme", "scheduling_setup", &[]).await["opening"][0]["id"]
         .as_str()
         .expect("id")
@@ -1084,4 +1061,24 @@ async fn weekly_hours_are_bookable_only_while_the_location_is_open(t: &TestDb) {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     assert_eq!(free_starts(&day(&desk, &s, monday).await).len(), 4);
+}
+
+/// The set-up's form for opening hours at the set-up's branch, as `who`.
+async fn add_opening(
+    who: &Browser,
+    s: &Setup,
+    day: &str,
+    (start, end): (&str, &str),
+) -> server::Reply {
+    who.api(
+        "acme",
+        "add_opening_hours",
+        &[
+            ("location_id", s.location.as_str()),
+            (day, "on"),
+            ("start", start),
+            ("end", end),
+        ],
+    )
+    .await
 }

@@ -248,12 +248,7 @@ async fn move_raw(
             Ok(q.execute(&pool).await?.rows_affected())
         }
         Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&t.app_url).await?;
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-                .bind(tenant.to_string())
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = t.app_tx_in(tenant).await?;
             let n = sqlx::query(sql)
                 .bind(id)
                 .bind(at)
@@ -273,13 +268,7 @@ async fn projection_seen_by(t: &TestDb, tenant: uuid::Uuid) -> Vec<uuid::Uuid> {
     if t.backend != Backend::Postgres {
         return vec![tenant];
     }
-    let pool = sqlx::PgPool::connect(&t.app_url).await.expect("connect");
-    let mut tx = pool.begin().await.expect("begin");
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind(tenant.to_string())
-        .execute(&mut *tx)
-        .await
-        .expect("tenant");
+    let mut tx = t.app_tx_in(tenant).await.expect("app role in acme");
     let rows: Vec<(uuid::Uuid,)> = sqlx::query_as("SELECT tenant_id FROM account_busy")
         .fetch_all(&mut *tx)
         .await
@@ -295,16 +284,9 @@ async fn assert_only_own_busy_readable(t: &TestDb, c: &TwoClinics) {
         return;
     }
     let pool = sqlx::PgPool::connect(&t.app_url).await.expect("connect");
-    let ask = |tenant: uuid::Uuid, claimed: uuid::Uuid, staff: uuid::Uuid| {
-        let pool = pool.clone();
-        async move {
-            let mut tx = pool.begin().await.expect("begin");
-            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-                .bind(tenant.to_string())
-                .execute(&mut *tx)
-                .await
-                .expect("tenant");
-            let n: i64 = sqlx::query_scalar(
+    let ask = |tenant: uuid::Uuid, claimed: uuid::Uuid, staff: uuid::Uuid| async move {
+        let mut tx = t.app_tx_in(tenant).await.expect("app role in a clinic");
+        let n: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM busy_elsewhere($1, $2, now() - interval '1 day', now() + interval '60 days')",
             )
             .bind(claimed)
@@ -312,8 +294,7 @@ async fn assert_only_own_busy_readable(t: &TestDb, c: &TwoClinics) {
             .fetch_one(&mut *tx)
             .await
             .expect("busy_elsewhere");
-            n
-        }
+        n
     };
     let acme_doctor: uuid::Uuid = c.acme.doctor.parse().expect("uuid");
     let beta_doctor: uuid::Uuid = c.beta.doctor.parse().expect("uuid");

@@ -12,7 +12,7 @@ use ::server::worker::{Handlers, Worker};
 use app::identity::Role;
 use app::jobs::kinds;
 
-use crate::scheduling::{book, day, free_starts, next_monday, set_up_in, Setup};
+use crate::scheduling::{add_hours, book, day, free_starts, next_monday, set_up_in, Setup};
 use crate::self_service::{register, staff_of};
 use crate::support;
 use support::fixtures::staffed_clinic;
@@ -466,36 +466,24 @@ async fn new_hours_are_offered_to_the_waitlist(t: &TestDb) {
 
     // New weekly hours likewise open time for those waiting.
     join_as_desk(&desk, &s, &bola, monday + Duration::days(14)).await;
-    admin
-        .api_ok(
-            "acme",
-            "add_hours",
-            &[
-                ("staff_id", &s.doctor),
-                ("location_id", &s.location),
-                ("kind", "clinic"),
-                ("days[d3]", "on"),
-                ("start", "09:00"),
-                ("end", "10:00"),
-            ],
-        )
-        .await;
+    add_hours(
+        &admin,
+        "acme",
+        (&s.doctor, &s.location),
+        ("clinic", 3),
+        ("09:00", "10:00"),
+    )
+    .await;
     assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
     assert_eq!(offers_to(t, "bola@example.com").await.len(), 1);
     // Rounds are not time for patients: nothing is offered for them.
-    admin
-        .api_ok(
-            "acme",
-            "add_hours",
-            &[
-                ("staff_id", &s.doctor),
-                ("location_id", &s.location),
-                ("kind", "rounds"),
-                ("days[d4]", "on"),
-                ("start", "13:00"),
-                ("end", "15:00"),
-            ],
-        )
-        .await;
+    add_hours(
+        &admin,
+        "acme",
+        (&s.doctor, &s.location),
+        ("rounds", 4),
+        ("13:00", "15:00"),
+    )
+    .await;
     assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 0);
 }

@@ -123,6 +123,22 @@ impl TestDb {
         })
     }
 
+    /// A PostgreSQL transaction as the application's role inside `tenant`
+    /// (row-level security needs the setting), for statements that bypass
+    /// the application.
+    pub async fn app_tx_in(
+        &self,
+        tenant: uuid::Uuid,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        let pool = sqlx::PgPool::connect(&self.app_url).await?;
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// A superuser pool on this test's PostgreSQL database.
     pub async fn superuser_pool(&self) -> sqlx::PgPool {
         let Cleanup::PostgresDatabase { admin_url, name } = &self.cleanup else {
