@@ -30,6 +30,8 @@ pub struct Printable {
     pub settings: BillingSettings,
     pub patient: Patient,
     pub printed: Printed,
+    /// The clinic's address for the letterhead.
+    pub address: Option<String>,
 }
 
 /// What `id` names.
@@ -95,6 +97,7 @@ pub async fn load(
         .await?
         .ok_or(AppError::NotFound)?;
     let settings = super::db::settings(&mut tx).await?;
+    let address = crate::scheduling::db::letterhead_address(&mut tx).await?;
     audit::record_for_patient(
         &mut tx,
         Actor::account(viewer.account_id, viewer.email.as_str()),
@@ -114,6 +117,7 @@ pub async fn load(
         settings,
         patient,
         printed,
+        address,
     })
 }
 
@@ -122,7 +126,7 @@ fn amount(minor: i64, currency: &str) -> String {
 }
 
 fn letterhead(p: &Printable) -> Vec<Block> {
-    let mut head = Vec::new();
+    let mut head: Vec<String> = p.address.iter().cloned().collect();
     if let Some(id) = &p.settings.tax_id {
         let label = match p.settings.regime {
             super::Regime::IndiaGst => "GSTIN",

@@ -162,6 +162,7 @@ pub async fn chart(patient_id: Uuid) -> Result<PatientChart, AppError> {
         documents,
         can_upload: w.viewer.can(Permission::PatientsUpdate),
         can_write: w.viewer.can(Permission::ClinicalWrite),
+        can_prescribe: w.viewer.can(Permission::PrescriptionsCreate),
         viewer_staff_id: w.staff_id,
         imperial: crate::patients::api::ssr::clinic_country(&w.tenant) == Some("US"),
         when,

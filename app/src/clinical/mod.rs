@@ -414,6 +414,9 @@ pub struct PatientChart {
     pub can_upload: bool,
     /// The viewer may record allergies, problems, vitals and notes.
     pub can_write: bool,
+    /// The viewer may prescribe (each signed note offers "Prescribe from this note").
+    #[serde(default)]
+    pub can_prescribe: bool,
     /// The viewer's staff id (their own drafts are editable).
     pub viewer_staff_id: Uuid,
     /// The clinic measures in imperial units.

@@ -429,12 +429,13 @@ fn Vitals(c: StoredValue<PatientChart>) -> impl IntoView {
 
 #[component]
 fn Notes(c: StoredValue<PatientChart>) -> impl IntoView {
-    let (patient, can_write, notes, me) = c.with_value(|c| {
+    let (patient, can_write, notes, me, can_prescribe) = c.with_value(|c| {
         (
             c.header.patient_id,
             c.can_write,
             c.notes.clone(),
             c.viewer_staff_id,
+            c.can_prescribe,
         )
     });
     let originals: Vec<Note> = notes
@@ -464,6 +465,10 @@ fn Notes(c: StoredValue<PatientChart>) -> impl IntoView {
                             } else {
                                 view! { <NoteBody c note=n.clone()/> }.into_any()
                             }}
+                            {(can_prescribe && n.status == NoteStatus::Signed).then(|| view! {
+                                <a class="mt-1 inline-block text-sm text-brand underline" data-testid="prescribe-from-note" rel="external"
+                                    href=format!("?from_note={}#prescribe-form", n.id)>"Prescribe from this note"</a>
+                            })}
                             <ul class="ml-4 mt-2 space-y-2 border-l-2 border-slate-200 pl-3">
                                 {addenda.into_iter().map(|a| view! { <li data-testid="addendum"><NoteBody c note=a/></li> }).collect_view()}
                             </ul>

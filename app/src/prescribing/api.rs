@@ -321,6 +321,35 @@ pub(crate) mod ssr {
         Ok(Some(note))
     }
 
+    /// The patient's latest visit notes (not addenda), newest first, as the
+    /// prescription form offers them.
+    pub async fn note_choices(
+        tenant: &TenantPublic,
+        tx: &mut TenantTx,
+        patient: Uuid,
+    ) -> Result<Vec<super::super::NoteChoice>, AppError> {
+        let settings = &tenant.settings;
+        Ok(crate::clinical::db::notes(tx, patient)
+            .await?
+            .into_iter()
+            .filter(|n| n.addendum_to.is_none())
+            .take(20)
+            .map(|n| {
+                let day =
+                    settings.format_day(n.created_at.with_timezone(&settings.tz()).date_naive());
+                let draft = if n.signed_at.is_none() {
+                    " (draft)"
+                } else {
+                    ""
+                };
+                super::super::NoteChoice {
+                    id: n.id,
+                    label: format!("{} · {day} · {}{draft}", n.title, n.author),
+                }
+            })
+            .collect())
+    }
+
     /// Keys the prescriber has already been shown (posted back as `seen`).
     pub fn seen_keys(text: Option<String>) -> HashSet<String> {
         text.unwrap_or_default()
@@ -389,6 +418,13 @@ pub(crate) mod ssr {
             check_note: head.check_note,
             kb_version: head.kb_version,
             end_reason: head.end_reason,
+            from_note: head.note_title.map(|title| {
+                let day = head
+                    .note_at
+                    .map(|at| settings.format_day(at.with_timezone(&settings.tz()).date_naive()))
+                    .unwrap_or_default();
+                format!("Visit note “{title}”, {day}")
+            }),
             lines: lines
                 .into_iter()
                 .map(|l| l.into_view().map_err(AppError::from))
@@ -571,6 +607,7 @@ pub async fn medications(patient_id: Uuid) -> Result<MedicationsPanel, AppError>
     let mut tx = w.open(patient_id).await?;
     let rows = super::db::for_patient(&mut tx, patient_id).await?;
     let other = super::review::db::of_patient(&mut tx, patient_id).await?;
+    let notes = ssr::note_choices(&w.tenant, &mut tx, patient_id).await?;
     let own: Vec<String> = super::formulary::db::all(&mut tx)
         .await?
         .into_iter()
@@ -601,6 +638,7 @@ pub async fn medications(patient_id: Uuid) -> Result<MedicationsPanel, AppError>
             .map(|o| super::review::view_of(&w.tenant, o))
             .collect(),
         today: crate::patients::api::ssr::clinic_today(&w.tenant).to_string(),
+        notes,
     })
 }
 

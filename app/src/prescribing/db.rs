@@ -185,6 +185,9 @@ pub struct PrescriptionRow {
     pub check_note: Option<String>,
     pub kb_version: Option<String>,
     pub end_reason: Option<String>,
+    /// The visit note it was written from, if any.
+    pub note_title: Option<String>,
+    pub note_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, sqlx::FromRow)]
@@ -241,8 +244,10 @@ impl LineRow {
 }
 
 const SELECT_PRESCRIPTIONS: &str = "SELECT p.id, p.patient_id, p.status, p.written_at, p.start_on, \
-     s.display_name AS prescriber, p.check_status, p.check_note, p.kb_version, p.end_reason \
-     FROM prescriptions p JOIN staff_members s ON s.tenant_id = p.tenant_id AND s.id = p.prescriber_id";
+     s.display_name AS prescriber, p.check_status, p.check_note, p.kb_version, p.end_reason, \
+     n.title AS note_title, n.created_at AS note_at \
+     FROM prescriptions p JOIN staff_members s ON s.tenant_id = p.tenant_id AND s.id = p.prescriber_id \
+     LEFT JOIN visit_notes n ON n.tenant_id = p.tenant_id AND n.id = p.visit_note_id";
 
 const SELECT_LINES: &str = "SELECT l.id, l.prescription_id, l.medicine, l.route, l.dose_milli, l.dose_unit, \
      l.frequency, l.prn_indication, l.duration_days, l.quantity, l.quantity_unit, l.refills, \

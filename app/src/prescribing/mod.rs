@@ -125,6 +125,9 @@ pub struct PrescriptionView {
     pub check_note: Option<String>,
     pub kb_version: Option<String>,
     pub end_reason: Option<String>,
+    /// Visit note “title”, date: the note it was written from.
+    #[serde(default)]
+    pub from_note: Option<String>,
     pub lines: Vec<LineView>,
 }
 
@@ -147,6 +150,15 @@ pub struct MedicationsPanel {
     pub can_record: bool,
     pub other: Vec<review::OtherMedication>,
     pub today: String,
+    /// The patient's recent visit notes, to write a prescription from.
+    pub notes: Vec<NoteChoice>,
+}
+
+/// A visit note offered as a prescription's origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteChoice {
+    pub id: Uuid,
+    pub label: String,
 }
 
 /// A prescription waiting at the pharmacy, with its patient.

@@ -85,7 +85,7 @@ fn Panel(panel: MedicationsPanel, patient_id: Uuid) -> impl IntoView {
         })}
         <super::review::OtherAndReview patient_id other active=active_ids can_record can_review=can/>
         {can.then(|| view! {
-            <PrescribeForm patient_id formulary=panel.formulary kb_version=panel.kb_version today=panel.today/>
+            <PrescribeForm patient_id formulary=panel.formulary kb_version=panel.kb_version today=panel.today notes=panel.notes/>
         })}
     }
     .into_any()
@@ -116,6 +116,7 @@ pub fn Prescription(p: PrescriptionView, can_end: bool, patient_id: Uuid) -> imp
                 {format!("Written {} by {} · starts {} · {}", p.written, p.prescriber, p.start_on, p.status.as_str())}
             </p>
             {p.end_reason.clone().map(|r| view! { <p class="text-sm">{format!("Reason: {r}")}</p> })}
+            {p.from_note.clone().map(|n| view! { <p class="text-sm text-slate-700" data-testid="from-note">{format!("From {n}")}</p> })}
             <p class=check_class data-testid="check-status" data-state=p.check_status.clone()>{check}</p>
             <ul class="mt-2 space-y-2">
                 {p.lines.into_iter().map(|l| view! { <Line l/> }).collect_view()}
@@ -197,8 +198,15 @@ fn PrescribeForm(
     formulary: Vec<String>,
     kb_version: Option<String>,
     today: String,
+    notes: Vec<super::NoteChoice>,
 ) -> impl IntoView {
     let review = pending_review();
+    // The note chosen before (a refused post), else the one "Prescribe from
+    // this note" named.
+    let from_note = Some(kept(PRESCRIBE, "visit_note_id"))
+        .filter(|v| !v.is_empty())
+        .or_else(|| leptos_router::hooks::use_query_map().with_untracked(|q| q.get("from_note")))
+        .unwrap_or_default();
     let plain_error = refusal(PRESCRIBE).filter(|_| review.is_none());
     let seen = review
         .as_ref()
@@ -228,7 +236,7 @@ fn PrescribeForm(
         None => "The medication knowledge base is unavailable: the allergy/interaction check will NOT be performed.".to_owned(),
     };
     view! {
-        <form method="post" action=api("prescribe") class="mt-4 space-y-3" data-testid="prescribe-form">
+        <form method="post" action=api("prescribe") id="prescribe-form" class="mt-4 space-y-3" data-testid="prescribe-form">
             <h3 class="font-medium">"New prescription"</h3>
             <p class=if kb_version.is_some() { "text-xs text-slate-600" } else { "text-sm font-semibold text-red-800" }>{kb_text}</p>
             {plain_error.map(|m| view! {
@@ -252,6 +260,16 @@ fn PrescribeForm(
             <datalist id="frequencies">
                 {FREQUENCIES.iter().map(|f| view! { <option value=*f></option> }).collect_view()}
             </datalist>
+            <label class="block text-sm">"From visit note "
+                <select name="visit_note_id" class="rounded border border-slate-300 px-2 py-1" data-testid="prescribe-note">
+                    <option value="">"None"</option>
+                    {notes.into_iter().map(|n| {
+                        let id = n.id.to_string();
+                        let chosen = id == from_note;
+                        view! { <option value=id selected=chosen>{n.label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
             {(0..SLOTS).map(|n| view! { <LineInputs n review=review.clone()/> }).collect_view()}
             <label class="block text-sm">"Starts on "
                 <input type="date" name="start_on" class="rounded border border-slate-300 px-2 py-1" value=kept(PRESCRIBE, "start_on") min=today.clone()/>

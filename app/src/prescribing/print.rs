@@ -55,6 +55,8 @@ pub struct Printable {
     pub lines: Vec<LineRow>,
     pub prescriber: Prescriber,
     pub copy: Copy,
+    /// The clinic's address for the letterhead.
+    pub address: Option<String>,
 }
 
 /// Reads prescription `id` for whoever is signed in on `site`, audits it, and
@@ -94,6 +96,7 @@ pub async fn load(
         .await?
         .ok_or(AppError::NotFound)?;
     let prescriber = prescriber_of(&mut tx, id).await?;
+    let address = crate::scheduling::db::letterhead_address(&mut tx).await?;
     audit::record_for_patient(
         &mut tx,
         Actor::account(viewer.account_id, viewer.email.as_str()),
@@ -115,6 +118,7 @@ pub async fn load(
         lines,
         prescriber,
         copy,
+        address,
     })
 }
 
@@ -128,7 +132,9 @@ pub fn sheet(p: &Printable, size: PageSize) -> Sheet {
     if let Some(reg) = &p.prescriber.registration_number {
         doctor.push(format!("Registration no. {reg}"));
     }
-    blocks.push(Block::Letterhead(vec![doctor.join(" · ")]));
+    let mut head: Vec<String> = p.address.iter().cloned().collect();
+    head.push(doctor.join(" · "));
+    blocks.push(Block::Letterhead(head));
     blocks.push(Block::Rule);
     blocks.push(Block::Facts(vec![
         ("Patient".into(), p.patient.display_name()),

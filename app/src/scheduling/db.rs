@@ -110,6 +110,21 @@ pub async fn locations(tx: &mut TenantTx) -> Result<Vec<LocationRow>, DbError> {
     .await
 }
 
+/// The address a clinic's printed papers carry: that of its first active
+/// clinic location with one (else a hospital's, else any active location's).
+pub async fn letterhead_address(tx: &mut TenantTx) -> Result<Option<String>, DbError> {
+    let row: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT address FROM locations WHERE tenant_id = $1 AND active \
+             AND address IS NOT NULL AND address <> '' \
+             ORDER BY CASE kind WHEN 'clinic' THEN 0 WHEN 'hospital' THEN 1 ELSE 2 END, created_at, id \
+             LIMIT 1",
+            &[],
+        )
+        .await?;
+    Ok(row.map(|(a,)| a))
+}
+
 pub async fn location(tx: &mut TenantTx, id: Uuid) -> Result<Option<LocationRow>, DbError> {
     tx.fetch_optional(
         "SELECT id, name, kind, address, time_zone, active FROM locations WHERE tenant_id = $1 AND id = $2",
@@ -589,33 +604,47 @@ pub struct DayOff {
     pub note: Option<String>,
 }
 
+/// Every day off of the clinic, one shape for the three tables ($1: the tenant).
+const DAYS_OFF: &str = "SELECT 'leave' AS kind, id, staff_id, NULL AS location_id, first_day, last_day, \
+     false AS open, 0 AS start_min, 1440 AS end_min, reason AS note \
+     FROM practitioner_leave WHERE tenant_id = $1 \
+     UNION ALL SELECT 'holiday', id, NULL, location_id, on_date, on_date, false, 0, 1440, name \
+     FROM clinic_holidays WHERE tenant_id = $1 \
+     UNION ALL SELECT 'override', id, staff_id, location_id, on_date, on_date, open, start_min, end_min, note \
+     FROM availability_overrides WHERE tenant_id = $1";
+
 pub async fn days_off(tx: &mut TenantTx, from: NaiveDate) -> Result<Vec<DayOff>, DbError> {
     tx.fetch_all(
-        "SELECT 'leave' AS kind, id, staff_id, NULL AS location_id, first_day, last_day, \
-         false AS open, 0 AS start_min, 1440 AS end_min, reason AS note \
-         FROM practitioner_leave WHERE tenant_id = $1 AND last_day >= $2 \
-         UNION ALL SELECT 'holiday', id, NULL, location_id, on_date, on_date, false, 0, 1440, name \
-         FROM clinic_holidays WHERE tenant_id = $1 AND on_date >= $2 \
-         UNION ALL SELECT 'override', id, staff_id, location_id, on_date, on_date, open, start_min, end_min, note \
-         FROM availability_overrides WHERE tenant_id = $1 AND on_date >= $2 \
-         ORDER BY first_day, kind",
+        &format!(
+            "SELECT * FROM ({DAYS_OFF}) d WHERE d.last_day >= $2 ORDER BY d.first_day, d.kind"
+        ),
         &[from.into()],
     )
     .await
 }
 
-pub async fn remove_day_off(tx: &mut TenantTx, kind: &str, id: Uuid) -> Result<(), DbError> {
+/// Removes a day off; answers what it was (so the time it gives back can be
+/// offered).
+pub async fn remove_day_off(tx: &mut TenantTx, kind: &str, id: Uuid) -> Result<DayOff, DbError> {
     let table = match kind {
         "leave" => "practitioner_leave",
         "holiday" => "clinic_holidays",
         "override" => "availability_overrides",
         _ => return Err(DbError::NotFound),
     };
+    let removed: DayOff = tx
+        .fetch_optional(
+            &format!("SELECT * FROM ({DAYS_OFF}) d WHERE d.kind = $2 AND d.id = $3"),
+            &[kind.into(), id.into()],
+        )
+        .await?
+        .ok_or(DbError::NotFound)?;
     tx.execute_one(
         &format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2"),
         &[id.into()],
     )
-    .await
+    .await?;
+    Ok(removed)
 }
 
 // --------------------------------------------------------- the engine's input --

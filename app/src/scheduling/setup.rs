@@ -792,10 +792,51 @@ pub async fn remove_day_off(kind: String, id: Uuid) -> Result<(), AppError> {
     let w = crate::patients::api::ssr::writer()?;
     let db = crate::identity::auth::db()?;
     let mut tx = db.begin_for(w.tenant.id).await?;
-    super::db::remove_day_off(&mut tx, &kind, id)
+    let removed = super::db::remove_day_off(&mut tx, &kind, id)
         .await
         .map_err(|e| AppError::from(e).respond())?;
+    time_given_back(&mut tx, &removed).await?;
     w.finish(tx, "hours.changed", Some(&kind)).await
+}
+
+/// Leave, a holiday or a closed day taken back gives its time back to the
+/// practitioners' clinic hours it covered: the waitlist is offered it (from
+/// now, within the booking window). Extra hours taken back give nothing.
+#[cfg(feature = "ssr")]
+async fn time_given_back(
+    tx: &mut crate::db::TenantTx,
+    removed: &super::db::DayOff,
+) -> Result<(), AppError> {
+    use super::slots::{instant, Span};
+    if removed.open {
+        return Ok(());
+    }
+    let places: std::collections::BTreeSet<(Uuid, Uuid, String)> = super::db::blocks(tx)
+        .await?
+        .into_iter()
+        .filter(|b| b.kind == "clinic")
+        .filter(|b| removed.staff_id.is_none_or(|s| s == b.staff_id))
+        .filter(|b| removed.location_id.is_none_or(|l| l == b.location_id))
+        .map(|b| (b.staff_id, b.location_id, b.time_zone))
+        .collect();
+    let now = chrono::Utc::now();
+    let ahead = super::db::rules(tx).await?.max_days_ahead.clamp(1, 62);
+    let horizon = now + chrono::Duration::days(ahead.into());
+    let (from, until) = (
+        u32::try_from(removed.start_min).unwrap_or(0),
+        u32::try_from(removed.end_min).unwrap_or(1440),
+    );
+    for (staff, place, zone) in places {
+        let tz = zone.parse().unwrap_or(chrono_tz::UTC);
+        let span = Span::new(
+            instant(tz, removed.first_day, from).max(now),
+            instant(tz, removed.last_day, until).min(horizon),
+        );
+        if span.start < span.end {
+            time_opened(tx, staff, place, span).await?;
+        }
+    }
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "save_scheduling_rules")]

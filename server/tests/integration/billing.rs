@@ -136,6 +136,18 @@ async fn a_gst_clinic_bills_care_and_a_product_on_one_document(t: &TestDb) {
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let nurse = staff_of(addr, "acme", Role::Nurse).await;
     let sunscreen = gst_clinic(&admin, &billing).await;
+    admin
+        .api_ok(
+            "acme",
+            "add_location",
+            &[
+                ("name", "Indiranagar"),
+                ("kind", "clinic"),
+                ("time_zone", "Asia/Kolkata"),
+                ("address", "80 MG Road, Bengaluru 560001"),
+            ],
+        )
+        .await;
     let patient = register(&desk, "acme", "Asha", "Rao", "1985-04-12", &[]).await;
 
     // Within the state: exempt care and an 18 % product, CGST + SGST.
@@ -291,6 +303,7 @@ async fn a_gst_clinic_bills_care_and_a_product_on_one_document(t: &TestDb) {
     for text in [
         "Invoice-cum-bill of supply",
         "GSTIN: 29ABCDE1234F1Z5",
+        "80 MG Road, Bengaluru 560001",
         "CGST 9.00 %: 40.50",
         "Asha Rao",
     ] {

@@ -27,6 +27,7 @@ on_both_backends!(
     a_prescription_prints_and_downloads_as_a_pdf_in_any_script,
     a_clinic_brand_is_checked_as_the_generic_it_contains,
     medicines_from_elsewhere_are_checked_and_a_review_stops_or_continues_each,
+    a_prescription_is_written_from_a_visit_note_of_the_patient,
 );
 
 const AMOXICILLIN: &str = "Amoxicillin 500 mg capsule";
@@ -1058,6 +1059,25 @@ async fn a_prescription_prints_and_downloads_as_a_pdf_in_any_script(t: &TestDb) 
     staffed_clinic(&t.db, "globex").await;
     let addr = server::start(&t.db, |_| {}).await;
     let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    // The letterhead carries the clinic's address: its clinic location's.
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    for (name, kind, address) in [
+        ("Ward", "hospital", "1 Hospital Road"),
+        ("Main branch", "clinic", "12 Park Street, Kolkata 700016"),
+    ] {
+        admin
+            .api_ok(
+                "acme",
+                "add_location",
+                &[
+                    ("name", name),
+                    ("kind", kind),
+                    ("time_zone", "Asia/Kolkata"),
+                    ("address", address),
+                ],
+            )
+            .await;
+    }
     let names = [("रमेश", "कुमार"), ("முருகன்", "செல்வம்")];
     for (given, family) in names {
         let patient = register(&doctor, "acme", given, family, "1975-05-05", &[]).await;
@@ -1103,6 +1123,8 @@ async fn a_prescription_prints_and_downloads_as_a_pdf_in_any_script(t: &TestDb) 
         assert!(text.contains("AMOXICILLIN 500 MG CAPSULE"), "{text}");
         assert!(text.contains("Alert overridden"), "{text}");
         assert!(text.contains("acme clinic"), "{text}");
+        assert!(text.contains("12 Park Street, Kolkata 700016"), "{text}");
+        assert!(!text.contains("Hospital Road"), "{text}");
 
         // The print page, on A5.
         let page = doctor
@@ -1118,6 +1140,7 @@ async fn a_prescription_prints_and_downloads_as_a_pdf_in_any_script(t: &TestDb) 
             page.body
         );
         assert!(page.body.contains(&name) && page.body.contains("clinic copy"));
+        assert!(page.body.contains("12 Park Street, Kolkata 700016"));
     }
 
     // The patient's own copy, from the portal, leaves the override out.
@@ -1474,4 +1497,107 @@ async fn medicines_from_elsewhere_are_checked_and_a_review_stops_or_continues_ea
         .execute("UPDATE medication_reviews SET decision = 'continued'")
         .await
         .is_err());
+}
+
+/// Writes and signs a visit note titled `title` for `patient`; answers its id.
+async fn signed_note(doctor: &Browser, patient: &str, title: &str) -> String {
+    let saved = doctor
+        .call(
+            "localhost",
+            "/t/acme/api/save_note",
+            &[
+                ("patient_id", patient),
+                ("title", title),
+                ("subjective", "Sore throat for three days"),
+                ("plan", "Antibiotics"),
+                ("sign", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let panel = medicines(doctor, patient).await;
+    panel["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .find(|n| n["label"].as_str().is_some_and(|l| l.starts_with(title)))
+        .and_then(|n| n["id"].as_str())
+        .expect("the note is offered")
+        .to_owned()
+}
+
+async fn a_prescription_is_written_from_a_visit_note_of_the_patient(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let doctor = staff_of(addr, "acme", Role::Doctor).await;
+    let nurse = staff_of(addr, "acme", Role::Nurse).await;
+    let patient = register(&doctor, "acme", "Nila", "Raman", "1990-03-04", &[]).await;
+    let other = register(&doctor, "acme", "Omar", "Haddad", "1970-07-08", &[]).await;
+    no_known_allergies(&doctor, &patient).await;
+    let note = signed_note(&doctor, &patient, "Throat review").await;
+    let theirs = signed_note(&doctor, &other, "Knee review").await;
+    let offered = medicines(&doctor, &patient).await["notes"].clone();
+    assert_eq!(
+        offered.as_array().map(Vec::len),
+        Some(1),
+        "only this patient's notes: {offered}"
+    );
+
+    // Another patient's note, or no note at all by that id: refused by field.
+    for wrong in [
+        theirs.as_str(),
+        "00000000-0000-4000-8000-000000000000",
+        "yesterday",
+    ] {
+        let r = prescribe(
+            &doctor,
+            &patient,
+            &with(line_fields(), &[("visit_note_id", wrong)]),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(field_of(&r), "visit_note_id");
+    }
+    assert!(medicines(&doctor, &patient).await["prescriptions"]
+        .as_array()
+        .expect("list")
+        .is_empty());
+
+    // From the note: the prescription names it, for every reader of the chart.
+    let saved = prescribe(
+        &doctor,
+        &patient,
+        &with(line_fields(), &[("visit_note_id", &note)]),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    for reader in [&doctor, &nurse] {
+        let from = medicines(reader, &patient).await["prescriptions"][0]["from_note"].clone();
+        assert!(
+            from.as_str()
+                .is_some_and(|f| f.starts_with("Visit note “Throat review”")),
+            "{from}"
+        );
+    }
+    // The chart offers "Prescribe from this note" to the prescriber only, and the
+    // form then starts with that note chosen.
+    let chart = format!("/t/acme/staff/patients/{patient}");
+    let page = doctor.get("localhost", &chart).await;
+    assert!(
+        page.body.contains("data-testid=\"prescribe-from-note\""),
+        "{}",
+        page.body
+    );
+    let chosen = doctor
+        .get("localhost", &format!("{chart}?from_note={note}"))
+        .await;
+    assert!(
+        chosen
+            .body
+            .contains(&format!("<option value=\"{note}\" selected")),
+        "{}",
+        chosen.body
+    );
+    let page = nurse.get("localhost", &chart).await;
+    assert!(!page.body.contains("prescribe-from-note"));
 }

@@ -23,6 +23,7 @@ on_both_backends!(
     freed_time_goes_to_the_waitlist_first_come_first_served,
     a_patient_joins_the_waitlist_from_the_portal_and_leaves_it,
     new_hours_are_offered_to_the_waitlist,
+    leave_taken_back_is_offered_to_the_waitlist,
 );
 
 const ORIGIN: &str = "http://localhost:3000";
@@ -123,12 +124,25 @@ fn states(page: &str) -> Vec<String> {
         .collect()
 }
 
-async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
+/// Acme, where the set-up's doctor works Mondays 09:00–12:00 (30-minute
+/// visits), with its administrator and front desk.
+async fn clinic_with_hours(t: &TestDb) -> (std::net::SocketAddr, Browser, Browser, Setup) {
     staffed_clinic(&t.db, "acme").await;
     let addr = test_server::start(&t.db, |_| {}).await;
     let admin = staff_of(addr, "acme", Role::Admin).await;
     let desk = staff_of(addr, "acme", Role::Receptionist).await;
     let s = set_up_in(&admin, "30", "1", "UTC").await;
+    (addr, admin, desk, s)
+}
+
+/// Registers a patient "`given` Waiter" mailed at `given`@example.com (lower case).
+async fn waiter(desk: &Browser, given: &str, born: &str) -> String {
+    let mail = format!("{}@example.com", given.to_lowercase());
+    register(desk, "acme", given, "Waiter", born, &[("email", &mail)]).await
+}
+
+async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
+    let (addr, _admin, desk, s) = clinic_with_hours(t).await;
     // The set-up's new hours are offered to nobody: nobody waits yet.
     let worker = waitlist_worker(&t.db);
     assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
@@ -141,9 +155,7 @@ async fn freed_time_goes_to_the_waitlist_first_come_first_served(t: &TestDb) {
         ("Dayo", "1985-01-02"),
         ("Emeka", "1970-03-04"),
     ] {
-        let mail = email(given);
-        let id = register(&desk, "acme", given, "Waiter", born, &[("email", &mail)]).await;
-        patients.push(id);
+        patients.push(waiter(&desk, given, born).await);
     }
     let (ada, bola, chidi, dayo, emeka) = (
         &patients[0],
@@ -407,29 +419,9 @@ async fn a_patient_joins_the_waitlist_from_the_portal_and_leaves_it(t: &TestDb) 
 }
 
 async fn new_hours_are_offered_to_the_waitlist(t: &TestDb) {
-    staffed_clinic(&t.db, "acme").await;
-    let addr = test_server::start(&t.db, |_| {}).await;
-    let admin = staff_of(addr, "acme", Role::Admin).await;
-    let desk = staff_of(addr, "acme", Role::Receptionist).await;
-    let s = set_up_in(&admin, "30", "1", "UTC").await;
-    let ada = register(
-        &desk,
-        "acme",
-        "Ada",
-        "Waiter",
-        "1980-02-03",
-        &[("email", "ada@example.com")],
-    )
-    .await;
-    let bola = register(
-        &desk,
-        "acme",
-        "Bola",
-        "Waiter",
-        "1975-06-07",
-        &[("email", "bola@example.com")],
-    )
-    .await;
+    let (addr, admin, desk, s) = clinic_with_hours(t).await;
+    let ada = waiter(&desk, "Ada", "1980-02-03").await;
+    let bola = waiter(&desk, "Bola", "1975-06-07").await;
     let monday = next_monday();
     let tuesday = monday + Duration::days(1);
     // The set-up's hours were new time, offered to nobody: nobody waited.
@@ -485,5 +477,112 @@ async fn new_hours_are_offered_to_the_waitlist(t: &TestDb) {
         ("13:00", "15:00"),
     )
     .await;
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 0);
+}
+
+/// Removes the first day off of `kind` listed on the set-up page.
+async fn take_back(admin: &Browser, kind: &str) {
+    let id = day_off_id(admin, kind).await;
+    admin
+        .api_ok("acme", "remove_day_off", &[("kind", kind), ("id", &id)])
+        .await;
+}
+
+/// The id of the first day off of `kind` listed on the set-up page.
+async fn day_off_id(admin: &Browser, kind: &str) -> String {
+    let page = admin.get("localhost", "/t/acme/staff/scheduling").await;
+    let marker = format!("name=\"kind\" value=\"{kind}\"");
+    let at = page
+        .body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {kind}: {}", page.body));
+    let rest = &page.body[at..];
+    let field = "name=\"id\" value=\"";
+    let id = &rest[rest.find(field).expect("an id") + field.len()..];
+    id[..36].to_owned()
+}
+
+async fn add_day_off(admin: &Browser, fields: &[(&str, &str)]) {
+    admin.api_ok("acme", "add_day_off", fields).await;
+}
+
+async fn leave_taken_back_is_offered_to_the_waitlist(t: &TestDb) {
+    let (addr, admin, desk, s) = clinic_with_hours(t).await;
+    let ada = waiter(&desk, "Ada", "1980-02-03").await;
+    let worker = waitlist_worker(&t.db);
+    drain(&worker, Utc::now() + Duration::minutes(3)).await;
+    let monday = next_monday() + Duration::days(7);
+    let day = monday.to_string();
+    // Leave, a holiday and a closed morning (all its hours) on one Monday: nothing is new time.
+    add_day_off(
+        &admin,
+        &[
+            ("kind", "leave"),
+            ("staff_id", &s.doctor),
+            ("first_day", &day),
+        ],
+    )
+    .await;
+    add_day_off(
+        &admin,
+        &[
+            ("kind", "holiday"),
+            ("location_id", &s.location),
+            ("first_day", &day),
+            ("note", "Founders' day"),
+        ],
+    )
+    .await;
+    add_day_off(
+        &admin,
+        &[
+            ("kind", "closed"),
+            ("staff_id", &s.doctor),
+            ("first_day", &day),
+            ("start", "09:00"),
+            ("end", "12:00"),
+        ],
+    )
+    .await;
+    join_as_desk(&desk, &s, &ada, monday + Duration::days(1)).await;
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 0);
+
+    // Each taken back gives the Monday's hours back: each is offered after the
+    // debounce (the offer job books nothing while the day is still closed).
+    for kind in ["leave", "holiday"] {
+        take_back(&admin, kind).await;
+        assert_eq!(drain(&worker, Utc::now()).await, 0, "debounced");
+        assert_eq!(
+            drain(&worker, Utc::now() + Duration::minutes(3)).await,
+            1,
+            "{kind}"
+        );
+    }
+    assert!(
+        offers_to(t, "ada@example.com").await.is_empty(),
+        "the morning is still closed"
+    );
+    take_back(&admin, "override").await;
+    assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 1);
+    let adas = offers_to(t, "ada@example.com").await;
+    assert_eq!(adas.len(), 1, "the Monday is open again and offered");
+    let shown = Browser::new(addr).get("localhost", &adas[0]).await;
+    assert!(shown.body.contains("09:00"), "{}", shown.body);
+
+    // Extra hours taken back give nothing back.
+    add_day_off(
+        &admin,
+        &[
+            ("kind", "extra"),
+            ("staff_id", &s.doctor),
+            ("location_id", &s.location),
+            ("first_day", &day),
+            ("start", "14:00"),
+            ("end", "15:00"),
+        ],
+    )
+    .await;
+    drain(&worker, Utc::now() + Duration::minutes(3)).await;
+    take_back(&admin, "override").await;
     assert_eq!(drain(&worker, Utc::now() + Duration::minutes(3)).await, 0);
 }

@@ -71,8 +71,9 @@ pub async fn freed(tx: &mut TenantTx, f: Freed, now: DateTime<Utc>) -> Result<()
     let job = NewJob::new(
         kinds::WAITLIST_FREED,
         format!(
-            "waitlist-freed:{tenant}:{}:{}:{}",
+            "waitlist-freed:{tenant}:{}:{}:{}:{}",
             f.staff,
+            f.location,
             f.span.start.timestamp_micros(),
             now.timestamp_micros()
         ),
