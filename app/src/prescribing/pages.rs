@@ -260,8 +260,8 @@ fn PrescribeForm(
             <datalist id="frequencies">
                 {FREQUENCIES.iter().map(|f| view! { <option value=*f></option> }).collect_view()}
             </datalist>
-            <label class="block text-sm">"From visit note "
-                <select name="visit_note_id" class="rounded border border-slate-300 px-2 py-1" data-testid="prescribe-note">
+            <label class="block text-sm">"From visit note"
+                <select name="visit_note_id" class="mt-1 block w-full max-w-md rounded border border-slate-300 px-2 py-1" data-testid="prescribe-note">
                     <option value="">"None"</option>
                     {notes.into_iter().map(|n| {
                         let id = n.id.to_string();

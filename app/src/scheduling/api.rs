@@ -316,16 +316,18 @@ pub async fn day_calendar(
         .map(|a| a.id)
         .collect();
     let messages = crate::engagement::db::history(&mut tx, &shown, tz).await?;
-    let mut elsewhere: Vec<(Uuid, String)> = Vec::new();
-    for p in &practitioners {
-        for span in db::busy_elsewhere(&mut tx, p.staff_id, from, until).await? {
+    let everyone: Vec<Uuid> = practitioners.iter().map(|p| p.staff_id).collect();
+    let elsewhere: Vec<(Uuid, String)> = db::busy_elsewhere(&mut tx, &everyone, from, until)
+        .await?
+        .into_iter()
+        .map(|(staff, span)| {
             let (start, end) = (span.start.with_timezone(&tz), span.end.with_timezone(&tz));
-            elsewhere.push((
-                p.staff_id,
+            (
+                staff,
                 format!("{}–{}", start.format("%H:%M"), end.format("%H:%M")),
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     let series = match series {
         Some(id) => series_report(&mut tx, id, &w.tenant, own_only.then_some(w.staff_id)).await?,
         None => None,

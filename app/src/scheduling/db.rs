@@ -1,6 +1,8 @@
 //! Scheduling queries. Every one takes a [`TenantTx`]. Appointments are never
 //! deleted outside the retention purge; their history is written once.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
@@ -488,18 +490,15 @@ async fn blocks_of(tx: &mut TenantTx, staff: &[Uuid]) -> Result<Vec<BlockRow>, D
     if staff.is_empty() {
         return Ok(Vec::new());
     }
-    // One placeholder per practitioner; the values are bound, never spliced.
-    let list: Vec<String> = (0..staff.len()).map(|i| format!("${}", i + 2)).collect();
-    let args: Vec<crate::db::Arg<'_>> = staff.iter().map(|s| (*s).into()).collect();
     tx.fetch_all(
         &format!(
             "SELECT b.id, b.staff_id, b.location_id, l.time_zone, b.kind, b.weekday, b.start_min, b.end_min, \
              b.every_weeks, b.valid_from, b.valid_until FROM availability_blocks b \
              JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id \
              WHERE b.tenant_id = $1 AND b.staff_id IN ({}) ORDER BY b.staff_id, b.weekday, b.start_min",
-            list.join(", ")
+            placeholders(2, staff.len())
         ),
-        &args,
+        &staff_args(staff, Vec::new()),
     )
     .await
 }
@@ -651,6 +650,7 @@ pub async fn remove_day_off(tx: &mut TenantTx, kind: &str, id: Uuid) -> Result<D
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct BusyRow {
+    staff_id: Uuid,
     type_id: Uuid,
     /// Read for group sessions only (a single visit's start is not needed,
     /// and reading fewer times matters on SQLite, where each is parsed text).
@@ -774,74 +774,155 @@ pub async fn schedules(
     }
     let from = slots::instant(chrono_tz::UTC, from_day, 0);
     let until = slots::instant(chrono_tz::UTC, to_day, 1440);
+    // Everyone's visits, busy time elsewhere and holds in three statements (not
+    // three per practitioner: "any practitioner" asks for fifty).
+    let mut visits: HashMap<Uuid, Vec<BusyRow>> = HashMap::new();
+    for row in busy_rows(tx, staff, from, until).await? {
+        visits.entry(row.staff_id).or_default().push(row);
+    }
+    let elsewhere = busy_elsewhere(tx, staff, from, until).await?;
+    let held = held(tx, staff, from, until).await?;
     for (staff_id, schedule) in &mut out {
-        let rows: Vec<BusyRow> = tx
-            .fetch_all(
-                "SELECT type_id, CASE WHEN capacity > 1 THEN starts_at END AS starts_at, occupied_from, \
-                 occupied_until, capacity, occupancy \
-                 FROM appointments WHERE tenant_id = $1 AND staff_id = $2 AND status <> 'cancelled' \
-                 AND occupied_until > $3 AND occupied_from < $4 ORDER BY occupied_from",
-                &[(*staff_id).into(), from.into(), until.into()],
-            )
-            .await?;
-        schedule.busy = busy(rows);
+        schedule.busy = busy(visits.get(staff_id).into_iter().flatten());
+        // Busy at another clinic; held for someone finishing an online booking,
+        // or offered to the waitlist, until the hold or the offer ends.
         schedule.busy.extend(
-            busy_elsewhere(tx, *staff_id, from, until)
-                .await?
-                .into_iter()
-                .map(|span| Busy { span, group: None }),
+            elsewhere
+                .iter()
+                .chain(held.iter())
+                .filter(|(s, _)| s == staff_id)
+                .map(|(_, span)| Busy {
+                    span: *span,
+                    group: None,
+                }),
         );
-        // Times held for someone finishing an online booking, or offered to the
-        // waitlist, are busy until the hold or the offer ends.
-        let held: Vec<(DateTime<Utc>, DateTime<Utc>)> = tx
-            .fetch_all(
-                "SELECT occupied_from, occupied_until FROM slot_holds WHERE tenant_id = $1 \
-                 AND staff_id = $2 AND held_until > $3 AND occupied_until > $4 AND occupied_from < $5 \
-                 UNION ALL SELECT occupied_from, occupied_until FROM waitlist_offers WHERE tenant_id = $1 \
-                 AND staff_id = $2 AND state = 'open' AND expires_at > $3 AND occupied_until > $4 \
-                 AND occupied_from < $5",
-                &[(*staff_id).into(), Utc::now().into(), from.into(), until.into()],
-            )
-            .await?;
-        schedule
-            .busy
-            .extend(held.into_iter().map(|(start, end)| Busy {
-                span: Span::new(start, end),
-                group: None,
-            }));
         schedule.busy.sort_by_key(|b| b.span.start);
     }
     Ok(out)
 }
 
-/// When `staff` (a person who also works at other clinics) is busy there,
-/// between `from` and `until`: start and end only, nothing of the other clinic
-/// or its visit. PostgreSQL answers through `busy_elsewhere`, the one way past
-/// row-level security to other clinics' rows; SQLite reads the projection.
-pub async fn busy_elsewhere(
+/// `$first, $first+1, …`: one bound placeholder per value (never spliced values).
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The values of `staff` as arguments, then `more`.
+fn staff_args<'a>(staff: &[Uuid], more: Vec<crate::db::Arg<'a>>) -> Vec<crate::db::Arg<'a>> {
+    staff.iter().map(|s| (*s).into()).chain(more).collect()
+}
+
+/// The visits of `staff` occupying time between `from` and `until`.
+async fn busy_rows(
     tx: &mut TenantTx,
-    staff: Uuid,
+    staff: &[Uuid],
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<Span>, DbError> {
+) -> Result<Vec<BusyRow>, DbError> {
+    if staff.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = staff.len();
+    tx.fetch_all(
+        &format!(
+            "SELECT staff_id, type_id, CASE WHEN capacity > 1 THEN starts_at END AS starts_at, occupied_from, \
+             occupied_until, capacity, occupancy \
+             FROM appointments WHERE tenant_id = $1 AND staff_id IN ({}) AND status <> 'cancelled' \
+             AND occupied_until > ${} AND occupied_from < ${} ORDER BY occupied_from",
+            placeholders(2, n),
+            n + 2,
+            n + 3
+        ),
+        &staff_args(staff, vec![from.into(), until.into()]),
+    )
+    .await
+}
+
+/// Times of `staff` held for someone finishing an online booking, or offered
+/// to the waitlist, that have not run out.
+async fn held(
+    tx: &mut TenantTx,
+    staff: &[Uuid],
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Span)>, DbError> {
+    if staff.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = staff.len();
+    let (now, a, b) = (n + 2, n + 3, n + 4);
+    let list = placeholders(2, n);
+    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = tx
+        .fetch_all(
+            &format!(
+                "SELECT staff_id, occupied_from, occupied_until FROM slot_holds WHERE tenant_id = $1 \
+                 AND staff_id IN ({list}) AND held_until > ${now} AND occupied_until > ${a} AND occupied_from < ${b} \
+                 UNION ALL SELECT staff_id, occupied_from, occupied_until FROM waitlist_offers WHERE tenant_id = $1 \
+                 AND staff_id IN ({list}) AND state = 'open' AND expires_at > ${now} AND occupied_until > ${a} \
+                 AND occupied_from < ${b}"
+            ),
+            &staff_args(staff, vec![Utc::now().into(), from.into(), until.into()]),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(s, start, end)| (s, Span::new(start, end)))
+        .collect())
+}
+
+/// When each of `staff` (people who may also work at other clinics) is busy
+/// there, between `from` and `until`: start and end only, nothing of the other
+/// clinic or its visit. PostgreSQL answers through `busy_elsewhere`, the one
+/// way past row-level security to other clinics' rows; SQLite reads the
+/// projection. Either way the index skips the person's own clinic.
+pub async fn busy_elsewhere(
+    tx: &mut TenantTx,
+    staff: &[Uuid],
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Span)>, DbError> {
+    if staff.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = staff.len();
+    let (a, b) = (n + 2, n + 3);
     let sql = match tx.backend() {
-        crate::db::Backend::Postgres => "SELECT busy_from, busy_until FROM busy_elsewhere($1, $2, $3, $4)",
+        crate::db::Backend::Postgres => {
+            let values: Vec<String> = (2..n + 2).map(|i| format!("(${i}::uuid)")).collect();
+            format!(
+                "SELECT v.staff_id, b.busy_from, b.busy_until FROM (VALUES {}) AS v (staff_id) \
+                 CROSS JOIN LATERAL busy_elsewhere($1, v.staff_id, ${a}, ${b}) b",
+                values.join(", ")
+            )
+        }
         crate::db::Backend::Sqlite => {
-            "SELECT b.occupied_from, b.occupied_until FROM staff_members s \
-             JOIN account_busy b ON b.account_id = s.account_id AND b.tenant_id <> s.tenant_id \
-             WHERE s.tenant_id = $1 AND s.id = $2 AND b.occupied_until > $3 AND b.occupied_from < $4 \
-             ORDER BY b.occupied_from"
+            let list = placeholders(2, n);
+            let side = |cmp: &str| {
+                format!(
+                    "SELECT s.id, b.occupied_from, b.occupied_until FROM staff_members s \
+                     JOIN account_busy b ON b.account_id = s.account_id AND b.tenant_id {cmp} s.tenant_id \
+                     WHERE s.tenant_id = $1 AND s.id IN ({list}) AND b.occupied_until > ${a} AND b.occupied_from < ${b}"
+                )
+            };
+            format!("{} UNION ALL {}", side("<"), side(">"))
         }
     };
-    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = tx
-        .fetch_all(sql, &[staff.into(), from.into(), until.into()])
+    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = tx
+        .fetch_all(&sql, &staff_args(staff, vec![from.into(), until.into()]))
         .await?;
-    Ok(rows.into_iter().map(|(s, e)| Span::new(s, e)).collect())
+    let mut out: Vec<(Uuid, Span)> = rows
+        .into_iter()
+        .map(|(s, start, end)| (s, Span::new(start, end)))
+        .collect();
+    out.sort_by_key(|(_, span)| span.start);
+    Ok(out)
 }
 
 /// One busy stretch per occupancy: a group session's seats count together.
-fn busy(rows: Vec<BusyRow>) -> Vec<Busy> {
-    let mut out: Vec<(Uuid, Busy)> = Vec::with_capacity(rows.len());
+fn busy<'a>(rows: impl Iterator<Item = &'a BusyRow>) -> Vec<Busy> {
+    let mut out: Vec<(Uuid, Busy)> = Vec::new();
     for r in rows {
         if r.capacity > 1 {
             if let Some((_, b)) = out.iter_mut().rev().find(|(o, _)| *o == r.occupancy) {
