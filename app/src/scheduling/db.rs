@@ -1514,3 +1514,38 @@ pub async fn set_booking_search(
     };
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_times_read_back_as_sqlite_holds_them() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let span =
+            stored_span("2026-10-25T00:30:00+00:00|2026-10-25T01:30:00.250+00:00").expect("a span");
+        assert_eq!(
+            span,
+            Span::new(at("2026-10-25T00:30:00Z"), at("2026-10-25T01:30:00.250Z"))
+        );
+        assert_eq!(
+            stored_span("2026-10-25 00:30:00|2026-10-25 01:30:00.250").expect("zone-less"),
+            span
+        );
+        for bad in [
+            "",
+            "2026-10-25T00:30:00+00:00",
+            "x|y",
+            "2026-13-01T00:00:00Z|2026-10-25T01:30:00Z",
+        ] {
+            assert!(
+                matches!(stored_span(bad), Err(DbError::Corrupt(_))),
+                "{bad}"
+            );
+        }
+    }
+}
