@@ -806,6 +806,29 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// A statement about `staff` between two times: the staff are `$2…` (the
+/// list answered), the times `$a` and `$b` just after; nothing when nobody is
+/// asked about.
+fn window(staff: &[Uuid]) -> Option<(String, usize, usize)> {
+    let n = staff.len();
+    (n > 0).then(|| (placeholders(2, n), n + 2, n + 3))
+}
+
+/// The arguments of a [`window`]: the staff, `from`, `until`, then `more`.
+fn window_args<'a>(
+    staff: &[Uuid],
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
+    more: Vec<crate::db::Arg<'a>>,
+) -> Vec<crate::db::Arg<'a>> {
+    staff_args(
+        staff,
+        [from.into(), until.into()]
+            .into_iter()
+            .chain(more)
+            .collect(),
+    )
+}
+
 /// The values of `staff` as arguments, then `more`.
 fn staff_args<'a>(staff: &[Uuid], more: Vec<crate::db::Arg<'a>>) -> Vec<crate::db::Arg<'a>> {
     staff.iter().map(|s| (*s).into()).chain(more).collect()
@@ -826,11 +849,9 @@ async fn visits_busy(
     until: DateTime<Utc>,
 ) -> Result<HashMap<Uuid, Vec<Busy>>, DbError> {
     let mut out: HashMap<Uuid, Vec<Busy>> = HashMap::new();
-    if staff.is_empty() {
+    let Some((list, a, b)) = window(staff) else {
         return Ok(out);
-    }
-    let n = staff.len();
-    let (list, a, b) = (placeholders(2, n), n + 2, n + 3);
+    };
     let sqlite = tx.backend() == crate::db::Backend::Sqlite;
     let rows: Vec<BusyRow> = tx
         .fetch_all(
@@ -841,7 +862,7 @@ async fn visits_busy(
                  AND occupied_until > ${a} AND occupied_from < ${b}{} ORDER BY occupied_from",
                 if sqlite { " AND capacity > 1" } else { "" }
             ),
-            &staff_args(staff, vec![from.into(), until.into()]),
+            &window_args(staff, (from, until), Vec::new()),
         )
         .await?;
     let mut by_staff: HashMap<Uuid, Vec<BusyRow>> = HashMap::new();
@@ -859,7 +880,7 @@ async fn visits_busy(
                      FROM appointments WHERE tenant_id = $1 AND staff_id IN ({list}) AND status <> 'cancelled' \
                      AND capacity <= 1 AND occupied_until > ${a} AND occupied_from < ${b} GROUP BY staff_id"
                 ),
-                &staff_args(staff, vec![from.into(), until.into()]),
+                &window_args(staff, (from, until), Vec::new()),
             )
             .await?;
         for (staff_id, spans) in singles {
@@ -904,12 +925,10 @@ async fn held(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, Span)>, DbError> {
-    if staff.is_empty() {
+    let Some((list, a, b)) = window(staff) else {
         return Ok(Vec::new());
-    }
-    let n = staff.len();
-    let (now, a, b) = (n + 2, n + 3, n + 4);
-    let list = placeholders(2, n);
+    };
+    let now = b + 1;
     let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = tx
         .fetch_all(
             &format!(
@@ -919,7 +938,7 @@ async fn held(
                  AND staff_id IN ({list}) AND state = 'open' AND expires_at > ${now} AND occupied_until > ${a} \
                  AND occupied_from < ${b}"
             ),
-            &staff_args(staff, vec![Utc::now().into(), from.into(), until.into()]),
+            &window_args(staff, (from, until), vec![Utc::now().into()]),
         )
         .await?;
     Ok(rows
@@ -939,14 +958,12 @@ pub async fn busy_elsewhere(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, Span)>, DbError> {
-    if staff.is_empty() {
+    let Some((list, a, b)) = window(staff) else {
         return Ok(Vec::new());
-    }
-    let n = staff.len();
-    let (a, b) = (n + 2, n + 3);
+    };
     let sql = match tx.backend() {
         crate::db::Backend::Postgres => {
-            let values: Vec<String> = (2..n + 2).map(|i| format!("(${i}::uuid)")).collect();
+            let values: Vec<String> = (2..a).map(|i| format!("(${i}::uuid)")).collect();
             format!(
                 "SELECT v.staff_id, b.busy_from, b.busy_until FROM (VALUES {}) AS v (staff_id) \
                  CROSS JOIN LATERAL busy_elsewhere($1, v.staff_id, ${a}, ${b}) b",
@@ -954,7 +971,6 @@ pub async fn busy_elsewhere(
             )
         }
         crate::db::Backend::Sqlite => {
-            let list = placeholders(2, n);
             let side = |cmp: &str| {
                 format!(
                     "SELECT s.id, b.occupied_from, b.occupied_until FROM staff_members s \
@@ -966,7 +982,7 @@ pub async fn busy_elsewhere(
         }
     };
     let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = tx
-        .fetch_all(&sql, &staff_args(staff, vec![from.into(), until.into()]))
+        .fetch_all(&sql, &window_args(staff, (from, until), Vec::new()))
         .await?;
     let mut out: Vec<(Uuid, Span)> = rows
         .into_iter()
