@@ -50,6 +50,11 @@ impl Member {
 /// The member, or where to send the visitor: the sign-in page, the two-factor
 /// set-up, or a refusal.
 pub fn member(req: &Request) -> Result<Member, Box<Response>> {
+    member_who_can(req, &[Permission::AppointmentsManage])
+}
+
+/// A signed-in staff member of this clinic holding every one of `needs`.
+pub fn member_who_can(req: &Request, needs: &[Permission]) -> Result<Member, Box<Response>> {
     let site = crate::site_of(req);
     let Some(tenant) = site.tenant else {
         return Err(Box::new(status_pages::not_found()));
@@ -67,7 +72,7 @@ pub fn member(req: &Request) -> Result<Member, Box<Response>> {
     let Standing::Staff { member_id, .. } = viewer.standing else {
         return Err(Box::new(status_pages::forbidden()));
     };
-    if !viewer.can(Permission::AppointmentsManage) {
+    if !needs.iter().all(|p| viewer.can(*p)) {
         return Err(Box::new(status_pages::forbidden()));
     }
     Ok(Member {

@@ -8,6 +8,7 @@ pub mod desk;
 pub mod feeds;
 pub mod input;
 pub mod mailer;
+pub mod patient_import;
 pub mod plain_forms;
 pub mod queue;
 pub mod ratelimit;
@@ -254,6 +255,7 @@ pub fn app(state: AppState) -> Router {
         .merge(booking::routes())
         .merge(feeds::routes())
         .merge(queue::routes())
+        .merge(patient_import::routes())
         .merge(scheduling_report::routes())
         .merge(waitlist::routes());
     if state.config.environment == config::Environment::Development {

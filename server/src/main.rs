@@ -65,6 +65,12 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Time patient imports of --rows generated rows into a throw-away clinic
+    /// (`scripts/bench-import`): into an empty registry, then into a full one.
+    BenchImport {
+        #[arg(long, default_value_t = 50_000)]
+        rows: usize,
+    },
     /// Make an account a platform operator and print a one-time set-password link.
     CreateAdmin {
         #[arg(long)]
@@ -240,6 +246,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                 runs,
             };
             let table = app::scheduling::bench::run(&db, shape)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{table}");
+            Ok(())
+        }
+        Command::BenchImport { rows } => {
+            if rows == 0 || rows > app::patients::import::MAX_ROWS {
+                return Err(format!(
+                    "--rows must be 1 to {}",
+                    app::patients::import::MAX_ROWS
+                ));
+            }
+            let db = server::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let table = app::patients::import::bench::run(&db, rows)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{table}");

@@ -221,6 +221,11 @@ pub fn production(state: &AppState) -> Result<Handlers, String> {
         let (db, origin) = (db.clone(), origin.clone());
         async move { app::scheduling::waitlist::offers::run_expire(&db, &origin, &job, now).await }
     });
+    let db = state.db.clone();
+    handlers = handlers.on(kinds::PATIENT_IMPORT, move |job, _| {
+        let db = db.clone();
+        async move { app::patients::import::run::run(&db, &job).await }
+    });
     let (db, origin) = (state.db.clone(), crate::platform_origin(&state.config));
     handlers = handlers.on(kinds::TRIAL_CLOCK, move |_, now| {
         let (db, origin) = (db.clone(), origin.clone());

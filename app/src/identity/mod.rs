@@ -266,6 +266,18 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Opened a restricted record, giving a reason",
     ),
     ("patient.purged", "Purged a record whose retention ended"),
+    (
+        "patient.import_started",
+        "Started or resumed an import of patients",
+    ),
+    (
+        "patient.import_rolled_back",
+        "Rolled back an import, removing the patients it registered",
+    ),
+    (
+        "patient.import_report_read",
+        "Downloaded the rows an import did not register",
+    ),
     ("prescriptions.viewed", "Opened the patient's medicines"),
     ("prescription.created", "Wrote a prescription"),
     (

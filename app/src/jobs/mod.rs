@@ -41,6 +41,8 @@ pub mod kinds {
     pub const WAITLIST_FREED: &str = "waitlist-freed";
     /// End the offers of one time whose window ran out, and move on.
     pub const WAITLIST_EXPIRE: &str = "waitlist-expire";
+    /// Run or resume one patient import (payload: `tenant/import` ids).
+    pub const PATIENT_IMPORT: &str = "patient-import";
 }
 
 /// Work that recurs: each period's run is one job whose key names the period, so

@@ -598,9 +598,14 @@ pub async fn update_patient(
 /// its own prefix.
 #[cfg(feature = "ssr")]
 pub(crate) fn default_prefix(tenant: &crate::tenancy::TenantPublic) -> String {
-    let letters: String = tenant
-        .slug
-        .as_str()
+    prefix_of(tenant.slug.as_str())
+}
+
+/// The record-number prefix a clinic's series starts with: the first letters of
+/// its address.
+#[cfg(feature = "ssr")]
+pub(crate) fn prefix_of(slug: &str) -> String {
+    let letters: String = slug
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .take(4)

@@ -114,6 +114,85 @@ pub async fn create(tx: &mut TenantTx, new: &NewPatient) -> Result<Patient, DbEr
     Ok(patient)
 }
 
+/// Registers an import's patients (already checked, numbered and found free of
+/// duplicates) in multi-row statements, with their search terms; each keeps the
+/// import's id so that the import can be rolled back.
+#[tracing::instrument(skip_all)]
+pub async fn insert_imported(
+    tx: &mut TenantTx,
+    import: Uuid,
+    patients: &[NewPatient],
+) -> Result<(), DbError> {
+    use crate::db::Arg;
+    use crate::patients::import::db::values_sql;
+    const HEAD: &str = "INSERT INTO patients (tenant_id, id, mrn, given_name, family_name, \
+         search_name, birth_date, sex, email, phone, preferred_name, gender_identity, address, \
+         preferred_language, blood_type, created_at, updated_at, import_id) VALUES ";
+    let now = Utc::now();
+    let ids: Vec<Uuid> = patients.iter().map(|_| Uuid::now_v7()).collect();
+    for (chunk, ids) in patients.chunks(500).zip(ids.chunks(500)) {
+        let names: Vec<String> = chunk.iter().map(NewPatient::search_name).collect();
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 17);
+        for ((p, id), search_name) in chunk.iter().zip(ids).zip(&names) {
+            let d = &p.details;
+            args.extend::<[Arg<'_>; 17]>([
+                (*id).into(),
+                p.mrn.as_str().into(),
+                p.given_name.trim().into(),
+                p.family_name.trim().into(),
+                search_name.into(),
+                p.birth_date.into(),
+                p.sex.as_str().into(),
+                (&p.email).into(),
+                (&p.phone).into(),
+                (&d.preferred_name).into(),
+                (&d.gender_identity).into(),
+                (&d.address).into(),
+                (&d.preferred_language).into(),
+                d.blood_type.map(BloodType::as_str).into(),
+                now.into(),
+                now.into(),
+                import.into(),
+            ]);
+        }
+        tx.execute(&values_sql(HEAD, chunk.len(), 17), &args)
+            .await
+            .map_err(|e| match e {
+                DbError::Sqlx(e) => DbError::conflict_on("record number")(e),
+                other => other,
+            })?;
+    }
+    let terms: Vec<(String, Uuid)> = patients
+        .iter()
+        .zip(&ids)
+        .flat_map(|(p, id)| {
+            search::terms(&Searchable {
+                given_name: &p.given_name,
+                family_name: &p.family_name,
+                preferred_name: p.details.preferred_name.as_deref(),
+                mrn: p.mrn.as_str(),
+                phone: p.phone.as_deref(),
+                email: p.email.as_deref(),
+            })
+            .into_iter()
+            .map(move |t| (t, *id))
+        })
+        .collect();
+    for chunk in terms.chunks(2_000) {
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 2);
+        for (term, id) in chunk {
+            args.extend::<[Arg<'_>; 2]>([term.into(), (*id).into()]);
+        }
+        let sql = values_sql(
+            "INSERT INTO patient_search_terms (tenant_id, term, patient_id) VALUES ",
+            chunk.len(),
+            2,
+        );
+        tx.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
 /// Changes a patient's registry fields (not the record number or portal link).
 #[tracing::instrument(skip_all)]
 pub async fn update(tx: &mut TenantTx, id: Uuid, new: &NewPatient) -> Result<Patient, DbError> {

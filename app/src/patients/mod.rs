@@ -7,6 +7,8 @@ pub mod api;
 pub mod db;
 pub mod erasure;
 pub mod fields;
+#[cfg(feature = "ssr")]
+pub mod import;
 pub mod lists;
 pub mod merge;
 pub mod pages;

@@ -57,7 +57,12 @@ pub fn PatientsPage() -> impl IntoView {
     let may_register = viewer
         .as_ref()
         .is_some_and(|v| v.can(Permission::PatientsCreate));
+    // Bulk imports change the clinic's registry wholesale: administrators only.
+    let may_import = viewer
+        .as_ref()
+        .is_some_and(|v| v.can(Permission::PatientsCreate) && v.can(Permission::SettingsManage));
     let site = current_site();
+    let import_href = site.href("/patients/import");
     let chart_href = move |id: uuid::Uuid| site.href(&format!("/staff/patients/{id}"));
     let search_input = NodeRef::<leptos::html::Input>::new();
     view! {
@@ -65,6 +70,10 @@ pub fn PatientsPage() -> impl IntoView {
         <SignedInShell testid="patients-page">
             <h1 class="text-xl font-semibold">"Patients"</h1>
             {may_register.then(RegisterPatient)}
+            // A page the server writes itself: the router must let it go.
+            {may_import.then(|| view! {
+                <p class="mt-2 text-sm"><a rel="external" class="text-brand underline" href=import_href data-testid="import-link">"Import patients from a file"</a></p>
+            })}
             <form class="mt-4 flex flex-wrap items-end gap-2" role="search" data-testid="patient-search"
                 on:submit=move |ev| {
                     ev.prevent_default();

@@ -27,6 +27,7 @@ mod jobs;
 mod layers;
 mod mail;
 mod merge;
+mod patient_import;
 mod payments;
 mod pool;
 mod prescribing;

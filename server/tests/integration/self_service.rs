@@ -432,7 +432,7 @@ async fn the_address_check_explains_and_suggests(t: &TestDb) {
         .contains("3 to 40"));
 }
 
-async fn set_plan(t: &TestDb, slug: &str, plan: &str) {
+pub async fn set_plan(t: &TestDb, slug: &str, plan: &str) {
     let tenant = tenant(t, slug).await;
     let mut tx = t.db.begin_platform().await.expect("begin");
     app::plans::db::set_tenant_plan(&mut tx, tenant.id, &PlanId::parse(plan).expect("plan"))

@@ -274,12 +274,45 @@ pub async fn clinic(db: &Db, slug: &str, doctor_email: &str) -> Clinic {
     prescribing_rows(&mut tx, patient.id, doctor.id).await;
     scheduling_rows(&mut tx, patient.id, doctor.id).await;
     billing_rows(&mut tx, patient.id, doctor.id).await;
+    import_rows(&mut tx, account.id).await;
     tx.commit().await.expect("commit");
     Clinic {
         tenant,
         doctor,
         patient,
     }
+}
+
+/// A patient import waiting for its columns, with a rejected row in its
+/// report: a row in each import table.
+async fn import_rows(tx: &mut app::db::TenantTx, account: uuid::Uuid) {
+    use app::patients::import::{db, Mapping, Rejected};
+    let headers = vec!["Given".to_owned(), "Family".to_owned()];
+    let id = db::create(
+        tx,
+        &db::NewImport {
+            account,
+            file_name: "fixture.csv",
+            headers: &headers,
+            mapping: &Mapping::default(),
+            date_format: "%Y-%m-%d",
+            content: "Given,Family\nA,Fixture\n",
+            rows: 1,
+        },
+    )
+    .await
+    .expect("import");
+    db::add_rejected(
+        tx,
+        id,
+        &[Rejected {
+            row: 2,
+            reason: "given name: too short".into(),
+            cells: vec!["A".into(), "Fixture".into()],
+        }],
+    )
+    .await
+    .expect("rejected row");
 }
 
 /// A clinic medicine, a prescription with one line, a dispensing and an alert
