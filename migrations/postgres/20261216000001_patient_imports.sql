@@ -56,4 +56,4 @@ ALTER TABLE patient_import_rejects FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON patient_import_rejects
     USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
-GRANT SELECT, INSERT ON patient_import_rejects TO medisync_app;
+GRANT SELECT, INSERT, DELETE ON patient_import_rejects TO medisync_app;

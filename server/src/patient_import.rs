@@ -72,8 +72,14 @@ fn read_only(m: &Member) -> Option<AppError> {
     })
 }
 
-fn id_of(raw: &str) -> Option<Uuid> {
-    raw.parse().ok()
+/// The signed-in administrator and the import the address names, or the
+/// answer instead (sign-in, refusal, or 404 for an address that is no id).
+fn member_and_import(req: &Request<Body>, raw: &str) -> Result<(Member, Uuid), Box<Response>> {
+    let m = member_who_can(req, NEEDS)?;
+    let id = raw
+        .parse()
+        .map_err(|_| Box::new(status_pages::not_found()))?;
+    Ok((m, id))
 }
 
 /// `GET /patients/import`
@@ -160,12 +166,9 @@ async fn show(
     Path(id): Path<String>,
     req: Request<Body>,
 ) -> Response {
-    let m = match member_who_can(&req, NEEDS) {
-        Ok(m) => m,
-        Err(refused) => return *refused,
-    };
-    let Some(id) = id_of(&id) else {
-        return status_pages::not_found();
+    let (m, id) = match member_and_import(&req, &id) {
+        Ok(found) => found,
+        Err(answer) => return *answer,
     };
     let said = req.uri().query().and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
@@ -207,12 +210,9 @@ async fn step(
     Path(id): Path<String>,
     req: Request<Body>,
 ) -> Response {
-    let m = match member_who_can(&req, NEEDS) {
-        Ok(m) => m,
-        Err(refused) => return *refused,
-    };
-    let Some(id) = id_of(&id) else {
-        return status_pages::not_found();
+    let (m, id) = match member_and_import(&req, &id) {
+        Ok(found) => found,
+        Err(answer) => return *answer,
     };
     let Ok(body) = to_bytes(req.into_body(), MAX_FORM_BYTES).await else {
         let e = AppError::Invalid("the form was too large".into());
@@ -261,12 +261,9 @@ async fn report(
     Path(id): Path<String>,
     req: Request<Body>,
 ) -> Response {
-    let m = match member_who_can(&req, NEEDS) {
-        Ok(m) => m,
-        Err(refused) => return *refused,
-    };
-    let Some(id) = id_of(&id) else {
-        return status_pages::not_found();
+    let (m, id) = match member_and_import(&req, &id) {
+        Ok(found) => found,
+        Err(answer) => return *answer,
     };
     match importer(&m).report(&state.db, id).await {
         Ok((name, csv)) => private(

@@ -232,6 +232,8 @@ async fn purge_clinic(
         )
         .await?;
     }
+    let keep = chrono::Duration::days(crate::patients::import::KEEP_DAYS);
+    crate::patients::import::db::forget_old(&mut tx, chrono::Utc::now() - keep).await?;
     tx.commit().await?;
     Ok((due.len() as u64, keys))
 }

@@ -16,7 +16,7 @@ use server::worker::{Handlers, Worker};
 
 use crate::self_service::{register, set_plan, staff_of};
 use crate::support;
-use support::fixtures::staffed_clinic;
+use support::fixtures::{clinic, staffed_clinic};
 use support::server::{self as test_server, Browser, Reply};
 use support::TestDb;
 
@@ -24,6 +24,7 @@ on_both_backends!(
     a_clinic_imports_a_file_and_gets_a_report_of_the_rows_left_out,
     the_plan_limit_stops_a_run_that_then_resumes_without_doing_a_row_twice,
     imports_are_for_those_who_run_the_clinic_and_only_its_own,
+    files_and_reports_of_old_imports_are_forgotten,
 );
 
 const IMPORTS: &str = "/t/acme/patients/import";
@@ -507,4 +508,31 @@ async fn imports_are_for_those_who_run_the_clinic_and_only_its_own(t: &TestDb) {
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+/// The daily purge forgets what an import copied from its file once it is old:
+/// the rows of its report and the file itself; one left unfinished is closed.
+async fn files_and_reports_of_old_imports_are_forgotten(t: &TestDb) {
+    use app::patients::import::db;
+    // The fixture clinic holds an import waiting for its mapping, with a report row.
+    let c = clinic(&t.db, "acme", "doc@acme.example").await;
+    let mut tx = t.db.begin_for(c.tenant.id).await.expect("begin");
+    let old = db::recent(&mut tx, 10).await.expect("imports");
+    assert_eq!(old.len(), 1);
+    let id = old[0].id;
+    assert_eq!(db::rejected(&mut tx, id).await.expect("report").len(), 1);
+    // Not yet old: nothing changes.
+    let yesterday = Utc::now() - chrono::Duration::days(1);
+    db::forget_old(&mut tx, yesterday).await.expect("forget");
+    assert_eq!(db::rejected(&mut tx, id).await.expect("report").len(), 1);
+    assert!(!db::content(&mut tx, id).await.expect("file").is_empty());
+    // Old: the report and the file go; the unfinished import is closed.
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    assert_eq!(db::forget_old(&mut tx, tomorrow).await.expect("forget"), 1);
+    assert!(db::rejected(&mut tx, id).await.expect("report").is_empty());
+    assert!(db::content(&mut tx, id).await.expect("file").is_empty());
+    let closed = db::get(&mut tx, id).await.expect("get").expect("import");
+    assert_eq!(closed.state, app::patients::import::ImportState::Done);
+    assert!(closed.message.expect("why").contains("left unfinished"));
+    tx.commit().await.expect("commit");
 }

@@ -278,6 +278,29 @@ pub async fn rejected(tx: &mut TenantTx, id: Uuid) -> Result<Vec<Rejected>, DbEr
         .collect()
 }
 
+/// Forgets the files and reports of imports that ended, or were last touched,
+/// before `before` (the daily purge); answers how many imports it cleared.
+pub async fn forget_old(tx: &mut TenantTx, before: DateTime<Utc>) -> Result<u64, DbError> {
+    tx.execute(
+        "DELETE FROM patient_import_rejects WHERE tenant_id = $1 AND import_id IN \
+         (SELECT id FROM patient_imports WHERE tenant_id = $1 AND state <> 'running' \
+          AND COALESCE(finished_at, created_at) < $2)",
+        &[before.into()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE patient_imports SET content = '', \
+         state = CASE WHEN state IN ('mapping', 'stopped') THEN 'done' ELSE state END, \
+         message = CASE WHEN state IN ('mapping', 'stopped') \
+           THEN 'closed: left unfinished for 30 days' ELSE message END, \
+         finished_at = COALESCE(finished_at, $3) \
+         WHERE tenant_id = $1 AND state <> 'running' AND content <> '' \
+         AND COALESCE(finished_at, created_at) < $2",
+        &[before.into(), Utc::now().into()],
+    )
+    .await
+}
+
 /// `INSERT ... VALUES` for `rows` rows of `$1` (the tenant) and `width` values.
 pub(crate) fn values_sql(head: &str, rows: usize, width: usize) -> String {
     let mut sql = String::from(head);

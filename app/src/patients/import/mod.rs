@@ -35,6 +35,9 @@ pub const MAX_ROWS: usize = 200_000;
 pub const MAX_COLUMNS: usize = 100;
 /// Rows shown in the preview.
 pub const PREVIEW_ROWS: usize = 10;
+/// Days an import's file and report are kept after it ends (or since it was
+/// left): they hold patients' details copied from another system.
+pub const KEEP_DAYS: i64 = 30;
 
 /// A MediSync field a column can be mapped to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

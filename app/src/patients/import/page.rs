@@ -89,8 +89,9 @@ pub fn index(f: &Frame<'_>, imports: &[Import]) -> String {
         )
     };
     let body = format!(
-        r#"<h1 class="text-2xl font-semibold">Import patients</h1><p class="mt-2 max-w-prose text-sm">Moving from another system or a spreadsheet? Export your patients as a CSV file (one row per patient, the first row naming the columns). You will match its columns to MediSync's fields and check the first rows before anything is imported. Rows with a problem, and possible duplicates of patients already registered, are left out and listed in a report you can download, fix and import again.</p><section class="mt-4 rounded border border-slate-200 bg-white p-4"><h2 class="text-lg font-semibold">Upload a file</h2><form method="post" action="{action}" enctype="multipart/form-data" class="mt-2 flex flex-wrap items-end gap-2" data-testid="import-upload"><label class="text-sm">CSV file (up to 20 MB, 200,000 rows)<br><input type="file" name="file" accept=".csv,.txt,text/csv" required class="max-w-full text-sm"></label><button type="submit" class="{PRIMARY}" data-testid="import-upload-submit">Upload</button></form></section><section class="mt-6"><h2 class="text-lg font-semibold">Earlier imports</h2>{list}</section>"#,
+        r#"<h1 class="text-2xl font-semibold">Import patients</h1><p class="mt-2 max-w-prose text-sm">Moving from another system or a spreadsheet? Export your patients as a CSV file (one row per patient, the first row naming the columns). You will match its columns to MediSync's fields and check the first rows before anything is imported. Rows with a problem, and possible duplicates of patients already registered, are left out and listed in a report you can download, fix and import again. The file and the report are deleted {keep} days after the import ends.</p><section class="mt-4 rounded border border-slate-200 bg-white p-4"><h2 class="text-lg font-semibold">Upload a file</h2><form method="post" action="{action}" enctype="multipart/form-data" class="mt-2 flex flex-wrap items-end gap-2" data-testid="import-upload"><label class="text-sm">CSV file (up to 20 MB, 200,000 rows)<br><input type="file" name="file" accept=".csv,.txt,text/csv" required class="max-w-full text-sm"></label><button type="submit" class="{PRIMARY}" data-testid="import-upload-submit">Upload</button></form></section><section class="mt-6"><h2 class="text-lg font-semibold">Earlier imports</h2>{list}</section>"#,
         action = escape(&f.href("/patients/import")),
+        keep = super::KEEP_DAYS,
     );
     f.document("import-index", false, &body)
 }
@@ -240,7 +241,15 @@ fn outcome(f: &Frame<'_>, i: &Import) -> String {
             escape(m)
         ));
     }
-    if i.rejected_rows > 0 {
+    let forgotten = i
+        .finished_at
+        .is_some_and(|at| chrono::Utc::now() - at > chrono::Duration::days(super::KEEP_DAYS));
+    if i.rejected_rows > 0 && forgotten {
+        out.push_str(&format!(
+            r#"<p class="mt-3 text-sm text-slate-600">The report of rows not imported was deleted {} days after the import ended.</p>"#,
+            super::KEEP_DAYS
+        ));
+    } else if i.rejected_rows > 0 {
         out.push_str(&format!(
             r#"<p class="mt-3 text-sm"><a class="underline" data-testid="import-report" href="{href}">Download the {n} rows that were not imported, with the reason for each</a> (CSV: fix them and import the file again).</p>"#,
             href = escape(&f.href(&format!("/patients/import/{}/report.csv", i.id))),

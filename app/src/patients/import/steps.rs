@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::db::{self, NewImport};
 use super::run::{self, Preview};
 use super::{Field, Import, ImportState, Mapping, RowRules, Table};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, TenantTx};
 use crate::error::AppError;
 use crate::identity::audit::{self, Actor, RequestMeta};
 use crate::identity::Viewer;
@@ -39,12 +39,7 @@ impl Importer<'_> {
         }
     }
 
-    async fn audit(
-        &self,
-        tx: &mut crate::db::TenantTx,
-        action: &str,
-        target: &str,
-    ) -> Result<(), DbError> {
+    async fn audit(&self, tx: &mut TenantTx, action: &str, target: &str) -> Result<(), DbError> {
         audit::record(
             tx,
             Actor::account(self.viewer.account_id, self.viewer.email.as_str()),
@@ -53,6 +48,13 @@ impl Importer<'_> {
             self.meta,
         )
         .await
+    }
+
+    /// A transaction, and the clinic's import `id` in it.
+    async fn open(&self, db: &Db, id: Uuid) -> Result<(TenantTx, Import), AppError> {
+        let mut tx = db.begin_for(self.tenant.id).await?;
+        let import = db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        Ok((tx, import))
     }
 
     /// The clinic's latest imports.
@@ -104,8 +106,7 @@ impl Importer<'_> {
 
     /// An import and, while its columns are being mapped, the preview.
     pub async fn show(&self, db: &Db, id: Uuid) -> Result<(Import, Option<Preview>), AppError> {
-        let mut tx = db.begin_for_read(self.tenant.id).await?;
-        let import = db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let (mut tx, import) = self.open(db, id).await?;
         let preview = if import.state == ImportState::Mapping {
             let content = db::content(&mut tx, id).await?;
             Some(
@@ -127,8 +128,7 @@ impl Importer<'_> {
         id: Uuid,
         form: &HashMap<String, String>,
     ) -> Result<Import, AppError> {
-        let mut tx = db.begin_for(self.tenant.id).await?;
-        let import = db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let (mut tx, import) = self.open(db, id).await?;
         if import.state != ImportState::Mapping {
             return Err(AppError::Invalid("this import has already started".into()));
         }
@@ -210,7 +210,7 @@ impl Importer<'_> {
         Ok(())
     }
 
-    async fn launch(&self, tx: &mut crate::db::TenantTx, import: &Import) -> Result<(), DbError> {
+    async fn launch(&self, tx: &mut TenantTx, import: &Import) -> Result<(), DbError> {
         db::start(tx, import.id).await?;
         crate::jobs::db::enqueue(tx.platform(), &run::job(self.tenant.id, import.id)).await?;
         Ok(())
@@ -218,8 +218,7 @@ impl Importer<'_> {
 
     /// Runs a stopped import on from where it stopped.
     pub async fn resume(&self, db: &Db, id: Uuid) -> Result<(), AppError> {
-        let mut tx = db.begin_for(self.tenant.id).await?;
-        let import = db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let (mut tx, import) = self.open(db, id).await?;
         if import.state != ImportState::Stopped {
             return Err(AppError::Invalid(
                 "only a stopped import can be resumed".into(),
@@ -241,8 +240,7 @@ impl Importer<'_> {
                 "tick the box to confirm that the imported patients are to be removed",
             ));
         }
-        let mut tx = db.begin_for(self.tenant.id).await?;
-        let import = db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let (mut tx, import) = self.open(db, id).await?;
         if !matches!(import.state, ImportState::Stopped | ImportState::Done) {
             return Err(AppError::Invalid(
                 "only a finished or stopped import can be rolled back".into(),
@@ -274,8 +272,7 @@ impl Importer<'_> {
 
     /// The report of rows not imported, as CSV: (file name, bytes).
     pub async fn report(&self, db: &Db, id: Uuid) -> Result<(String, Vec<u8>), AppError> {
-        let mut tx = db.begin_for(self.tenant.id).await?;
-        let import = db::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let (mut tx, import) = self.open(db, id).await?;
         let rejected = db::rejected(&mut tx, id).await?;
         let csv = super::report_csv(&import.headers, &rejected).map_err(|e| {
             tracing::error!(error = %e, "import report");
