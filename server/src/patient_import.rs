@@ -56,9 +56,10 @@ fn html(status: StatusCode, body: String) -> Response {
     private((status, Html(body)).into_response())
 }
 
-/// The words and status of a refused step, or the "unavailable" page.
-fn refusal(e: &AppError) -> Result<(StatusCode, String), Response> {
-    crate::desk::refusal(e, "patient import").ok_or_else(status_pages::unavailable)
+/// The words and status of a refused step; `None` when the server failed
+/// (the "unavailable" page answers).
+fn refusal(e: &AppError) -> Option<(StatusCode, String)> {
+    crate::desk::refusal(e, "patient import")
 }
 
 /// Why this clinic's records cannot change now, if so.
@@ -125,8 +126,8 @@ async fn upload(State(state): State<AppState>, req: Request<Body>) -> Response {
 
 async fn list_refused(state: &AppState, m: &Member, e: &AppError) -> Response {
     match refusal(e) {
-        Ok((status, text)) => list(state, m, Some(&text), status).await,
-        Err(page) => page,
+        Some((status, text)) => list(state, m, Some(&text), status).await,
+        None => status_pages::unavailable(),
     }
 }
 
@@ -198,8 +199,8 @@ async fn render(
         ),
         Err(AppError::NotFound) => status_pages::not_found(),
         Err(e) => match refusal(&e) {
-            Ok((status, text)) => list(state, m, Some(&text), status).await,
-            Err(page) => page,
+            Some((status, text)) => list(state, m, Some(&text), status).await,
+            None => status_pages::unavailable(),
         },
     }
 }
@@ -250,8 +251,8 @@ async fn step_refused(state: &AppState, m: &Member, id: Uuid, e: &AppError) -> R
         return status_pages::not_found();
     }
     match refusal(e) {
-        Ok((status, text)) => render(state, m, id, Some(&text), None, status).await,
-        Err(page) => page,
+        Some((status, text)) => render(state, m, id, Some(&text), None, status).await,
+        None => status_pages::unavailable(),
     }
 }
 

@@ -112,7 +112,7 @@ async fn step(b: &Browser, at: &str, form: &[(&str, &str)]) -> Reply {
 }
 
 /// The mapping of the first test's file, as a form.
-fn mapping<'a>(date_format: &'a str) -> Vec<(&'a str, &'a str)> {
+fn mapping(date_format: &str) -> Vec<(&str, &str)> {
     vec![
         ("map_family_name", "0"),
         ("map_given_name", "1"),

@@ -530,7 +530,7 @@ mod tests {
 
     fn rules() -> RowRules<'static> {
         RowRules {
-            today: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+            today: NaiveDate::from_ymd_opt(2026, 12, 3).expect("valid"),
             date_format: "%d/%m/%Y",
             country: Some("GB"),
         }
@@ -559,20 +559,22 @@ mod tests {
 
     #[test]
     fn files_that_are_not_csv_are_refused_with_a_reason() {
-        assert!(Table::parse(b"").unwrap_err().contains("empty"));
-        assert!(Table::parse(b"a,b\n").unwrap_err().contains("no patients"));
+        assert!(Table::parse(b"").expect_err("refused").contains("empty"));
+        assert!(Table::parse(b"a,b\n")
+            .expect_err("refused")
+            .contains("no patients"));
         assert!(Table::parse(b"a,b\n\xff\xfe,x")
-            .unwrap_err()
+            .expect_err("refused")
             .contains("UTF-8"));
         assert!(Table::parse(b"%PDF-1.7\0\0")
-            .unwrap_err()
+            .expect_err("refused")
             .contains("not a CSV"));
         let wide = (0..=MAX_COLUMNS)
             .map(|i| format!("c{i}"))
             .collect::<Vec<_>>()
             .join(",");
         assert!(Table::parse(format!("{wide}\n1").as_bytes())
-            .unwrap_err()
+            .expect_err("refused")
             .contains("columns"));
     }
 
@@ -606,9 +608,12 @@ mod tests {
             (Field::FamilyName, 1),
             (Field::BirthDate, 2),
         ]));
-        assert!(map.check(4).unwrap_err().contains("sex"));
+        assert!(map.check(4).expect_err("refused").contains("sex"));
         map.0.insert(Field::Sex, 2);
-        assert!(map.check(4).unwrap_err().contains("one field only"));
+        assert!(map
+            .check(4)
+            .expect_err("refused")
+            .contains("one field only"));
         map.0.insert(Field::Sex, 7);
         assert!(map.check(4).is_err());
         map.0.insert(Field::Sex, 3);
@@ -645,9 +650,12 @@ mod tests {
             &rules(),
         )
         .expect("reads");
-        assert_eq!(read.mrn.unwrap().as_str(), "OLD-7");
+        assert_eq!(read.mrn.expect("valid").as_str(), "OLD-7");
         let p = read.patient;
-        assert_eq!(p.birth_date, NaiveDate::from_ymd_opt(1985, 12, 10).unwrap());
+        assert_eq!(
+            p.birth_date,
+            NaiveDate::from_ymd_opt(1985, 12, 10).expect("valid")
+        );
         assert_eq!(p.sex, Sex::Female);
         assert_eq!(p.phone.as_deref(), Some("+442079460958"));
         assert_eq!(p.details.blood_type, Some(BloodType::AbPos));
@@ -657,7 +665,7 @@ mod tests {
             &map(),
             &rules(),
         );
-        assert_eq!(iso.unwrap().patient.birth_date, p.birth_date);
+        assert_eq!(iso.expect("valid").patient.birth_date, p.birth_date);
     }
 
     #[test]
@@ -686,14 +694,14 @@ mod tests {
             ),
         ];
         for (cells, expected) in cases {
-            let e = read_row(&cells, &map(), &rules()).unwrap_err();
+            let e = read_row(&cells, &map(), &rules()).expect_err("refused");
             assert!(e.contains(expected), "{cells:?}: {e}");
         }
     }
 
     #[test]
     fn earlier_rows_of_the_file_are_found_as_twins() {
-        let read = |cells: &[&str]| Some(read_row(&row(cells), &map(), &rules()).unwrap());
+        let read = |cells: &[&str]| Some(read_row(&row(cells), &map(), &rules()).expect("valid"));
         let rows = vec![
             read(&["Ada", "Lovelace", "10/12/1985", "F", "", "ada@example.com"]),
             None,
@@ -724,8 +732,8 @@ mod tests {
                 cells: row(&["=HYPERLINK(\"x\")", "-7"]),
             }],
         )
-        .unwrap();
-        let text = String::from_utf8(csv).unwrap();
+        .expect("valid");
+        let text = String::from_utf8(csv).expect("valid");
         assert_eq!(
             text,
             "First,Last,Row in file,Why it was not imported\n\"'=HYPERLINK(\"\"x\"\")\",-7,3,email: not an address\n"
