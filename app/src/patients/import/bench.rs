@@ -99,7 +99,7 @@ pub async fn run(db: &Db, rows: usize) -> Result<String, DbError> {
             &mut tx,
             &NewImport {
                 account: account.id,
-                file_name: "bench.csv",
+                file_name: "bench-import.csv",
                 headers: &parsed.headers,
                 mapping: &mapping,
                 date_format: "%Y-%m-%d",

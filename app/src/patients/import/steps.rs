@@ -79,7 +79,7 @@ impl Importer<'_> {
         let table = Table::parse(bytes).map_err(|m| AppError::field("file", m))?;
         let content = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes));
         let file_name: String = file_name
-            .unwrap_or("patients.csv")
+            .unwrap_or("patients-import.csv")
             .chars()
             .filter(|c| !c.is_control())
             .take(200)
