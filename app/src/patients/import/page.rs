@@ -85,7 +85,7 @@ pub fn index(f: &Frame<'_>, imports: &[Import]) -> String {
         r#"<p class="mt-2 text-sm text-slate-600">No imports yet.</p>"#.to_owned()
     } else {
         format!(
-            r#"<div class="overflow-x-auto"><table class="mt-2 w-full text-left text-sm" data-testid="import-list"><thead><tr class="text-slate-600"><th class="pr-2">File</th><th class="pr-2">Uploaded</th><th class="pr-2">State</th><th class="pr-2">Imported</th><th>Not imported</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div class="max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="Earlier imports"><table class="mt-2 w-full text-left text-sm" data-testid="import-list"><thead><tr class="text-slate-600"><th class="pr-2">File</th><th class="pr-2">Uploaded</th><th class="pr-2">State</th><th class="pr-2">Imported</th><th>Not imported</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
     let body = format!(
@@ -209,7 +209,7 @@ fn preview_table(i: &Import, p: &Preview) -> String {
         })
         .collect();
     format!(
-        r#"<section class="mt-6" data-testid="import-preview"><h2 class="text-lg font-semibold">The first rows</h2><p class="text-sm" data-testid="import-readable">{ok} of {total} rows read well; {bad} have a problem and will be listed in the report. Possible duplicates of registered patients are found while importing.</p><div class="overflow-x-auto"><table class="mt-2 w-full text-left text-sm"><thead><tr class="text-slate-600"><th class="pr-2">Row</th>{head}<th>Check</th></tr></thead><tbody>{rows}</tbody></table></div></section>"#,
+        r#"<section class="mt-6" data-testid="import-preview"><h2 class="text-lg font-semibold">The first rows</h2><p class="text-sm" data-testid="import-readable">{ok} of {total} rows read well; {bad} have a problem and will be listed in the report. Possible duplicates of registered patients are found while importing.</p><div class="max-w-full overflow-x-auto" tabindex="0" role="region" aria-label="The first rows of the file"><table class="mt-2 w-full text-left text-sm"><thead><tr class="text-slate-600"><th class="pr-2">Row</th>{head}<th>Check</th></tr></thead><tbody>{rows}</tbody></table></div></section>"#,
         ok = p.readable,
         bad = p.unreadable,
         total = i.total_rows,
