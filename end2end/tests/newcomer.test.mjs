@@ -204,6 +204,34 @@ describe('newcomer: the shell', { timeout: TEST_TIMEOUT_MS * 12 }, () => {
     });
   });
 
+  test('the clinic sets its record-number prefix and how long erased records are kept', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await withPage(browser, {}, async (page) => {
+      await signIn(page, pathUrl('acme', '/signin?next=/staff/settings'), ACCOUNTS.acmeOwner.email, DEMO_PASSWORD, {
+        expect: /\/staff\/settings$/,
+      });
+      await waitForHydration(page, '(settings page)');
+      const save = async (prefix, years) => {
+        await page.fill('#mrn_prefix', prefix);
+        await page.fill('#retention_years', years);
+        await page.locator('[data-testid=settings-form] button[type=submit]').click();
+      };
+      // A refused value is named next to its field, in a sentence.
+      await save('-x', '10');
+      const refusal = page.locator('[data-testid=error-mrn_prefix]');
+      await refusal.waitFor({ state: 'visible' });
+      assert.match((await refusal.innerText()) ?? '', /prefix has 1 to 10 capital letters/);
+      await save('acmex-', '8');
+      await page.locator('[data-testid=settings-saved]').waitFor({ state: 'visible' });
+      await page.reload();
+      assert.equal(await page.inputValue('#mrn_prefix'), 'ACMEX-');
+      assert.equal(await page.inputValue('#retention_years'), '8');
+      // Back to the address's letters and ten years, for the other tests.
+      await waitForHydration(page, '(settings page, again)');
+      await save('', '10');
+      await page.locator('[data-testid=settings-saved]').waitFor({ state: 'visible' });
+    });
+  });
+
   test('the audit log speaks in sentences, filtered by kind of activity', { timeout: TEST_TIMEOUT_MS }, async () => {
     await withPage(browser, {}, async (page) => {
       await signIn(page, pathUrl('acme', '/signin?next=/staff/audit'), ACCOUNTS.acmeOwner.email, DEMO_PASSWORD, {

@@ -1087,6 +1087,10 @@ fn ErasureBanner(c: StoredValue<PatientChart>) -> impl IntoView {
         c.with_value(|c| (c.erasure.clone(), c.can_archive, c.header.patient_id));
     let path = "/api/erase_patient";
     let refused = crate::forms::refusal(path).is_some();
+    let retention_years = crate::site::current_site()
+        .tenant
+        .map(|t| t.settings.retention_years)
+        .unwrap_or_else(|| crate::tenancy::TenantSettings::default().retention_years);
     match (state.retain_until, state.requested_at) {
         (Some(until), _) => Some(
             view! {
@@ -1110,7 +1114,7 @@ fn ErasureBanner(c: StoredValue<PatientChart>) -> impl IntoView {
                             <PlainFormError path=path/>
                             <p class="text-sm text-slate-600">"Ends portal access and marketing consent; the record is restricted until the date below, then purged."</p>
                             <input type="hidden" name="patient_id" value=id.to_string()/>
-                            <label for="retain_until" class="block text-sm font-medium">"Keep until (empty: ten years)"</label>
+                            <label for="retain_until" class="block text-sm font-medium">{format!("Keep until (empty: {} years, the clinic's setting)", retention_years)}</label>
                             <input id="retain_until" name="retain_until" type="date" class=INPUT value=kept(path, "retain_until")/>
                             <label class="flex items-center gap-2 text-sm">
                                 <input type="checkbox" name="confirm" value="yes"/>

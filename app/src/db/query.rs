@@ -165,6 +165,19 @@ impl TenantTx {
         }
     }
 
+    /// Makes PostgreSQL plan this connection's statements afresh, foreign-key
+    /// checks included (SQLite plans each statement anew anyway). A bulk load
+    /// calls it between batches: a plan cached while a table was nearly empty
+    /// and not yet analysed can pick any index that starts with the tenant, and
+    /// then reads the clinic's whole range for every row checked (a 50,000-row
+    /// import slowed tenfold as it went).
+    pub async fn replan(&mut self) -> Result<(), DbError> {
+        if let Tx::Postgres(tx) = &mut self.inner.tx {
+            sqlx::query("DISCARD PLANS").execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// Runs a statement; answers how many rows it touched.
     pub async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, DbError> {
         let (tenant, conn) = self.scoped();

@@ -598,19 +598,7 @@ pub async fn update_patient(
 /// its own prefix.
 #[cfg(feature = "ssr")]
 pub(crate) fn default_prefix(tenant: &crate::tenancy::TenantPublic) -> String {
-    prefix_of(tenant.slug.as_str())
-}
-
-/// The record-number prefix a clinic's series starts with: the first letters of
-/// its address.
-#[cfg(feature = "ssr")]
-pub(crate) fn prefix_of(slug: &str) -> String {
-    let letters: String = slug
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(4)
-        .collect();
-    format!("{}-", letters.to_uppercase())
+    tenant.settings.record_prefix(tenant.slug.as_str())
 }
 
 #[server(prefix = "/api", endpoint = "invite_patient")]

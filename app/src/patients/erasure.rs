@@ -5,7 +5,8 @@
 //! unlinked and signed out, marketing consent is revoked, and the clinical
 //! record is *restricted*: archived, out of search, and opened only by an
 //! administrator who gives a reason ("breaking the glass", for an hour, audited)
-//! until the retention date the clinic sets (ten years by default). The daily
+//! until the retention date (by default the clinic's retention years, ten unless
+//! it sets another number in its settings). The daily
 //! purge then deletes the record's clinical rows and files and leaves a
 //! tombstone; before that date the database refuses to delete any of it.
 
@@ -16,8 +17,6 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 
-/// Years a restricted record is kept when the clinic does not say otherwise.
-pub const DEFAULT_RETENTION_YEARS: i32 = 10;
 /// How long a reasoned opening of a restricted record lasts, in minutes.
 pub const GLASS_MINUTES: i64 = 60;
 
@@ -57,8 +56,8 @@ pub async fn request_erasure() -> Result<(), AppError> {
 }
 
 /// Carries out an erasure request (administrators: `patients.delete`). The
-/// record is kept, restricted, until `retain_until` (default: ten years from
-/// today), then purged by the daily job.
+/// record is kept, restricted, until `retain_until` (default: the clinic's
+/// retention years from today), then purged by the daily job.
 #[server(prefix = "/api", endpoint = "erase_patient")]
 pub async fn erase_patient(
     patient_id: Uuid,
@@ -74,7 +73,7 @@ pub async fn erase_patient(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        None => default_retention(today),
+        None => default_retention(today, w.tenant.settings.retention_years),
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
             field(
                 "retain_until",
@@ -161,10 +160,10 @@ pub async fn open_restricted(patient_id: Uuid, reason: String) -> Result<(), App
     Ok(())
 }
 
-/// Ten years (by default) from `today`; 29 February falls back to the 28th.
-pub fn default_retention(today: NaiveDate) -> NaiveDate {
+/// `years` (the clinic's setting) from `today`; 29 February falls back to the 28th.
+pub fn default_retention(today: NaiveDate, years: u16) -> NaiveDate {
     use chrono::Datelike;
-    let year = today.year() + DEFAULT_RETENTION_YEARS;
+    let year = today.year() + i32::from(years);
     today
         .with_year(year)
         .or_else(|| NaiveDate::from_ymd_opt(year, today.month(), 28))

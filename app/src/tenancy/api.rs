@@ -256,9 +256,31 @@ pub async fn save_clinic_settings(
     language: String,
     date_format: String,
     days: Option<String>,
+    retention_years: Option<String>,
+    mrn_prefix: Option<String>,
 ) -> Result<TenantSettings, AppError> {
     use ssr::*;
     let (tenant, viewer) = auth::staff_viewer()?;
+    // A form without the registry's fields (an older page) leaves them be.
+    let current = crate::site::current_site()
+        .tenant
+        .map(|t| t.settings)
+        .unwrap_or_default();
+    let retention_years = match retention_years.as_deref().map(str::trim) {
+        None => current.retention_years,
+        Some(text) => text.parse().map_err(|_| {
+            AppError::field(
+                "retention_years",
+                "enter the number of years as a whole number, such as 10",
+            )
+            .respond()
+        })?,
+    };
+    let mrn_prefix = match mrn_prefix.as_deref().map(str::trim) {
+        None => current.mrn_prefix.clone(),
+        Some("") => None,
+        Some(text) => Some(text.to_uppercase()),
+    };
     let name = crate::text::plain_name(&name, 2, 120)
         .map_err(|m| AppError::field("name", format!("the clinic name: {m}")).respond())?;
     let days = days.unwrap_or_default();
@@ -274,6 +296,8 @@ pub async fn save_clinic_settings(
         language: language.trim().to_owned(),
         date_format,
         working_days,
+        retention_years,
+        mrn_prefix,
     };
     settings
         .check()
@@ -289,6 +313,14 @@ pub async fn save_clinic_settings(
         .respond());
     }
     let db = auth::db()?;
+    if settings.mrn_prefix != current.mrn_prefix {
+        // The series takes the new prefix first: a failure here leaves both as they were.
+        let slug = crate::site::current_site().tenant.ok_or(AppError::NotFound)?.slug;
+        let prefix = settings.record_prefix(slug.as_str());
+        let mut tx = db.begin_for(tenant).await?;
+        crate::patients::db::set_mrn_prefix(&mut tx, &prefix).await?;
+        tx.commit().await?;
+    }
     let mut tx = db.begin_platform().await?;
     super::db::set_settings(&mut tx, tenant, &name, &settings).await?;
     tx.commit().await?;

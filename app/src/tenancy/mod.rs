@@ -68,11 +68,26 @@ pub struct TenantSettings {
     /// `mon,tue,wed,thu,fri`: the days the clinic opens.
     #[serde(default = "default_working_days")]
     pub working_days: String,
+    /// Years an erased (restricted) record is kept before the daily purge,
+    /// when the erasure names no date of its own.
+    #[serde(default = "default_retention_years")]
+    pub retention_years: u16,
+    /// The start of the clinic's record numbers ("NHS-"); `None`: the first
+    /// letters of its address. Numbering continues across a change.
+    #[serde(default)]
+    pub mrn_prefix: Option<String>,
 }
 
 fn default_working_days() -> String {
     "mon,tue,wed,thu,fri".into()
 }
+
+fn default_retention_years() -> u16 {
+    10
+}
+
+/// How long a clinic may keep erased records before they are purged.
+pub const RETENTION_YEARS: std::ops::RangeInclusive<u16> = 1..=100;
 
 /// The date formats a clinic may choose, with an example of each.
 pub const DATE_FORMATS: &[(&str, &str)] = &[
@@ -113,7 +128,25 @@ impl Default for TenantSettings {
             language: "en".into(),
             date_format: "%Y-%m-%d".into(),
             working_days: default_working_days(),
+            retention_years: default_retention_years(),
+            mrn_prefix: None,
         }
+    }
+}
+
+/// A record-number prefix: up to 10 capital letters, digits or hyphens,
+/// starting with a letter or digit, so that prefix and number (six digits or
+/// more) stay within a record number's 20 characters.
+pub fn check_mrn_prefix(prefix: &str) -> Result<(), String> {
+    let ok = (1..=10).contains(&prefix.len())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        && !prefix.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err("a record-number prefix has 1 to 10 capital letters, digits or hyphens, and starts with a letter or digit".into())
     }
 }
 
@@ -150,11 +183,40 @@ impl TenantSettings {
         if self.working_days.is_empty() || !known {
             return Err(("working_days", "choose at least one working day".into()));
         }
+        if !RETENTION_YEARS.contains(&self.retention_years) {
+            return Err((
+                "retention_years",
+                format!(
+                    "keep erased records for {} to {} years",
+                    RETENTION_YEARS.start(),
+                    RETENTION_YEARS.end()
+                ),
+            ));
+        }
+        if let Some(prefix) = &self.mrn_prefix {
+            check_mrn_prefix(prefix).map_err(|m| ("mrn_prefix", m))?;
+        }
         Ok(())
     }
 
     pub fn validate(&self) -> Result<(), String> {
         self.check().map_err(|(_, m)| m)
+    }
+
+    /// The start of new record numbers: the clinic's own prefix, or the first
+    /// letters of its address ("riverside" → "RIVE-").
+    pub fn record_prefix(&self, slug: &str) -> String {
+        match &self.mrn_prefix {
+            Some(prefix) => prefix.clone(),
+            None => {
+                let letters: String = slug
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(4)
+                    .collect();
+                format!("{}-", letters.to_uppercase())
+            }
+        }
     }
 
     pub fn works_on(&self, day: &str) -> bool {
@@ -342,6 +404,41 @@ mod tests {
             }),
             Some("timezone")
         );
+        for years in [0, 101] {
+            assert_eq!(
+                field(TenantSettings {
+                    retention_years: years,
+                    ..ok.clone()
+                }),
+                Some("retention_years")
+            );
+        }
+        for prefix in ["", "-AB", "ab-", "ABCDEFGHIJK", "A B", "É-"] {
+            assert_eq!(
+                field(TenantSettings {
+                    mrn_prefix: Some(prefix.into()),
+                    ..ok.clone()
+                }),
+                Some("mrn_prefix"),
+                "{prefix:?}"
+            );
+        }
+        for prefix in ["NHS-", "A", "CLINIC-01"] {
+            let s = TenantSettings {
+                mrn_prefix: Some(prefix.into()),
+                retention_years: 7,
+                ..ok.clone()
+            };
+            assert_eq!(s.check(), Ok(()), "{prefix:?}");
+        }
+    }
+
+    #[test]
+    fn settings_saved_before_registry_options_read_with_their_defaults() {
+        let old = r#"{"timezone":"UTC","currency":"USD","language":"en","date_format":"%Y-%m-%d"}"#;
+        let s: TenantSettings = serde_json::from_str(old).expect("old settings");
+        assert_eq!(s.retention_years, 10);
+        assert_eq!(s.mrn_prefix, None);
     }
 
     #[test]

@@ -101,7 +101,7 @@ use super::api::{
     custom_domain, RemoveLogo, ResetBranding, SaveBranding, SaveClinicSettings, SetCustomDomain,
     VerifyCustomDomain,
 };
-use super::{Branding, HexColor, MIN_CONTRAST};
+use super::{Branding, HexColor, TenantSettings, MIN_CONTRAST};
 use crate::identity::pages::{
     error_of, FieldError, FormError, HydratedMarker, SignedInShell, Submit, BUTTON, CARD, INPUT,
 };
@@ -467,6 +467,25 @@ pub fn SettingsPage() -> impl IntoView {
                         }).collect_view()}
                     </div>
                     <FieldError error field="working_days"/>
+                </fieldset>
+                <fieldset class="space-y-3">
+                    <legend class="block text-sm font-semibold">"Patient records"</legend>
+                    <div>
+                        <label for="mrn_prefix" class="block text-sm font-medium">"Record number prefix (empty: the first letters of your address)"</label>
+                        <input id="mrn_prefix" name="mrn_prefix" value=settings.mrn_prefix.clone().unwrap_or_default()
+                            placeholder=TenantSettings::default().record_prefix(tenant.slug.as_str())
+                            maxlength="10" autocapitalize="characters" class=INPUT aria-describedby="mrn_prefix-hint"/>
+                        <p id="mrn_prefix-hint" class="mt-1 text-xs text-slate-600">"New patients get the prefix and the next number of your series; existing record numbers stay as they are."</p>
+                        <FieldError error field="mrn_prefix"/>
+                    </div>
+                    <div>
+                        <label for="retention_years" class="block text-sm font-medium">"Keep erased records for (years)"</label>
+                        <input id="retention_years" name="retention_years" type="number" inputmode="numeric"
+                            min=super::RETENTION_YEARS.start().to_string() max=super::RETENTION_YEARS.end().to_string()
+                            value=settings.retention_years.to_string() required class=INPUT aria-describedby="retention_years-hint"/>
+                        <p id="retention_years-hint" class="mt-1 text-xs text-slate-600">"When a patient's data is erased, the record stays restricted this long (unless the erasure names a date), then it is purged. Follow your country's rules for medical records."</p>
+                        <FieldError error field="retention_years"/>
+                    </div>
                 </fieldset>
                 <FormError error/>
                 {move || matches!(action.value().get(), Some(Ok(_))).then(|| view! { <p role="status" data-testid="settings-saved" class="text-sm text-green-800">"Saved."</p> })}

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use app::identity::Role;
 
 use crate::chart::{id_literal, raw_pool};
-use crate::self_service::{field_of, patient_of, staff_of};
+use crate::self_service::{field_of, patient_of, register, staff_of};
 use crate::support;
 use support::fixtures::staffed_clinic;
 use support::server::{self, Browser, Reply};
@@ -19,6 +19,7 @@ on_both_backends!(
     each_person_finds_the_charts_they_opened_last,
     the_patient_asks_for_a_correction_and_reads_the_answer,
     doctors_see_only_their_own_patients_when_the_clinic_says_so,
+    record_numbers_and_retention_follow_the_clinics_settings,
 );
 
 async fn post(b: &Browser, name: &str, form: &[(&str, &str)]) -> Reply {
@@ -658,4 +659,97 @@ async fn doctors_see_only_their_own_patients_when_the_clinic_says_so(t: &TestDb)
             .status,
         StatusCode::OK
     );
+}
+
+async fn record_numbers_and_retention_follow_the_clinics_settings(t: &TestDb) {
+    staffed_clinic(&t.db, "acme").await;
+    let addr = server::start(&t.db, |_| {}).await;
+    let owner = staff_of(addr, "acme", Role::Owner).await;
+    let admin = staff_of(addr, "acme", Role::Admin).await;
+    let save = |prefix: &'static str, years: &'static str| {
+        let owner = &owner;
+        async move {
+            post(
+                owner,
+                "save_clinic_settings",
+                &[
+                    ("name", "Acme Care"),
+                    ("timezone", "UTC"),
+                    ("currency", "USD"),
+                    ("language", "en"),
+                    ("date_format", "%Y-%m-%d"),
+                    ("days", "mon,tue,wed"),
+                    ("mrn_prefix", prefix),
+                    ("retention_years", years),
+                ],
+            )
+            .await
+        }
+    };
+    let mrn_of = |id: String| {
+        let owner = &owner;
+        async move {
+            let chart = post(owner, "chart", &[("patient_id", &id)]).await;
+            assert_eq!(chart.status, StatusCode::OK, "{}", chart.body);
+            chart.json()["header"]["mrn"]
+                .as_str()
+                .expect("record number")
+                .to_owned()
+        }
+    };
+    let before = register(&owner, "acme", "Ana", "Before", "1970-01-01", &[]).await;
+    let first = mrn_of(before).await;
+    assert!(first.starts_with("ACME-"), "the address's letters: {first}");
+
+    for (prefix, years, field) in [
+        ("-RX", "10", "mrn_prefix"),
+        ("RX 1", "10", "mrn_prefix"),
+        ("ABCDEFGHIJK", "10", "mrn_prefix"),
+        ("RX-", "0", "retention_years"),
+        ("RX-", "101", "retention_years"),
+        ("RX-", "ten", "retention_years"),
+    ] {
+        let r = save(prefix, years).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{prefix} {years}: {}", r.body);
+        assert_eq!(field_of(&r), field, "{prefix} {years}");
+    }
+    let saved = save("rx-", "7").await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.json()["mrn_prefix"], "RX-");
+
+    // New patients take the new prefix; the series' numbering goes on.
+    let after = register(&owner, "acme", "Bea", "After", "1971-01-01", &[]).await;
+    let second = mrn_of(after.clone()).await;
+    let number = |mrn: &str| -> u64 {
+        mrn.rsplit('-').next().and_then(|n| n.parse().ok()).expect("number")
+    };
+    assert!(second.starts_with("RX-"), "{second}");
+    assert_eq!(number(&second), number(&first) + 1, "{first} then {second}");
+
+    // An erasure without a date keeps the record the clinic's years.
+    let erased = post(&admin, "erase_patient", &[("patient_id", &after), ("confirm", "yes")]).await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.body);
+    let opened = post(
+        &admin,
+        "open_restricted",
+        &[("patient_id", &after), ("reason", "Checking the retention date")],
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    let chart = post(&admin, "chart", &[("patient_id", &after)]).await.json();
+    let until = chart["erasure"]["retain_until"].as_str().expect("retained until");
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(
+        until[..4].parse::<i32>().expect("year") - chrono::Datelike::year(&today),
+        7,
+        "{until}"
+    );
+
+    // Clearing the prefix goes back to the address's letters.
+    let cleared = save("", "7").await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    let third = register(&owner, "acme", "Cai", "Later", "1972-01-01", &[]).await;
+    let third = mrn_of(third).await;
+    assert!(third.starts_with("ACME-"), "{third}");
+    assert_eq!(number(&third), number(&second) + 1, "{second} then {third}");
 }

@@ -169,7 +169,7 @@ pub(super) async fn run_import(
             return tx.commit().await;
         }
     };
-    let prefix = crate::patients::api::prefix_of(clinic.slug.as_str());
+    let prefix = clinic.settings.record_prefix(clinic.slug.as_str());
     let mut done = usize::try_from(import.processed_rows).unwrap_or(usize::MAX);
     loop {
         let mut tx = db.begin_for(clinic.id).await?;
@@ -183,6 +183,7 @@ pub(super) async fn run_import(
             // Another worker moved it on, or someone stopped it.
             return Ok(());
         }
+        tx.replan().await?;
         let end = (done + CHUNK).min(prepared.table.rows.len());
         match import_chunk(&mut tx, &import, &prepared, done..end, &prefix).await? {
             Ok(()) => {
