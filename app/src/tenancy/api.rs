@@ -315,7 +315,10 @@ pub async fn save_clinic_settings(
     let db = auth::db()?;
     if settings.mrn_prefix != current.mrn_prefix {
         // The series takes the new prefix first: a failure here leaves both as they were.
-        let slug = crate::site::current_site().tenant.ok_or(AppError::NotFound)?.slug;
+        let slug = crate::site::current_site()
+            .tenant
+            .ok_or(AppError::NotFound)?
+            .slug;
         let prefix = settings.record_prefix(slug.as_str());
         let mut tx = db.begin_for(tenant).await?;
         crate::patients::db::set_mrn_prefix(&mut tx, &prefix).await?;

@@ -23,6 +23,8 @@ struct TenantRow {
     language: String,
     date_format: String,
     working_days: String,
+    retention_years: i64,
+    mrn_prefix: Option<String>,
     plan_id: String,
     features: String,
     trial_ends_at: Option<DateTime<Utc>>,
@@ -55,6 +57,9 @@ impl TryFrom<TenantRow> for Tenant {
                 language: r.language,
                 date_format: r.date_format,
                 working_days: r.working_days,
+                retention_years: u16::try_from(r.retention_years)
+                    .map_err(|e| DbError::Corrupt(e.to_string()))?,
+                mrn_prefix: r.mrn_prefix,
             },
             plan: PlanId::parse(&r.plan_id).map_err(DbError::Corrupt)?,
             features: features
@@ -77,7 +82,8 @@ impl TryFrom<TenantRow> for Tenant {
 
 const SELECT: &str =
     "SELECT t.id, t.slug, t.name, t.kind, t.status, t.status_reason, t.custom_domain, \
-     t.branding, t.timezone, t.currency, t.language, t.date_format, t.working_days, t.plan_id, \
+     t.branding, t.timezone, t.currency, t.language, t.date_format, t.working_days, \
+     CAST(t.retention_years AS BIGINT) AS retention_years, t.mrn_prefix, t.plan_id, \
      p.features, t.trial_ends_at, t.payment_failed_at, t.read_only_from, t.created_at, t.updated_at, t.require_staff_2fa, \
      CAST(t.staff_idle_minutes AS BIGINT) AS staff_idle_minutes, t.doctors_see_own_patients \
      FROM tenants t JOIN plans p ON p.id = t.plan_id";
@@ -160,8 +166,9 @@ pub async fn create_with_id(
     on_conn!(tx.conn(), |c| {
         sqlx::query(
             "INSERT INTO tenants (id, slug, name, kind, status, custom_domain, branding, timezone, \
-             currency, language, date_format, working_days, plan_id, trial_ends_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+             currency, language, date_format, working_days, plan_id, trial_ends_at, created_at, updated_at, \
+             retention_years, mrn_prefix) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)",
         )
         .bind(id.into_uuid())
         .bind(new.slug.as_str())
@@ -177,6 +184,8 @@ pub async fn create_with_id(
         .bind(new.plan.as_str())
         .bind(new.trial_ends_at)
         .bind(now)
+        .bind(i32::from(new.settings.retention_years))
+        .bind(&new.settings.mrn_prefix)
         .execute(c)
         .await
         .map_err(DbError::conflict_on("address"))?;
@@ -218,7 +227,8 @@ pub async fn set_settings(
     let done = on_conn!(tx.conn(), |c| {
         sqlx::query(
             "UPDATE tenants SET name = $2, timezone = $3, currency = $4, language = $5, \
-             date_format = $6, working_days = $7, updated_at = $8 WHERE id = $1",
+             date_format = $6, working_days = $7, updated_at = $8, retention_years = $9, \
+             mrn_prefix = $10 WHERE id = $1",
         )
         .bind(id.into_uuid())
         .bind(name.trim())
@@ -228,6 +238,8 @@ pub async fn set_settings(
         .bind(&settings.date_format)
         .bind(&settings.working_days)
         .bind(Utc::now())
+        .bind(i32::from(settings.retention_years))
+        .bind(&settings.mrn_prefix)
         .execute(c)
         .await?
         .rows_affected()

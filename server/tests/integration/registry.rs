@@ -710,7 +710,12 @@ async fn record_numbers_and_retention_follow_the_clinics_settings(t: &TestDb) {
         ("RX-", "ten", "retention_years"),
     ] {
         let r = save(prefix, years).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{prefix} {years}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{prefix} {years}: {}",
+            r.body
+        );
         assert_eq!(field_of(&r), field, "{prefix} {years}");
     }
     let saved = save("rx-", "7").await;
@@ -721,23 +726,38 @@ async fn record_numbers_and_retention_follow_the_clinics_settings(t: &TestDb) {
     let after = register(&owner, "acme", "Bea", "After", "1971-01-01", &[]).await;
     let second = mrn_of(after.clone()).await;
     let number = |mrn: &str| -> u64 {
-        mrn.rsplit('-').next().and_then(|n| n.parse().ok()).expect("number")
+        mrn.rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("number")
     };
     assert!(second.starts_with("RX-"), "{second}");
     assert_eq!(number(&second), number(&first) + 1, "{first} then {second}");
 
     // An erasure without a date keeps the record the clinic's years.
-    let erased = post(&admin, "erase_patient", &[("patient_id", &after), ("confirm", "yes")]).await;
+    let erased = post(
+        &admin,
+        "erase_patient",
+        &[("patient_id", &after), ("confirm", "yes")],
+    )
+    .await;
     assert_eq!(erased.status, StatusCode::OK, "{}", erased.body);
     let opened = post(
         &admin,
         "open_restricted",
-        &[("patient_id", &after), ("reason", "Checking the retention date")],
+        &[
+            ("patient_id", &after),
+            ("reason", "Checking the retention date"),
+        ],
     )
     .await;
     assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
-    let chart = post(&admin, "chart", &[("patient_id", &after)]).await.json();
-    let until = chart["erasure"]["retain_until"].as_str().expect("retained until");
+    let chart = post(&admin, "chart", &[("patient_id", &after)])
+        .await
+        .json();
+    let until = chart["erasure"]["retain_until"]
+        .as_str()
+        .expect("retained until");
     let today = chrono::Utc::now().date_naive();
     assert_eq!(
         until[..4].parse::<i32>().expect("year") - chrono::Datelike::year(&today),
