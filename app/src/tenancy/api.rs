@@ -261,11 +261,15 @@ pub async fn save_clinic_settings(
 ) -> Result<TenantSettings, AppError> {
     use ssr::*;
     let (tenant, viewer) = auth::staff_viewer()?;
-    // A form without the registry's fields (an older page) leaves them be.
-    let current = crate::site::current_site()
-        .tenant
-        .map(|t| t.settings)
-        .unwrap_or_default();
+    let db = auth::db()?;
+    // A form without the retention field (an older page) leaves it be.
+    let stored = {
+        let mut tx = db.begin_platform_read().await?;
+        let stored = super::db::find_by_id(&mut tx, tenant).await?;
+        tx.commit().await?;
+        stored.ok_or(AppError::NotFound)?
+    };
+    let current = stored.settings;
     let retention_years = match retention_years.as_deref().map(str::trim) {
         None => current.retention_years,
         Some(text) => text.parse().map_err(|_| {
@@ -276,11 +280,10 @@ pub async fn save_clinic_settings(
             .respond()
         })?,
     };
-    let mrn_prefix = match mrn_prefix.as_deref().map(str::trim) {
-        None => current.mrn_prefix.clone(),
-        Some("") => None,
-        Some(text) => Some(text.to_uppercase()),
-    };
+    // Left empty: the address's letters.
+    let mrn_prefix = mrn_prefix
+        .map(|p| p.trim().to_uppercase())
+        .filter(|p| !p.is_empty());
     let name = crate::text::plain_name(&name, 2, 120)
         .map_err(|m| AppError::field("name", format!("the clinic name: {m}")).respond())?;
     let days = days.unwrap_or_default();
@@ -312,14 +315,10 @@ pub async fn save_clinic_settings(
         )
         .respond());
     }
-    let db = auth::db()?;
     if settings.mrn_prefix != current.mrn_prefix {
-        // The series takes the new prefix first: a failure here leaves both as they were.
-        let slug = crate::site::current_site()
-            .tenant
-            .ok_or(AppError::NotFound)?
-            .slug;
-        let prefix = settings.record_prefix(slug.as_str());
+        // The series (which numbers new patients) first; should saving the
+        // settings then fail, sending the form again brings both in line.
+        let prefix = settings.record_prefix(stored.slug.as_str());
         let mut tx = db.begin_for(tenant).await?;
         crate::patients::db::set_mrn_prefix(&mut tx, &prefix).await?;
         tx.commit().await?;

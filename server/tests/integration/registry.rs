@@ -772,4 +772,20 @@ async fn record_numbers_and_retention_follow_the_clinics_settings(t: &TestDb) {
     let third = mrn_of(third).await;
     assert!(third.starts_with("ACME-"), "{third}");
     assert_eq!(number(&third), number(&second) + 1, "{second} then {third}");
+
+    // The database holds the same rules, whoever writes.
+    let raw = raw_pool(t).await;
+    for sql in [
+        "UPDATE tenants SET mrn_prefix = '-X'",
+        "UPDATE tenants SET mrn_prefix = 'lower-'",
+        "UPDATE tenants SET mrn_prefix = 'ABCDEFGHIJK'",
+        "UPDATE tenants SET retention_years = 0",
+        "UPDATE tenants SET retention_years = 101",
+    ] {
+        assert!(raw.execute(sql).await.is_err(), "{sql}");
+    }
+    assert!(raw
+        .execute("UPDATE tenants SET mrn_prefix = 'OK-1', retention_years = 25")
+        .await
+        .is_ok());
 }
