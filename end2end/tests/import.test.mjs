@@ -24,13 +24,15 @@ import {
 
 const PHONE = { width: 360, height: 740 };
 
+// Next of kin and another system's number come along: the header names the
+// identifier's system.
 const CSV = [
-  'Surname,First Name,D.O.B.,Gender,Mobile,E-mail',
-  'Importova,Alina,21/04/1984,F,+44 20 7946 0101,alina.importova@example.com',
-  'Importov,Boris,02/11/1979,M,,',
-  'Q,Cyril,05/05/1990,M,,',
-  'Importova,Dana,31/02/1990,F,,',
-  'Importova,Alina,21/04/1984,F,,',
+  'Surname,First Name,D.O.B.,Gender,Mobile,E-mail,Next of kin,NOK phone,NHS number',
+  'Importova,Alina,21/04/1984,F,+44 20 7946 0101,alina.importova@example.com,Petr Importov,+44 7700 900321,4010232137',
+  'Importov,Boris,02/11/1979,M,,,,,',
+  'Q,Cyril,05/05/1990,M,,,,,',
+  'Importova,Dana,31/02/1990,F,,,,,',
+  'Importova,Alina,21/04/1984,F,,,,,',
 ].join('\r\n');
 
 describe('patient import', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
@@ -63,6 +65,9 @@ describe('patient import', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
       assert.equal(await page.locator('[data-testid="map-family_name"]').inputValue(), '0');
       assert.equal(await page.locator('[data-testid="map-birth_date"]').inputValue(), '2');
       assert.equal(await page.locator('[data-testid="map-email"]').inputValue(), '5');
+      assert.equal(await page.locator('[data-testid="map-contact_name"]').inputValue(), '6');
+      assert.equal(await page.locator('[data-testid="map-contact_phone"]').inputValue(), '7');
+      assert.equal(await page.locator('[data-testid="map-identifier"]').inputValue(), '8');
 
       // Day-first dates; check the first rows.
       await page.locator('[data-testid="import-date-format"]').selectOption('%d/%m/%Y');
@@ -113,6 +118,10 @@ describe('patient import', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
       await page.locator('[data-testid="patient-search"] input[name="query"]').fill('importov');
       await page.locator('[data-testid="patient-search"] button[type="submit"]').click();
       await page.locator('[data-testid="patient-count"]', { hasText: '2 patients' }).waitFor();
+      // Found by the other system's number too; the next of kin is on the chart.
+      await page.locator('[data-testid="patient-search"] input[name="query"]').fill('4010232137');
+      await page.locator('[data-testid="patient-search"] button[type="submit"]').click();
+      await page.locator('[data-testid="patient-count"]', { hasText: '1 patient ·' }).waitFor();
 
       // Rolled back: asked to confirm, then gone.
       await open(page, importAt);

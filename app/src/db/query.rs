@@ -165,15 +165,18 @@ impl TenantTx {
         }
     }
 
-    /// Makes PostgreSQL plan this connection's statements afresh, foreign-key
-    /// checks included (SQLite plans each statement anew anyway). A bulk load
-    /// calls it between batches: a plan cached while a table was nearly empty
-    /// and not yet analysed can pick any index that starts with the tenant, and
-    /// then reads the clinic's whole range for every row checked (a 50,000-row
-    /// import slowed tenfold as it went).
-    pub async fn replan(&mut self) -> Result<(), DbError> {
+    /// Has PostgreSQL refresh the statistics of the patient registry's tables
+    /// (`analyze_registry()`, which the schema's owner lends the application).
+    /// A bulk load calls it once its first batch is in: foreign-key checks are
+    /// planned once per connection, and planned against a table never analysed
+    /// (autovacuum off, or not yet come round) they can pick any index that
+    /// starts with the tenant and read the clinic's whole range for every row
+    /// checked. SQLite plans each statement from the table as it stands.
+    pub async fn analyze_registry(&mut self) -> Result<(), DbError> {
         if let Tx::Postgres(tx) = &mut self.inner.tx {
-            sqlx::query("DISCARD PLANS").execute(&mut **tx).await?;
+            sqlx::query("SELECT analyze_registry()")
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }

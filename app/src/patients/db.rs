@@ -122,7 +122,7 @@ pub async fn insert_imported(
     tx: &mut TenantTx,
     import: Uuid,
     patients: &[NewPatient],
-) -> Result<(), DbError> {
+) -> Result<Vec<Uuid>, DbError> {
     use crate::db::Arg;
     use crate::patients::import::db::values_sql;
     const HEAD: &str = "INSERT INTO patients (tenant_id, id, mrn, given_name, family_name, \
@@ -190,7 +190,7 @@ pub async fn insert_imported(
         );
         tx.execute(&sql, &args).await?;
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// Changes a patient's registry fields (not the record number or portal link).

@@ -100,7 +100,8 @@ pub fn PatientsPage() -> impl IntoView {
                         let summary = if list.total_items == 0 {
                             "No patients found.".to_owned()
                         } else {
-                            format!("{} patients · page {} of {}", list.total_items, list.page, list.total_pages.max(1))
+                            let noun = if list.total_items == 1 { "patient" } else { "patients" };
+                            format!("{} {noun} · page {} of {}", list.total_items, list.page, list.total_pages.max(1))
                         };
                         let (has_prev, has_next) = (list.has_prev, list.has_next);
                         view! {

@@ -340,6 +340,147 @@ pub async fn mrns_in_use(tx: &mut TenantTx, mrns: &[&str]) -> Result<HashSet<Str
     Ok(used)
 }
 
+/// Which of `values` current patients of the clinic already carry as
+/// identifiers of `system` (one identifier names one patient).
+pub async fn identifiers_in_use(
+    tx: &mut TenantTx,
+    system: &str,
+    values: &[&str],
+) -> Result<HashSet<String>, DbError> {
+    let mut used = HashSet::new();
+    for chunk in values.chunks(1_000) {
+        let sql = format!(
+            "SELECT value FROM patient_identifiers WHERE tenant_id = $1 AND system = $2 \
+             AND removed_at IS NULL AND value IN ({})",
+            placeholders(3, chunk.len())
+        );
+        let mut args: Vec<Arg<'_>> = vec![system.into()];
+        args.extend(chunk.iter().map(|v| Arg::from(*v)));
+        let rows: Vec<(String,)> = tx.fetch_all(&sql, &args).await?;
+        used.extend(rows.into_iter().map(|(v,)| v));
+    }
+    Ok(used)
+}
+
+/// The staff member who started the import: the "added by" of the registry
+/// entries it brings.
+pub async fn importer(tx: &mut TenantTx, import: Uuid) -> Result<Uuid, DbError> {
+    let (staff,): (Uuid,) = tx
+        .fetch_one(
+            "SELECT s.id FROM patient_imports i JOIN staff_members s \
+             ON s.tenant_id = i.tenant_id AND s.account_id = i.created_by \
+             WHERE i.tenant_id = $1 AND i.id = $2",
+            &[import.into()],
+        )
+        .await?;
+    Ok(staff)
+}
+
+/// Adds the imported patients' emergency contacts, insurance entries and
+/// identifiers (each the patient's first, so primary), marked with the import
+/// so that a rollback takes them too; identifiers are found by the search box.
+pub async fn insert_details(
+    tx: &mut TenantTx,
+    import: Uuid,
+    by: Uuid,
+    rows: &[(Uuid, &super::RowPatient)],
+) -> Result<(), DbError> {
+    let now = Utc::now();
+    let contacts: Vec<(Uuid, &crate::patients::lists::EmergencyContact)> = rows
+        .iter()
+        .filter_map(|(p, r)| r.contact.as_ref().map(|c| (*p, c)))
+        .collect();
+    for chunk in contacts.chunks(500) {
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 9);
+        for (patient, c) in chunk {
+            args.extend::<[Arg<'_>; 9]>([
+                c.id.into(),
+                (*patient).into(),
+                c.name.as_str().into(),
+                c.relation.as_str().into(),
+                c.phone.as_str().into(),
+                c.primary.into(),
+                by.into(),
+                now.into(),
+                import.into(),
+            ]);
+        }
+        let sql = values_sql(
+            "INSERT INTO patient_contacts (tenant_id, id, patient_id, name, relation, phone, \
+             is_primary, added_by, added_at, import_id) VALUES ",
+            chunk.len(),
+            9,
+        );
+        tx.execute(&sql, &args).await?;
+    }
+    let insurance: Vec<(Uuid, &crate::patients::lists::Insurance)> = rows
+        .iter()
+        .filter_map(|(p, r)| r.insurance.as_ref().map(|i| (*p, i)))
+        .collect();
+    for chunk in insurance.chunks(500) {
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 9);
+        for (patient, i) in chunk {
+            args.extend::<[Arg<'_>; 9]>([
+                i.id.into(),
+                (*patient).into(),
+                i.provider.as_str().into(),
+                i.policy_number.as_str().into(),
+                (&i.group_number).into(),
+                i.primary.into(),
+                by.into(),
+                now.into(),
+                import.into(),
+            ]);
+        }
+        let sql = values_sql(
+            "INSERT INTO patient_insurance (tenant_id, id, patient_id, provider, policy_number, \
+             group_number, is_primary, added_by, added_at, import_id) VALUES ",
+            chunk.len(),
+            9,
+        );
+        tx.execute(&sql, &args).await?;
+    }
+    let identifiers: Vec<(Uuid, &crate::patients::lists::Identifier)> = rows
+        .iter()
+        .filter_map(|(p, r)| r.identifier.as_ref().map(|i| (*p, i)))
+        .collect();
+    for chunk in identifiers.chunks(500) {
+        // As the registry indexes them (`patients::db::index`).
+        let words: Vec<String> = chunk
+            .iter()
+            .map(|(_, i)| format!("m:{}", i.value.to_lowercase()))
+            .collect();
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 7);
+        let mut terms: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 2);
+        for ((patient, i), word) in chunk.iter().zip(&words) {
+            args.extend::<[Arg<'_>; 7]>([
+                i.id.into(),
+                (*patient).into(),
+                i.system.as_str().into(),
+                i.value.as_str().into(),
+                by.into(),
+                now.into(),
+                import.into(),
+            ]);
+            terms.extend::<[Arg<'_>; 2]>([word.into(), (*patient).into()]);
+        }
+        let sql = values_sql(
+            "INSERT INTO patient_identifiers (tenant_id, id, patient_id, system, value, \
+             added_by, added_at, import_id) VALUES ",
+            chunk.len(),
+            7,
+        );
+        tx.execute(&sql, &args).await?;
+        let sql = values_sql(
+            "INSERT INTO patient_search_terms (tenant_id, term, patient_id) VALUES ",
+            chunk.len(),
+            2,
+        ) + " ON CONFLICT DO NOTHING";
+        tx.execute(&sql, &terms).await?;
+    }
+    Ok(())
+}
+
 /// A registered patient a row may duplicate.
 #[derive(sqlx::FromRow)]
 pub struct Registered {
@@ -402,6 +543,27 @@ pub async fn imported_count(tx: &mut TenantTx, import: Uuid) -> Result<i64, DbEr
 /// whole rollback with it: such an import is archived patient by patient
 /// instead, never deleted.
 pub async fn remove_imported(tx: &mut TenantTx, import: Uuid) -> Result<i64, DbError> {
+    // The registry entries' delete triggers let an import's own entries go
+    // only while it is marked rolled back.
+    tx.execute_one(
+        "UPDATE patient_imports SET state = 'rolled_back' WHERE tenant_id = $1 AND id = $2",
+        &[import.into()],
+    )
+    .await?;
+    for table in [
+        "patient_contacts",
+        "patient_insurance",
+        "patient_identifiers",
+    ] {
+        tx.execute(
+            &format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND import_id = $2 AND patient_id IN \
+                 (SELECT id FROM patients WHERE tenant_id = $1 AND import_id = $2)"
+            ),
+            &[import.into()],
+        )
+        .await?;
+    }
     tx.execute(
         "DELETE FROM patient_search_terms WHERE tenant_id = $1 AND patient_id IN \
          (SELECT id FROM patients WHERE tenant_id = $1 AND import_id = $2)",

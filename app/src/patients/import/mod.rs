@@ -25,6 +25,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
+use super::lists::{optional, short, EmergencyContact, Identifier, Insurance};
 use super::{BloodType, Details, Mrn, NewPatient, Sex};
 
 /// The largest file accepted.
@@ -55,10 +58,19 @@ pub enum Field {
     Address,
     PreferredLanguage,
     BloodType,
+    ContactName,
+    ContactRelation,
+    ContactPhone,
+    InsuranceProvider,
+    InsurancePolicy,
+    InsuranceGroup,
+    /// An identifier from another system; the column's header names the system
+    /// ("NHS number", "Old MRN").
+    Identifier,
 }
 
 impl Field {
-    pub const ALL: [Field; 12] = [
+    pub const ALL: [Field; 19] = [
         Field::GivenName,
         Field::FamilyName,
         Field::BirthDate,
@@ -71,6 +83,13 @@ impl Field {
         Field::Address,
         Field::PreferredLanguage,
         Field::BloodType,
+        Field::ContactName,
+        Field::ContactRelation,
+        Field::ContactPhone,
+        Field::InsuranceProvider,
+        Field::InsurancePolicy,
+        Field::InsuranceGroup,
+        Field::Identifier,
     ];
 
     /// The form field's name (`map_given_name`) and the mapping's key.
@@ -88,6 +107,13 @@ impl Field {
             Field::Address => "address",
             Field::PreferredLanguage => "preferred_language",
             Field::BloodType => "blood_type",
+            Field::ContactName => "contact_name",
+            Field::ContactRelation => "contact_relation",
+            Field::ContactPhone => "contact_phone",
+            Field::InsuranceProvider => "insurance_provider",
+            Field::InsurancePolicy => "insurance_policy",
+            Field::InsuranceGroup => "insurance_group",
+            Field::Identifier => "identifier",
         }
     }
 
@@ -105,6 +131,13 @@ impl Field {
             Field::Address => "Address",
             Field::PreferredLanguage => "Preferred language",
             Field::BloodType => "Blood type",
+            Field::ContactName => "Emergency contact's name",
+            Field::ContactRelation => "Emergency contact's relation",
+            Field::ContactPhone => "Emergency contact's phone",
+            Field::InsuranceProvider => "Insurance provider",
+            Field::InsurancePolicy => "Insurance policy number",
+            Field::InsuranceGroup => "Insurance group number",
+            Field::Identifier => "Identifier from another system (named by the column's header)",
         }
     }
 
@@ -149,6 +182,55 @@ impl Field {
             Field::Address => &["address", "homeaddress", "streetaddress"],
             Field::PreferredLanguage => &["language", "preferredlanguage"],
             Field::BloodType => &["bloodtype", "bloodgroup"],
+            Field::ContactName => &[
+                "emergencycontact",
+                "emergencycontactname",
+                "nextofkin",
+                "nextofkinname",
+                "nok",
+                "nokname",
+            ],
+            Field::ContactRelation => &[
+                "relationship",
+                "relation",
+                "emergencycontactrelation",
+                "emergencycontactrelationship",
+                "nextofkinrelationship",
+                "nokrelationship",
+            ],
+            Field::ContactPhone => &[
+                "emergencyphone",
+                "emergencycontactphone",
+                "emergencycontactnumber",
+                "nextofkinphone",
+                "nokphone",
+            ],
+            Field::InsuranceProvider => &[
+                "insurer",
+                "insurance",
+                "insuranceprovider",
+                "insurancecompany",
+                "payer",
+                "healthinsurer",
+            ],
+            Field::InsurancePolicy => &[
+                "policynumber",
+                "policyno",
+                "insurancenumber",
+                "insurancepolicy",
+                "memberid",
+                "membernumber",
+            ],
+            Field::InsuranceGroup => &["groupnumber", "groupno", "insurancegroup"],
+            Field::Identifier => &[
+                "nationalid",
+                "nationalidnumber",
+                "nhsnumber",
+                "nhisnumber",
+                "oldmrn",
+                "previousmrn",
+                "externalid",
+            ],
         }
     }
 }
@@ -200,9 +282,12 @@ impl Mapping {
             .collect()
     }
 
-    /// The mapping's problem, if any: a required field without a column, or
-    /// two fields from one column.
-    pub fn check(&self, columns: usize) -> Result<(), String> {
+    /// The mapping's problem, if any: a required field without a column, a
+    /// group of fields without the ones it needs (an emergency contact's name
+    /// and phone, an insurance's provider and policy number), an identifier
+    /// column whose header cannot name its system, or two fields from one column.
+    pub fn check(&self, headers: &[String]) -> Result<(), String> {
+        let columns = headers.len();
         let missing: Vec<&str> = Field::ALL
             .into_iter()
             .filter(|f| f.required() && !self.0.contains_key(f))
@@ -217,12 +302,52 @@ impl Mapping {
         if self.0.values().any(|&i| i >= columns) {
             return Err("choose columns from the file's own".into());
         }
+        for (group, needed, what) in [
+            (
+                &[
+                    Field::ContactName,
+                    Field::ContactRelation,
+                    Field::ContactPhone,
+                ][..],
+                &[Field::ContactName, Field::ContactPhone][..],
+                "an emergency contact needs the columns of its name and its phone",
+            ),
+            (
+                &[
+                    Field::InsuranceProvider,
+                    Field::InsurancePolicy,
+                    Field::InsuranceGroup,
+                ][..],
+                &[Field::InsuranceProvider, Field::InsurancePolicy][..],
+                "insurance needs the columns of its provider and its policy number",
+            ),
+        ] {
+            let any = group.iter().any(|f| self.0.contains_key(f));
+            if any && !needed.iter().all(|f| self.0.contains_key(f)) {
+                return Err(what.into());
+            }
+        }
+        if self.0.contains_key(&Field::Identifier) && self.identifier_system(headers).is_none() {
+            return Err(
+                "the identifier's column needs a header of 2 to 60 characters naming the system \
+                 (\"NHS number\", \"Old MRN\")"
+                    .into(),
+            );
+        }
         let mut used: Vec<usize> = self.0.values().copied().collect();
         used.sort_unstable();
         if used.windows(2).any(|w| w[0] == w[1]) {
             return Err("each column can feed one field only".into());
         }
         Ok(())
+    }
+
+    /// What issued the identifiers of the identifier column: its header.
+    pub fn identifier_system(&self, headers: &[String]) -> Option<String> {
+        let header = headers.get(*self.0.get(&Field::Identifier)?)?.trim();
+        (2..=60)
+            .contains(&header.chars().count())
+            .then(|| header.to_owned())
     }
 
     fn cell<'a>(&self, row: &'a [String], field: Field) -> Option<&'a str> {
@@ -311,15 +436,25 @@ pub struct RowRules<'a> {
 }
 
 /// A row read as a registration; the record number is the typed one, if any.
+/// The emergency contact and insurance become the patient's primary ones.
 #[derive(Debug, Clone)]
 pub struct RowPatient {
     pub mrn: Option<Mrn>,
     pub patient: NewPatient,
+    pub contact: Option<EmergencyContact>,
+    pub insurance: Option<Insurance>,
+    pub identifier: Option<Identifier>,
 }
 
 /// Reads one row by the mapping, with the registry's own rules; the error says
-/// which field is wrong and how.
-pub fn read_row(row: &[String], map: &Mapping, rules: &RowRules<'_>) -> Result<RowPatient, String> {
+/// which field is wrong and how. `identifier_system` names the identifier
+/// column's system ([`Mapping::identifier_system`]).
+pub fn read_row(
+    row: &[String],
+    map: &Mapping,
+    rules: &RowRules<'_>,
+    identifier_system: Option<&str>,
+) -> Result<RowPatient, String> {
     let cell = |f: Field| map.cell(row, f);
     let text = |f: Field| cell(f).map(str::to_owned);
     let need =
@@ -363,7 +498,102 @@ pub fn read_row(row: &[String], map: &Mapping, rules: &RowRules<'_>) -> Result<R
     patient
         .validate(rules.today)
         .map_err(|(field, m)| format!("{}: {m}", field.replace('_', " ")))?;
-    Ok(RowPatient { mrn, patient })
+    Ok(RowPatient {
+        mrn,
+        patient,
+        contact: read_contact(&cell, rules)?,
+        insurance: read_insurance(&cell)?,
+        identifier: read_identifier(&cell, identifier_system)?,
+    })
+}
+
+/// Says which field of a group a refusal is about ("emergency contact's name: ...").
+fn in_field(f: Field) -> impl Fn((&'static str, String)) -> String {
+    move |(_, m)| format!("{}: {m}", f.label().to_lowercase())
+}
+
+fn read_contact<'a>(
+    cell: &impl Fn(Field) -> Option<&'a str>,
+    rules: &RowRules<'_>,
+) -> Result<Option<EmergencyContact>, String> {
+    let (name, relation, phone) = (
+        cell(Field::ContactName),
+        cell(Field::ContactRelation),
+        cell(Field::ContactPhone),
+    );
+    if name.is_none() && relation.is_none() && phone.is_none() {
+        return Ok(None);
+    }
+    let need = |f: Field, v: Option<&'a str>| {
+        v.ok_or_else(|| format!("{}: empty", f.label().to_lowercase()))
+    };
+    let name = short("name", need(Field::ContactName, name)?, 2, 120)
+        .map_err(in_field(Field::ContactName))?;
+    let relation = short("relation", relation.unwrap_or("Emergency contact"), 1, 60)
+        .map_err(in_field(Field::ContactRelation))?;
+    let phone = super::phone::normalize(need(Field::ContactPhone, phone)?, rules.country)
+        .map_err(|m| format!("{}: {m}", Field::ContactPhone.label().to_lowercase()))?;
+    Ok(Some(EmergencyContact {
+        id: Uuid::now_v7(),
+        name,
+        relation,
+        phone,
+        primary: true,
+    }))
+}
+
+fn read_insurance<'a>(
+    cell: &impl Fn(Field) -> Option<&'a str>,
+) -> Result<Option<Insurance>, String> {
+    let (provider, policy, group) = (
+        cell(Field::InsuranceProvider),
+        cell(Field::InsurancePolicy),
+        cell(Field::InsuranceGroup),
+    );
+    if provider.is_none() && policy.is_none() && group.is_none() {
+        return Ok(None);
+    }
+    let need = |f: Field, v: Option<&'a str>| {
+        v.ok_or_else(|| format!("{}: empty", f.label().to_lowercase()))
+    };
+    Ok(Some(Insurance {
+        id: Uuid::now_v7(),
+        provider: short(
+            "provider",
+            need(Field::InsuranceProvider, provider)?,
+            2,
+            120,
+        )
+        .map_err(in_field(Field::InsuranceProvider))?,
+        policy_number: short(
+            "policy_number",
+            need(Field::InsurancePolicy, policy)?,
+            1,
+            60,
+        )
+        .map_err(in_field(Field::InsurancePolicy))?,
+        group_number: optional("group_number", group, 60)
+            .map_err(in_field(Field::InsuranceGroup))?,
+        subscriber: None,
+        valid_from: None,
+        valid_to: None,
+        primary: true,
+    }))
+}
+
+fn read_identifier<'a>(
+    cell: &impl Fn(Field) -> Option<&'a str>,
+    system: Option<&str>,
+) -> Result<Option<Identifier>, String> {
+    let (Some(value), Some(system)) = (cell(Field::Identifier), system) else {
+        return Ok(None);
+    };
+    let value = short("value", value, 1, 60).map_err(|(_, m)| format!("{system}: {m}"))?;
+    Ok(Some(Identifier {
+        id: Uuid::now_v7(),
+        system: system.to_owned(),
+        value,
+    }))
 }
 
 fn read_date(text: &str, format: &str) -> Option<NaiveDate> {
@@ -426,6 +656,10 @@ fn twin_keys(row: &RowPatient, similar: bool) -> Vec<String> {
     let mut keys = Vec::new();
     if let Some(mrn) = &row.mrn {
         keys.push(format!("m:{mrn}"));
+    }
+    // One identifier names one patient of the clinic, whatever `similar` says.
+    if let Some(i) = &row.identifier {
+        keys.push(format!("i:{}", i.value.to_lowercase()));
     }
     if similar {
         let p = &row.patient;
@@ -608,16 +842,42 @@ mod tests {
             (Field::FamilyName, 1),
             (Field::BirthDate, 2),
         ]));
-        assert!(map.check(4).expect_err("refused").contains("sex"));
+        let headers = row(&[
+            "Given",
+            "Family",
+            "Born",
+            "Sex",
+            "Kin",
+            "Kin phone",
+            "X",
+            "Insurer",
+        ]);
+        assert!(map.check(&headers).expect_err("refused").contains("sex"));
         map.0.insert(Field::Sex, 2);
         assert!(map
-            .check(4)
+            .check(&headers)
             .expect_err("refused")
             .contains("one field only"));
-        map.0.insert(Field::Sex, 7);
-        assert!(map.check(4).is_err());
+        map.0.insert(Field::Sex, 9);
+        assert!(map.check(&headers).is_err());
         map.0.insert(Field::Sex, 3);
-        assert_eq!(map.check(4), Ok(()));
+        assert_eq!(map.check(&headers), Ok(()));
+
+        // A contact's name without its phone, insurance without its policy.
+        map.0.insert(Field::ContactName, 4);
+        assert!(map.check(&headers).expect_err("refused").contains("phone"));
+        map.0.insert(Field::ContactPhone, 5);
+        assert_eq!(map.check(&headers), Ok(()));
+        map.0.insert(Field::InsuranceProvider, 7);
+        assert!(map.check(&headers).expect_err("refused").contains("policy"));
+        map.0.remove(&Field::InsuranceProvider);
+
+        // The identifier's header names its system: one letter cannot.
+        map.0.insert(Field::Identifier, 6);
+        assert!(map.check(&headers).expect_err("refused").contains("header"));
+        map.0.insert(Field::Identifier, 7);
+        assert_eq!(map.check(&headers), Ok(()));
+        assert_eq!(map.identifier_system(&headers).as_deref(), Some("Insurer"));
     }
 
     fn map() -> Mapping {
@@ -648,6 +908,7 @@ mod tests {
             ]),
             &map(),
             &rules(),
+            None,
         )
         .expect("reads");
         assert_eq!(read.mrn.expect("valid").as_str(), "OLD-7");
@@ -664,8 +925,96 @@ mod tests {
             &row(&["Ada", "Lovelace", "1985-12-10", "female"]),
             &map(),
             &rules(),
+            None,
         );
         assert_eq!(iso.expect("valid").patient.birth_date, p.birth_date);
+    }
+
+    #[test]
+    fn a_rows_contact_insurance_and_identifier_are_read_with_the_lists_rules() {
+        let mut map = map();
+        for (f, c) in [
+            (Field::ContactName, 8),
+            (Field::ContactRelation, 9),
+            (Field::ContactPhone, 10),
+            (Field::InsuranceProvider, 11),
+            (Field::InsurancePolicy, 12),
+            (Field::InsuranceGroup, 13),
+            (Field::Identifier, 14),
+        ] {
+            map.0.insert(f, c);
+        }
+        let cells = |kin: &str, kin_phone: &str, insurer: &str, policy: &str, id: &str| {
+            let mut r = row(&["Ada", "Lovelace", "10/12/1985", "F", "", "", "", ""]);
+            r.extend(row(&[kin, "", kin_phone, insurer, policy, "", id]));
+            r
+        };
+        let read = read_row(
+            &cells(
+                "Bo Lovelace",
+                "07700 900123",
+                "Acme Health",
+                "P-1",
+                "943 476 5919",
+            ),
+            &map,
+            &rules(),
+            Some("NHS number"),
+        )
+        .expect("reads");
+        let contact = read.contact.expect("a contact");
+        assert_eq!(contact.phone, "+447700900123");
+        // No relation in the file: the contact is still an emergency contact.
+        assert_eq!(contact.relation, "Emergency contact");
+        assert!(contact.primary);
+        let insurance = read.insurance.expect("insurance");
+        assert_eq!(
+            (
+                insurance.provider.as_str(),
+                insurance.policy_number.as_str()
+            ),
+            ("Acme Health", "P-1")
+        );
+        assert_eq!(insurance.group_number, None);
+        let identifier = read.identifier.expect("an identifier");
+        assert_eq!(
+            (identifier.system.as_str(), identifier.value.as_str()),
+            ("NHS number", "943 476 5919")
+        );
+
+        // Empty cells: nothing to add, and no refusal.
+        let bare = read_row(
+            &cells("", "", "", "", ""),
+            &map,
+            &rules(),
+            Some("NHS number"),
+        )
+        .expect("reads");
+        assert!(bare.contact.is_none() && bare.insurance.is_none() && bare.identifier.is_none());
+
+        // Half a contact or half a policy is refused, naming the field.
+        for (cells, said) in [
+            (
+                cells("Bo Lovelace", "", "", "", ""),
+                "emergency contact's phone: empty",
+            ),
+            (
+                cells("", "07700 900123", "", "", ""),
+                "emergency contact's name: empty",
+            ),
+            (
+                cells("Bo", "not a phone", "", "", ""),
+                "emergency contact's phone",
+            ),
+            (
+                cells("", "", "Acme Health", "", ""),
+                "insurance policy number: empty",
+            ),
+            (cells("", "", "", "P-1", ""), "insurance provider: empty"),
+        ] {
+            let e = read_row(&cells, &map, &rules(), Some("NHS number")).expect_err("refused");
+            assert!(e.starts_with(said), "{e}");
+        }
     }
 
     #[test]
@@ -694,14 +1043,15 @@ mod tests {
             ),
         ];
         for (cells, expected) in cases {
-            let e = read_row(&cells, &map(), &rules()).expect_err("refused");
+            let e = read_row(&cells, &map(), &rules(), None).expect_err("refused");
             assert!(e.contains(expected), "{cells:?}: {e}");
         }
     }
 
     #[test]
     fn earlier_rows_of_the_file_are_found_as_twins() {
-        let read = |cells: &[&str]| Some(read_row(&row(cells), &map(), &rules()).expect("valid"));
+        let read =
+            |cells: &[&str]| Some(read_row(&row(cells), &map(), &rules(), None).expect("valid"));
         let rows = vec![
             read(&["Ada", "Lovelace", "10/12/1985", "F", "", "ada@example.com"]),
             None,

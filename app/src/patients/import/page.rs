@@ -219,6 +219,7 @@ fn preview_table(i: &Import, p: &Preview) -> String {
 fn short_label(f: Field) -> &'static str {
     match f {
         Field::Mrn => "Record number",
+        Field::Identifier => "Identifier",
         other => other.label(),
     }
 }

@@ -46,10 +46,11 @@ struct Prepared {
 /// Reads the file by the import's mapping (also what the preview shows).
 fn prepare(content: &str, import: &Import, rules: &RowRules<'_>) -> Result<Prepared, String> {
     let table = Table::parse(content.as_bytes())?;
+    let system = import.mapping.identifier_system(&import.headers);
     let read: Vec<Result<RowPatient, String>> = table
         .rows
         .iter()
-        .map(|row| read_row(row, &import.mapping, rules))
+        .map(|row| read_row(row, &import.mapping, rules, system.as_deref()))
         .collect();
     let ok: Vec<Option<RowPatient>> = read.iter().map(|r| r.as_ref().ok().cloned()).collect();
     let twins = twins_in_file(&ok, !import.allow_similar);
@@ -171,6 +172,7 @@ pub(super) async fn run_import(
     };
     let prefix = clinic.settings.record_prefix(clinic.slug.as_str());
     let mut done = usize::try_from(import.processed_rows).unwrap_or(usize::MAX);
+    let mut first_chunk = true;
     loop {
         let mut tx = db.begin_for(clinic.id).await?;
         if done >= prepared.table.rows.len() {
@@ -183,11 +185,17 @@ pub(super) async fn run_import(
             // Another worker moved it on, or someone stopped it.
             return Ok(());
         }
-        tx.replan().await?;
         let end = (done + CHUNK).min(prepared.table.rows.len());
         match import_chunk(&mut tx, &import, &prepared, done..end, &prefix).await? {
             Ok(()) => {
                 tx.commit().await?;
+                if first_chunk {
+                    // Statistics for the foreign-key checks' plans (see there).
+                    let mut tx = db.begin_for(clinic.id).await?;
+                    tx.analyze_registry().await?;
+                    tx.commit().await?;
+                    first_chunk = false;
+                }
                 done = end;
             }
             Err(limit) => {
@@ -225,6 +233,15 @@ async fn import_chunk(
         .filter_map(|(_, r)| r.mrn.as_ref().map(Mrn::as_str))
         .collect();
     let in_use = db::mrns_in_use(tx, &typed).await?;
+    let system = import.mapping.identifier_system(&import.headers);
+    let held: Vec<&str> = accepted
+        .iter()
+        .filter_map(|(_, r)| r.identifier.as_ref().map(|i| i.value.as_str()))
+        .collect();
+    let held = match &system {
+        Some(system) if !held.is_empty() => db::identifiers_in_use(tx, system, &held).await?,
+        _ => Default::default(),
+    };
     let registered = if import.allow_similar {
         Vec::new()
     } else {
@@ -233,8 +250,15 @@ async fn import_chunk(
     };
     let look_alike = LookAlike::new(&registered);
     accepted.retain(|(i, row)| {
-        let reason = match &row.mrn {
-            Some(m) if in_use.contains(m.as_str()) => Some(format!("record number {m} is in use")),
+        let held_by_another = row.identifier.as_ref().filter(|i| held.contains(&i.value));
+        let reason = match (&row.mrn, held_by_another) {
+            (Some(m), _) if in_use.contains(m.as_str()) => {
+                Some(format!("record number {m} is in use"))
+            }
+            (_, Some(i)) => Some(format!(
+                "{} {} belongs to a registered patient",
+                i.system, i.value
+            )),
             _ => look_alike
                 .find(&row.patient)
                 .map(|mrn| format!("may already be registered, as {mrn}")),
@@ -265,7 +289,19 @@ async fn import_chunk(
         };
         patients.push(patient);
     }
-    crate::patients::db::insert_imported(tx, import.id, &patients).await?;
+    let ids = crate::patients::db::insert_imported(tx, import.id, &patients).await?;
+    let with_details: Vec<(Uuid, &RowPatient)> = ids
+        .into_iter()
+        .zip(&accepted)
+        .filter(|(_, (_, r))| {
+            r.contact.is_some() || r.insurance.is_some() || r.identifier.is_some()
+        })
+        .map(|(id, (_, r))| (id, *r))
+        .collect();
+    if !with_details.is_empty() {
+        let by = db::importer(tx, import.id).await?;
+        db::insert_details(tx, import.id, by, &with_details).await?;
+    }
     rejected.sort_by_key(|(i, _)| *i);
     let rejected: Vec<super::Rejected> = rejected
         .into_iter()

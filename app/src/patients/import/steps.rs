@@ -181,7 +181,7 @@ impl Importer<'_> {
         let import = self.map(db, id, form).await?;
         import
             .mapping
-            .check(import.headers.len())
+            .check(&import.headers)
             .map_err(AppError::Invalid)?;
         let mut tx = db.begin_for(self.tenant.id).await?;
         let content = db::content(&mut tx, id).await?;
@@ -248,7 +248,13 @@ impl Importer<'_> {
         }
         let removed = match db::remove_imported(&mut tx, id).await {
             Ok(n) => n,
-            Err(DbError::Sqlx(sqlx::Error::Database(d))) if d.is_foreign_key_violation() => {
+            // A foreign key (a visit, a note...) or a delete trigger (an entry
+            // staff added to an imported patient's lists) keeps them.
+            Err(DbError::Sqlx(sqlx::Error::Database(d)))
+                if d.is_foreign_key_violation()
+                    || d.code().as_deref() == Some("MS001")
+                    || d.message().contains("never deleted") =>
+            {
                 return Err(AppError::Invalid(
                     "some of the imported patients already have records (a visit, a note, a \
                      message...), so the import can no longer be rolled back; archive the \
