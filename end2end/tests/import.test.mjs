@@ -108,7 +108,7 @@ describe('patient import', { timeout: TEST_TIMEOUT_MS * 3 }, () => {
         }, reject);
       });
       assert.match(report, /Why it was not imported/);
-      assert.match(report, /Q,Cyril,05\/05\/1990,M,,,4,family name/);
+      assert.match(report, /Q,Cyril,05\/05\/1990,M,,,,,,4,family name: enter at least 2 characters/);
       assert.match(report, /,6,repeats row 2 of this file/);
       const importAt = page.url();
 

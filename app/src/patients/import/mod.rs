@@ -495,9 +495,12 @@ pub fn read_row(
             blood_type,
         },
     };
-    patient
-        .validate(rules.today)
-        .map_err(|(field, m)| format!("{}: {m}", field.replace('_', " ")))?;
+    patient.validate(rules.today).map_err(|(field, m)| {
+        // The registration's own messages may already name the field.
+        let field = field.replace('_', " ");
+        let m = m.strip_prefix(&format!("the {field}: ")).unwrap_or(&m);
+        format!("{field}: {m}")
+    })?;
     Ok(RowPatient {
         mrn,
         patient,
